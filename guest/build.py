@@ -1,0 +1,208 @@
+"""Build the probe guest disk image from Debian packages, cached by the hash of its recipe.
+
+    python3 guest/build.py [--cache DIR]     # prints the path of the built image
+
+The image is a FAT disk with syslinux as its bootloader, a Debian kernel and an initramfs holding
+busybox, dropbear, the kernel modules in modules.txt and vmiso-probe. Nothing is installed on the
+host: packages are fetched with `apt-get download` and unpacked into a build folder.
+"""
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+RECIPE_DIR = Path(__file__).resolve().parent
+RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",
+                "syslinux.cfg", "vmiso-probe.c")
+DEFAULT_CACHE = RECIPE_DIR.parent / ".cache" / "guest"
+IMAGE_NAME = "probe.img"
+IMAGE_MIB = 48
+
+
+class BuildError(Exception):
+    """The image could not be built; the message says what to install or fix."""
+
+
+def recipe_hash():
+    digest = hashlib.sha256()
+    for name in RECIPE_FILES:
+        digest.update(name.encode() + b"\0" + (RECIPE_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def listed(name):
+    lines = (RECIPE_DIR / name).read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def run(*cmd, cwd=None):
+    try:
+        return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        raise BuildError(f"'{cmd[0]}' is required to build the probe guest: run `make deps`")
+    except subprocess.CalledProcessError as err:
+        raise BuildError(f"`{' '.join(cmd)}` failed: {err.stderr.strip()[-400:]}")
+
+
+def kernel_package():
+    """The versioned kernel package that linux-image-amd64 points at."""
+    depends = run("apt-cache", "depends", "linux-image-amd64")
+    match = re.search(r"Depends: (linux-image-[0-9][^\s]*)", depends)
+    if not match:
+        raise BuildError("apt knows no linux-image-amd64: run `apt-get update`")
+    return match.group(1)
+
+
+def fetch_and_unpack(work):
+    packages = [kernel_package() if p == "linux-image-amd64" else p for p in listed("packages.txt")]
+    debs = work / "debs"
+    root = work / "unpacked"
+    debs.mkdir()
+    root.mkdir()
+    run("apt-get", "download", *packages, cwd=debs)
+    versions = {}
+    for deb in sorted(debs.glob("*.deb")):
+        fields = run("dpkg-deb", "-f", str(deb), "Package", "Version").splitlines()
+        versions[fields[0].split(": ", 1)[1]] = fields[1].split(": ", 1)[1]
+        run("dpkg-deb", "-x", str(deb), str(root))
+    return root, versions
+
+
+def kernel_release(root):
+    releases = [p.name for p in (root / "lib/modules").iterdir()]
+    if len(releases) != 1:
+        raise BuildError(f"expected one kernel in the unpacked packages, found {releases}")
+    return releases[0]
+
+
+def module_closure(root, release):
+    """Paths (relative to the modules dir) of the wanted modules and all they depend on."""
+    run("depmod", "-b", str(root), release)
+    deps = {}
+    for line in (root / "lib/modules" / release / "modules.dep").read_text().splitlines():
+        path, _, needs = line.partition(":")
+        deps[path] = needs.split()
+    by_name = {Path(p).name.removesuffix(".ko").replace("-", "_"): p for p in deps}
+    wanted, todo = set(), []
+    for name in listed("modules.txt"):
+        if name.replace("-", "_") not in by_name:
+            raise BuildError(f"kernel {release} has no module {name}")
+        todo.append(by_name[name.replace("-", "_")])
+    while todo:
+        path = todo.pop()
+        if path not in wanted:
+            wanted.add(path)
+            todo.extend(deps[path])
+    return sorted(wanted)
+
+
+def assemble_initramfs(work, root, release):
+    fs = work / "initramfs"
+    for sub in ("bin", "sbin", "etc/dropbear", "root/.ssh", "proc", "sys", "dev", "run", "tmp",
+                "mnt", "lib", "lib64"):
+        (fs / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "bin/busybox", fs / "bin/busybox")
+    for applet in run(str(fs / "bin/busybox"), "--list").split():
+        if applet != "busybox":
+            (fs / "bin" / applet).symlink_to("busybox")
+    for tool in ("dropbear",):
+        shutil.copy(root / "usr/sbin" / tool, fs / "sbin" / tool)
+    copy_libraries(root, fs)
+    modules_src = root / "lib/modules" / release
+    for rel in module_closure(root, release):
+        dest = fs / "lib/modules" / release / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(modules_src / rel, dest)
+    for meta in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        if (modules_src / meta).exists():
+            shutil.copy(modules_src / meta, fs / "lib/modules" / release / meta)
+    run("depmod", "-b", str(fs), release)
+    run("gcc", "-static", "-Os", "-Wall", "-o", str(fs / "bin/vmiso-probe"),
+        str(RECIPE_DIR / "vmiso-probe.c"))
+    shutil.copy(RECIPE_DIR / "init", fs / "init")
+    shutil.copy(RECIPE_DIR / "udhcpc.script", fs / "etc/udhcpc.script")
+    shutil.copy(RECIPE_DIR / "modules.txt", fs / "etc/boot-modules")
+    (fs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (fs / "etc/group").write_text("root:x:0:\n")
+    (fs / "etc/shells").write_text("/bin/sh\n")
+    for script in ("init", "etc/udhcpc.script"):
+        (fs / script).chmod(0o755)
+    listing = subprocess.run(["find", "."], cwd=fs, check=True, capture_output=True).stdout
+    archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=fs,
+                             input=listing, check=True, capture_output=True).stdout
+    initrd = work / "initrd.gz"
+    initrd.write_bytes(gzip.compress(archive, compresslevel=6))
+    return initrd
+
+
+def copy_libraries(root, fs):
+    """dropbear is dynamically linked: bring its loader and libraries from the unpacked packages."""
+    needed = {"ld-linux-x86-64.so.2", "libc.so.6", "libcrypt.so.1", "libtomcrypt.so.1",
+              "libtommath.so.1", "libgmp.so.10", "libz.so.1", "libutil.so.1"}
+    libdir = root / "lib/x86_64-linux-gnu"
+    usrlib = root / "usr/lib/x86_64-linux-gnu"
+    for name in needed:
+        source = next((d / name for d in (libdir, usrlib) if (d / name).exists()), None)
+        if source is None:
+            raise BuildError(f"library {name} is missing from the unpacked packages")
+        shutil.copy(source.resolve(), fs / "lib" / name)
+    (fs / "lib64/ld-linux-x86-64.so.2").symlink_to("../lib/ld-linux-x86-64.so.2")
+    (fs / "etc/ld.so.conf").write_text("/lib\n")
+    (fs / "lib/x86_64-linux-gnu").symlink_to(".")
+
+
+def make_disk(work, root, release, initrd):
+    """A FAT image with syslinux in its boot sector: booted by the firmware like any disk."""
+    image = work / IMAGE_NAME
+    run("mkfs.vfat", "-C", "-n", "VMISOPROBE", str(image), str(IMAGE_MIB * 1024))
+    run("syslinux", "--install", str(image))
+    kernel = root / "boot" / f"vmlinuz-{release}"
+    for source, name in ((kernel, "vmlinuz"), (initrd, "initrd.gz"),
+                         (RECIPE_DIR / "syslinux.cfg", "syslinux.cfg")):
+        run("mcopy", "-i", str(image), str(source), f"::{name}")
+    return image
+
+
+def build(cache):
+    target = cache / recipe_hash()
+    if (target / IMAGE_NAME).exists():
+        return target / IMAGE_NAME
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="build-", dir=cache) as tmp:
+        work = Path(tmp)
+        root, versions = fetch_and_unpack(work)
+        release = kernel_release(root)
+        initrd = assemble_initramfs(work, root, release)
+        image = make_disk(work, root, release, initrd)
+        image.chmod(0o444)
+        manifest = {"recipe": recipe_hash(), "kernel": release, "packages": versions}
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        staged = work / "out"
+        staged.mkdir()
+        for name in (IMAGE_NAME, "manifest.json"):
+            (work / name).rename(staged / name)
+        staged.chmod(0o755)
+        os.replace(staged, target)
+    return target / IMAGE_NAME
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    args = parser.parse_args()
+    try:
+        print(build(args.cache.resolve()))
+    except BuildError as err:
+        sys.exit(f"vmiso: cannot build the probe guest: {err}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""Read a libvirt domain XML: one small property per fact the controls look at.
+
+    >>> dom = Domain.from_string(open("templates/hardened.xml").read())
+    >>> dom.machine, dom.usb_controller_models
+    ('q35', ['none'])
+
+Element reference: https://libvirt.org/formatdomain.html
+"""
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+
+I440FX_MACHINES = ("pc", "pc-i440fx-")
+
+
+class TemplateError(ValueError):
+    """The user's template is not a usable libvirt domain XML; the message says why."""
+
+
+@dataclass(frozen=True)
+class Filesystem:
+    kind: str  # 9p or virtiofs
+    source: str
+    tag: str
+
+
+@dataclass(frozen=True)
+class Channel:
+    kind: str  # spicevmc, qemu-vdagent, unix, pty ...
+    target_name: str
+    copypaste: str  # yes/no for qemu-vdagent's <clipboard>, '' when unset
+
+
+class Domain:
+    """A domain XML as libvirt reads it."""
+
+    def __init__(self, root):
+        if root.tag != "domain":
+            raise TemplateError(f"the root element is <{root.tag}>, not <domain>")
+        self.root = root
+
+    @classmethod
+    def from_string(cls, text):
+        try:
+            return cls(ET.fromstring(text))
+        except ET.ParseError as err:
+            raise TemplateError(f"not well-formed XML ({err})") from None
+
+    def to_string(self):
+        return ET.tostring(self.root, encoding="unicode")
+
+    def _all(self, path):
+        return self.root.findall(path)
+
+    @property
+    def name(self):
+        return self.root.findtext("name", "")
+
+    @property
+    def virt_type(self):
+        """The accelerator asked for: kvm or qemu (TCG)."""
+        return self.root.get("type", "")
+
+    @property
+    def machine(self):
+        os_type = self.root.find("os/type")
+        return os_type.get("machine", "pc") if os_type is not None else "pc"
+
+    @property
+    def is_i440fx(self):
+        return self.machine == "pc" or self.machine.startswith(I440FX_MACHINES[1])
+
+    @property
+    def floppy_disks(self):
+        return [t.get("dev", "") for t in self._all("devices/disk[@device='floppy']/target")]
+
+    @property
+    def usb_controller_models(self):
+        """Models of the <controller type='usb'> elements ('' for libvirt's default)."""
+        return [c.get("model", "") for c in self._all("devices/controller[@type='usb']")]
+
+    @property
+    def usb_devices(self):
+        """Devices that sit on a USB bus: input, hostdev, redirdev, hub, USB disks."""
+        found = [f"input {i.get('type')}" for i in self._all("devices/input[@bus='usb']")]
+        found += [f"hostdev usb" for _ in self._all("devices/hostdev[@type='usb']")]
+        found += [f"redirdev {r.get('type')}" for r in self._all("devices/redirdev")]
+        found += [f"hub {h.get('type')}" for h in self._all("devices/hub")]
+        found += [f"disk {t.get('dev')}" for t in self._all("devices/disk/target[@bus='usb']")]
+        return found
+
+    @property
+    def filesystems(self):
+        shares = []
+        for fs in self._all("devices/filesystem"):
+            driver = fs.find("driver")
+            kind = "virtiofs" if driver is not None and driver.get("type") == "virtiofs" else "9p"
+            source = fs.find("source")
+            src = "" if source is None else (source.get("dir") or source.get("file")
+                                             or source.get("name") or source.get("socket") or "")
+            target = fs.find("target")
+            shares.append(Filesystem(kind, src, "" if target is None else target.get("dir", "")))
+        return shares
+
+    @property
+    def channels(self):
+        found = []
+        for ch in self._all("devices/channel"):
+            target = ch.find("target")
+            clipboard = ch.find("source/clipboard")
+            found.append(Channel(ch.get("type", ""),
+                                 "" if target is None else target.get("name", ""),
+                                 "" if clipboard is None else clipboard.get("copypaste", "")))
+        return found
+
+    @property
+    def spice_copypaste(self):
+        """For each SPICE display: its <clipboard copypaste> setting ('' when unset: enabled)."""
+        return [g.find("clipboard").get("copypaste", "") if g.find("clipboard") is not None else ""
+                for g in self._all("devices/graphics[@type='spice']")]
+
+    @property
+    def interfaces(self):
+        return self._all("devices/interface")
+
+    @staticmethod
+    def interface_filter(iface):
+        ref = iface.find("filterref")
+        return "" if ref is None else ref.get("filter", "")

@@ -1,0 +1,165 @@
+"""Throwaway guests: boot one from a template, reach it over SSH, destroy it and its files.
+
+    with launch(target, template, image, workroot, "tcg") as guest:
+        guest.host.run("uname -r")      # testinfra Host
+        guest.live                      # Domain of the XML libvirt is running
+        guest.template                  # Domain of the template as given
+
+A guest is a transient libvirt domain named <prefix><template>-<n> on a qcow2 overlay of the
+read-only base image; nothing of it survives the `with` block, even when a test failed inside it.
+"""
+
+import contextlib
+import itertools
+import secrets
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libvirt
+
+from helpers import ssh
+from helpers.domxml import Domain
+from helpers.instance import Throwaway, instantiate
+
+BOOT_TIMEOUT = 240
+_counter = itertools.count(1)
+
+
+class GuestError(Exception):
+    """A guest could not be created or reached; the message says what went wrong."""
+
+
+@dataclass
+class Guest:
+    name: str
+    domain: libvirt.virDomain
+    template: Domain
+    address: str
+    host: object  # testinfra.host.Host
+    workdir: Path
+    share_dirs: dict
+    adaptations: list
+    accelerator: str
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def live(self):
+        """The domain XML as libvirt runs it (implicit devices included)."""
+        return Domain.from_string(self.domain.XMLDesc(0))
+
+    def run(self, command, *args):
+        """Run a command in the guest, arguments quoted; raises GuestError if SSH broke down."""
+        try:
+            return self.host.run(command, *args)
+        except ssh.GuestUnreachable as err:
+            raise GuestError(f"guest {self.name}: {err}") from None
+
+
+def random_mac():
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+
+@contextlib.contextmanager
+def launch(target, template, image, workroot, accelerator):
+    """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py)."""
+    name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
+    workdir = Path(workroot) / name
+    workdir.mkdir(parents=True, mode=0o755)
+    domain = None
+    try:
+        spec = _prepare(workdir, name, template, image, target, accelerator)
+        keys = ssh.GuestKeys.generate(workdir)
+        spec.seed.write_bytes(keys.seed_archive())
+        xml, adaptations = instantiate(template, spec)
+        started = time.monotonic()
+        try:
+            domain = target.conn.createXML(xml, 0)
+        except libvirt.libvirtError as err:
+            raise GuestError(f"libvirt refused the domain from template {template.name!r}: "
+                             f"{err.get_error_message()}") from None
+        address = _wait_for_lease(target, domain, spec.mac, workdir)
+        leased = time.monotonic()
+        host = _wait_for_ssh(target, domain, address, keys, workdir)
+        ready = time.monotonic()
+        guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
+                      adaptations, accelerator,
+                      {"create_to_lease_s": leased - started, "create_to_ssh_s": ready - started})
+        yield guest
+        host.backend.close()
+    finally:
+        if domain is not None:
+            _destroy(domain)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _safe(text):
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:24]
+
+
+def _prepare(workdir, name, template, image, target, accelerator):
+    overlay = workdir / "disk.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image),
+                    str(overlay)], check=True, capture_output=True)
+    shares = {}
+    for fs in template.filesystems:
+        folder = workdir / f"share-{_safe(fs.tag)}"
+        folder.mkdir(mode=0o755)
+        shares[fs.tag] = folder
+    return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / "seed.tar",
+                     network=target.network, scratch_dir=workdir, accelerator=accelerator,
+                     share_dirs=shares)
+
+
+def _wait_for_lease(target, domain, mac, workdir):
+    network = target.conn.networkLookupByName(target.network)
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while time.monotonic() < deadline:
+        _require_running(domain, workdir)
+        for lease in network.DHCPLeases(mac):
+            if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4:
+                return lease["ipaddr"]
+        time.sleep(0.2)
+    raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
+                     f"{_console_tail(workdir)}")
+
+
+def _wait_for_ssh(target, domain, address, keys, workdir):
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        _require_running(domain, workdir)
+        try:
+            return ssh.connect(address, keys, target.open_socket)
+        except ssh.GuestUnreachable as err:
+            last = err
+            time.sleep(0.3)
+    raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
+                     f"{BOOT_TIMEOUT}s ({last}){_console_tail(workdir)}")
+
+
+def _require_running(domain, workdir):
+    try:
+        running = domain.isActive()
+    except libvirt.libvirtError:
+        running = False
+    if not running:
+        raise GuestError(f"guest {domain.name()} stopped while booting{_console_tail(workdir)}")
+
+
+def _console_tail(workdir, lines=8):
+    log = workdir / "console.log"
+    if not log.exists():
+        return ""
+    tail = log.read_text(errors="replace").strip().splitlines()[-lines:]
+    return "; console: " + " | ".join(tail) if tail else ""
+
+
+def _destroy(domain):
+    try:
+        domain.destroy()
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise

@@ -1,0 +1,125 @@
+"""Turn a template into the XML of one throwaway guest, keeping its hardware shape.
+
+    xml, adaptations = instantiate(template, Throwaway(name=..., mac=..., overlay=..., ...))
+
+Only what a throwaway guest needs is substituted: name, UUID, MAC, disk sources (the first disk
+becomes the qcow2 overlay, other disks blank scratch files), the network source, share sources
+and the accelerator when KVM is unusable. Each change that alters what the guest runs on is
+returned as an adaptation, for the report. Static verdicts are computed on the template as given.
+"""
+
+import copy
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers.domxml import Domain, TemplateError
+
+
+@dataclass
+class Throwaway:
+    name: str
+    mac: str
+    overlay: Path
+    seed: Path
+    network: str
+    scratch_dir: Path
+    accelerator: str  # kvm or tcg
+    share_dirs: dict = field(default_factory=dict)  # share tag -> host folder
+
+
+def instantiate(template: Domain, spec: Throwaway):
+    root = copy.deepcopy(template.root)
+    adaptations = []
+    _set_text(root, "name", spec.name)
+    _set_text(root, "uuid", str(uuid.uuid4()))
+    if spec.accelerator == "tcg" and root.get("type") != "qemu":
+        adaptations.append(f"domain type {root.get('type')!r} -> 'qemu' (KVM unusable: TCG)")
+        root.set("type", "qemu")
+        cpu = root.find("cpu")
+        if cpu is not None and cpu.get("mode") in ("host-passthrough", "host-model"):
+            adaptations.append(f"cpu mode {cpu.get('mode')!r} removed (not available under TCG)")
+            root.remove(cpu)
+    devices = root.find("devices")
+    if devices is None:
+        raise TemplateError("the template has no <devices> element")
+    _substitute_disks(devices, spec)
+    _substitute_interfaces(devices, spec)
+    _substitute_shares(devices, spec)
+    _add_seed(devices, spec)
+    _log_console(devices, spec)
+    return ET.tostring(root, encoding="unicode"), adaptations
+
+
+def _set_text(root, tag, text):
+    node = root.find(tag)
+    if node is None:
+        node = ET.SubElement(root, tag)
+    node.text = text
+
+
+def _substitute_disks(devices, spec):
+    disks = [d for d in devices.findall("disk") if d.get("device", "disk") == "disk"]
+    if not disks:
+        raise TemplateError("the template has no <disk device='disk'> to boot the guest image from")
+    for index, disk in enumerate(devices.findall("disk")):
+        if disk is disks[0]:
+            _point_disk(disk, spec.overlay, "qcow2")
+        elif disk.get("device") == "cdrom":
+            source = disk.find("source")
+            if source is not None:
+                disk.remove(source)
+        else:
+            scratch = spec.scratch_dir / f"scratch{index}.img"
+            size = 1474560 if disk.get("device") == "floppy" else 1 << 20
+            with open(scratch, "wb") as f:
+                f.truncate(size)
+            _point_disk(disk, scratch, "raw")
+
+
+def _point_disk(disk, path, fmt):
+    disk.set("type", "file")
+    for old in disk.findall("source") + disk.findall("backingStore"):
+        disk.remove(old)
+    source = ET.Element("source", file=str(path))
+    disk.insert(1, source)
+    driver = disk.find("driver")
+    if driver is None:
+        driver = ET.SubElement(disk, "driver", name="qemu")
+    driver.set("type", fmt)
+
+
+def _substitute_interfaces(devices, spec):
+    for index, iface in enumerate(devices.findall("interface")):
+        for old in iface.findall("source") + iface.findall("mac"):
+            iface.remove(old)
+        iface.set("type", "network")
+        iface.insert(0, ET.Element("source", network=spec.network))
+        mac = spec.mac if index == 0 else spec.mac[:-2] + f"{index:02x}"
+        iface.insert(0, ET.Element("mac", address=mac))
+
+
+def _substitute_shares(devices, spec):
+    for fs in devices.findall("filesystem"):
+        target = fs.find("target")
+        tag = "" if target is None else target.get("dir", "")
+        source = fs.find("source")
+        if source is not None and source.get("dir") is not None and tag in spec.share_dirs:
+            source.set("dir", str(spec.share_dirs[tag]))
+
+
+def _add_seed(devices, spec):
+    """The probe guest's keys: a tar archive on a read-only disk with serial vmiso-seed."""
+    disk = ET.SubElement(devices, "disk", type="file", device="disk")
+    ET.SubElement(disk, "driver", name="qemu", type="raw")
+    ET.SubElement(disk, "source", file=str(spec.seed))
+    ET.SubElement(disk, "target", dev="vdz", bus="virtio")
+    ET.SubElement(disk, "readonly")
+    ET.SubElement(disk, "serial").text = "vmiso-seed"
+
+
+def _log_console(devices, spec):
+    serial = devices.find("serial")
+    if serial is not None and serial.find("log") is None:
+        ET.SubElement(serial, "log", file=str(spec.scratch_dir / "console.log"))

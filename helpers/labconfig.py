@@ -1,0 +1,83 @@
+"""Configuration files and XML the lab's libvirtd starts from (the host profile under test).
+
+    write(root, cache_dir, "hardened")   # root/etc/libvirt/libvirtd.conf, qemu.conf, ...
+"""
+
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+# (folder under the lab root, path it hides inside the lab's mount namespace)
+BIND_MOUNTS = (
+    ("etc/libvirt", "/etc/libvirt"),
+    ("run/libvirt", "/run/libvirt"),
+    ("lib/libvirt", "/var/lib/libvirt"),
+    ("log/libvirt", "/var/log/libvirt"),
+    ("cache", "/var/cache/libvirt"),
+)
+
+PROFILES = {
+    # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
+    "hardened": "",
+}
+
+
+def libvirtd_conf(root):
+    return "\n".join([
+        f'unix_sock_dir = "{root / "sock"}"',
+        'auth_unix_rw = "none"',
+        'auth_unix_ro = "none"',
+        'unix_sock_rw_perms = "0700"',
+        'unix_sock_ro_perms = "0700"',
+        'unix_sock_admin_perms = "0700"',
+        f'log_outputs = "3:file:{root / "log/libvirt/libvirtd.log"}"',
+        "",
+    ])
+
+
+def write(root, cache_dir, profile):
+    for sub, _ in BIND_MOUNTS:
+        if sub != "cache":
+            (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "sock").mkdir(mode=0o700)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    (root / "cache").symlink_to(cache_dir.resolve())
+    etc = root / "etc/libvirt"
+    (etc / "libvirtd.conf").write_text(libvirtd_conf(root))
+    (etc / "qemu.conf").write_text(PROFILES[profile])
+    (etc / "virtlogd.conf").write_text("")
+    (root / "lib/libvirt").chmod(0o755)
+
+
+def network_xml(name, bridge, host_address, subnet):
+    """An isolated network (no <forward>): DHCP from the host, no DNS, nothing routed out."""
+    first, last = subnet[100], subnet[199]
+    return f"""<network>
+  <name>{name}</name>
+  <bridge name='{bridge}' stp='off' delay='0'/>
+  <dns enable='no'/>
+  <ip address='{host_address}' netmask='{subnet.netmask}'>
+    <dhcp><range start='{first}' end='{last}'/></dhcp>
+  </ip>
+</network>"""
+
+
+def no_host_access_filter(host_addresses):
+    """nwfilter `vmiso-no-host-access`: from the guest, only DHCP may reach the lab's host side.
+
+    Stateless ebtables rules, so nothing a guest sends (any source port, any protocol) can open a
+    path to a host address; the runner reaches the guest's sshd from the uplink station instead.
+    """
+    rules = []
+    for addr in host_addresses:
+        rules.append(f"""  <rule action='accept' direction='out' priority='100'>
+    <ip protocol='udp' dstipaddr={quoteattr(addr)} srcportstart='68' dstportstart='67'/>
+  </rule>
+  <rule action='drop' direction='out' priority='200'>
+    <ip dstipaddr={quoteattr(addr)}/>
+  </rule>""")
+    rules.append("""  <rule action='drop' direction='out' priority='300'>
+    <ipv6/>
+  </rule>""")
+    body = "\n".join(rules)
+    return f"<filter name='vmiso-no-host-access' chain='root'>\n{body}\n</filter>"
+

@@ -1,0 +1,59 @@
+"""QEMU's monitor through libvirt: QMP commands and `info qtree`, read-only queries only.
+
+    qmp(domain, "query-version")["qemu"]      # {'major': 7, 'minor': 2, 'micro': 22}
+    qtree_devices(domain)                     # {'isa-fdc', 'virtio-net-pci', ...}
+
+libvirt marks a domain queried this way as tainted (custom-monitor); throwaway guests only.
+"""
+
+import json
+import re
+
+import libvirt
+import libvirt_qemu
+
+
+class MonitorError(Exception):
+    """The monitor query failed: the verdict that needed it cannot be decided."""
+
+
+def qmp(domain, command, **arguments):
+    request = {"execute": command}
+    if arguments:
+        request["arguments"] = arguments
+    try:
+        reply = libvirt_qemu.qemuMonitorCommand(domain, json.dumps(request), 0)
+    except libvirt.libvirtError as err:
+        raise MonitorError(f"QMP {command} failed: {err}") from None
+    return json.loads(reply)["return"]
+
+
+def hmp(domain, command):
+    try:
+        return libvirt_qemu.qemuMonitorCommand(
+            domain, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+    except libvirt.libvirtError as err:
+        raise MonitorError(f"HMP {command!r} failed: {err}") from None
+
+
+def qtree_devices(domain):
+    """The QEMU device types instantiated in the guest, from `info qtree`."""
+    tree = hmp(domain, "info qtree")
+    devices = set(re.findall(r"^\s*dev: ([\w.-]+),", tree, flags=re.M))
+    if not devices:
+        raise MonitorError("`info qtree` listed no devices")
+    return devices
+
+
+def qtree_properties(domain, device_type, prop):
+    """Values of property `prop` on every device of `device_type` in `info qtree`."""
+    values, current = [], None
+    for line in hmp(domain, "info qtree").splitlines():
+        match = re.match(r"\s*dev: ([\w.-]+),", line)
+        if match:
+            current = match.group(1)
+        elif current == device_type:
+            prop_match = re.match(rf'\s*{re.escape(prop)} = "?([^"]*)"?$', line)
+            if prop_match:
+                values.append(prop_match.group(1))
+    return values

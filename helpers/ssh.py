@@ -1,0 +1,143 @@
+"""SSH into a throwaway guest: an ephemeral client key, a pinned host key, commands with timeouts.
+
+    keys = GuestKeys.generate(workdir)              # client key + dropbear host key for one guest
+    host = connect(address, keys, open_socket)      # a testinfra Host over paramiko
+    host.run("uname -r").stdout
+
+The guest's host key is made on the host before boot and handed to the guest in its seed, so the
+client knows it in advance and rejects any other (no trust on first use).
+"""
+
+import base64
+import io
+import socket
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import paramiko
+import testinfra.host
+from testinfra.backend.paramiko import ParamikoBackend
+
+COMMAND_TIMEOUT = 60
+
+
+class GuestUnreachable(Exception):
+    """SSH to the guest could not be established or broke down."""
+
+
+@dataclass
+class GuestKeys:
+    client: paramiko.PKey
+    host_private: bytes  # dropbear format, for the seed
+    host_public: paramiko.PKey
+
+    @classmethod
+    def generate(cls, workdir):
+        path = Path(workdir) / "host_key"
+        try:
+            subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(path)], check=True,
+                           capture_output=True)
+        except FileNotFoundError:
+            raise GuestUnreachable("dropbearkey is required to make guest host keys: "
+                                   "run `make deps`") from None
+        public = subprocess.run(["dropbearkey", "-y", "-f", str(path)], check=True,
+                                capture_output=True, text=True).stdout
+        line = next(l for l in public.splitlines() if l.startswith("ssh-ed25519 "))
+        host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
+        private = path.read_bytes()
+        path.unlink()
+        return cls(paramiko.ECDSAKey.generate(), private, host_public)
+
+    @property
+    def authorized_key(self):
+        return f"{self.client.get_name()} {self.client.get_base64()} vmiso-ephemeral\n"
+
+    def seed_archive(self):
+        """The tar archive the probe guest's /init unpacks at boot."""
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            _add(tar, "root/.ssh", None, 0o700)
+            _add(tar, "root/.ssh/authorized_keys", self.authorized_key.encode(), 0o600)
+            _add(tar, "etc/dropbear/host_key", self.host_private, 0o600)
+        return buf.getvalue()
+
+
+def _add(tar, name, data, mode):
+    info = tarfile.TarInfo(name)
+    info.mode = mode
+    info.mtime = int(time.time())
+    if data is None:
+        info.type = tarfile.DIRTYPE
+        tar.addfile(info)
+    else:
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+class GuestBackend(ParamikoBackend):
+    """testinfra's paramiko backend on a socket we open, with a host key we pinned."""
+
+    NAME = "vmiso"
+
+    def __init__(self, address, keys, open_socket, timeout=COMMAND_TIMEOUT):
+        super().__init__(f"root@{address}", timeout=timeout)
+        self.address = address
+        self.keys = keys
+        self.open_socket = open_socket
+
+    @property
+    def client(self):
+        if getattr(self, "_client", None) is None:
+            self._client = self._connect()
+        return self._client
+
+    @client.deleter
+    def client(self):
+        self._client = None
+
+    def _connect(self):
+        client = paramiko.SSHClient()
+        client.get_host_keys().add(self.address, self.keys.host_public.get_name(),
+                                   self.keys.host_public)
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            sock = self.open_socket(self.address, 22, self.timeout)
+            client.connect(self.address, username="root", pkey=self.keys.client, sock=sock,
+                           timeout=self.timeout, banner_timeout=self.timeout,
+                           auth_timeout=self.timeout, allow_agent=False, look_for_keys=False)
+        except (OSError, paramiko.SSHException) as err:
+            client.close()
+            raise GuestUnreachable(f"ssh root@{self.address}: {err}") from None
+        return client
+
+    def _exec_command(self, command):
+        transport = self.client.get_transport()
+        if transport is None or not transport.is_active():
+            raise GuestUnreachable(f"ssh session to {self.address} is closed")
+        chan = transport.open_session(timeout=self.timeout)
+        chan.settimeout(self.timeout)
+        try:
+            chan.exec_command(command)
+            stdout = chan.makefile("rb").read()
+            stderr = chan.makefile_stderr("rb").read()
+            return chan.recv_exit_status(), stdout, stderr
+        except socket.timeout:
+            raise GuestUnreachable(f"`{command.decode()[:80]}` on {self.address} did not finish "
+                                   f"within {self.timeout}s") from None
+        finally:
+            chan.close()
+
+    def close(self):
+        if getattr(self, "_client", None) is not None:
+            self._client.close()
+            self._client = None
+
+
+def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT):
+    """A testinfra Host for the guest, connected now (raises GuestUnreachable)."""
+    backend = GuestBackend(address, keys, open_socket, timeout)
+    backend.client  # connect eagerly so callers can retry until sshd is up
+    return testinfra.host.Host(backend)

@@ -1,0 +1,52 @@
+"""Where guests run: a libvirt connection plus how the runner reaches the guests' network.
+
+    target = Target.for_lab(lab)                       # the local lab
+    target = Target.for_uri("qemu:///system", "default")   # a real host
+"""
+
+import socket
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import libvirt
+
+from helpers import netns
+from helpers.lab import NETWORK, PREFIX, Lab
+
+
+class TargetError(Exception):
+    """The hypervisor cannot be used; the message names the URI and the fix."""
+
+
+@dataclass
+class Target:
+    uri: str
+    conn: libvirt.virConnect
+    network: str
+    domain_prefix: str
+    open_socket: Callable
+    lab: Optional[Lab] = None
+
+    @classmethod
+    def for_lab(cls, lab):
+        def open_socket(address, port, timeout):
+            return netns.connect(lab.uplink_netns, (address, port), timeout)
+        return cls(lab.uri, _open(lab.uri), NETWORK, lab.domain_prefix, open_socket, lab)
+
+    @classmethod
+    def for_uri(cls, uri, network, run_id):
+        def open_socket(address, port, timeout):
+            return socket.create_connection((address, port), timeout=timeout)
+        return cls(uri, _open(uri), network, f"{PREFIX}{run_id}-", open_socket)
+
+    def close(self):
+        self.conn.close()
+
+
+def _open(uri):
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as err:
+        raise TargetError(f"cannot connect to libvirt at {uri}: {err.get_error_message()}; "
+                          f"check the URI and that libvirtd runs there") from None
