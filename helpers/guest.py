@@ -11,6 +11,7 @@ read-only base image; nothing of it survives the `with` block, even when a test 
 
 import contextlib
 import itertools
+import json
 import secrets
 import shutil
 import subprocess
@@ -101,8 +102,8 @@ def _safe(text):
 
 def _prepare(workdir, name, template, image, target, accelerator):
     overlay = workdir / "disk.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(image),
-                    str(overlay)], check=True, capture_output=True)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", image_format(image),
+                    "-b", str(image), str(overlay)], check=True, capture_output=True)
     shares = {}
     for fs in template.filesystems:
         folder = workdir / f"share-{_safe(fs.tag)}"
@@ -111,6 +112,13 @@ def _prepare(workdir, name, template, image, target, accelerator):
     return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / "seed.tar",
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
                      share_dirs=shares)
+
+
+def image_format(image):
+    """qcow2 or raw, as qemu-img reads the file (never trusted from its name)."""
+    info = subprocess.run(["qemu-img", "info", "--output=json", str(image)], check=True,
+                          capture_output=True, text=True).stdout
+    return json.loads(info)["format"]
 
 
 def _wait_for_lease(target, domain, mac, workdir):

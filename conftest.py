@@ -1,0 +1,11 @@
+"""vmiso: the plugins that make up the suite (options, report, fixtures)."""
+
+pytest_plugins = [
+    "helpers.plugin",
+    "helpers.report",
+    "fixtures.lab",
+    "fixtures.images",
+    "fixtures.guests",
+    "fixtures.canaries",
+    "fixtures.policy",
+]

@@ -1,0 +1,69 @@
+"""vmiso's command-line options and markers, registered in one place.
+
+    pytest suites --template leaky --accel tcg --report-dir reports
+"""
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+POLICIES = ROOT / "policies"
+
+OPT_TEMPLATE = "--template"
+OPT_IMAGE = "--image"
+OPT_URI = "--libvirt-uri"
+OPT_NETWORK = "--network"
+OPT_ACCEL = "--accel"
+OPT_POLICY = "--policy"
+OPT_REPORT_DIR = "--report-dir"
+
+MARKERS = (
+    "control(*ids): the catalog control(s) this check evidences",
+    "inside: the check observes from inside the guest",
+    "outside: the check observes from the host (XML, QMP, processes, configuration)",
+)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("vmiso", "vmiso isolation conformance")
+    group.addoption(OPT_TEMPLATE, default="hardened", metavar="NAME|PATH",
+                    help="template under test: a built-in name (hardened, leaky) or a domain XML "
+                         "file (default: hardened)")
+    group.addoption(OPT_IMAGE, default=None, metavar="PATH",
+                    help="guest disk image (default: the probe guest, built on first use)")
+    group.addoption(OPT_URI, default=None, metavar="URI",
+                    help="libvirt URI of a real host, e.g. qemu:///system (default: the local "
+                         "lab, a network namespace with its own libvirtd)")
+    group.addoption(OPT_NETWORK, default="default", metavar="NAME",
+                    help="libvirt network for guests on a real host (default: default)")
+    group.addoption(OPT_ACCEL, default="auto", choices=("auto", "kvm", "tcg"),
+                    help="accelerator: auto picks KVM only where it really works (default: auto)")
+    group.addoption(OPT_POLICY, default=None, metavar="PATH",
+                    help="version policy TOML (default: policies/<template>.toml if present, "
+                         "else policies/default.toml)")
+    group.addoption(OPT_REPORT_DIR, default="reports", metavar="DIR",
+                    help="where controls.json and junit.xml go (default: reports)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    if getattr(config.option, "xmlpath", None) is None and not config.option.collectonly:
+        config.option.xmlpath = str(Path(config.getoption("report_dir")) / "junit.xml")
+
+
+def template_path(config):
+    value = config.getoption("template")
+    builtin = TEMPLATES / f"{value}.xml"
+    return builtin if builtin.exists() else Path(value)
+
+
+def policy_path(config):
+    value = config.getoption("policy")
+    if value:
+        return Path(value)
+    named = POLICIES / f"{template_path(config).stem}.toml"
+    return named if named.exists() else POLICIES / "default.toml"

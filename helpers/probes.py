@@ -1,0 +1,117 @@
+"""What the guest sees: hardware-level and network probes run over SSH inside the guest.
+
+    read_io_port(guest, 0x3F4)      # 'ff' when nothing decodes that port
+    pci_devices(guest)              # [PciDevice('0000:00:01.0', '1af4', '1000', '020000'), ...]
+
+Each probe raises ProbeError when it cannot observe (a command failed, output is empty where the
+hardware guarantees something): a probe that saw nothing is never read as "device absent".
+"""
+
+import re
+from dataclasses import dataclass
+
+PROBE_BINARY = "/bin/vmiso-probe"
+
+
+class ProbeError(Exception):
+    """The probe could not observe what it was asked to: the check's verdict is error."""
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    slot: str
+    vendor: str
+    device: str
+    pci_class: str  # six hex digits: class, subclass, prog-if
+
+
+def _run(guest, command, *args):
+    result = guest.run(command, *args)
+    if result.rc != 0:
+        raise ProbeError(f"`{result.command}` exited {result.rc}: {result.stderr.strip()[:200]}")
+    return result.stdout
+
+
+def read_io_port(guest, port):
+    """The byte an inb() of `port` returns, as two hex digits (through /dev/port)."""
+    out = _run(guest, "dd if=/dev/port bs=1 skip=%s count=1 2>/dev/null | od -An -tx1", str(port))
+    value = out.strip()
+    if not re.fullmatch(r"[0-9a-f]{2}", value):
+        raise ProbeError(f"reading I/O port {port:#x} through /dev/port gave {value!r}")
+    return value
+
+
+def pci_devices(guest):
+    out = _run(guest, "for d in /sys/bus/pci/devices/*; do "
+                      "echo ${d##*/} $(cat $d/vendor $d/device $d/class); done")
+    devices = []
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4:
+            slot, vendor, device, pci_class = parts
+            devices.append(PciDevice(slot, vendor.removeprefix("0x"), device.removeprefix("0x"),
+                                     pci_class.removeprefix("0x")))
+    if not devices:
+        raise ProbeError("the guest lists no PCI devices at all: /sys is not readable")
+    return devices
+
+
+def list_dir(guest, path):
+    """Entries of a directory in the guest; [] when it does not exist."""
+    out = _run(guest, "if [ -d %s ]; then ls -1 %s; fi", path, path)
+    return out.split()
+
+
+def virtio_device_ids(guest):
+    """Virtio device type ids (e.g. 0x0009 for 9p, 0x001a for virtiofs) the guest enumerated."""
+    out = _run(guest, "cat /sys/bus/virtio/devices/*/device 2>/dev/null || true")
+    return sorted(out.split())
+
+
+def read_lines(guest, pattern):
+    """Contents of every file matching a shell glob, one stripped line each."""
+    out = _run(guest, f"for f in {pattern}; do [ -f \"$f\" ] && cat \"$f\"; done; true")
+    return [line.strip() for line in out.splitlines() if line.strip()]
+
+
+def ninep_tags(guest):
+    return read_lines(guest, "/sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag")
+
+
+def virtio_port_names(guest):
+    return read_lines(guest, "/sys/class/virtio-ports/*/name")
+
+
+def mount_share(guest, kind, tag):
+    """Mount a 9p or virtiofs tag read-only and return {file name: first line of content}."""
+    mountpoint = f"/mnt/vmiso-{re.sub(r'[^A-Za-z0-9_-]', '_', tag)}"
+    options = ("-t", "9p", "-o", "trans=virtio,version=9p2000.L,ro") if kind == "9p" \
+        else ("-t", "virtiofs", "-o", "ro")
+    mounted = guest.run("mkdir -p %s && mount " + " ".join(["%s"] * len(options)) + " %s %s",
+                        mountpoint, *options, tag, mountpoint)
+    if mounted.rc != 0:
+        raise ProbeError(f"mounting {kind} tag {tag!r} failed: {mounted.stderr.strip()[:200]}")
+    try:
+        out = _run(guest, "cd %s && for f in *; do [ -f \"$f\" ] && echo \"$f:$(head -n1 \"$f\")\";"
+                          " done; true", mountpoint)
+    finally:
+        guest.run("umount %s", mountpoint)
+    return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+
+
+def send_tokens(guest, token, targets, timeout_ms):
+    """Send `token` from the guest to every (proto, address, port) at once with vmiso-probe.
+
+    Returns the guest's view per target: connected, sent, timeout, refused, unreachable, error.
+    """
+    specs = [f"{proto}:{address}:{port}" for proto, address, port in targets]
+    out = _run(guest, PROBE_BINARY + " %s %s" + " %s" * len(specs), str(timeout_ms), token,
+               *specs)
+    view = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[2].isdigit():
+            view[(parts[0], parts[1], int(parts[2]))] = parts[3]
+    if set(view) != set(targets):
+        raise ProbeError(f"vmiso-probe answered for {len(view)} of {len(targets)} targets")
+    return view

@@ -1,0 +1,160 @@
+"""pytest plugin: per-control verdicts from the checks, as a terminal table and reports/controls.json.
+
+Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
+`@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the
+run each control's verdict aggregates its checks (helpers/verdicts.py) and is printed beside its
+catalog entry. JUnit XML (pytest's own, xunit1) carries the control IDs and verdict of every check
+as test case properties.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import catalog as catalog_mod
+from helpers import verdicts
+from helpers.evidence import Evidence
+
+VANTAGES = ("inside", "outside")
+evidence_key = pytest.StashKey[Evidence]()
+
+
+class ControlReport:
+    """Collects check results during the run and writes the per-control report at the end."""
+
+    def __init__(self, config, catalog):
+        self.config = config
+        self.catalog = catalog
+        self.checks = []  # dicts: nodeid, controls, vantage, verdict, message, evidence
+        self.started = time.time()
+        self.context = {}  # run facts fixtures add: template, accelerator, versions ...
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        for item in items:
+            controls = item_controls(item)
+            if not controls:
+                continue
+            unknown = [c for c in controls if c not in self.catalog]
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid} is marked with unknown control "
+                                        f"{', '.join(unknown)}; add it to catalog/controls.toml")
+            vantage = [v for v in VANTAGES if item.get_closest_marker(v)]
+            if len(vantage) != 1:
+                raise pytest.UsageError(f"{item.nodeid} needs exactly one of "
+                                        f"@pytest.mark.inside / @pytest.mark.outside")
+            item.stash[evidence_key] = Evidence(vantage[0])
+            item.user_properties.append(("controls", " ".join(controls)))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if evidence_key not in item.stash or not self._concludes(report):
+            return report
+        evidence = item.stash[evidence_key]
+        is_assertion = call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+        verdict = verdicts.check_verdict(report.outcome, is_assertion and report.when == "call",
+                                         evidence.mitigated_by is not None)
+        message = "" if call.excinfo is None else _one_line(call.excinfo)
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = report.longrepr[2]
+        self.checks.append({
+            "check": item.nodeid, "controls": item_controls(item), "vantage": evidence.vantage,
+            "verdict": verdict, "message": message, "duration_s": round(report.duration, 3),
+            "evidence": [e.as_dict() for e in evidence.entries],
+        })
+        item.user_properties.append(("verdict", verdict))
+        return report
+
+    @staticmethod
+    def _concludes(report):
+        """The phase that decides a check: a failed or skipped setup, else the call."""
+        return report.when == "call" or (report.when == "setup" and not report.passed)
+
+    def controls(self):
+        results = []
+        for cid, control in self.catalog.items():
+            checks = [c for c in self.checks if cid in c["controls"]]
+            if not checks:
+                continue
+            results.append({
+                "id": cid, "title": control.title, "risk": control.risk,
+                "severity": control.severity,
+                "status": verdicts.aggregate([c["verdict"] for c in checks]),
+                "references": list(control.references), "remediation": control.remediation,
+                "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
+                "checks": [{k: c[k] for k in ("check", "vantage", "verdict", "message")}
+                           for c in checks],
+            })
+        return results
+
+    def pytest_sessionfinish(self, session):
+        if not self.checks:
+            return
+        report_dir = Path(self.config.getoption("report_dir"))
+        report_dir.mkdir(parents=True, exist_ok=True)
+        document = {"started": self.started, "finished": time.time(), "run": self.context,
+                    "controls": self.controls()}
+        (report_dir / "controls.json").write_text(json.dumps(document, indent=2) + "\n")
+
+    def pytest_terminal_summary(self, terminalreporter):
+        results = self.controls()
+        if not results:
+            return
+        tr = terminalreporter
+        tr.section("vmiso controls")
+        for key, value in self.context.items():
+            tr.write_line(f"{key}: {value}")
+        for row in results:
+            line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
+            markup = {"pass": {"green": True}, "mitigated": {"green": True},
+                      "skip": {"yellow": True}}.get(row["status"], {"red": True, "bold": True})
+            tr.write_line(line, **markup)
+            tr.write_line(f"        {summary_line(row)}")
+        tr.write_line(f"report: {Path(self.config.getoption('report_dir')) / 'controls.json'}")
+
+
+def item_controls(item):
+    return [cid for mark in item.iter_markers("control") for cid in mark.args]
+
+
+def summary_line(row):
+    """One line of evidence for the table: the first failing observation, else the first one."""
+    evidence = row["evidence"]
+    bad = [e for e in evidence if not e["ok"]]
+    if bad:
+        e = bad[0]
+        return f"[{e['vantage']}] {e['what']}: {e['observed']} (expected {e['expected']})"
+    undecided = [c for c in row["checks"] if c["verdict"] in ("error", "skip") and c["message"]]
+    if row["status"] in ("error", "skip") and undecided:
+        return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
+    if evidence:
+        e = evidence[0]
+        return f"[{e['vantage']}] {e['what']}: {e['observed']}"
+    return "no evidence recorded"
+
+
+def _one_line(excinfo):
+    text = str(excinfo.value).strip().splitlines()
+    return f"{excinfo.typename}: {text[0] if text else ''}"[:300]
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ControlReport(config, catalog_mod.load()), "vmiso-report")
+
+
+@pytest.fixture
+def evidence(request):
+    """Where a check records what it observed; see helpers/evidence.py."""
+    if evidence_key not in request.node.stash:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `evidence` but has no "
+                                f"@pytest.mark.control marker")
+    return request.node.stash[evidence_key]
+
+
+@pytest.fixture(scope="session")
+def run_context(request):
+    """A dict of run facts (template, accelerator, versions) printed and saved with the report."""
+    return request.config.pluginmanager.get_plugin("vmiso-report").context

@@ -1,0 +1,37 @@
+"""Verdicts: what one check concluded, and what a control's checks add up to.
+
+    >>> aggregate(["pass", "skip", "pass"])
+    'pass'
+    >>> aggregate(["pass", "error"])
+    'error'
+"""
+
+PASS, FAIL, ERROR, SKIP, MITIGATED = "pass", "fail", "error", "skip", "mitigated"
+# Worst first: the first of these that any check reached is the control's verdict.
+PRECEDENCE = (FAIL, ERROR, MITIGATED, PASS)
+
+
+def aggregate(check_verdicts):
+    """fail if any check failed, error if any could not decide, skip when none applied."""
+    for verdict in PRECEDENCE:
+        if verdict in check_verdicts:
+            return verdict
+    return SKIP
+
+
+def check_verdict(outcome, is_assertion, mitigated=False):
+    """The verdict of one check from pytest's outcome.
+
+    Only an assertion about the evidence is a fail; any other exception (the guest died, SSH
+    broke, a probe's positive twin failed) means the check could not decide: error.
+    """
+    if outcome == "skipped":
+        return SKIP
+    if outcome == "passed":
+        return MITIGATED if mitigated else PASS
+    return FAIL if is_assertion else ERROR
+
+
+def gate_passes(control_verdicts):
+    """The run passes when no control failed or errored."""
+    return all(v in (PASS, MITIGATED, SKIP) for v in control_verdicts)

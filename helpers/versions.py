@@ -1,0 +1,99 @@
+"""Version comparison and the QEMU version policy (PAT-01).
+
+    >>> Version.parse("7.2.22") < Version.parse("8.1.0")
+    True
+    >>> judge(Version.parse("7.2.22"), {"isa-fdc"}, load_policy("policies/default.toml"))
+    Judgement(status='pass', ...)
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import total_ordering
+
+
+class PolicyError(ValueError):
+    """The policy file is malformed; the message names the entry and the fix."""
+
+
+@total_ordering
+@dataclass(frozen=True)
+class Version:
+    parts: tuple
+
+    @classmethod
+    def parse(cls, text):
+        match = re.match(r"^\s*(\d+(?:\.\d+)*)", str(text))
+        if not match:
+            raise ValueError(f"{text!r} is not a version number")
+        parts = tuple(int(p) for p in match.group(1).split("."))
+        return cls(parts + (0,) * (3 - len(parts)))
+
+    @property
+    def series(self):
+        return self.parts[:2]
+
+    def __lt__(self, other):
+        return self.parts < other.parts
+
+    def __str__(self):
+        return ".".join(str(p) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Cve:
+    id: str
+    fixed: Version
+    stable: tuple
+    devices: re.Pattern
+
+    def fixed_in(self, version):
+        if version >= self.fixed:
+            return True
+        return any(version.series == s.series and version >= s for s in self.stable)
+
+
+@dataclass(frozen=True)
+class Policy:
+    floor: Version
+    cves: tuple
+
+
+@dataclass
+class Judgement:
+    status: str  # pass, fail or mitigated
+    reasons: list = field(default_factory=list)
+
+
+def load_policy(path):
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)["qemu"]
+        cves = tuple(Cve(c["id"], Version.parse(c["fixed"]),
+                         tuple(Version.parse(s) for s in c.get("stable", ())),
+                         re.compile(c["devices"])) for c in raw.get("cve", ()))
+        return Policy(Version.parse(raw["floor"]), cves)
+    except FileNotFoundError:
+        raise PolicyError(f"policy file {path} does not exist; pass one with --policy") from None
+    except (KeyError, ValueError, re.error, tomllib.TOMLDecodeError) as err:
+        raise PolicyError(f"policy file {path} is malformed: {err}") from None
+
+
+def judge(version, devices, policy):
+    """PAT-01: below the floor fails; an open CVE fails when its device is present, else mitigated."""
+    reasons, status = [], "pass"
+    if version < policy.floor:
+        status = "fail"
+        reasons.append(f"QEMU {version} is below the policy floor {policy.floor}")
+    for cve in policy.cves:
+        if cve.fixed_in(version):
+            continue
+        present = sorted(d for d in devices if cve.devices.search(d))
+        if present:
+            status = "fail"
+            reasons.append(f"{cve.id} open in {version} and its device {', '.join(present)} "
+                           f"is present")
+        else:
+            status = "mitigated" if status == "pass" else status
+            reasons.append(f"{cve.id} open in {version}, its device is absent")
+    return Judgement(status, reasons)

@@ -1,0 +1,22 @@
+"""Risk 6, patch levels: the running hypervisor is not one a known escape works against."""
+
+import pytest
+
+from helpers import hostinfo, qmp
+from helpers.versions import Version, judge
+
+
+@pytest.mark.control("PAT-01")
+@pytest.mark.outside
+def test_qemu_meets_policy(guest, policy, evidence):
+    reply = qmp.qmp(guest.domain, "query-version")
+    version = Version.parse("{major}.{minor}.{micro}".format(**reply["qemu"]))
+    build = reply.get("package", "").strip() or hostinfo.qemu_package() or "unknown"
+    judgement = judge(version, qmp.qtree_devices(guest.domain), policy)
+    what = f"QEMU {version} ({build}) against floor {policy.floor} and {len(policy.cves)} CVEs"
+    observed = "; ".join(judgement.reasons) or "all listed fixes present"
+    if judgement.status == "mitigated":
+        evidence.mitigated(what, observed, "no open CVE with its device present")
+    else:
+        evidence.check(what, observed, "at or above floor, no open CVE with its device present",
+                       judgement.status == "pass")

@@ -1,0 +1,74 @@
+"""Risk 3, shares and clipboard: no host folder and no clipboard channel reaches the guest."""
+
+import secrets
+
+import pytest
+
+from helpers import analysis, probes, qmp
+
+VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
+CANARY_FILE = "vmiso-canary.txt"
+
+
+@pytest.mark.control("SHR-01")
+@pytest.mark.outside
+def test_template_has_no_filesystem_shares(template, evidence):
+    found = analysis.shares(template)
+    evidence.check("template: <filesystem> shares and webdav channels", found, "none", not found)
+
+
+@pytest.mark.control("SHR-01")
+@pytest.mark.outside
+def test_qemu_instantiated_no_share_device(guest, evidence):
+    found = analysis.qtree_surface("SHR-01", qmp.qtree_devices(guest.domain))
+    evidence.check("QMP info qtree: 9p / vhost-user-fs devices", found, "none", not found)
+
+
+@pytest.mark.control("SHR-01")
+@pytest.mark.inside
+def test_guest_sees_no_share_device(guest, evidence):
+    ids = [i for i in probes.virtio_device_ids(guest) if i in (VIRTIO_9P, VIRTIO_FS)]
+    evidence.check("virtio device ids 0x0009 (9p) / 0x001a (virtiofs)", ids, "none", not ids)
+    tags = probes.ninep_tags(guest)
+    evidence.check("9p mount tags in sysfs", tags, "none", not tags)
+
+
+@pytest.mark.control("SHR-01")
+@pytest.mark.inside
+def test_host_canary_file_never_readable_in_guest(guest, evidence):
+    canary = f"vmiso-share-canary-{secrets.token_hex(8)}"
+    for folder in guest.share_dirs.values():
+        (folder / CANARY_FILE).write_text(canary + "\n")
+        (folder / CANARY_FILE).chmod(0o644)
+    mounts = [("9p", tag) for tag in probes.ninep_tags(guest)]
+    mounts += [("virtiofs", fs.tag) for fs in guest.template.filesystems if fs.kind == "virtiofs"]
+    seen = [f"{kind}:{tag}" for kind, tag in mounts
+            if canary in probes.mount_share(guest, kind, tag).values()]
+    evidence.check(f"host canary in {len(guest.share_dirs)} declared share(s), read through "
+                   f"{len(mounts)} tag(s) the guest mounted", seen or "not readable",
+                   "not readable", not seen)
+
+
+@pytest.mark.control("SHR-02")
+@pytest.mark.outside
+def test_template_has_no_clipboard_channel(template, evidence):
+    found = analysis.clipboard(template)
+    evidence.check("template: spicevmc / qemu-vdagent channels, SPICE copypaste", found, "none",
+                   not found)
+
+
+@pytest.mark.control("SHR-02")
+@pytest.mark.outside
+def test_qemu_instantiated_no_clipboard_port(guest, evidence):
+    ports = qmp.qtree_properties(guest.domain, "virtserialport", "name")
+    found = [p for p in ports if p == analysis.CLIPBOARD_PORT]
+    evidence.check("QMP info qtree: virtserialport names", ports, f"no {analysis.CLIPBOARD_PORT}",
+                   not found)
+
+
+@pytest.mark.control("SHR-02")
+@pytest.mark.inside
+def test_guest_has_no_clipboard_port(guest, evidence):
+    ports = probes.virtio_port_names(guest)
+    evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {analysis.CLIPBOARD_PORT}",
+                   analysis.CLIPBOARD_PORT not in ports)
