@@ -86,6 +86,7 @@ class Lab:
 
     @classmethod
     def start(cls, state_dir, cache_dir, profile="hardened"):
+        require_usable_kvm_node()
         sweep(state_dir)
         run_id = secrets.token_hex(3)
         lab = cls(run_id=run_id, root=Path(state_dir) / run_id)
@@ -142,6 +143,15 @@ class Lab:
 
     def stop(self):
         teardown(self.root)
+
+
+def require_usable_kvm_node():
+    """A root-only /dev/kvm makes libvirt 9.0 re-probe QEMU on every lookup (minutes per start)."""
+    kvm = Path("/dev/kvm")
+    if kvm.exists() and not kvm.stat().st_mode & 0o060:
+        raise LabError("/dev/kvm is root-only (no udev set Debian's 0660 root:kvm), which makes "
+                       "libvirt re-probe QEMU on every call; run `make host` "
+                       "(scripts/prepare-host) and retry")
 
 
 def teardown(root):

@@ -71,7 +71,8 @@ def virtio_device_ids(guest):
 def read_lines(guest, pattern):
     """Contents of every file matching a shell glob, one stripped line each."""
     out = _run(guest, f"for f in {pattern}; do [ -f \"$f\" ] && cat \"$f\"; done; true")
-    return [line.strip() for line in out.splitlines() if line.strip()]
+    lines = (line.replace("\0", "").strip() for line in out.splitlines())
+    return [line for line in lines if line]
 
 
 def ninep_tags(guest):

@@ -1,0 +1,38 @@
+# vmiso: `make conformance` checks a template in the local lab; `make test` runs vmiso's own tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TEMPLATE ?= hardened
+IMAGE ?=
+LIBVIRT_URI ?=
+REPORTS ?= reports
+SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) \
+	$(if $(IMAGE),--image $(IMAGE)) $(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI))
+
+.PHONY: conformance test deps host venv image clean
+
+conformance: deps host venv image
+	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q
+
+test: deps host venv image
+	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q
+
+deps:
+	@scripts/install-deps
+
+host: deps
+	@scripts/prepare-host
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt | deps
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+image: deps
+	@$(PYTHON) guest/build.py >/dev/null
+
+clean:
+	rm -rf $(VENV) .cache $(REPORTS)
