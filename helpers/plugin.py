@@ -3,6 +3,7 @@
     pytest suites --template leaky --accel tcg --report-dir reports
 """
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so fixtures tear guests and the lab down.
+    signal.signal(signal.SIGTERM, _interrupt)
     if getattr(config.option, "xmlpath", None) is None and not config.option.collectonly:
         config.option.xmlpath = str(Path(config.getoption("report_dir")) / "junit.xml")
 
@@ -67,3 +70,7 @@ def policy_path(config):
         return Path(value)
     named = POLICIES / f"{template_path(config).stem}.toml"
     return named if named.exists() else POLICIES / "default.toml"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -131,8 +131,10 @@ def summary_line(row):
     if row["status"] in ("error", "skip") and undecided:
         return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
     if evidence:
-        e = evidence[0]
-        return f"[{e['vantage']}] {e['what']}: {e['observed']}"
+        vantages = sorted({c["vantage"] for c in row["checks"] if c["verdict"] != "skip"})
+        e = next((e for e in evidence if e["vantage"] == "inside"), evidence[0])
+        return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
+                f"[{e['vantage']}] {e['what']}: {e['observed']}")
     return "no evidence recorded"
 
 
