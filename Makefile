@@ -13,7 +13,7 @@ SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) \
 .PHONY: conformance test deps host venv image clean
 
 conformance: deps host venv image
-	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q
+	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q -rN
 
 test: deps host venv image
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q

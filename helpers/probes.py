@@ -62,10 +62,18 @@ def list_dir(guest, path):
     return out.split()
 
 
+VIRTIO_VENDOR = "1af4"
+VIRTIO_CONSOLE = "0x0003"
+
+
 def virtio_device_ids(guest):
     """Virtio device type ids (e.g. 0x0009 for 9p, 0x001a for virtiofs) the guest enumerated."""
     out = _run(guest, "cat /sys/bus/virtio/devices/*/device 2>/dev/null || true")
-    return sorted(out.split())
+    ids = sorted(out.split())
+    if not ids and any(d.vendor == VIRTIO_VENDOR for d in pci_devices(guest)):
+        raise ProbeError("the guest has virtio PCI functions but enumerated no virtio devices: "
+                         "its virtio_pci driver is not loaded")
+    return ids
 
 
 def read_lines(guest, pattern):
@@ -80,7 +88,13 @@ def ninep_tags(guest):
 
 
 def virtio_port_names(guest):
-    return read_lines(guest, "/sys/class/virtio-ports/*/name")
+    """Names of the guest's virtio-serial ports (guest agent, clipboard, ...)."""
+    names = read_lines(guest, "/sys/class/virtio-ports/*/name")
+    if not names and VIRTIO_CONSOLE in virtio_device_ids(guest) \
+            and not list_dir(guest, "/sys/class/virtio-ports"):
+        raise ProbeError("the guest has a virtio-serial device but no /sys/class/virtio-ports: "
+                         "its virtio_console driver is not loaded")
+    return names
 
 
 def mount_share(guest, kind, tag):

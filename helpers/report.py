@@ -132,7 +132,7 @@ def summary_line(row):
         return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
     if evidence:
         vantages = sorted({c["vantage"] for c in row["checks"] if c["verdict"] != "skip"})
-        e = next((e for e in evidence if e["vantage"] == "inside"), evidence[0])
+        e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[0])
         return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
                 f"[{e['vantage']}] {e['what']}: {e['observed']}")
     return "no evidence recorded"
