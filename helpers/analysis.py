@@ -47,8 +47,10 @@ def clipboard(dom):
              + (f" with copypaste={ch.copypaste}" if ch.copypaste else "")
              for ch in dom.channels
              if ch.kind in CLIPBOARD_CHANNEL_TYPES or ch.target_name == CLIPBOARD_PORT]
-    return found + [f"SPICE graphics with copypaste={setting or 'unset (on)'}"
-                    for setting in dom.spice_copypaste if setting != "no"]
+    found += [f"SPICE graphics with copypaste={setting or 'unset (on)'}"
+              for setting in dom.spice_copypaste if setting != "no"]
+    return found + [f"SPICE graphics with filetransfer={setting or 'unset (on)'}"
+                    for setting in dom.spice_filetransfer if setting != "no"]
 
 
 def host_filter(dom):

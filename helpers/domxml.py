@@ -10,7 +10,9 @@ Element reference: https://libvirt.org/formatdomain.html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-I440FX_MACHINES = ("pc", "pc-i440fx-")
+# Machine types built on QEMU's i440fx/PIIX setup, which always creates an isa-fdc.
+I440FX_MACHINES = ("pc", "isapc")
+I440FX_PREFIX = "pc-i440fx-"
 
 
 class TemplateError(ValueError):
@@ -68,7 +70,7 @@ class Domain:
 
     @property
     def is_i440fx(self):
-        return self.machine == "pc" or self.machine.startswith(I440FX_MACHINES[1])
+        return self.machine in I440FX_MACHINES or self.machine.startswith(I440FX_PREFIX)
 
     @property
     def floppy_disks(self):
@@ -118,6 +120,12 @@ class Domain:
         """For each SPICE display: its <clipboard copypaste> setting ('' when unset: enabled)."""
         return [g.find("clipboard").get("copypaste", "") if g.find("clipboard") is not None else ""
                 for g in self._all("devices/graphics[@type='spice']")]
+
+    @property
+    def spice_filetransfer(self):
+        """For each SPICE display: its <filetransfer enable> setting ('' when unset: enabled)."""
+        return [g.find("filetransfer").get("enable", "") if g.find("filetransfer") is not None
+                else "" for g in self._all("devices/graphics[@type='spice']")]
 
     @property
     def interfaces(self):

@@ -39,8 +39,9 @@ def instantiate(template: Domain, spec: Throwaway):
         root.set("type", "qemu")
         cpu = root.find("cpu")
         if cpu is not None and cpu.get("mode") in ("host-passthrough", "host-model"):
-            adaptations.append(f"cpu mode {cpu.get('mode')!r} removed (not available under TCG)")
-            root.remove(cpu)
+            adaptations.append(f"cpu mode {cpu.get('mode')!r} removed, topology and NUMA kept "
+                               f"(host CPU models need KVM)")
+            _drop_host_cpu_model(cpu)
     devices = root.find("devices")
     if devices is None:
         raise TemplateError("the template has no <devices> element")
@@ -50,6 +51,13 @@ def instantiate(template: Domain, spec: Throwaway):
     _add_seed(devices, spec)
     _log_console(devices, spec)
     return ET.tostring(root, encoding="unicode"), adaptations
+
+
+def _drop_host_cpu_model(cpu):
+    for attribute in ("mode", "check", "migratable"):
+        cpu.attrib.pop(attribute, None)
+    for child in cpu.findall("model") + cpu.findall("feature") + cpu.findall("cache"):
+        cpu.remove(child)
 
 
 def _set_text(root, tag, text):
@@ -96,7 +104,7 @@ def _substitute_interfaces(devices, spec):
             iface.remove(old)
         iface.set("type", "network")
         iface.insert(0, ET.Element("source", network=spec.network))
-        mac = spec.mac if index == 0 else spec.mac[:-2] + f"{index:02x}"
+        mac = f"{spec.mac[:-2]}{(int(spec.mac[-2:], 16) + index) % 256:02x}"
         iface.insert(0, ET.Element("mac", address=mac))
 
 

@@ -75,7 +75,8 @@ def load_policy(path):
         return Policy(Version.parse(raw["floor"]), cves)
     except FileNotFoundError:
         raise PolicyError(f"policy file {path} does not exist; pass one with --policy") from None
-    except (KeyError, ValueError, re.error, tomllib.TOMLDecodeError) as err:
+    except (KeyError, TypeError, AttributeError, ValueError, re.error,
+            tomllib.TOMLDecodeError) as err:
         raise PolicyError(f"policy file {path} is malformed: {err}") from None
 
 

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.analysis import STATIC, findings, qtree_surface
@@ -98,8 +98,11 @@ DEVICES = {
         "<interface type='network'><source network='default'/><model type='virtio'/>"
         "</interface>"), "NET-01"),
     "filterref removed": (remove_filterrefs, "NET-01"),
-    "spice graphics, copypaste no": (insert(
-        "<graphics type='spice'><clipboard copypaste='no'/></graphics>"), None),
+    "spice graphics, copypaste and file transfer off": (insert(
+        "<graphics type='spice'><clipboard copypaste='no'/><filetransfer enable='no'/>"
+        "</graphics>"), None),
+    "spice graphics, file transfer unset": (insert(
+        "<graphics type='spice'><clipboard copypaste='no'/></graphics>"), "SHR-02"),
     "vnc graphics": (insert("<graphics type='vnc' listen='127.0.0.1'/>"), None),
     "guest agent channel": (insert(
         "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"),
@@ -136,6 +139,7 @@ def test_each_device_alone_breaks_only_its_control(name):
     assert broken_controls(mutated_hardened([name])) == ({control} if control else set())
 
 
+@settings(max_examples=300)
 @given(st.lists(st.sampled_from(sorted(DEVICES)), unique=True))
 def test_any_set_of_devices_breaks_exactly_their_controls(names):
     expected = {DEVICES[name][1] for name in names} - {None}
@@ -156,6 +160,12 @@ def test_versioned_q35_machine_is_not_i440fx():
     root = ET.fromstring(HARDENED)
     set_machine("pc-q35-7.2")(root)
     assert findings(Domain(root))["HV-01"] == []
+
+
+def test_isapc_machine_breaks_hv01():
+    root = ET.fromstring(HARDENED)
+    set_machine("isapc")(root)
+    assert findings(Domain(root))["HV-01"]
 
 
 def test_missing_os_type_means_libvirt_default_pc():

@@ -40,7 +40,7 @@ def device_tags(root):
 def test_name_and_a_fresh_uuid_are_substituted(name, spec):
     root, _ = guest(name, spec)
     assert root.findtext("name") == "vmiso-t1"
-    assert uuid.UUID(root.findtext("uuid"))
+    uuid.UUID(root.findtext("uuid"))
     assert root.findtext("uuid") != guest(name, spec)[0].findtext("uuid")
 
 
@@ -49,24 +49,40 @@ def test_every_interface_is_on_the_given_network_with_the_given_mac(name, spec):
     root, _ = guest(name, spec)
     interfaces = root.findall("devices/interface")
     assert interfaces
-    assert [i.get("type") for i in interfaces] == ["network"] * len(interfaces)
-    assert [i.find("source").attrib for i in interfaces] == [{"network": "vmiso-net"}] * len(
-        interfaces)
+    for iface in interfaces:
+        assert iface.get("type") == "network"
+        assert [s.attrib for s in iface.findall("source")] == [{"network": "vmiso-net"}]
     assert interfaces[0].find("mac").get("address") == MAC
 
 
-def test_extra_interfaces_get_distinct_macs_and_keep_their_filter(spec):
-    dom = template("hardened")
-    second = ET.fromstring("<interface type='bridge'><source bridge='br0'/><mac address='x'/>"
-                           "<filterref filter='f2'/></interface>")
-    dom.root.find("devices").append(second)
-    root, _ = instantiate(dom, spec)[0], None
-    interfaces = ET.fromstring(root).findall("devices/interface")
+def with_second_interface(dom):
+    dom.root.find("devices").append(ET.fromstring(
+        "<interface type='bridge'><source bridge='br0'/><mac address='52:54:00:aa:bb:cc'/>"
+        "<filterref filter='f2'/></interface>"))
+    return dom
+
+
+def test_extra_interfaces_move_to_the_given_network_and_keep_their_filter(spec):
+    xml, _ = instantiate(with_second_interface(template("hardened")), spec)
+    interfaces = ET.fromstring(xml).findall("devices/interface")
     assert [len(i.findall("mac")) for i in interfaces] == [1, 1]
-    assert len({i.find("mac").get("address") for i in interfaces}) == 2
-    assert [i.find("source").get("network") for i in interfaces] == ["vmiso-net"] * 2
+    assert [i.find("source").attrib for i in interfaces] == [{"network": "vmiso-net"}] * 2
     assert [i.find("filterref").get("filter") for i in interfaces] == [
         "vmiso-no-host-access", "f2"]
+
+
+@pytest.mark.parametrize("mac", [
+    "52:54:00:12:34:56",
+    "52:54:00:12:34:00",
+    "52:54:00:12:34:01",
+    "52:54:00:12:34:ff",
+])
+def test_every_interface_gets_its_own_mac(mac, spec):
+    spec.mac = mac
+    xml, _ = instantiate(with_second_interface(template("hardened")), spec)
+    macs = [i.find("mac").get("address") for i in ET.fromstring(xml).findall("devices/interface")]
+    assert macs[0] == mac
+    assert len(set(macs)) == 2
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -83,7 +99,7 @@ def test_floppy_disk_gets_a_blank_floppy_sized_scratch_file(spec):
     floppy = root.find("devices/disk[@device='floppy']")
     image = Path(floppy.find("source").get("file"))
     assert image.parent == spec.scratch_dir
-    assert image.stat().st_size == 1474560
+    assert image.read_bytes() == bytes(1474560)
     assert floppy.find("driver").get("type") == "raw"
 
 
@@ -125,13 +141,23 @@ def test_kvm_keeps_the_domain_type_without_adaptations(name, spec):
     assert adaptations == []
 
 
-def test_tcg_drops_host_passthrough_cpu_and_records_it(spec):
+def test_tcg_drops_host_passthrough_cpu_mode_and_records_it(spec):
     dom = template("hardened")
     ET.SubElement(dom.root, "cpu", mode="host-passthrough")
     spec.accelerator = "tcg"
     xml, adaptations = instantiate(dom, spec)
-    assert ET.fromstring(xml).find("cpu") is None
-    assert "cpu mode 'host-passthrough' removed (not available under TCG)" in adaptations
+    assert ET.fromstring(xml).find("cpu").get("mode") is None
+    assert any("cpu mode 'host-passthrough' removed" in a for a in adaptations)
+
+
+def test_tcg_keeps_cpu_numa_cells_that_virtiofs_needs(spec):
+    dom = template("hardened")
+    dom.root.append(ET.fromstring(
+        "<cpu mode='host-passthrough'><numa><cell id='0' cpus='0' memory='256' unit='MiB'"
+        " memAccess='shared'/></numa></cpu>"))
+    spec.accelerator = "tcg"
+    xml, _ = instantiate(dom, spec)
+    assert ET.fromstring(xml).findall("cpu/numa/cell[@memAccess='shared']")
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -164,11 +190,15 @@ def test_serial_console_is_logged_to_the_scratch_dir(spec):
 
 
 @pytest.mark.parametrize("devices", [
-    "<devices><interface type='network'/></devices>",
-    "<devices><disk type='file' device='cdrom'/><disk type='file' device='floppy'/></devices>",
-    "",
+    "<interface type='network'/>",
+    "<disk type='file' device='cdrom'/><disk type='file' device='floppy'/>",
 ])
 def test_template_without_a_boot_disk_raises_template_error(devices, spec):
-    with pytest.raises(TemplateError):
-        instantiate(Domain.from_string(f"<domain type='kvm'><name>x</name>{devices}</domain>"),
-                    spec)
+    dom = Domain.from_string(f"<domain><name>x</name><devices>{devices}</devices></domain>")
+    with pytest.raises(TemplateError, match="no <disk device='disk'>"):
+        instantiate(dom, spec)
+
+
+def test_template_without_devices_raises_template_error(spec):
+    with pytest.raises(TemplateError, match="no <devices>"):
+        instantiate(Domain.from_string("<domain><name>x</name></domain>"), spec)
