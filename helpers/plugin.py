@@ -58,6 +58,20 @@ def pytest_configure(config):
         config.option.xmlpath = str(Path(config.getoption("report_dir")) / "junit.xml")
 
 
+inputs_key = pytest.StashKey["Inputs"]()
+
+
+def pytest_sessionstart(session):
+    from helpers import inputs  # deferred: it imports this module
+    session.config.stash[inputs_key] = inputs.read(session.config)
+
+
+@pytest.fixture(scope="session")
+def inputs(request):
+    """The run's checked inputs (helpers/inputs.py): template, policy, accelerator, image."""
+    return request.config.stash[inputs_key]
+
+
 def template_path(config):
     value = config.getoption("template")
     builtin = TEMPLATES / f"{value}.xml"

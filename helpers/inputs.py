@@ -1,0 +1,54 @@
+"""The run's inputs, read and checked once before any check runs.
+
+    inputs = read(config)       # raises pytest.UsageError with the problem and the fix
+    inputs.template.machine
+
+Bad input is a usage error with one line naming it, never a traceback or a run of errors.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from helpers import accel
+from helpers.domxml import Domain, TemplateError
+from helpers.plugin import policy_path, template_path
+from helpers.versions import Policy, PolicyError, load_policy
+
+
+@dataclass(frozen=True)
+class Inputs:
+    template_path: Path
+    template: Domain
+    policy_path: Path
+    policy: Policy
+    accelerator: str
+    image: Optional[Path]
+
+
+def read(config):
+    path = template_path(config)
+    try:
+        template = Domain.from_string(path.read_text())
+    except OSError:
+        raise pytest.UsageError(f"template {path} cannot be read; use --template hardened, "
+                                f"leaky or the path of a libvirt domain XML file") from None
+    except TemplateError as err:
+        raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
+    policy_file = policy_path(config)
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as err:
+        raise pytest.UsageError(str(err)) from None
+    try:
+        accelerator = accel.choose(config.getoption("accel"))
+    except accel.AcceleratorError as err:
+        raise pytest.UsageError(str(err)) from None
+    image = config.getoption("image")
+    if image and not Path(image).is_file():
+        raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
+                                f"disk image to --image")
+    return Inputs(path, template, policy_file, policy, accelerator,
+                  Path(image).resolve() if image else None)
