@@ -40,6 +40,16 @@ class Evidence:
         if not ok:
             raise AssertionError(entry.line())
 
+    def expect_none(self, what, found):
+        """Record a list of findings that must be empty (devices, channels, leaks...)."""
+        __tracebackhide__ = True
+        self.check(what, found, "none", not found)
+
+    def note(self, what, observed, expected):
+        """Record a precondition that was verified where it was measured (e.g. a positive twin
+        that raises ProbeError, an error verdict, when it does not hold)."""
+        self.entries.append(Entry(self.vantage, what, _text(observed), _text(expected), True))
+
     def mitigated(self, what, observed, expected):
         """Record a vulnerable finding whose attack surface is absent: the check passes as such."""
         self.entries.append(Entry(self.vantage, what, _text(observed), _text(expected), True))

@@ -9,8 +9,7 @@ from helpers import analysis, netfilter
 @pytest.mark.outside
 def test_every_interface_is_filtered(template, target, evidence):
     unfiltered = analysis.host_filter(template)
-    evidence.check("template: interfaces without a traffic filter", unfiltered, "none",
-                   not unfiltered)
+    evidence.expect_none("template: interfaces without a traffic filter", unfiltered)
     missing = netfilter.undefined_filters(target.conn, template)
     evidence.check("referenced nwfilters defined on the host", missing or "all defined",
                    "all defined", not missing)
@@ -20,9 +19,9 @@ def test_every_interface_is_filtered(template, target, evidence):
 @pytest.mark.inside
 def test_guest_cannot_reach_host_services(guest, canaries, evidence):
     sweep = canaries.sweep(guest)
-    evidence.check("positive twin: allowed uplink canaries reached",
-                   f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
-                   f"{len(canaries.uplink.endpoints)} of {len(canaries.uplink.endpoints)}", True)
+    total = len(canaries.uplink.endpoints)
+    evidence.note("positive twin: allowed uplink canaries reached",
+                  f"{len(sweep.reached_uplink)} of {total}", f"{total} of {total}")
     reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host]
     evidence.check(f"host canaries on {', '.join(canaries.host_addresses)} "
                    f"(tcp {canaries.ports['tcp']}, udp {canaries.ports['udp']})",

@@ -1,0 +1,22 @@
+"""An unreachable target proves nothing when the allowed one is unreachable too: error, not pass."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_cut_positive_twin_makes_host_reach_an_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pytest", "suites/test_network.py",
+                           "-p", "tests.plugins.cut_uplink", "--report-dir", str(tmp_path),
+                           "-q", "--tb=line"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)
+    report = json.loads((tmp_path / "controls.json").read_text())
+    net01 = next(c for c in report["controls"] if c["id"] == "NET-01")
+    inside = [c for c in net01["checks"] if c["vantage"] == "inside"]
+    assert proc.returncode != 0
+    assert net01["status"] == "error", net01
+    assert [c["verdict"] for c in inside] == ["error"]
+    assert "positive twin failed" in inside[0]["message"]
