@@ -17,6 +17,7 @@ import ipaddress
 import json
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import subprocess
@@ -112,9 +113,12 @@ class Lab:
                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 
     def _start_daemons(self):
-        binds = " && ".join(f"mkdir -p {dest} && mount --bind {self.root / src} {dest}"
-                            for src, dest in labconfig.BIND_MOUNTS)
-        starts = " && ".join(f"{d} -d --pid-file {self.root / (d + '.pid')}" for d in DAEMONS)
+        q = shlex.quote
+        binds = " && ".join(
+            f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
+            for src, dest in labconfig.BIND_MOUNTS)
+        starts = " && ".join(f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
+                             for d in DAEMONS)
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
            "sh", "-c", f"{binds} && {starts}")
         deadline = time.monotonic() + START_TIMEOUT

@@ -19,7 +19,8 @@ _libc = ctypes.CDLL(None, use_errno=True)
 def _setns(fd):
     if _libc.setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
-        raise OSError(err, f"setns(CLONE_NEWNET) failed: {os.strerror(err)} (vmiso must run as root)")
+        raise OSError(err, f"setns(CLONE_NEWNET) failed: {os.strerror(err)} "
+                           f"(vmiso must run as root)")
 
 
 @contextlib.contextmanager

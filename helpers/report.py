@@ -1,4 +1,4 @@
-"""pytest plugin: per-control verdicts from the checks, as a terminal table and reports/controls.json.
+"""pytest plugin: per-control verdicts, as a terminal table and reports/controls.json.
 
 Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
 `@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the

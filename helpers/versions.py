@@ -81,7 +81,7 @@ def load_policy(path):
 
 
 def judge(version, devices, policy):
-    """PAT-01: below the floor fails; an open CVE fails when its device is present, else mitigated."""
+    """PAT-01: below the floor fails; an open CVE fails with its device present, else mitigated."""
     reasons, status = [], "pass"
     if version < policy.floor:
         status = "fail"
