@@ -72,7 +72,10 @@ def launch(target, template, image, workroot, accelerator):
     domain = None
     try:
         spec = _prepare(workdir, name, template, image, target, accelerator)
-        keys = ssh.GuestKeys.generate(workdir)
+        try:
+            keys = ssh.GuestKeys.generate(workdir)
+        except ssh.GuestUnreachable as err:
+            raise GuestError(str(err)) from None
         spec.seed.write_bytes(keys.seed_archive())
         xml, adaptations = instantiate(template, spec)
         started = time.monotonic()
@@ -102,8 +105,13 @@ def _safe(text):
 
 def _prepare(workdir, name, template, image, target, accelerator):
     overlay = workdir / "disk.qcow2"
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", image_format(image),
-                    "-b", str(image), str(overlay)], check=True, capture_output=True)
+    try:
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", image_format(image),
+                        "-b", str(image), str(overlay)], check=True, capture_output=True,
+                       text=True)
+    except subprocess.CalledProcessError as err:
+        raise GuestError(f"qemu-img cannot put an overlay on {image}: "
+                         f"{err.stderr.strip()[-200:]}") from None
     shares = {}
     for fs in template.filesystems:
         folder = workdir / f"share-{_safe(fs.tag)}"

@@ -31,7 +31,3 @@ def check_verdict(outcome, is_assertion, mitigated=False):
         return MITIGATED if mitigated else PASS
     return FAIL if is_assertion else ERROR
 
-
-def gate_passes(control_verdicts):
-    """The run passes when no control failed or errored."""
-    return all(v in (PASS, MITIGATED, SKIP) for v in control_verdicts)

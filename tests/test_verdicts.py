@@ -4,8 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.verdicts import (ERROR, FAIL, MITIGATED, PASS, SKIP, aggregate, check_verdict,
-                              gate_passes)
+from helpers.verdicts import ERROR, FAIL, MITIGATED, PASS, SKIP, aggregate, check_verdict
 
 ALL = [PASS, FAIL, ERROR, SKIP, MITIGATED]
 verdict_lists = st.lists(st.sampled_from(ALL))
@@ -60,8 +59,3 @@ def test_mitigated_beats_pass_but_not_error():
 ])
 def test_check_verdict_maps_pytest_outcomes(outcome, is_assertion, mitigated, verdict):
     assert check_verdict(outcome, is_assertion, mitigated) == verdict
-
-
-@given(verdict_lists)
-def test_gate_passes_when_no_control_failed_or_errored(verdicts):
-    assert gate_passes(verdicts) == (not {FAIL, ERROR} & set(verdicts))
