@@ -10,6 +10,10 @@ QEMU device types (as `info qtree` prints them) that count as each control's att
 import re
 
 CLIPBOARD_CHANNEL_TYPES = ("spicevmc", "qemu-vdagent")
+GUEST_AGENT_PORT = "org.qemu.guest_agent.0"
+PARAVIRTUAL_NICS = ("virtio",)
+PARAVIRTUAL_DISK_BUSES = ("virtio", "scsi")  # scsi: on a virtio-scsi controller, see below
+EMULATED_VIDEO = ("cirrus", "qxl", "vga", "vmvga")
 CLIPBOARD_PORT = "com.redhat.spice.0"
 WEBDAV_PORT = "org.spice-space.webdav.0"
 
@@ -18,10 +22,18 @@ QTREE_SURFACE = {
     "HV-01": re.compile(r"^(isa-fdc|sysbus-fdc|SUNW,fdtwo)$"),
     "HV-02": re.compile(r"(usb|xhci|uhci|ehci|ohci)", re.I),
     "SHR-01": re.compile(r"^(virtio-9p-.*|vhost-user-fs-.*)$"),
+    "HV-03": re.compile(r"^(intel-hda|ich9-intel-hda|hda-.*|AC97|ES1370|sb16|gus|cs4231a|adlib"
+                        r"|usb-audio)$"),
+    "HV-04": re.compile(r"^(e1000|e1000e|rtl8139|pcnet|ne2k_pci|ne2k_isa|i8255.*|vmxnet3"
+                        r"|ide-hd|ide-cd|nvme|usb-storage)$"),
+    "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|vmware-svga)$"),
+    "HV-06": re.compile(r"^isa-parallel$"),
+    "DEV-01": re.compile(r"^usb-redir$"),
 }
 
 
 def floppy(dom):
+    """floppy disks and i440fx machine types (built-in isa-fdc)"""
     found = []
     if dom.is_i440fx:
         found.append(f"machine {dom.machine!r} is i440fx, which always has an isa-fdc")
@@ -30,6 +42,7 @@ def floppy(dom):
 
 
 def usb(dom):
+    """USB controllers (explicit or libvirt's implicit one) and USB devices"""
     models = dom.usb_controller_models
     found = [] if models else ["no <controller type='usb'>: libvirt adds a default USB controller"]
     found += [f"USB controller model {m or '(libvirt default)'}" for m in models if m != "none"]
@@ -37,12 +50,14 @@ def usb(dom):
 
 
 def shares(dom):
+    """<filesystem> shares (9p, virtiofs) and webdav channels"""
     found = [f"{fs.kind} share of {fs.source or '?'} as tag {fs.tag!r}" for fs in dom.filesystems]
     return found + [f"{ch.kind} channel {ch.target_name}" for ch in dom.channels
                     if ch.target_name == WEBDAV_PORT]
 
 
 def clipboard(dom):
+    """clipboard channels (spicevmc, qemu-vdagent) and SPICE copypaste/file transfer"""
     found = [f"{ch.kind} channel {ch.target_name or '(unnamed)'}"
              + (f" with copypaste={ch.copypaste}" if ch.copypaste else "")
              for ch in dom.channels
@@ -54,12 +69,52 @@ def clipboard(dom):
 
 
 def host_filter(dom):
+    """interfaces without a traffic filter (<filterref>)"""
     return [f"interface {i + 1} ({iface.get('type')}) has no <filterref>"
             for i, iface in enumerate(dom.interfaces) if not dom.interface_filter(iface)]
 
 
-STATIC = {"HV-01": floppy, "HV-02": usb, "SHR-01": shares, "SHR-02": clipboard,
-          "NET-01": host_filter}
+def sound(dom):
+    """<sound> devices"""
+    return [f"sound device {model or '(default)'}" for model in dom.sound_models]
+
+
+def emulated_nic_and_disk(dom):
+    """emulated NIC models and disk buses (anything but virtio / virtio-scsi)"""
+    found = [f"interface {i + 1} model {model or 'unset (libvirt picks an emulated NIC)'}"
+             for i, model in enumerate(dom.nic_models) if model not in PARAVIRTUAL_NICS]
+    for dev, bus in dom.disk_buses:
+        if bus == "scsi" and dom.scsi_controller_models != {"virtio-scsi"}:
+            found.append(f"disk {dev} on a SCSI controller that is not only virtio-scsi")
+        elif bus not in PARAVIRTUAL_DISK_BUSES:
+            found.append(f"disk {dev} on emulated bus {bus or '(default)'}")
+    return found
+
+
+def video(dom):
+    """legacy or accelerated emulated video (cirrus, qxl, vga, vmvga)"""
+    return [f"video model {model}" for model in dom.video_models if model in EMULATED_VIDEO]
+
+
+def parallel(dom):
+    """<parallel> ports"""
+    return [f"parallel port ({kind})" for kind in dom.parallel_ports]
+
+
+def usb_redirection(dom):
+    """USB redirection (<redirdev>)"""
+    return [f"redirdev {r}" for r in dom.redirdevs]
+
+
+def guest_agent(dom):
+    """QEMU guest agent channels (host-to-guest exec and file access)"""
+    return [f"{ch.kind} channel {ch.target_name}" for ch in dom.channels
+            if ch.target_name == GUEST_AGENT_PORT]
+
+
+STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
+          "HV-05": video, "HV-06": parallel, "SHR-01": shares, "SHR-02": clipboard,
+          "SHR-03": guest_agent, "NET-01": host_filter, "DEV-01": usb_redirection}
 
 
 def findings(dom):

@@ -128,6 +128,38 @@ class Domain:
                 else "" for g in self._all("devices/graphics[@type='spice']")]
 
     @property
+    def sound_models(self):
+        return [s.get("model", "") for s in self._all("devices/sound")]
+
+    @property
+    def video_models(self):
+        return [m.get("type", "") for m in self._all("devices/video/model")]
+
+    @property
+    def parallel_ports(self):
+        return [p.get("type", "") for p in self._all("devices/parallel")]
+
+    @property
+    def redirdevs(self):
+        return [f"{r.get('bus', 'usb')} {r.get('type', '')}" for r in self._all("devices/redirdev")]
+
+    @property
+    def nic_models(self):
+        """Each interface's <model type> ('' when unset: libvirt picks an emulated NIC)."""
+        return [i.find("model").get("type", "") if i.find("model") is not None else ""
+                for i in self.interfaces]
+
+    @property
+    def disk_buses(self):
+        """(target dev, bus) of every <disk device='disk'>."""
+        return [(t.get("dev", ""), t.get("bus", "")) for d in self._all("devices/disk")
+                if d.get("device", "disk") == "disk" for t in d.findall("target")]
+
+    @property
+    def scsi_controller_models(self):
+        return {c.get("model", "") for c in self._all("devices/controller[@type='scsi']")}
+
+    @property
     def interfaces(self):
         return self._all("devices/interface")
 

@@ -10,6 +10,7 @@ read-only base image; nothing of it survives the `with` block, even when a test 
 """
 
 import contextlib
+import functools
 import itertools
 import json
 import secrets
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import libvirt
 
-from helpers import ssh
+from helpers import qmp, ssh
 from helpers.domxml import Domain
 from helpers.instance import Throwaway, instantiate
 
@@ -45,6 +46,11 @@ class Guest:
     adaptations: list
     accelerator: str
     timings: dict = field(default_factory=dict)
+
+    @functools.cached_property
+    def qemu_devices(self):
+        """QEMU device types instantiated for this guest (QMP `info qtree`), read once."""
+        return qmp.qtree_devices(self.domain)
 
     @property
     def live(self):

@@ -72,6 +72,11 @@ def inputs(request):
     return request.config.stash[inputs_key]
 
 
+def per_control(ids):
+    """Parameters for a check that runs once per control, each case marked with its control."""
+    return [pytest.param(cid, marks=pytest.mark.control(cid), id=cid) for cid in ids]
+
+
 def template_path(config):
     value = config.getoption("template")
     builtin = TEMPLATES / f"{value}.xml"

@@ -12,7 +12,7 @@ def test_qemu_meets_policy(guest, policy, evidence):
     reply = qmp.qmp(guest.domain, "query-version")
     version = Version.parse("{major}.{minor}.{micro}".format(**reply["qemu"]))
     build = reply.get("package", "").strip() or hostinfo.qemu_package() or "unknown"
-    judgement = judge(version, qmp.qtree_devices(guest.domain), policy)
+    judgement = judge(version, guest.qemu_devices, policy)
     what = f"QEMU {version} ({build}) against floor {policy.floor} and {len(policy.cves)} CVEs"
     observed = "; ".join(judgement.reasons) or "all listed fixes present"
     if judgement.status == "mitigated":

@@ -14,13 +14,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Vantages CONTROLS.md lists for each control (PAT-01 has no inside view).
+# Vantages CONTROLS.md lists for each control (DEV-01 and PAT-01 have no inside view).
 VANTAGES = {
     "HV-01": {"outside", "inside"},
     "HV-02": {"outside", "inside"},
+    "HV-03": {"outside", "inside"},
+    "HV-04": {"outside", "inside"},
+    "HV-05": {"outside", "inside"},
+    "HV-06": {"outside", "inside"},
     "SHR-01": {"outside", "inside"},
     "SHR-02": {"outside", "inside"},
+    "SHR-03": {"outside", "inside"},
     "NET-01": {"outside", "inside"},
+    "DEV-01": {"outside"},
     "PAT-01": {"outside"},
 }
 
