@@ -6,9 +6,11 @@ PY := $(VENV)/bin/python
 TEMPLATE ?= hardened
 IMAGE ?=
 LIBVIRT_URI ?=
+# The lab's host configuration: the leaky template runs on the leaky host profile by default.
+HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
-SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) \
-	$(if $(IMAGE),--image $(IMAGE)) $(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI))
+SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
+	$(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI),--host-profile $(HOST_PROFILE))
 
 .PHONY: conformance test deps host venv image clean
 

@@ -24,6 +24,7 @@ class Inputs:
     template: Domain
     policy_path: Path
     policy: Policy
+    libvirt_policy: Policy
     accelerator: str
     image: Optional[Path]
 
@@ -40,15 +41,19 @@ def read(config):
     policy_file = policy_path(config)
     try:
         policy = load_policy(policy_file)
+        libvirt_policy = load_policy(policy_file, "libvirt")
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
         accelerator = accel.choose(config.getoption("accel"))
     except accel.AcceleratorError as err:
         raise pytest.UsageError(str(err)) from None
+    if config.getoption("libvirt_uri") and config.getoption("host_profile") != "hardened":
+        raise pytest.UsageError("--host-profile configures the local lab only; drop it with "
+                                "--libvirt-uri (a real host's configuration is what is tested)")
     image = config.getoption("image")
     if image and not Path(image).is_file():
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
-    return Inputs(path, template, policy_file, policy, accelerator,
+    return Inputs(path, template, policy_file, policy, libvirt_policy, accelerator,
                   Path(image).resolve() if image else None)

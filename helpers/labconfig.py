@@ -18,6 +18,9 @@ BIND_MOUNTS = (
 PROFILES = {
     # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
     "hardened": "",
+    # What a careless host does: QEMU as root with its capabilities and no seccomp sandbox.
+    "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
+                         "clear_emulator_capabilities = 0", ""]),
 }
 
 

@@ -16,6 +16,7 @@ OPT_TEMPLATE = "--template"
 OPT_IMAGE = "--image"
 OPT_URI = "--libvirt-uri"
 OPT_NETWORK = "--network"
+OPT_HOST_PROFILE = "--host-profile"
 OPT_ACCEL = "--accel"
 OPT_POLICY = "--policy"
 OPT_REPORT_DIR = "--report-dir"
@@ -39,6 +40,10 @@ def pytest_addoption(parser):
                          "lab, a network namespace with its own libvirtd)")
     group.addoption(OPT_NETWORK, default="default", metavar="NAME",
                     help="libvirt network for guests on a real host (default: default)")
+    group.addoption(OPT_HOST_PROFILE, default="hardened", choices=("hardened", "leaky"),
+                    help="the local lab's libvirt/QEMU configuration: hardened (Debian's "
+                         "defaults) or leaky (QEMU as root, capabilities kept, no seccomp); "
+                         "lab only (default: hardened)")
     group.addoption(OPT_ACCEL, default="auto", choices=("auto", "kvm", "tcg"),
                     help="accelerator: auto picks KVM only where it really works (default: auto)")
     group.addoption(OPT_POLICY, default=None, metavar="PATH",

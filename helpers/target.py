@@ -39,6 +39,17 @@ class Target:
             return socket.create_connection((address, port), timeout=timeout)
         return cls(uri, _open(uri), network, f"{PREFIX}{run_id}-", open_socket)
 
+    @property
+    def is_local(self):
+        """Whether the hypervisor is this machine (its processes and files can be read here)."""
+        return self.lab is not None or self.uri.startswith("qemu:///")
+
+    @property
+    def libvirt_version(self):
+        """The libvirt daemon's version, e.g. '9.0.0'."""
+        number = self.conn.getLibVersion()
+        return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+
     def close(self):
         self.conn.close()
 

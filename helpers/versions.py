@@ -65,13 +65,15 @@ class Judgement:
     reasons: list = field(default_factory=list)
 
 
-def load_policy(path):
+def load_policy(path, component="qemu"):
+    """The [component] table of a policy file: its floor and CVEs. A CVE without `devices`
+    applies whatever the guest's hardware (libvirt's, for instance)."""
     try:
         with open(path, "rb") as f:
-            raw = tomllib.load(f)["qemu"]
+            raw = tomllib.load(f)[component]
         cves = tuple(Cve(c["id"], Version.parse(c["fixed"]),
                          tuple(Version.parse(s) for s in c.get("stable", ())),
-                         re.compile(c["devices"])) for c in raw.get("cve", ()))
+                         re.compile(c.get("devices", ""))) for c in raw.get("cve", ()))
         return Policy(Version.parse(raw["floor"]), cves)
     except FileNotFoundError:
         raise PolicyError(f"policy file {path} does not exist; pass one with --policy") from None
@@ -80,17 +82,21 @@ def load_policy(path):
         raise PolicyError(f"policy file {path} is malformed: {err}") from None
 
 
-def judge(version, devices, policy):
-    """PAT-01: below the floor fails; an open CVE fails with its device present, else mitigated."""
+def judge(version, devices, policy, name="QEMU"):
+    """Below the floor fails; an open CVE fails with its device present (or when it has no
+    device), and is mitigated when its device is absent."""
     reasons, status = [], "pass"
     if version < policy.floor:
         status = "fail"
-        reasons.append(f"QEMU {version} is below the policy floor {policy.floor}")
+        reasons.append(f"{name} {version} is below the policy floor {policy.floor}")
     for cve in policy.cves:
         if cve.fixed_in(version):
             continue
         present = sorted(d for d in devices if cve.devices.search(d))
-        if present:
+        if not cve.devices.pattern:
+            status = "fail"
+            reasons.append(f"{cve.id} open in {version}")
+        elif present:
             status = "fail"
             reasons.append(f"{cve.id} open in {version} and its device {', '.join(present)} "
                            f"is present")

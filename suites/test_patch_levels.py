@@ -6,6 +6,17 @@ from helpers import hostinfo, qmp
 from helpers.versions import Version, judge
 
 
+@pytest.mark.control("PAT-02")
+@pytest.mark.outside
+def test_libvirt_meets_policy(target, libvirt_policy, evidence):
+    version = Version.parse(target.libvirt_version)
+    judgement = judge(version, set(), libvirt_policy, name="libvirt")
+    evidence.check(f"libvirt {version} at {target.uri} against floor {libvirt_policy.floor} and "
+                   f"{len(libvirt_policy.cves)} CVEs",
+                   "; ".join(judgement.reasons) or "all listed fixes present",
+                   "at or above floor, no open CVE", judgement.status == "pass")
+
+
 @pytest.mark.control("PAT-01")
 @pytest.mark.outside
 def test_qemu_meets_policy(guest, policy, evidence):

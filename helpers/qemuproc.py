@@ -1,0 +1,57 @@
+"""The QEMU process that runs a guest, as the host kernel sees it (local hosts only).
+
+    proc = QemuProcess.of("vmiso-1a2b3c-hardened-1")
+    proc.euid, proc.cap_eff, proc.seccomp, proc.sandbox
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ProcessNotFound(Exception):
+    """No QEMU process of that guest runs on this machine."""
+
+
+@dataclass(frozen=True)
+class QemuProcess:
+    pid: int
+    status: dict
+    cmdline: tuple
+
+    @classmethod
+    def of(cls, guest_name):
+        marker = f"guest={guest_name},"
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                args = tuple(a.decode(errors="replace") for a in argv if a)
+                if "-name" in args and args[args.index("-name") + 1].startswith(marker):
+                    return cls(int(pid), _status(pid), args)
+            except (OSError, IndexError):
+                continue
+        raise ProcessNotFound(f"no QEMU process with -name {marker}... on this machine")
+
+    @property
+    def euid(self):
+        return int(self.status["Uid"].split()[1])
+
+    @property
+    def cap_eff(self):
+        return int(self.status["CapEff"], 16)
+
+    @property
+    def seccomp(self):
+        """0 off, 1 strict, 2 filter (what QEMU's -sandbox installs)."""
+        return int(self.status["Seccomp"])
+
+    @property
+    def sandbox(self):
+        """The -sandbox option QEMU was started with ('' when none)."""
+        args = self.cmdline
+        return args[args.index("-sandbox") + 1] if "-sandbox" in args else ""
+
+
+def _status(pid):
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return dict(line.split(":\t", 1) for line in lines if ":\t" in line)

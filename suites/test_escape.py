@@ -1,0 +1,40 @@
+"""Risk 2, escape containment: what a guest that broke out of QEMU would hold on the host."""
+
+import pwd
+
+import pytest
+
+SECCOMP_FILTER = 2
+SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",
+                   "resourcecontrol=deny")
+
+
+@pytest.mark.control("ESC-01")
+@pytest.mark.outside
+def test_qemu_runs_as_an_unprivileged_user(qemu_process, evidence):
+    uid = qemu_process.euid
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = "?"
+    evidence.check(f"effective user of QEMU pid {qemu_process.pid} (/proc/PID/status Uid)",
+                   f"{user} (uid {uid})", "not root", uid != 0)
+
+
+@pytest.mark.control("ESC-02")
+@pytest.mark.outside
+def test_qemu_has_no_effective_capabilities(qemu_process, evidence):
+    caps = qemu_process.cap_eff
+    evidence.check(f"CapEff of QEMU pid {qemu_process.pid}", f"{caps:#018x}",
+                   "0x0000000000000000", caps == 0)
+
+
+@pytest.mark.control("ESC-03")
+@pytest.mark.outside
+def test_qemu_runs_in_a_seccomp_sandbox(qemu_process, evidence):
+    evidence.check(f"Seccomp mode of QEMU pid {qemu_process.pid}", qemu_process.seccomp,
+                   f"{SECCOMP_FILTER} (filter)", qemu_process.seccomp == SECCOMP_FILTER)
+    options = qemu_process.sandbox.split(",")
+    missing = [o for o in SANDBOX_DENIALS if o not in options]
+    evidence.check("QEMU -sandbox option", qemu_process.sandbox or "absent",
+                   ",".join(SANDBOX_DENIALS), not missing)
