@@ -14,6 +14,7 @@ GUEST_AGENT_PORT = "org.qemu.guest_agent.0"
 PARAVIRTUAL_NICS = ("virtio",)
 PARAVIRTUAL_DISK_BUSES = ("virtio", "scsi")  # scsi: on a virtio-scsi controller, see below
 EMULATED_VIDEO = ("cirrus", "qxl", "vga", "vmvga")
+HOST_CPU_MODES = ("host-passthrough", "host-model", "maximum")
 CLIPBOARD_PORT = "com.redhat.spice.0"
 WEBDAV_PORT = "org.spice-space.webdav.0"
 
@@ -112,9 +113,26 @@ def guest_agent(dom):
             if ch.target_name == GUEST_AGENT_PORT]
 
 
+def nested_virtualization(dom):
+    """host CPU models (host-passthrough, host-model) and vmx/svm features exposed to the guest"""
+    found = [f"cpu mode {dom.cpu_mode}"] if dom.cpu_mode in HOST_CPU_MODES else []
+    return found + [f"cpu feature {f}" for f in dom.nested_virt_features]
+
+
+def raw_qemu(dom):
+    """raw QEMU passthrough (qemu:commandline, qemu:override)"""
+    return dom.qemu_passthrough
+
+
+def disk_format(dom):
+    """disks without an explicit <driver type> (format probing)"""
+    return [f"disk {dev} has no <driver type>" for dev in dom.disks_without_format]
+
+
 STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
-          "HV-05": video, "HV-06": parallel, "SHR-01": shares, "SHR-02": clipboard,
-          "SHR-03": guest_agent, "NET-01": host_filter, "DEV-01": usb_redirection}
+          "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
+          "SHR-01": shares, "SHR-02": clipboard, "SHR-03": guest_agent, "NET-01": host_filter,
+          "DEV-01": usb_redirection, "DEV-03": disk_format}
 
 
 def findings(dom):

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 # Machine types built on QEMU's i440fx/PIIX setup, which always creates an isa-fdc.
 I440FX_MACHINES = ("pc", "isapc")
+QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
+NESTED_FEATURES = ("vmx", "svm")
 I440FX_PREFIX = "pc-i440fx-"
 
 
@@ -154,6 +156,36 @@ class Domain:
         """(target dev, bus) of every <disk device='disk'>."""
         return [(t.get("dev", ""), t.get("bus", "")) for d in self._all("devices/disk")
                 if d.get("device", "disk") == "disk" for t in d.findall("target")]
+
+    @property
+    def cpu_mode(self):
+        cpu = self.root.find("cpu")
+        return "" if cpu is None else cpu.get("mode", "")
+
+    @property
+    def nested_virt_features(self):
+        """vmx/svm CPU features the XML requires or forces."""
+        return [f"{f.get('name')} ({f.get('policy', 'require')})"
+                for f in self._all("cpu/feature")
+                if f.get("name") in NESTED_FEATURES and f.get("policy", "require") in
+                ("require", "force")]
+
+    @property
+    def qemu_passthrough(self):
+        """qemu:commandline arguments and qemu:override elements (raw QEMU, bypassing libvirt)."""
+        found = [f"qemu:arg {a.get('value')}" for a in
+                 self.root.findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
+        found += [f"qemu:env {e.get('name')}" for e in
+                  self.root.findall(f"{QEMU_NS}commandline/{QEMU_NS}env")]
+        return found + ["qemu:override" for _ in self.root.findall(f"{QEMU_NS}override")]
+
+    @property
+    def disks_without_format(self):
+        """Target devs of disks whose <driver type> is unset (libvirt would probe the format)."""
+        return [d.find("target").get("dev", "?") if d.find("target") is not None else "?"
+                for d in self._all("devices/disk")
+                if d.find("source") is not None and
+                (d.find("driver") is None or not d.find("driver").get("type"))]
 
     @property
     def scsi_controller_models(self):

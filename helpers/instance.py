@@ -74,6 +74,7 @@ def _substitute_disks(devices, spec):
     for index, disk in enumerate(devices.findall("disk")):
         if disk is disks[0]:
             _point_disk(disk, spec.overlay, "qcow2")
+            disk.find("driver").set("type", "qcow2")
         elif disk.get("device") == "cdrom":
             source = disk.find("source")
             if source is not None:
@@ -87,15 +88,17 @@ def _substitute_disks(devices, spec):
 
 
 def _point_disk(disk, path, fmt):
+    """Point a disk at a file of format `fmt`; a <driver type> the template left unset stays
+    unset (DEV-03 judges it), except on the boot disk, which must be read as the qcow2 overlay."""
     disk.set("type", "file")
     for old in disk.findall("source") + disk.findall("backingStore"):
         disk.remove(old)
-    source = ET.Element("source", file=str(path))
-    disk.insert(1, source)
+    disk.insert(1, ET.Element("source", file=str(path)))
     driver = disk.find("driver")
     if driver is None:
         driver = ET.SubElement(disk, "driver", name="qemu")
-    driver.set("type", fmt)
+    if driver.get("type"):
+        driver.set("type", fmt)
 
 
 def _substitute_interfaces(devices, spec):

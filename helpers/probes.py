@@ -130,3 +130,12 @@ def send_tokens(guest, token, targets, timeout_ms):
     if set(view) != set(targets):
         raise ProbeError(f"vmiso-probe answered for {len(view)} of {len(targets)} targets")
     return view
+
+
+def cpu_flags(guest):
+    """The CPU flags the guest's kernel reports (first processor in /proc/cpuinfo)."""
+    out = _run(guest, "grep -m1 '^flags' /proc/cpuinfo")
+    flags = set(out.split(":", 1)[-1].split())
+    if not flags:
+        raise ProbeError("the guest's /proc/cpuinfo lists no CPU flags")
+    return flags

@@ -52,6 +52,32 @@ class QemuProcess:
         return args[args.index("-sandbox") + 1] if "-sandbox" in args else ""
 
 
+NETWORK_CHARDEVS = ("tcp:", "telnet:", "udp:", "websocket:")
+
+
+def network_monitors(cmdline):
+    """-monitor/-qmp/-mon endpoints of a QEMU command line that listen on the network."""
+    args = list(cmdline)
+    found = []
+    socket_chardevs = {}
+    for flag, value in zip(args, args[1:]):
+        if flag == "-chardev" and value.startswith("socket,") and ("port=" in value):
+            socket_chardevs[_option(value, "id")] = value
+    for flag, value in zip(args, args[1:]):
+        if flag in ("-monitor", "-qmp", "-qmp-pretty") and value.startswith(NETWORK_CHARDEVS):
+            found.append(f"{flag} {value}")
+        elif flag == "-mon" and _option(value, "chardev") in socket_chardevs:
+            found.append(f"-mon {value} on -chardev {socket_chardevs[_option(value, 'chardev')]}")
+    return found
+
+
+def _option(value, key):
+    for part in value.split(","):
+        if part.startswith(key + "="):
+            return part.split("=", 1)[1]
+    return ""
+
+
 def _status(pid):
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)

@@ -79,3 +79,11 @@ def test_no_parallel_port_answers_in_guest(guest, evidence):
                  if (value := probes.read_io_port(guest, port)) != "ff"]
     evidence.expect_none("parallel port data registers (inb 0x378, 0x278, 0x3bc) not ff",
                          answering)
+
+
+@pytest.mark.control("HV-07")
+@pytest.mark.inside
+def test_guest_cpu_has_no_virtualization_extensions(guest, evidence):
+    flags = probes.cpu_flags(guest)
+    evidence.expect_none("vmx/svm in the guest's /proc/cpuinfo flags",
+                         sorted({"vmx", "svm"} & flags))

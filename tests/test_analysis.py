@@ -47,6 +47,24 @@ def usb_controller_model(model):
     return mutate
 
 
+def cpu_mode(mode):
+    def mutate(root):
+        root.find("cpu").set("mode", mode)
+    return mutate
+
+
+def cpu_feature(policy, name):
+    def mutate(root):
+        ET.SubElement(root.find("cpu"), "feature", policy=policy, name=name)
+    return mutate
+
+
+def add_qemu_commandline(root):
+    ns = "http://libvirt.org/schemas/domain/qemu/1.0"
+    commandline = ET.SubElement(root, f"{{{ns}}}commandline")
+    ET.SubElement(commandline, f"{{{ns}}}arg", value="-msg")
+
+
 def tablet_on_xhci(root):
     usb_controller_model("qemu-xhci")(root)
     insert("<input type='tablet' bus='usb'/>")(root)
@@ -61,7 +79,8 @@ def remove_filterrefs(root):
 # name -> (mutation of the hardened domain, the controls it breaks; empty for a harmless one)
 DEVICES = {
     "floppy disk": (insert(
-        "<disk type='file' device='floppy'><source file='/tmp/f.img'/>"
+        "<disk type='file' device='floppy'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/f.img'/>"
         "<target dev='fda' bus='fdc'/></disk>"), {"HV-01"}),
     "machine pc": (set_machine("pc"), {"HV-01"}),
     "machine pc-i440fx-7.2": (set_machine("pc-i440fx-7.2"), {"HV-01"}),
@@ -73,7 +92,8 @@ DEVICES = {
         "<hostdev mode='subsystem' type='usb'><source><vendor id='0x1234'/>"
         "<product id='0xbeef'/></source></hostdev>"), {"HV-02"}),
     "usb disk": (insert(
-        "<disk type='file' device='disk'><source file='/tmp/u.img'/>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/u.img'/>"
         "<target dev='sdb' bus='usb'/></disk>"), {"HV-02", "HV-04"}),
     "9p share": (insert(
         "<filesystem type='mount' accessmode='mapped'><source dir='/srv/share'/>"
@@ -88,8 +108,10 @@ DEVICES = {
         "<channel type='qemu-vdagent'><source><clipboard copypaste='yes'/></source>"
         "<target type='virtio' name='com.redhat.spice.0'/></channel>"), {"SHR-02"}),
     "spicevmc channel": (insert(
-        "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"), {"SHR-02"}),
-    "spice graphics, clipboard unset": (insert("<graphics type='spice' autoport='yes'/>"), {"SHR-02"}),
+        "<channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/></channel>"),
+        {"SHR-02"}),
+    "spice graphics, clipboard unset": (insert("<graphics type='spice' autoport='yes'/>"),
+                                        {"SHR-02"}),
     "spice graphics, copypaste yes": (insert(
         "<graphics type='spice'><clipboard copypaste='yes'/></graphics>"), {"SHR-02"}),
     "interface without filterref": (insert(
@@ -106,7 +128,8 @@ DEVICES = {
         "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"),
         {"SHR-03"}),
     "second virtio disk": (insert(
-        "<disk type='file' device='disk'><source file='/tmp/d.img'/>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/d.img'/>"
         "<target dev='vdb' bus='virtio'/></disk>"), set()),
     "filtered interface": (insert(
         "<interface type='network'><source network='default'/><model type='virtio'/>"
@@ -122,14 +145,24 @@ DEVICES = {
         "<interface type='network'><source network='default'/>"
         "<filterref filter='vmiso-no-host-access'/></interface>"), {"HV-04"}),
     "ide disk": (insert(
-        "<disk type='file' device='disk'><source file='/tmp/i.img'/>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/i.img'/>"
         "<target dev='hda' bus='ide'/></disk>"), {"HV-04"}),
     "scsi disk on lsi controller": (insert(
-        "<disk type='file' device='disk'><source file='/tmp/s.img'/>"
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/s.img'/>"
         "<target dev='sda' bus='scsi'/></disk>"), {"HV-04"}),
     "cirrus video added": (insert("<video><model type='cirrus'/></video>"), {"HV-05"}),
     "qxl video added": (insert("<video><model type='qxl'/></video>"), {"HV-05"}),
     "virtio video added": (insert("<video><model type='virtio'/></video>"), set()),
+    "host-passthrough cpu": (cpu_mode("host-passthrough"), {"HV-07"}),
+    "host-model cpu": (cpu_mode("host-model"), {"HV-07"}),
+    "vmx feature required": (cpu_feature("require", "vmx"), {"HV-07"}),
+    "svm feature disabled": (cpu_feature("disable", "svm"), set()),
+    "qemu commandline": (add_qemu_commandline, {"HV-08"}),
+    "disk without driver type": (insert(
+        "<disk type='file' device='disk'><source file='/tmp/n.img'/>"
+        "<target dev='vdc' bus='virtio'/></disk>"), {"DEV-03"}),
     "parallel port": (insert("<parallel type='pty'/>"), {"HV-06"}),
 }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Vantages CONTROLS.md lists for each control (ESC, DEV-01 and PAT have no inside view).
+# Vantages CONTROLS.md lists for each control (HV-08, ESC, DEV, PAT and MGT-02 have no inside
+# view).
 VANTAGES = {
     "HV-01": {"outside", "inside"},
     "HV-02": {"outside", "inside"},
@@ -22,6 +23,8 @@ VANTAGES = {
     "HV-04": {"outside", "inside"},
     "HV-05": {"outside", "inside"},
     "HV-06": {"outside", "inside"},
+    "HV-07": {"outside", "inside"},
+    "HV-08": {"outside"},
     "ESC-01": {"outside"},
     "ESC-02": {"outside"},
     "ESC-03": {"outside"},
@@ -30,8 +33,10 @@ VANTAGES = {
     "SHR-03": {"outside", "inside"},
     "NET-01": {"outside", "inside"},
     "DEV-01": {"outside"},
+    "DEV-03": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
+    "MGT-02": {"outside"},
 }
 
 

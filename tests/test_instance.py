@@ -100,7 +100,7 @@ def test_floppy_disk_gets_a_blank_floppy_sized_scratch_file(spec):
     image = Path(floppy.find("source").get("file"))
     assert image.parent == spec.scratch_dir
     assert image.read_bytes() == bytes(1474560)
-    assert floppy.find("driver").get("type") == "raw"
+    assert floppy.find("driver").get("type") is None  # as leaky gives it: DEV-03 judges that
 
 
 def test_9p_share_source_becomes_the_given_folder(spec):
@@ -131,7 +131,7 @@ def test_tcg_turns_kvm_into_qemu_and_records_it(name, spec):
     spec.accelerator = "tcg"
     root, adaptations = guest(name, spec)
     assert root.get("type") == "qemu"
-    assert adaptations == ["domain type 'kvm' -> 'qemu' (KVM unusable: TCG)"]
+    assert adaptations[0] == "domain type 'kvm' -> 'qemu' (KVM unusable: TCG)"
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
@@ -141,8 +141,15 @@ def test_kvm_keeps_the_domain_type_without_adaptations(name, spec):
     assert adaptations == []
 
 
+def without_cpu(name):
+    dom = template(name)
+    for cpu in dom.root.findall("cpu"):
+        dom.root.remove(cpu)
+    return dom
+
+
 def test_tcg_drops_host_passthrough_cpu_mode_and_records_it(spec):
-    dom = template("hardened")
+    dom = without_cpu("hardened")
     ET.SubElement(dom.root, "cpu", mode="host-passthrough")
     spec.accelerator = "tcg"
     xml, adaptations = instantiate(dom, spec)
@@ -151,7 +158,7 @@ def test_tcg_drops_host_passthrough_cpu_mode_and_records_it(spec):
 
 
 def test_tcg_keeps_cpu_numa_cells_that_virtiofs_needs(spec):
-    dom = template("hardened")
+    dom = without_cpu("hardened")
     dom.root.append(ET.fromstring(
         "<cpu mode='host-passthrough'><numa><cell id='0' cpus='0' memory='256' unit='MiB'"
         " memAccess='shared'/></numa></cpu>"))
@@ -169,11 +176,15 @@ def test_hardware_shape_is_the_templates_plus_one_disk(name, accelerator, spec):
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
-def test_instance_breaks_the_same_controls_as_its_template(name, spec):
+@pytest.mark.parametrize("accelerator", ["kvm", "tcg"])
+def test_instance_breaks_the_same_controls_as_its_template(name, accelerator, spec):
+    """...except the host CPU model, which TCG cannot run and the adaptations record."""
     def broken(dom):
         return {control for control, found in findings(dom).items() if found}
-    root, _ = guest(name, spec)
-    assert broken(Domain(root)) == broken(template(name))
+    spec.accelerator = accelerator
+    root, adaptations = guest(name, spec)
+    adapted = {"HV-07"} if any(a.startswith("cpu mode") for a in adaptations) else set()
+    assert broken(Domain(root)) == broken(template(name)) - adapted
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
