@@ -25,6 +25,7 @@ class Inputs:
     policy_path: Path
     policy: Policy
     libvirt_policy: Policy
+    guest_kernel_policy: Policy
     accelerator: str
     image: Optional[Path]
 
@@ -42,6 +43,7 @@ def read(config):
     try:
         policy = load_policy(policy_file)
         libvirt_policy = load_policy(policy_file, "libvirt")
+        guest_kernel_policy = load_policy(policy_file, "guest_kernel")
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
@@ -55,5 +57,6 @@ def read(config):
     if image and not Path(image).is_file():
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
-    return Inputs(path, template, policy_file, policy, libvirt_policy, accelerator,
+    return Inputs(path, template, policy_file, policy, libvirt_policy, guest_kernel_policy,
+                  accelerator,
                   Path(image).resolve() if image else None)

@@ -20,16 +20,18 @@ PROFILES = {
     "hardened": "",
     # What a careless host does: QEMU as root with its capabilities and no seccomp sandbox.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
-                         "clear_emulator_capabilities = 0", ""]),
+                         "clear_emulator_capabilities = 0", "namespaces = []", ""]),
 }
+# libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt.
+SOCKET_PERMS = {"hardened": "0700", "leaky": "0777"}
 
 
-def libvirtd_conf(root):
+def libvirtd_conf(root, profile):
     return "\n".join([
         f'unix_sock_dir = "{root / "sock"}"',
         'auth_unix_rw = "none"',
         'auth_unix_ro = "none"',
-        'unix_sock_rw_perms = "0700"',
+        f'unix_sock_rw_perms = "{SOCKET_PERMS[profile]}"',
         'unix_sock_ro_perms = "0700"',
         'unix_sock_admin_perms = "0700"',
         f'log_outputs = "3:file:{root / "log/libvirt/libvirtd.log"}"',
@@ -41,11 +43,11 @@ def write(root, cache_dir, profile):
     for sub, _ in BIND_MOUNTS:
         if sub != "cache":
             (root / sub).mkdir(parents=True, exist_ok=True)
-    (root / "sock").mkdir(mode=0o700)
+    (root / "sock").mkdir(mode=0o755)
     cache_dir.mkdir(parents=True, exist_ok=True)
     (root / "cache").symlink_to(cache_dir.resolve())
     etc = root / "etc/libvirt"
-    (etc / "libvirtd.conf").write_text(libvirtd_conf(root))
+    (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
     (etc / "qemu.conf").write_text(PROFILES[profile])
     (etc / "virtlogd.conf").write_text("")
     (root / "lib/libvirt").chmod(0o755)

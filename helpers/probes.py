@@ -139,3 +139,10 @@ def cpu_flags(guest):
     if not flags:
         raise ProbeError("the guest's /proc/cpuinfo lists no CPU flags")
     return flags
+
+
+def kernel_release(guest):
+    release = _run(guest, "uname -r").strip()
+    if not release:
+        raise ProbeError("uname -r printed nothing in the guest")
+    return release

@@ -46,6 +46,16 @@ class QemuProcess:
         return int(self.status["Seccomp"])
 
     @property
+    def dev_mount(self):
+        """How /dev is mounted for the process: (source, fstype) from /proc/PID/mountinfo."""
+        for line in Path(f"/proc/{self.pid}/mountinfo").read_text().splitlines():
+            fields = line.split()
+            if fields[4] == "/dev":
+                tail = fields[fields.index("-") + 1:]
+                return tail[1], tail[0]
+        return "", ""
+
+    @property
     def sandbox(self):
         """The -sandbox option QEMU was started with ('' when none)."""
         args = self.cmdline

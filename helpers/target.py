@@ -45,6 +45,13 @@ class Target:
         return self.lab is not None or self.uri.startswith("qemu:///")
 
     @property
+    def socket_path(self):
+        """The libvirt UNIX socket this run talks to (local hosts)."""
+        if self.lab is not None:
+            return str(self.lab.socket)
+        return "/run/libvirt/libvirt-sock"
+
+    @property
     def libvirt_version(self):
         """The libvirt daemon's version, e.g. '9.0.0'."""
         number = self.conn.getLibVersion()

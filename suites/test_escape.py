@@ -38,3 +38,12 @@ def test_qemu_runs_in_a_seccomp_sandbox(qemu_process, evidence):
     missing = [o for o in SANDBOX_DENIALS if o not in options]
     evidence.check("QEMU -sandbox option", qemu_process.sandbox or "absent",
                    ",".join(SANDBOX_DENIALS), not missing)
+
+
+@pytest.mark.control("ESC-05")
+@pytest.mark.outside
+def test_qemu_has_a_private_dev(qemu_process, evidence):
+    source, fstype = qemu_process.dev_mount
+    evidence.check(f"/dev in QEMU pid {qemu_process.pid}'s mount namespace (/proc/PID/mountinfo)",
+                   f"{source or '?'} ({fstype or 'no /dev mount'})",
+                   "devfs (tmpfs): libvirt's private /dev", (source, fstype) == ("devfs", "tmpfs"))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import hostinfo, qmp
+from helpers import hostinfo, probes, qmp
 from helpers.versions import Version, judge
 
 
@@ -31,3 +31,13 @@ def test_qemu_meets_policy(guest, policy, evidence):
     else:
         evidence.check(what, observed, "at or above floor, no open CVE with its device present",
                        judgement.status == "pass")
+
+
+@pytest.mark.control("PAT-04")
+@pytest.mark.inside
+def test_guest_kernel_meets_policy(guest, guest_kernel_policy, evidence):
+    release = probes.kernel_release(guest)
+    judgement = judge(Version.parse(release), set(), guest_kernel_policy, name="guest kernel")
+    evidence.check(f"guest kernel {release} (uname -r) against floor {guest_kernel_policy.floor}",
+                   "; ".join(judgement.reasons) or "at or above floor", "at or above floor",
+                   judgement.status == "pass")

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# Vantages CONTROLS.md lists for each control (HV-08, ESC, DEV, PAT and MGT-02 have no inside
-# view).
+# Vantages CONTROLS.md lists for each control (several have one vantage only).
 VANTAGES = {
     "HV-01": {"outside", "inside"},
     "HV-02": {"outside", "inside"},
@@ -28,14 +27,17 @@ VANTAGES = {
     "ESC-01": {"outside"},
     "ESC-02": {"outside"},
     "ESC-03": {"outside"},
+    "ESC-05": {"outside"},
     "SHR-01": {"outside", "inside"},
     "SHR-02": {"outside", "inside"},
     "SHR-03": {"outside", "inside"},
     "NET-01": {"outside", "inside"},
     "DEV-01": {"outside"},
     "DEV-03": {"outside"},
+    "DEV-04": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
+    "PAT-04": {"inside"},
     "MGT-02": {"outside"},
 }
 
