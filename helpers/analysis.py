@@ -102,6 +102,12 @@ def parallel(dom):
     return [f"parallel port ({kind})" for kind in dom.parallel_ports]
 
 
+def guest_isolation(dom):
+    """interfaces without <port isolated='yes'/> (guest-to-guest traffic on the bridge)"""
+    return [f"interface {i + 1} ({iface.get('type')}) is not an isolated port"
+            for i, iface in enumerate(dom.interfaces) if not dom.interface_isolated(iface)]
+
+
 def usb_redirection(dom):
     """USB redirection (<redirdev>)"""
     return [f"redirdev {r}" for r in dom.redirdevs]
@@ -132,6 +138,7 @@ def disk_format(dom):
 STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
           "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
           "SHR-01": shares, "SHR-02": clipboard, "SHR-03": guest_agent, "NET-01": host_filter,
+          "NET-05": guest_isolation,
           "DEV-01": usb_redirection, "DEV-03": disk_format}
 
 

@@ -196,6 +196,11 @@ class Domain:
         return self._all("devices/interface")
 
     @staticmethod
+    def interface_isolated(iface):
+        port = iface.find("port")
+        return port is not None and port.get("isolated") == "yes"
+
+    @staticmethod
     def interface_filter(iface):
         ref = iface.find("filterref")
         return "" if ref is None else ref.get("filter", "")

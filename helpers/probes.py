@@ -146,3 +146,14 @@ def kernel_release(guest):
     if not release:
         raise ProbeError("uname -r printed nothing in the guest")
     return release
+
+
+def listen_once(guest, port, seconds):
+    """Start a one-connection TCP listener in the guest that keeps what it receives."""
+    _run(guest, "rm -f /tmp/vmiso-listen-%s; "
+                "(timeout %s nc -l -p %s > /tmp/vmiso-listen-%s 2>/dev/null &); "
+                "sleep 0.3; pidof nc > /dev/null", str(port), str(seconds), str(port), str(port))
+
+
+def listener_received(guest, port):
+    return _run(guest, "cat /tmp/vmiso-listen-%s 2>/dev/null; true", str(port))

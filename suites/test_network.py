@@ -2,7 +2,9 @@
 
 import pytest
 
-from helpers import netfilter
+from helpers import netfilter, probes
+
+SIBLING_PORT = 7777
 
 
 @pytest.mark.control("NET-01")
@@ -24,3 +26,17 @@ def test_guest_cannot_reach_host_services(guest, canaries, evidence):
     evidence.check(f"host canaries on {', '.join(canaries.host_addresses)} "
                    f"(tcp {canaries.ports['tcp']}, udp {canaries.ports['udp']})",
                    reached or "none reached", "none reached", not reached)
+
+
+@pytest.mark.control("NET-05")
+@pytest.mark.inside
+def test_guest_cannot_reach_a_sibling_guest(guest, sibling, canaries, evidence):
+    probes.listen_once(sibling, SIBLING_PORT, seconds=60)
+    sweep = canaries.sweep(guest, extra=[("tcp", sibling.address, SIBLING_PORT)])
+    evidence.note("positive twin: allowed uplink canaries reached",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
+                  "all of them")
+    arrived = sweep.token in probes.listener_received(sibling, SIBLING_PORT)
+    evidence.check(f"token from guest {guest.address} to a listener in sibling guest "
+                   f"{sibling.address}:{SIBLING_PORT}", "arrived" if arrived else "never arrived",
+                   "never arrived", not arrived)

@@ -70,6 +70,12 @@ def tablet_on_xhci(root):
     insert("<input type='tablet' bus='usb'/>")(root)
 
 
+def remove_port_isolation(root):
+    for iface in root.findall("devices/interface"):
+        for port in iface.findall("port"):
+            iface.remove(port)
+
+
 def remove_filterrefs(root):
     for iface in root.findall("devices/interface"):
         for ref in iface.findall("filterref"):
@@ -116,8 +122,9 @@ DEVICES = {
         "<graphics type='spice'><clipboard copypaste='yes'/></graphics>"), {"SHR-02"}),
     "interface without filterref": (insert(
         "<interface type='network'><source network='default'/><model type='virtio'/>"
-        "</interface>"), {"NET-01"}),
+        "<port isolated='yes'/></interface>"), {"NET-01"}),
     "filterref removed": (remove_filterrefs, {"NET-01"}),
+    "port isolation removed": (remove_port_isolation, {"NET-05"}),
     "spice graphics, copypaste and file transfer off": (insert(
         "<graphics type='spice'><clipboard copypaste='no'/><filetransfer enable='no'/>"
         "</graphics>"), set()),
@@ -133,17 +140,17 @@ DEVICES = {
         "<target dev='vdb' bus='virtio'/></disk>"), set()),
     "filtered interface": (insert(
         "<interface type='network'><source network='default'/><model type='virtio'/>"
-        "<filterref filter='vmiso-no-host-access'/></interface>"), set()),
+        "<filterref filter='vmiso-no-host-access'/><port isolated='yes'/></interface>"), set()),
     "virtio rng": (insert("<rng model='virtio'><backend model='random'>/dev/urandom</backend>"
                           "</rng>"), set()),
     "ich6 sound": (insert("<sound model='ich6'/>"), {"HV-03"}),
     "ac97 sound": (insert("<sound model='ac97'/>"), {"HV-03"}),
     "e1000 nic": (insert(
         "<interface type='network'><source network='default'/><model type='e1000'/>"
-        "<filterref filter='vmiso-no-host-access'/></interface>"), {"HV-04"}),
+        "<filterref filter='vmiso-no-host-access'/><port isolated='yes'/></interface>"), {"HV-04"}),
     "nic without model": (insert(
         "<interface type='network'><source network='default'/>"
-        "<filterref filter='vmiso-no-host-access'/></interface>"), {"HV-04"}),
+        "<filterref filter='vmiso-no-host-access'/><port isolated='yes'/></interface>"), {"HV-04"}),
     "ide disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/i.img'/>"

@@ -32,6 +32,7 @@ VANTAGES = {
     "SHR-02": {"outside", "inside"},
     "SHR-03": {"outside", "inside"},
     "NET-01": {"outside", "inside"},
+    "NET-05": {"outside", "inside"},
     "DEV-01": {"outside"},
     "DEV-03": {"outside"},
     "DEV-04": {"outside"},
