@@ -20,7 +20,8 @@ PROFILES = {
     "hardened": "",
     # What a careless host does: QEMU as root with its capabilities and no seccomp sandbox.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
-                         "clear_emulator_capabilities = 0", "namespaces = []", ""]),
+                         "clear_emulator_capabilities = 0", "namespaces = []",
+                         'security_driver = "none"', ""]),
 }
 # libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt.
 SOCKET_PERMS = {"hardened": "0700", "leaky": "0777"}

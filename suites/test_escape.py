@@ -4,6 +4,8 @@ import pwd
 
 import pytest
 
+from helpers import hostcaps
+
 SECCOMP_FILTER = 2
 SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",
                    "resourcecontrol=deny")
@@ -47,3 +49,16 @@ def test_qemu_has_a_private_dev(qemu_process, evidence):
     evidence.check(f"/dev in QEMU pid {qemu_process.pid}'s mount namespace (/proc/PID/mountinfo)",
                    f"{source or '?'} ({fstype or 'no /dev mount'})",
                    "devfs (tmpfs): libvirt's private /dev", (source, fstype) == ("devfs", "tmpfs"))
+
+
+@pytest.mark.control("ESC-04")
+@pytest.mark.outside
+def test_guest_is_confined_by_a_mac_label(guest, target, evidence):
+    models = hostcaps.security_models(target.conn)
+    mac = [m for m in models if m in hostcaps.MAC_MODELS]
+    evidence.check("libvirt security drivers (capabilities <secmodel>)", models,
+                   "selinux or apparmor", bool(mac))
+    label, enforcing = hostcaps.mac_label(guest.domain)
+    evidence.check(f"{mac[0]} label of the running guest",
+                   f"{label or 'none'} ({'enforcing' if enforcing else 'not enforcing'})",
+                   "a per-VM label, enforcing", hostcaps.label_confines(mac[0], label, enforcing))

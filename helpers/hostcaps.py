@@ -1,0 +1,28 @@
+"""What libvirt says about the host's confinement of QEMU (capabilities XML, domain labels)."""
+
+import re
+import xml.etree.ElementTree as ET
+
+MAC_MODELS = ("selinux", "apparmor")
+MCS_PAIR = re.compile(r":c\d+,c\d+$")
+
+
+def security_models(conn):
+    """libvirt's security drivers on the host, e.g. ['apparmor', 'dac'] or ['none', 'dac']."""
+    caps = ET.fromstring(conn.getCapabilities())
+    return [m.text for m in caps.findall("host/secmodel/model")]
+
+
+def mac_label(domain):
+    """The running domain's MAC label and whether it is enforcing ('' when it has none)."""
+    for label, enforcing in domain.securityLabelList():
+        if label:
+            return label, bool(enforcing)
+    return "", False
+
+
+def label_confines(model, label, enforcing):
+    """An sVirt label (svirt_t with an MCS pair) or a per-VM AppArmor profile, enforcing."""
+    if model == "selinux":
+        return enforcing and ":svirt_t:" in label and bool(MCS_PAIR.search(label))
+    return enforcing and label.startswith("libvirt-")
