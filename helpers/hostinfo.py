@@ -1,6 +1,7 @@
 """Facts about the local host's packages, for evidence beside what QEMU reports of itself."""
 
 import subprocess
+from pathlib import Path
 
 
 def qemu_package():
@@ -11,3 +12,19 @@ def qemu_package():
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return out.stdout.strip() if out.returncode == 0 else ""
+
+
+VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
+
+
+def cpu_vulnerabilities():
+    """{name: state} from the kernel's CPU vulnerability report ({} where it has none)."""
+    if not VULNERABILITIES.is_dir():
+        return {}
+    return {p.name: p.read_text().strip() for p in sorted(VULNERABILITIES.iterdir())}
+
+
+def unmitigated(states):
+    """The entries the kernel reports as vulnerable (mitigated and unaffected ones excluded)."""
+    return sorted(f"{name}: {state}" for name, state in states.items()
+                  if state.startswith("Vulnerable"))

@@ -26,6 +26,7 @@ class Inputs:
     policy: Policy
     libvirt_policy: Policy
     guest_kernel_policy: Policy
+    host_kernel_policy: Policy
     accelerator: str
     image: Optional[Path]
 
@@ -44,6 +45,7 @@ def read(config):
         policy = load_policy(policy_file)
         libvirt_policy = load_policy(policy_file, "libvirt")
         guest_kernel_policy = load_policy(policy_file, "guest_kernel")
+        host_kernel_policy = load_policy(policy_file, "host_kernel")
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
@@ -58,5 +60,5 @@ def read(config):
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
     return Inputs(path, template, policy_file, policy, libvirt_policy, guest_kernel_policy,
-                  accelerator,
+                  host_kernel_policy, accelerator,
                   Path(image).resolve() if image else None)

@@ -1,5 +1,7 @@
 """Risk 6, patch levels: the running hypervisor is not one a known escape works against."""
 
+import platform
+
 import pytest
 
 from helpers import hostinfo, probes, qmp
@@ -41,3 +43,20 @@ def test_guest_kernel_meets_policy(guest, guest_kernel_policy, evidence):
     evidence.check(f"guest kernel {release} (uname -r) against floor {guest_kernel_policy.floor}",
                    "; ".join(judgement.reasons) or "at or above floor", "at or above floor",
                    judgement.status == "pass")
+
+
+@pytest.mark.control("PAT-03")
+@pytest.mark.outside
+def test_host_kernel_meets_policy_with_cpu_mitigations_on(host_files, host_kernel_policy,
+                                                         evidence):
+    release = platform.release()
+    judgement = judge(Version.parse(release), set(), host_kernel_policy, name="host kernel")
+    evidence.check(f"host kernel {release} against floor {host_kernel_policy.floor}",
+                   "; ".join(judgement.reasons) or "at or above floor", "at or above floor",
+                   judgement.status == "pass")
+    states = hostinfo.cpu_vulnerabilities()
+    if not states:
+        raise FileNotFoundError(f"{hostinfo.VULNERABILITIES} is missing: the host kernel does "
+                                f"not report its CPU vulnerability mitigations")
+    evidence.expect_none(f"CPU vulnerabilities the host kernel reports unmitigated "
+                         f"({len(states)} listed)", hostinfo.unmitigated(states))

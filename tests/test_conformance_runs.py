@@ -39,14 +39,18 @@ VANTAGES = {
     "DEV-04": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
+    "PAT-03": {"outside"},
     "PAT-04": {"inside"},
     "MGT-02": {"outside"},
 }
 
 
-# Controls this machine fails whatever the template: no SELinux or AppArmor means no MAC label.
-HOST_FAILURES = set() if any(Path(p).exists() for p in
-                             ("/sys/fs/selinux", "/sys/kernel/security/apparmor")) else {"ESC-04"}
+# Controls this machine fails whatever the template, read from the machine itself: no SELinux or
+# AppArmor means no MAC label (ESC-04); a CPU vulnerability the kernel leaves open (PAT-03).
+HAS_MAC = any(Path(p).exists() for p in ("/sys/fs/selinux", "/sys/kernel/security/apparmor"))
+CPU_VULNERABLE = any(p.read_text().startswith("Vulnerable")
+                     for p in Path("/sys/devices/system/cpu/vulnerabilities").glob("*"))
+HOST_FAILURES = (set() if HAS_MAC else {"ESC-04"}) | ({"PAT-03"} if CPU_VULNERABLE else set())
 
 
 def expected_status(template, control):
