@@ -7,6 +7,7 @@ An empty list means the XML gives the control nothing to object to. The same mod
 QEMU device types (as `info qtree` prints them) that count as each control's attack surface.
 """
 
+import ipaddress
 import re
 
 CLIPBOARD_CHANNEL_TYPES = ("spicevmc", "qemu-vdagent")
@@ -108,6 +109,20 @@ def guest_isolation(dom):
             for i, iface in enumerate(dom.interfaces) if not dom.interface_isolated(iface)]
 
 
+def exposed_display(dom):
+    """VNC/SPICE displays listening on a non-loopback address (or on every address)"""
+    return [f"{kind} display listens on {where}" + ("" if password else " without a password")
+            for kind, where, _, password in dom.displays
+            if where and where not in ("socket", "none") and not _is_loopback(where)]
+
+
+def _is_loopback(address):
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
 def usb_redirection(dom):
     """USB redirection (<redirdev>)"""
     return [f"redirdev {r}" for r in dom.redirdevs]
@@ -139,7 +154,7 @@ STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_a
           "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
           "SHR-01": shares, "SHR-02": clipboard, "SHR-03": guest_agent, "NET-01": host_filter,
           "NET-05": guest_isolation,
-          "DEV-01": usb_redirection, "DEV-03": disk_format}
+          "DEV-01": usb_redirection, "DEV-03": disk_format, "MGT-01": exposed_display}
 
 
 def findings(dom):

@@ -192,6 +192,22 @@ class Domain:
         return {c.get("model", "") for c in self._all("devices/controller[@type='scsi']")}
 
     @property
+    def displays(self):
+        """(type, listen address or socket, port, has password) of every VNC/SPICE display."""
+        found = []
+        for g in self._all("devices/graphics"):
+            if g.get("type") not in ("vnc", "spice"):
+                continue
+            listen = g.find("listen")
+            if listen is not None and listen.get("type") in ("socket", "none"):
+                where = listen.get("type")
+            else:
+                where = (listen.get("address") if listen is not None else None) \
+                    or g.get("listen") or ""
+            found.append((g.get("type"), where, int(g.get("port", "-1")), bool(g.get("passwd"))))
+        return found
+
+    @property
     def interfaces(self):
         return self._all("devices/interface")
 

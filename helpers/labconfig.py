@@ -15,6 +15,9 @@ BIND_MOUNTS = (
     ("cache", "/var/cache/libvirt"),
 )
 
+# Displays start above the ports the network canaries listen on (5900 among them).
+QEMU_CONF_COMMON = "remote_display_port_min = 5950\nremote_display_port_max = 5999\n"
+
 PROFILES = {
     # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
     "hardened": "",
@@ -49,7 +52,7 @@ def write(root, cache_dir, profile):
     (root / "cache").symlink_to(cache_dir.resolve())
     etc = root / "etc/libvirt"
     (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
-    (etc / "qemu.conf").write_text(PROFILES[profile])
+    (etc / "qemu.conf").write_text(QEMU_CONF_COMMON + PROFILES[profile])
     (etc / "virtlogd.conf").write_text("")
     (root / "lib/libvirt").chmod(0o755)
 

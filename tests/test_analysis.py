@@ -131,6 +131,12 @@ DEVICES = {
     "spice graphics, file transfer unset": (insert(
         "<graphics type='spice'><clipboard copypaste='no'/></graphics>"), {"SHR-02"}),
     "vnc graphics": (insert("<graphics type='vnc' listen='127.0.0.1'/>"), set()),
+    "vnc on every address": (insert("<graphics type='vnc' listen='0.0.0.0'/>"), {"MGT-01"}),
+    "spice on a host address, with password": (insert(
+        "<graphics type='spice' passwd='x'><listen type='address' address='192.0.2.1'/>"
+        "<clipboard copypaste='no'/><filetransfer enable='no'/></graphics>"), {"MGT-01"}),
+    "vnc on a unix socket": (insert("<graphics type='vnc'><listen type='socket'/></graphics>"),
+                             set()),
     "guest agent channel": (insert(
         "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"),
         {"SHR-03"}),

@@ -41,6 +41,7 @@ VANTAGES = {
     "PAT-02": {"outside"},
     "PAT-03": {"outside"},
     "PAT-04": {"inside"},
+    "MGT-01": {"outside", "inside"},
     "MGT-02": {"outside"},
 }
 
