@@ -32,6 +32,7 @@ NETWORK = "vmiso-lab"
 BRIDGE = "vmisobr0"
 SUBNET = ipaddress.ip_network("10.213.0.0/24")
 HOST_ADDRESS = "10.213.0.1"
+METADATA_ADDRESS = "169.254.169.254"  # simulated on the lab's host side, like a cloud's
 UPLINK_ADDRESS = "10.213.0.2"
 DAEMONS = ("virtlogd", "libvirtd")
 START_TIMEOUT = 30
@@ -132,11 +133,12 @@ class Lab:
         import libvirt
         conn = libvirt.open(self.uri)
         try:
-            conn.nwfilterDefineXML(labconfig.no_host_access_filter([HOST_ADDRESS]))
+            conn.nwfilterDefineXML(labconfig.no_host_access_filter([HOST_ADDRESS,
+                                                                    METADATA_ADDRESS]))
             conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET))
         finally:
             conn.close()
-
+        sh("ip", "-n", self.netns, "address", "add", f"{METADATA_ADDRESS}/32", "dev", BRIDGE)
     def _attach_uplink(self):
         sh("ip", "-n", self.netns, "link", "add", "vmisoup0", "type", "veth",
            "peer", "name", "eth0", "netns", self.uplink_netns)

@@ -58,15 +58,22 @@ def write(root, cache_dir, profile):
 
 
 def network_xml(name, bridge, host_address, subnet):
-    """An isolated network (no <forward>): DHCP from the host, no DNS, nothing routed out."""
+    """An isolated network (no <forward>): DHCP from the host, no DNS, nothing routed out.
+
+    DHCP names the host as router, as a cloud's network does, so a guest has a route to the
+    metadata address the lab simulates on the host side (NET-03); the host forwards nothing.
+    """
     first, last = subnet[100], subnet[199]
-    return f"""<network>
+    return f"""<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
   <name>{name}</name>
   <bridge name='{bridge}' stp='off' delay='0'/>
   <dns enable='no'/>
   <ip address='{host_address}' netmask='{subnet.netmask}'>
     <dhcp><range start='{first}' end='{last}'/></dhcp>
   </ip>
+  <dnsmasq:options>
+    <dnsmasq:option value='dhcp-option=3,{host_address}'/>
+  </dnsmasq:options>
 </network>"""
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers import netfilter, probes
+from helpers import lab, netfilter, probes
 
 SIBLING_PORT = 7777
 
@@ -40,3 +40,18 @@ def test_guest_cannot_reach_a_sibling_guest(guest, sibling, canaries, evidence):
     evidence.check(f"token from guest {guest.address} to a listener in sibling guest "
                    f"{sibling.address}:{SIBLING_PORT}", "arrived" if arrived else "never arrived",
                    "never arrived", not arrived)
+
+
+@pytest.mark.control("NET-03")
+@pytest.mark.inside
+def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
+    sweep = canaries.sweep(guest)
+    evidence.note("positive twin: allowed uplink canaries reached",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
+                  "all of them")
+    metadata = lab.METADATA_ADDRESS
+    if metadata not in canaries.host_addresses:
+        raise LookupError(f"the lab holds no {metadata} canary: the metadata probe cannot decide")
+    reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host if a == metadata]
+    evidence.expect_none(f"canaries on {metadata} (tcp {canaries.ports['tcp']}, "
+                         f"udp {canaries.ports['udp']}) reached from the guest", reached)

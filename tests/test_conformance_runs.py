@@ -33,6 +33,7 @@ VANTAGES = {
     "SHR-02": {"outside", "inside"},
     "SHR-03": {"outside", "inside"},
     "NET-01": {"outside", "inside"},
+    "NET-03": {"inside"},
     "NET-05": {"outside", "inside"},
     "DEV-01": {"outside"},
     "DEV-03": {"outside"},
