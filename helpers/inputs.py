@@ -15,7 +15,7 @@ import pytest
 from helpers import accel
 from helpers.domxml import Domain, TemplateError
 from helpers.plugin import policy_path, template_path
-from helpers.versions import Policy, PolicyError, load_policy
+from helpers.versions import Policies, PolicyError, load_policies
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,7 @@ class Inputs:
     template_path: Path
     template: Domain
     policy_path: Path
-    policy: Policy
-    libvirt_policy: Policy
-    guest_kernel_policy: Policy
-    host_kernel_policy: Policy
+    policies: Policies
     accelerator: str
     image: Optional[Path]
 
@@ -42,10 +39,7 @@ def read(config):
         raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
     policy_file = policy_path(config)
     try:
-        policy = load_policy(policy_file)
-        libvirt_policy = load_policy(policy_file, "libvirt")
-        guest_kernel_policy = load_policy(policy_file, "guest_kernel")
-        host_kernel_policy = load_policy(policy_file, "host_kernel")
+        policies = load_policies(policy_file)
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
@@ -59,6 +53,5 @@ def read(config):
     if image and not Path(image).is_file():
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
-    return Inputs(path, template, policy_file, policy, libvirt_policy, guest_kernel_policy,
-                  host_kernel_policy, accelerator,
+    return Inputs(path, template, policy_file, policies, accelerator,
                   Path(image).resolve() if image else None)

@@ -82,6 +82,20 @@ def load_policy(path, component="qemu"):
         raise PolicyError(f"policy file {path} is malformed: {err}") from None
 
 
+@dataclass(frozen=True)
+class Policies:
+    """Every part of a policy file: QEMU, libvirt, the host's and the guest's kernel."""
+    qemu: Policy
+    libvirt: Policy
+    host_kernel: Policy
+    guest_kernel: Policy
+
+
+def load_policies(path):
+    return Policies(*(load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
+                                                      "guest_kernel")))
+
+
 def judge(version, devices, policy, name="QEMU"):
     """Below the floor fails; an open CVE fails with its device present (or when it has no
     device), and is mitigated when its device is absent."""

@@ -10,11 +10,11 @@ from helpers.versions import Version, judge
 
 @pytest.mark.control("PAT-02")
 @pytest.mark.outside
-def test_libvirt_meets_policy(target, libvirt_policy, evidence):
+def test_libvirt_meets_policy(target, policy, evidence):
     version = Version.parse(target.libvirt_version)
-    judgement = judge(version, set(), libvirt_policy, name="libvirt")
-    evidence.check(f"libvirt {version} at {target.uri} against floor {libvirt_policy.floor} and "
-                   f"{len(libvirt_policy.cves)} CVEs",
+    judgement = judge(version, set(), policy.libvirt, name="libvirt")
+    evidence.check(f"libvirt {version} at {target.uri} against floor {policy.libvirt.floor} and "
+                   f"{len(policy.libvirt.cves)} CVEs",
                    "; ".join(judgement.reasons) or "all listed fixes present",
                    "at or above floor, no open CVE", judgement.status == "pass")
 
@@ -25,8 +25,9 @@ def test_qemu_meets_policy(guest, policy, evidence):
     reply = qmp.qmp(guest.domain, "query-version")
     version = Version.parse("{major}.{minor}.{micro}".format(**reply["qemu"]))
     build = reply.get("package", "").strip() or hostinfo.qemu_package() or "unknown"
-    judgement = judge(version, guest.qemu_devices, policy)
-    what = f"QEMU {version} ({build}) against floor {policy.floor} and {len(policy.cves)} CVEs"
+    judgement = judge(version, guest.qemu_devices, policy.qemu)
+    what = (f"QEMU {version} ({build}) against floor {policy.qemu.floor} and "
+            f"{len(policy.qemu.cves)} CVEs")
     observed = "; ".join(judgement.reasons) or "all listed fixes present"
     if judgement.status == "mitigated":
         evidence.mitigated(what, observed, "no open CVE with its device present")
@@ -37,21 +38,20 @@ def test_qemu_meets_policy(guest, policy, evidence):
 
 @pytest.mark.control("PAT-04")
 @pytest.mark.inside
-def test_guest_kernel_meets_policy(guest, guest_kernel_policy, evidence):
+def test_guest_kernel_meets_policy(guest, policy, evidence):
     release = probes.kernel_release(guest)
-    judgement = judge(Version.parse(release), set(), guest_kernel_policy, name="guest kernel")
-    evidence.check(f"guest kernel {release} (uname -r) against floor {guest_kernel_policy.floor}",
+    judgement = judge(Version.parse(release), set(), policy.guest_kernel, name="guest kernel")
+    evidence.check(f"guest kernel {release} (uname -r) against floor {policy.guest_kernel.floor}",
                    "; ".join(judgement.reasons) or "at or above floor", "at or above floor",
                    judgement.status == "pass")
 
 
 @pytest.mark.control("PAT-03")
 @pytest.mark.outside
-def test_host_kernel_meets_policy_with_cpu_mitigations_on(host_files, host_kernel_policy,
-                                                         evidence):
+def test_host_kernel_meets_policy_with_cpu_mitigations_on(host_files, policy, evidence):
     release = platform.release()
-    judgement = judge(Version.parse(release), set(), host_kernel_policy, name="host kernel")
-    evidence.check(f"host kernel {release} against floor {host_kernel_policy.floor}",
+    judgement = judge(Version.parse(release), set(), policy.host_kernel, name="host kernel")
+    evidence.check(f"host kernel {release} against floor {policy.host_kernel.floor}",
                    "; ".join(judgement.reasons) or "at or above floor", "at or above floor",
                    judgement.status == "pass")
     states = hostinfo.cpu_vulnerabilities()

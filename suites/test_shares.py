@@ -6,6 +6,7 @@ import secrets
 import pytest
 
 from helpers import analysis, probes, qmp
+from helpers.plugin import per_control
 
 VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
 CANARY_FILE = "vmiso-canary.txt"
@@ -35,33 +36,20 @@ def test_host_canary_file_never_readable_in_guest(guest, evidence):
                    "not readable", not seen)
 
 
-@pytest.mark.control("SHR-02")
+HOST_CHANNEL_PORTS = {"SHR-02": analysis.CLIPBOARD_PORT, "SHR-03": analysis.GUEST_AGENT_PORT}
+
+
 @pytest.mark.outside
-def test_qemu_instantiated_no_clipboard_port(guest, evidence):
+@pytest.mark.parametrize("control", per_control(HOST_CHANNEL_PORTS))
+def test_qemu_instantiated_no_host_channel_port(control, guest, evidence):
     ports = qmp.qtree_properties(guest.domain, "virtserialport", "name")
-    evidence.check("QMP info qtree: virtserialport names", ports, f"no {analysis.CLIPBOARD_PORT}",
-                   analysis.CLIPBOARD_PORT not in ports)
+    port = HOST_CHANNEL_PORTS[control]
+    evidence.check("QMP info qtree: virtserialport names", ports, f"no {port}", port not in ports)
 
 
-@pytest.mark.control("SHR-02")
 @pytest.mark.inside
-def test_guest_has_no_clipboard_port(guest, evidence):
+@pytest.mark.parametrize("control", per_control(HOST_CHANNEL_PORTS))
+def test_guest_has_no_host_channel_port(control, guest, evidence):
     ports = probes.virtio_port_names(guest)
-    evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {analysis.CLIPBOARD_PORT}",
-                   analysis.CLIPBOARD_PORT not in ports)
-
-
-@pytest.mark.control("SHR-03")
-@pytest.mark.outside
-def test_qemu_instantiated_no_guest_agent_port(guest, evidence):
-    ports = qmp.qtree_properties(guest.domain, "virtserialport", "name")
-    evidence.check("QMP info qtree: virtserialport names", ports,
-                   f"no {analysis.GUEST_AGENT_PORT}", analysis.GUEST_AGENT_PORT not in ports)
-
-
-@pytest.mark.control("SHR-03")
-@pytest.mark.inside
-def test_guest_has_no_guest_agent_port(guest, evidence):
-    ports = probes.virtio_port_names(guest)
-    evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {analysis.GUEST_AGENT_PORT}",
-                   analysis.GUEST_AGENT_PORT not in ports)
+    port = HOST_CHANNEL_PORTS[control]
+    evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {port}", port not in ports)
