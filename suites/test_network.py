@@ -18,7 +18,7 @@ def test_referenced_filters_are_defined_on_the_host(template, target, evidence):
 @pytest.mark.control("NET-01")
 @pytest.mark.inside
 def test_guest_cannot_reach_host_services(guest, canaries, evidence):
-    sweep = canaries.sweep(guest)
+    sweep = canaries.host_sweep(guest)
     total = len(canaries.uplink.endpoints)
     evidence.note("positive twin: allowed uplink canaries reached",
                   f"{len(sweep.reached_uplink)} of {total}", f"{total} of {total}")
@@ -45,7 +45,7 @@ def test_guest_cannot_reach_a_sibling_guest(guest, sibling, canaries, evidence):
 @pytest.mark.control("NET-03")
 @pytest.mark.inside
 def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
-    sweep = canaries.sweep(guest)
+    sweep = canaries.host_sweep(guest)
     evidence.note("positive twin: allowed uplink canaries reached",
                   f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
                   "all of them")
