@@ -123,6 +123,12 @@ def _is_loopback(address):
         return address == "localhost"
 
 
+def user_networking(dom):
+    """user-mode (slirp) interfaces, whose gateway is the host's own loopback"""
+    return [f"interface {i + 1} is user-mode (slirp)"
+            for i, iface in enumerate(dom.interfaces) if iface.get("type") == "user"]
+
+
 def usb_redirection(dom):
     """USB redirection (<redirdev>)"""
     return [f"redirdev {r}" for r in dom.redirdevs]
@@ -153,7 +159,7 @@ def disk_format(dom):
 STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
           "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
           "SHR-01": shares, "SHR-02": clipboard, "SHR-03": guest_agent, "NET-01": host_filter,
-          "NET-05": guest_isolation,
+          "NET-05": guest_isolation, "NET-06": user_networking,
           "DEV-01": usb_redirection, "DEV-03": disk_format, "MGT-01": exposed_display}
 
 

@@ -102,11 +102,18 @@ def _point_disk(disk, path, fmt):
 
 
 def _substitute_interfaces(devices, spec):
-    for index, iface in enumerate(devices.findall("interface")):
+    """Every interface joins the lab network, except user-mode (slirp) ones, which stay what
+    they are (NET-06 tests them). The first on the network gets `spec.mac`: its lease is the
+    guest's address."""
+    interfaces = devices.findall("interface")
+    ordered = [i for i in interfaces if i.get("type") != "user"] + \
+        [i for i in interfaces if i.get("type") == "user"]
+    for index, iface in enumerate(ordered):
         for old in iface.findall("source") + iface.findall("mac"):
             iface.remove(old)
-        iface.set("type", "network")
-        iface.insert(0, ET.Element("source", network=spec.network))
+        if iface.get("type") != "user":
+            iface.set("type", "network")
+            iface.insert(0, ET.Element("source", network=spec.network))
         mac = f"{spec.mac[:-2]}{(int(spec.mac[-2:], 16) + index) % 256:02x}"
         iface.insert(0, ET.Element("mac", address=mac))
 

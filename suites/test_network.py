@@ -5,6 +5,7 @@ import pytest
 from helpers import lab, netfilter, probes
 
 SIBLING_PORT = 7777
+SLIRP_HOST = "10.0.2.2"  # user-mode networking maps it to the host's loopback
 
 
 @pytest.mark.control("NET-01")
@@ -55,3 +56,16 @@ def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
     reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host if a == metadata]
     evidence.expect_none(f"canaries on {metadata} (tcp {canaries.ports['tcp']}, "
                          f"udp {canaries.ports['udp']}) reached from the guest", reached)
+
+
+@pytest.mark.control("NET-06")
+@pytest.mark.inside
+def test_guest_cannot_reach_host_loopback_through_user_networking(guest, canaries, evidence):
+    targets = [("tcp", SLIRP_HOST, port) for port in canaries.ports["tcp"]]
+    sweep = canaries.sweep(guest, extra=targets)
+    evidence.note("positive twin: allowed uplink canaries reached",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
+                  "all of them")
+    reached = [f"127.0.0.1:{port}" for _, _, port, _ in canaries.loopback.reached(sweep.token)]
+    evidence.expect_none(f"canaries on the host's loopback reached through {SLIRP_HOST} "
+                         f"(tcp {canaries.ports['tcp']})", reached)

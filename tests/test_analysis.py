@@ -125,6 +125,8 @@ DEVICES = {
         "<port isolated='yes'/></interface>"), {"NET-01"}),
     "filterref removed": (remove_filterrefs, {"NET-01"}),
     "port isolation removed": (remove_port_isolation, {"NET-05"}),
+    "user-mode interface": (insert("<interface type='user'><model type='virtio'/></interface>"),
+                            {"NET-01", "NET-05", "NET-06"}),
     "spice graphics, copypaste and file transfer off": (insert(
         "<graphics type='spice'><clipboard copypaste='no'/><filetransfer enable='no'/>"
         "</graphics>"), set()),

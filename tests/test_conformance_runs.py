@@ -35,6 +35,7 @@ VANTAGES = {
     "NET-01": {"outside", "inside"},
     "NET-03": {"inside"},
     "NET-05": {"outside", "inside"},
+    "NET-06": {"outside", "inside"},
     "DEV-01": {"outside"},
     "DEV-03": {"outside"},
     "DEV-04": {"outside"},

@@ -28,7 +28,11 @@ def spec(tmp_path):
 
 
 def guest(name, spec):
-    xml, adaptations = instantiate(template(name), spec)
+    return guest_of(template(name), spec)
+
+
+def guest_of(dom, spec):
+    xml, adaptations = instantiate(dom, spec)
     return ET.fromstring(xml), adaptations
 
 
@@ -47,12 +51,24 @@ def test_name_and_a_fresh_uuid_are_substituted(name, spec):
 @pytest.mark.parametrize("name", BUILT_IN)
 def test_every_interface_is_on_the_given_network_with_the_given_mac(name, spec):
     root, _ = guest(name, spec)
-    interfaces = root.findall("devices/interface")
+    interfaces = [i for i in root.findall("devices/interface") if i.get("type") != "user"]
     assert interfaces
     for iface in interfaces:
         assert iface.get("type") == "network"
         assert [s.attrib for s in iface.findall("source")] == [{"network": "vmiso-net"}]
     assert interfaces[0].find("mac").get("address") == MAC
+
+
+def test_user_mode_interfaces_stay_user_mode_after_the_network_ones(spec):
+    dom = template("hardened")
+    dom.root.find("devices").insert(0, ET.fromstring("<interface type='user'/>"))
+    root, _ = guest_of(dom, spec)
+    interfaces = root.findall("devices/interface")
+    user = [i for i in interfaces if i.get("type") == "user"]
+    assert len(user) == 1 and user[0].find("source") is None
+    network = next(i for i in interfaces if i.get("type") == "network")
+    assert network.find("mac").get("address") == MAC
+    assert user[0].find("mac").get("address") != MAC
 
 
 def with_second_interface(dom):
