@@ -87,7 +87,7 @@ class Domain:
     def usb_devices(self):
         """Devices that sit on a USB bus: input, hostdev, redirdev, hub, USB disks."""
         found = [f"input {i.get('type')}" for i in self._all("devices/input[@bus='usb']")]
-        found += [f"hostdev usb" for _ in self._all("devices/hostdev[@type='usb']")]
+        found += ["hostdev usb" for _ in self._all("devices/hostdev[@type='usb']")]
         found += [f"redirdev {r.get('type')}" for r in self._all("devices/redirdev")]
         found += [f"hub {h.get('type')}" for h in self._all("devices/hub")]
         found += [f"disk {t.get('dev')}" for t in self._all("devices/disk/target[@bus='usb']")]

@@ -48,9 +48,14 @@ class Guest:
     timings: dict = field(default_factory=dict)
 
     @functools.cached_property
+    def qtree(self):
+        """QEMU's device tree for this guest (`info qtree` through the monitor), read once."""
+        return qmp.hmp(self.domain, "info qtree")
+
+    @property
     def qemu_devices(self):
-        """QEMU device types instantiated for this guest (QMP `info qtree`), read once."""
-        return qmp.qtree_devices(self.domain)
+        """QEMU device types instantiated for this guest."""
+        return qmp.qtree_devices(self.qtree)
 
     @property
     def live(self):

@@ -3,7 +3,6 @@
     write(root, cache_dir, "hardened")   # root/etc/libvirt/libvirtd.conf, qemu.conf, ...
 """
 
-from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)

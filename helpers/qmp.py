@@ -1,7 +1,8 @@
 """QEMU's monitor through libvirt: QMP commands and `info qtree`, read-only queries only.
 
     qmp(domain, "query-version")["qemu"]      # {'major': 7, 'minor': 2, 'micro': 22}
-    qtree_devices(domain)                     # {'isa-fdc', 'virtio-net-pci', ...}
+    tree = hmp(domain, "info qtree")
+    qtree_devices(tree)                       # {'isa-fdc', 'virtio-net-pci', ...}
 
 libvirt marks a domain queried this way as tainted (custom-monitor); throwaway guests only.
 """
@@ -36,19 +37,18 @@ def hmp(domain, command):
         raise MonitorError(f"HMP {command!r} failed: {err}") from None
 
 
-def qtree_devices(domain):
-    """The QEMU device types instantiated in the guest, from `info qtree`."""
-    tree = hmp(domain, "info qtree")
+def qtree_devices(tree):
+    """The QEMU device types in an `info qtree` listing."""
     devices = set(re.findall(r"^\s*dev: ([\w.-]+),", tree, flags=re.M))
     if not devices:
         raise MonitorError("`info qtree` listed no devices")
     return devices
 
 
-def qtree_properties(domain, device_type, prop):
-    """Values of property `prop` on every device of `device_type` in `info qtree`."""
+def qtree_properties(tree, device_type, prop):
+    """Values of property `prop` on every device of `device_type` in an `info qtree` listing."""
     values, current = [], None
-    for line in hmp(domain, "info qtree").splitlines():
+    for line in tree.splitlines():
         match = re.match(r"\s*dev: ([\w.-]+),", line)
         if match:
             current = match.group(1)

@@ -42,7 +42,7 @@ HOST_CHANNEL_PORTS = {"SHR-02": analysis.CLIPBOARD_PORT, "SHR-03": analysis.GUES
 @pytest.mark.outside
 @pytest.mark.parametrize("control", per_control(HOST_CHANNEL_PORTS))
 def test_qemu_instantiated_no_host_channel_port(control, guest, evidence):
-    ports = qmp.qtree_properties(guest.domain, "virtserialport", "name")
+    ports = qmp.qtree_properties(guest.qtree, "virtserialport", "name")
     port = HOST_CHANNEL_PORTS[control]
     evidence.check("QMP info qtree: virtserialport names", ports, f"no {port}", port not in ports)
 
