@@ -7,8 +7,22 @@
  * connected (TCP handshake done, token sent), sent (UDP datagram left the guest),
  * timeout, refused, unreachable, error:<errno text>. Whether a token arrived is
  * decided by the listener on the far side; this output is the guest's view.
+ *
+ *   vmiso-probe spoof IFACE TOKEN SPOOF_IP DST_IP DST_PORT
+ *
+ * Writes four raw broadcast frames on IFACE (NET-04): a genuine UDP datagram
+ * (payload TOKEN-genuine), one from the forged source address SPOOF_IP (TOKEN-ip),
+ * one from a forged source MAC (TOKEN-mac), and a gratuitous ARP reply claiming
+ * SPOOF_IP (TOKEN-arp in the frame's trailer). A capture on the far side of the
+ * bridge decides which arrived; one line per frame says it left: "spoof KIND sent".
  */
 #include <arpa/inet.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
+#include <netpacket/packet.h>
+#include <sys/ioctl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -68,11 +82,118 @@ static int probe(const char *proto, const char *addr, int port, const char *toke
     return err ? 1 : 0;
 }
 
+static const unsigned char FORGED_MAC[6] = { 0x52, 0x54, 0x00, 0x5f, 0x5f, 0x5f };
+
+static unsigned short checksum(const void *data, int len)
+{
+    const unsigned short *p = data;
+    unsigned long sum = 0;
+    for (; len > 1; len -= 2)
+        sum += *p++;
+    if (len)
+        sum += *(const unsigned char *)p;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return ~sum;
+}
+
+static int udp_frame(unsigned char *frame, const unsigned char *src_mac, struct in_addr src,
+                     struct in_addr dst, int port, const char *payload)
+{
+    struct ether_header *eth = (struct ether_header *)frame;
+    struct iphdr *ip = (struct iphdr *)(frame + sizeof *eth);
+    struct udphdr *udp = (struct udphdr *)(ip + 1);
+    int len = strlen(payload);
+
+    memset(eth->ether_dhost, 0xff, 6);
+    memcpy(eth->ether_shost, src_mac, 6);
+    eth->ether_type = htons(ETHERTYPE_IP);
+    memset(ip, 0, sizeof *ip);
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->ttl = 64;
+    ip->protocol = IPPROTO_UDP;
+    ip->saddr = src.s_addr;
+    ip->daddr = dst.s_addr;
+    ip->tot_len = htons(sizeof *ip + sizeof *udp + len);
+    ip->check = checksum(ip, sizeof *ip);
+    udp->source = htons(40000);
+    udp->dest = htons(port);
+    udp->len = htons(sizeof *udp + len);
+    udp->check = 0;
+    memcpy(udp + 1, payload, len);
+    return sizeof *eth + sizeof *ip + sizeof *udp + len;
+}
+
+static int arp_frame(unsigned char *frame, const unsigned char *mac, struct in_addr claimed,
+                     const char *trailer)
+{
+    struct ether_header *eth = (struct ether_header *)frame;
+    unsigned char *arp = frame + sizeof *eth;
+
+    memset(eth->ether_dhost, 0xff, 6);
+    memcpy(eth->ether_shost, mac, 6);
+    eth->ether_type = htons(ETHERTYPE_ARP);
+    memcpy(arp, "\x00\x01\x08\x00\x06\x04\x00\x02", 8);   /* Ethernet/IPv4 reply */
+    memcpy(arp + 8, mac, 6);
+    memcpy(arp + 14, &claimed, 4);
+    memset(arp + 18, 0xff, 6);
+    memcpy(arp + 24, &claimed, 4);
+    memcpy(arp + 28, trailer, strlen(trailer));
+    return sizeof *eth + 28 + strlen(trailer);
+}
+
+static int spoof(char **argv)
+{
+    const char *iface = argv[2], *token = argv[3];
+    struct in_addr own, forged, dst;
+    unsigned char mac[6], frame[1500];
+    char payload[160];
+    struct ifreq ifr = { 0 };
+    struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_halen = 6 };
+    const char *kinds[] = { "genuine", "ip", "mac", "arp" };
+    int fd, i, len, port = atoi(argv[6]);
+
+    fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+    strncpy(ifr.ifr_name, iface, IFNAMSIZ - 1);
+    if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+        printf("spoof %s error:%s\n", iface, strerror(errno));
+        return 1;
+    }
+    memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+    ifr.ifr_addr.sa_family = AF_INET;
+    if (ioctl(fd, SIOCGIFADDR, &ifr) < 0 || ioctl(fd, SIOCGIFINDEX, &ifr) < 0
+        || inet_pton(AF_INET, argv[4], &forged) != 1 || inet_pton(AF_INET, argv[5], &dst) != 1) {
+        printf("spoof %s error:%s\n", iface, errno ? strerror(errno) : "bad-address");
+        return 1;
+    }
+    to.sll_ifindex = ifr.ifr_ifindex;
+    memset(to.sll_addr, 0xff, 6);
+    if (ioctl(fd, SIOCGIFADDR, &ifr) < 0)
+        return 1;
+    own = ((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr;
+    for (i = 0; i < 4; i++) {
+        snprintf(payload, sizeof payload, "%s-%s", token, kinds[i]);
+        if (i == 3)
+            len = arp_frame(frame, mac, forged, payload);
+        else
+            len = udp_frame(frame, i == 2 ? FORGED_MAC : mac, i == 1 ? forged : own, dst, port,
+                            payload);
+        if (sendto(fd, frame, len, 0, (struct sockaddr *)&to, sizeof to) < 0)
+            printf("spoof %s error:%s\n", kinds[i], strerror(errno));
+        else
+            printf("spoof %s sent\n", kinds[i]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char proto[8], addr[64];
     int port, i;
 
+    if (argc == 7 && strcmp(argv[1], "spoof") == 0)
+        return spoof(argv);
     if (argc < 4) {
         fprintf(stderr, "usage: vmiso-probe TIMEOUT_MS TOKEN PROTO:ADDR:PORT...\n");
         return 2;

@@ -31,6 +31,8 @@ QTREE_SURFACE = {
     "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|vmware-svga)$"),
     "HV-06": re.compile(r"^isa-parallel$"),
     "DEV-01": re.compile(r"^usb-redir$"),
+    "DEV-02": re.compile(r"^(vfio-.*|pci-assign|kvm-pci-assign|usb-host)$"),
+    "SHR-05": re.compile(r"^(vhost-vsock-.*|vhost-user-vsock-.*|virtio-balloon-.*)$"),
 }
 
 
@@ -156,11 +158,38 @@ def disk_format(dom):
     return [f"disk {dev} has no <driver type>" for dev in dom.disks_without_format]
 
 
+def host_identity(dom):
+    """SMBIOS copied from the host (<smbios mode='host'>)"""
+    return ["<smbios mode='host'> copies the host's SMBIOS serials and UUID into the guest"] \
+        if dom.smbios_mode == "host" else []
+
+
+def host_channels(dom):
+    """vsock devices and memory balloons (host channels a guest does not need)"""
+    found = [f"vsock ({model})" for model in dom.vsock_models]
+    return found + [f"memballoon model {model or '(default virtio)'}"
+                    for model in dom.memballoon_models if model != "none"]
+
+
+def host_devices(dom):
+    """host devices passed through (<hostdev>, hostdev interfaces)"""
+    return dom.host_devices
+
+
+def resource_limits(dom):
+    """guest memory in host core dumps (dumpCore='on') and no memory hard limit"""
+    found = ["<memory dumpCore='on'>: guest memory lands in host core dumps"] \
+        if dom.dump_core == "on" else []
+    return found + ([] if dom.memory_hard_limit else ["no <memtune><hard_limit>"])
+
+
 STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
           "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
-          "SHR-01": shares, "SHR-02": clipboard, "SHR-03": guest_agent, "NET-01": host_filter,
-          "NET-05": guest_isolation, "NET-06": user_networking,
-          "DEV-01": usb_redirection, "DEV-03": disk_format, "MGT-01": exposed_display}
+          "ESC-06": resource_limits, "SHR-01": shares, "SHR-02": clipboard,
+          "SHR-03": guest_agent, "SHR-04": host_identity, "SHR-05": host_channels,
+          "NET-01": host_filter, "NET-04": host_filter, "NET-05": guest_isolation,
+          "NET-06": user_networking, "DEV-01": usb_redirection, "DEV-02": host_devices,
+          "DEV-03": disk_format, "MGT-01": exposed_display}
 
 
 def findings(dom):

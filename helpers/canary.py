@@ -13,6 +13,11 @@ import threading
 
 from helpers import netns
 
+# Management services a port scan of the host looks for (MGT-04): ftp, ssh, telnet, HTTP(S),
+# rpcbind, NFS, iSCSI, VNC, noVNC, Proxmox, cockpit, node exporter, zabbix, libvirt.
+MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080, 8006, 8080,
+                    8443, 9090, 9100, 10050, 16509, 16514)
+
 
 class Listeners:
     def __init__(self, netns_name, endpoints):

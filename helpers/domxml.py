@@ -208,6 +208,40 @@ class Domain:
         return found
 
     @property
+    def emulator(self):
+        return self.root.findtext("devices/emulator", "")
+
+    @property
+    def host_devices(self):
+        """<hostdev> elements and hostdev-backed interfaces: host hardware given to the guest."""
+        found = [f"hostdev {h.get('type', '?')}" for h in self._all("devices/hostdev")]
+        return found + ["interface type hostdev" for _ in
+                        self._all("devices/interface[@type='hostdev']")]
+
+    @property
+    def smbios_mode(self):
+        smbios = self.root.find("os/smbios")
+        return "" if smbios is None else smbios.get("mode", "")
+
+    @property
+    def vsock_models(self):
+        return [v.get("model", "virtio") for v in self._all("devices/vsock")]
+
+    @property
+    def memballoon_models(self):
+        return [m.get("model", "") for m in self._all("devices/memballoon")]
+
+    @property
+    def dump_core(self):
+        """<memory dumpCore>: 'on', 'off' or '' (qemu.conf's dump_guest_core decides)."""
+        memory = self.root.find("memory")
+        return "" if memory is None else memory.get("dumpCore", "")
+
+    @property
+    def memory_hard_limit(self):
+        return self.root.findtext("memtune/hard_limit", "")
+
+    @property
     def interfaces(self):
         return self._all("devices/interface")
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import libvirt
 
-from helpers import qmp, ssh
+from helpers import hostcaps, qmp, ssh
 from helpers.domxml import Domain
 from helpers.instance import Throwaway, instantiate
 
@@ -130,7 +130,8 @@ def _prepare(workdir, name, template, image, target, accelerator):
         shares[fs.tag] = folder
     return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / "seed.tar",
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
-                     share_dirs=shares)
+                     share_dirs=shares,
+                     memory_limits=not target.is_local or hostcaps.can_raise_resource_limits())
 
 
 def image_format(image):

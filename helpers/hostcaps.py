@@ -2,6 +2,7 @@
 
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 MAC_MODELS = ("selinux", "apparmor")
 MCS_PAIR = re.compile(r":c\d+,c\d+$")
@@ -26,3 +27,14 @@ def label_confines(model, label, enforcing):
     if model == "selinux":
         return enforcing and ":svirt_t:" in label and bool(MCS_PAIR.search(label))
     return enforcing and label.startswith("libvirt-")
+
+
+CAP_SYS_RESOURCE = 24
+
+
+def can_raise_resource_limits():
+    """Whether this machine's libvirtd (started as root by this runner, or the system's) holds
+    CAP_SYS_RESOURCE, which libvirt needs to apply <memtune> limits to QEMU."""
+    status = Path("/proc/self/status").read_text()
+    cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+    return bool(cap_eff >> CAP_SYS_RESOURCE & 1)

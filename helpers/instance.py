@@ -27,6 +27,7 @@ class Throwaway:
     scratch_dir: Path
     accelerator: str  # kvm or tcg
     share_dirs: dict = field(default_factory=dict)  # share tag -> host folder
+    memory_limits: bool = True  # whether the host can apply <memtune> (see hostcaps)
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -42,6 +43,11 @@ def instantiate(template: Domain, spec: Throwaway):
             adaptations.append(f"cpu mode {cpu.get('mode')!r} removed, topology and NUMA kept "
                                f"(host CPU models need KVM)")
             _drop_host_cpu_model(cpu)
+    memtune = root.find("memtune")
+    if memtune is not None and not spec.memory_limits:
+        root.remove(memtune)
+        adaptations.append("<memtune> removed: libvirt cannot apply memory limits on this host "
+                           "(it lacks CAP_SYS_RESOURCE to set QEMU's locked-memory limit)")
     devices = root.find("devices")
     if devices is None:
         raise TemplateError("the template has no <devices> element")

@@ -10,7 +10,8 @@ Inside namespace vmiso-<id> a private mount namespace puts lab copies over /etc/
 libvirt configuration is never read or written. The libvirt network `vmiso-lab` has no <forward>
 (isolated: nothing is routed out of the namespace). A second namespace, vmiso-<id>-up, is the lab's
 uplink station on the same bridge: the allowed neighbour a guest may reach (the positive twin of
-every network probe) and the place the runner opens its SSH connections from.
+every network probe) and the place the runner opens its SSH connections from. A third,
+vmiso-<id>-mg, is a management network behind the host side, which guests must never reach.
 """
 
 import ipaddress
@@ -25,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import labconfig
+from helpers import labconfig, procnet
 
 PREFIX = "vmiso-"
 NETWORK = "vmiso-lab"
@@ -34,6 +35,12 @@ SUBNET = ipaddress.ip_network("10.213.0.0/24")
 HOST_ADDRESS = "10.213.0.1"
 METADATA_ADDRESS = "169.254.169.254"  # simulated on the lab's host side, like a cloud's
 UPLINK_ADDRESS = "10.213.0.2"
+# The management network, a third namespace behind the lab's host side: guests must not reach it.
+MGMT_SUBNET = ipaddress.ip_network("10.214.0.0/24")
+MGMT_HOST_ADDRESS = "10.214.0.1"
+MGMT_ADDRESS = "10.214.0.2"
+MGMT_LINK = "vmisomg0"
+EMULATOR = Path("/usr/bin/qemu-system-x86_64")
 DAEMONS = ("virtlogd", "libvirtd")
 START_TIMEOUT = 30
 
@@ -58,6 +65,7 @@ class Lab:
 
     run_id: str
     root: Path
+    profile: str = "hardened"
 
     @property
     def netns(self):
@@ -66,6 +74,22 @@ class Lab:
     @property
     def uplink_netns(self):
         return f"{PREFIX}{self.run_id}-up"
+
+    @property
+    def mgmt_netns(self):
+        return f"{PREFIX}{self.run_id}-mg"
+
+    @property
+    def namespaces(self):
+        return namespaces_of(self.run_id)
+
+    @property
+    def libvirtd_pid(self):
+        return int((self.root / "libvirtd.pid").read_text())
+
+    @property
+    def libvirtd_conf(self):
+        return self.root / "etc/libvirt/libvirtd.conf"
 
     @property
     def socket(self):
@@ -86,16 +110,21 @@ class Lab:
         return [a["local"] for link in json.loads(out) if link["ifname"] != "lo"
                 for a in link.get("addr_info", [])]
 
+    def tcp_listeners(self):
+        """TCP sockets listening on the host side (0.0.0.0: on every host address)."""
+        return procnet.tcp_listeners(self.libvirtd_pid)
+
     @classmethod
     def start(cls, state_dir, cache_dir, profile="hardened"):
         require_usable_kvm_node()
         sweep(state_dir)
         run_id = secrets.token_hex(3)
-        lab = cls(run_id=run_id, root=Path(state_dir) / run_id)
+        lab = cls(run_id=run_id, root=Path(state_dir) / run_id, profile=profile)
         lab.root.mkdir(parents=True)
         (lab.root / "owner").write_text(str(os.getpid()))
         try:
             lab._create_namespaces()
+            lab._attach_mgmt()
             labconfig.write(lab.root, Path(cache_dir), profile)
             lab._start_daemons()
             lab._define_network()
@@ -106,20 +135,35 @@ class Lab:
         return lab
 
     def _create_namespaces(self):
-        for ns in (self.netns, self.uplink_netns):
+        for ns in self.namespaces:
             sh("ip", "netns", "add", ns)
             sh("ip", "-n", ns, "link", "set", "lo", "up")
             # No IPv6 in the lab: every host address a guest could try is one the probes cover.
             sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
                "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
 
+    def _attach_mgmt(self):
+        sh("ip", "-n", self.netns, "link", "add", MGMT_LINK, "type", "veth",
+           "peer", "name", "eth0", "netns", self.mgmt_netns)
+        sh("ip", "-n", self.netns, "address", "add",
+           f"{MGMT_HOST_ADDRESS}/{MGMT_SUBNET.prefixlen}", "dev", MGMT_LINK)
+        sh("ip", "-n", self.netns, "link", "set", MGMT_LINK, "up")
+        sh("ip", "-n", self.mgmt_netns, "address", "add",
+           f"{MGMT_ADDRESS}/{MGMT_SUBNET.prefixlen}", "dev", "eth0")
+        sh("ip", "-n", self.mgmt_netns, "link", "set", "eth0", "up")
+        sh("ip", "-n", self.mgmt_netns, "route", "add", str(SUBNET), "via", MGMT_HOST_ADDRESS)
+
     def _start_daemons(self):
         q = shlex.quote
-        binds = " && ".join(
-            f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
-            for src, dest in labconfig.BIND_MOUNTS)
+        binds = [f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
+                 for src, dest in labconfig.BIND_MOUNTS]
+        if labconfig.REPLACED_EMULATOR[self.profile]:
+            binds.append(self._replaced_emulator())
+        flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])
         starts = " && ".join(f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
+                             + (f" {flags}" if d == "libvirtd" and flags else "")
                              for d in DAEMONS)
+        binds = " && ".join(binds)
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
            "sh", "-c", f"{binds} && {starts}")
         deadline = time.monotonic() + START_TIMEOUT
@@ -129,16 +173,27 @@ class Lab:
                                f"{START_TIMEOUT}s; see {self.root / 'log/libvirt/libvirtd.log'}")
             time.sleep(0.1)
 
+    def _replaced_emulator(self):
+        """Shell steps that put a copy of QEMU over the real one inside the lab's mount namespace
+        and delete the copy: every guest then runs a binary that no longer exists on disk, as
+        after a package upgrade under running guests."""
+        copy = shlex.quote(str(self.root / "qemu-system-x86_64.old"))
+        emulator = shlex.quote(str(EMULATOR))
+        return f"cp {emulator} {copy} && mount --bind {copy} {emulator} && rm {copy}"
+
     def _define_network(self):
         import libvirt
         conn = libvirt.open(self.uri)
+        route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
-            conn.nwfilterDefineXML(labconfig.no_host_access_filter([HOST_ADDRESS,
-                                                                    METADATA_ADDRESS]))
-            conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET))
+            conn.nwfilterDefineXML(labconfig.no_host_access_filter(
+                [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS]))
+            conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET,
+                                                        route_to))
         finally:
             conn.close()
         sh("ip", "-n", self.netns, "address", "add", f"{METADATA_ADDRESS}/32", "dev", BRIDGE)
+
     def _attach_uplink(self):
         sh("ip", "-n", self.netns, "link", "add", "vmisoup0", "type", "veth",
            "peer", "name", "eth0", "netns", self.uplink_netns)
@@ -149,6 +204,11 @@ class Lab:
 
     def stop(self):
         teardown(self.root)
+
+
+def namespaces_of(run_id):
+    """The lab's host side, uplink station and management network namespaces."""
+    return tuple(f"{PREFIX}{run_id}{suffix}" for suffix in ("", "-up", "-mg"))
 
 
 def require_usable_kvm_node():
@@ -168,7 +228,7 @@ def teardown(root):
         _stop_pidfile(root / f"{daemon}.pid")
     for pidfile in root.glob("lib/libvirt/**/*.pid"):
         _stop_pidfile(pidfile)
-    for ns in (f"{PREFIX}{run_id}", f"{PREFIX}{run_id}-up"):
+    for ns in namespaces_of(run_id):
         if Path(f"/run/netns/{ns}").exists():
             sh("ip", "netns", "delete", ns, check=False)
     shutil.rmtree(root, ignore_errors=True)

@@ -20,13 +20,24 @@ QEMU_CONF_COMMON = "remote_display_port_min = 5950\nremote_display_port_max = 59
 PROFILES = {
     # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
     "hardened": "",
-    # What a careless host does: QEMU as root with its capabilities and no seccomp sandbox.
+    # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, and
+    # guest memory in QEMU's core dumps.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
                          "clear_emulator_capabilities = 0", "namespaces = []",
-                         'security_driver = "none"', ""]),
+                         'security_driver = "none"', "dump_guest_core = 1", ""]),
 }
-# libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt.
+# libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt and
+# serves its remote API on TCP without authentication.
 SOCKET_PERMS = {"hardened": "0700", "leaky": "0777"}
+REMOTE_API = {"hardened": [],
+              "leaky": ["listen_tcp = 1", "listen_tls = 0", 'auth_tcp = "none"',
+                        'listen_addr = "0.0.0.0"']}
+# Flags the lab's libvirtd starts with: --listen opens the TCP/TLS listeners libvirtd.conf names.
+DAEMON_FLAGS = {"hardened": (), "leaky": ("--listen",)}
+# The leaky host "upgrades" QEMU under running guests: they run a binary that is gone (PAT-05).
+REPLACED_EMULATOR = {"hardened": False, "leaky": True}
+# The leaky host routes guest traffic onward, into the management network (NET-02).
+ROUTED = {"hardened": False, "leaky": True}
 
 
 def libvirtd_conf(root, profile):
@@ -38,6 +49,7 @@ def libvirtd_conf(root, profile):
         'unix_sock_ro_perms = "0700"',
         'unix_sock_admin_perms = "0700"',
         f'log_outputs = "3:file:{root / "log/libvirt/libvirtd.log"}"',
+        *REMOTE_API[profile],
         "",
     ])
 
@@ -56,15 +68,18 @@ def write(root, cache_dir, profile):
     (root / "lib/libvirt").chmod(0o755)
 
 
-def network_xml(name, bridge, host_address, subnet):
+def network_xml(name, bridge, host_address, subnet, route_to=None):
     """An isolated network (no <forward>): DHCP from the host, no DNS, nothing routed out.
 
     DHCP names the host as router, as a cloud's network does, so a guest has a route to the
-    metadata address the lab simulates on the host side (NET-03); the host forwards nothing.
+    metadata address the lab simulates on the host side (NET-03) and to the management network
+    (NET-02); an isolated network forwards nothing. With `route_to` (a device) the host routes
+    guest traffic out of that device: what a careless host does.
     """
     first, last = subnet[100], subnet[199]
+    forward = f"\n  <forward mode='route' dev='{route_to}'/>" if route_to else ""
     return f"""<network xmlns:dnsmasq='http://libvirt.org/schemas/network/dnsmasq/1.0'>
-  <name>{name}</name>
+  <name>{name}</name>{forward}
   <bridge name='{bridge}' stp='off' delay='0'/>
   <dns enable='no'/>
   <ip address='{host_address}' netmask='{subnet.netmask}'>
@@ -77,12 +92,13 @@ def network_xml(name, bridge, host_address, subnet):
 
 
 def no_host_access_filter(host_addresses):
-    """nwfilter `vmiso-no-host-access`: from the guest, only DHCP may reach the lab's host side.
+    """nwfilter `vmiso-no-host-access`: from the guest, only DHCP may reach the lab's host side,
+    and libvirt's clean-traffic drops MAC, IP and ARP spoofing (NET-04).
 
     Stateless ebtables rules, so nothing a guest sends (any source port, any protocol) can open a
     path to a host address; the runner reaches the guest's sshd from the uplink station instead.
     """
-    rules = []
+    rules = ["  <filterref filter='clean-traffic'/>"]
     for addr in host_addresses:
         rules.append(f"""  <rule action='accept' direction='out' priority='100'>
     <ip protocol='udp' dstipaddr={quoteattr(addr)} srcportstart='68' dstportstart='67'/>

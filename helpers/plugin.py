@@ -20,6 +20,7 @@ OPT_HOST_PROFILE = "--host-profile"
 OPT_ACCEL = "--accel"
 OPT_POLICY = "--policy"
 OPT_REPORT_DIR = "--report-dir"
+OPT_PROBE_SEED = "--probe-seed"
 
 MARKERS = (
     "control(*ids): the catalog control(s) this check evidences",
@@ -49,6 +50,9 @@ def pytest_addoption(parser):
     group.addoption(OPT_POLICY, default=None, metavar="PATH",
                     help="version policy TOML (default: policies/<template>.toml if present, "
                          "else policies/default.toml)")
+    group.addoption(OPT_PROBE_SEED, type=int, default=None, metavar="N",
+                    help="seed of the ports hypothesis draws for the network probes; the report "
+                         "gives each run's (default: a new one per run)")
     group.addoption(OPT_REPORT_DIR, default="reports", metavar="DIR",
                     help="where controls.json and junit.xml go (default: reports)")
 

@@ -132,6 +132,42 @@ def send_tokens(guest, token, targets, timeout_ms):
     return view
 
 
+DMI_IDENTITY = ("product_uuid", "product_serial", "board_serial", "chassis_serial")
+
+
+def dmi_identity(guest):
+    """{file: value} of the SMBIOS identity fields the guest's firmware tables give it."""
+    out = _run(guest, "cd /sys/class/dmi/id && for f in " + " ".join(DMI_IDENTITY)
+               + "; do [ -r $f ] && echo \"$f=$(cat $f)\"; done; true")
+    found = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    if "product_uuid" not in found:
+        raise ProbeError("the guest has no /sys/class/dmi/id/product_uuid: its DMI tables "
+                         "cannot be read")
+    return {k: v.strip() for k, v in found.items()}
+
+
+def interface_with(guest, address):
+    """The name of the guest's interface that holds `address`."""
+    out = _run(guest, "ip -o -4 addr show")
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[3].split("/")[0] == address:
+            return fields[1]
+    raise ProbeError(f"no interface in the guest holds {address}")
+
+
+SPOOF_KINDS = ("genuine", "ip", "mac", "arp")
+
+
+def send_spoofed_frames(guest, interface, token, forged_ip, destination, port):
+    """Write vmiso-probe's four raw frames (genuine, forged IP, forged MAC, forged ARP)."""
+    out = _run(guest, PROBE_BINARY + " spoof %s %s %s %s %s", interface, token, forged_ip,
+               destination, str(port))
+    sent = {line.split()[1] for line in out.splitlines() if line.endswith(" sent")}
+    if sent != set(SPOOF_KINDS):
+        raise ProbeError(f"vmiso-probe spoof did not write every frame: {out.strip()[:200]}")
+
+
 def cpu_flags(guest):
     """The CPU flags the guest's kernel reports (first processor in /proc/cpuinfo)."""
     out = _run(guest, "grep -m1 '^flags' /proc/cpuinfo")

@@ -1,7 +1,7 @@
 """The QEMU process that runs a guest, as the host kernel sees it (local hosts only).
 
     proc = QemuProcess.of("vmiso-1a2b3c-hardened-1")
-    proc.euid, proc.cap_eff, proc.seccomp, proc.sandbox
+    proc.euid, proc.cap_eff, proc.seccomp, proc.sandbox, proc.exe, proc.memory_limit
 """
 
 import os
@@ -61,6 +61,38 @@ class QemuProcess:
         args = self.cmdline
         return args[args.index("-sandbox") + 1] if "-sandbox" in args else ""
 
+
+    @property
+    def exe(self):
+        """The binary the process runs (/proc/PID/exe); ends in ' (deleted)' once replaced."""
+        return os.readlink(f"/proc/{self.pid}/exe")
+
+    @property
+    def dump_guest_core(self):
+        """-machine dump-guest-core: 'on', 'off' or '' (QEMU's default, on)."""
+        for flag, value in zip(self.cmdline, self.cmdline[1:]):
+            if flag == "-machine" and "dump-guest-core=" in value:
+                return _option(value, "dump-guest-core")
+        return ""
+
+    @property
+    def memory_limit(self):
+        """(cgroup, limit in bytes or None when unlimited) of the process's memory cgroup."""
+        for line in Path(f"/proc/{self.pid}/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            if "memory" in controllers.split(","):
+                limit = Path(f"{CGROUP_ROOT}/memory{path}/memory.limit_in_bytes")
+            elif controllers == "" and Path(f"{CGROUP_ROOT}{path}/memory.max").exists():
+                limit = Path(f"{CGROUP_ROOT}{path}/memory.max")
+            else:
+                continue
+            value = limit.read_text().strip()
+            return path, None if value == "max" or int(value) >= UNLIMITED else int(value)
+        return "", None
+
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+UNLIMITED = 1 << 62  # cgroup v1 prints "unlimited" as the largest page-aligned 64-bit value
 
 NETWORK_CHARDEVS = ("tcp:", "telnet:", "udp:", "websocket:")
 

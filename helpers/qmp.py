@@ -57,3 +57,17 @@ def qtree_properties(tree, device_type, prop):
             if prop_match:
                 values.append(prop_match.group(1))
     return values
+
+
+def qtree_pci_ids(tree):
+    """{(vendor, device): QEMU device type} of every PCI function in an `info qtree` listing."""
+    found, current = {}, None
+    for line in tree.splitlines():
+        match = re.match(r"\s*dev: ([\w.-]+),", line)
+        if match:
+            current = match.group(1)
+            continue
+        pci = re.search(r"pci id ([0-9a-f]{4}):([0-9a-f]{4})", line)
+        if pci and current:
+            found[(pci.group(1), pci.group(2))] = current
+    return found

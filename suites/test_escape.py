@@ -62,3 +62,20 @@ def test_guest_is_confined_by_a_mac_label(guest, target, evidence):
     evidence.check(f"{mac[0]} label of the running guest",
                    f"{label or 'none'} ({'enforcing' if enforcing else 'not enforcing'})",
                    "a per-VM label, enforcing", hostcaps.label_confines(mac[0], label, enforcing))
+
+
+@pytest.mark.control("ESC-06")
+@pytest.mark.outside
+def test_guest_memory_stays_out_of_host_core_dumps(qemu_process, evidence):
+    setting = qemu_process.dump_guest_core
+    evidence.check(f"QEMU pid {qemu_process.pid} -machine dump-guest-core",
+                   setting or "unset (QEMU dumps guest memory)", "off", setting == "off")
+
+
+@pytest.mark.control("ESC-06")
+@pytest.mark.outside
+def test_qemu_memory_is_capped_by_its_cgroup(qemu_process, evidence):
+    cgroup, limit = qemu_process.memory_limit
+    evidence.check(f"memory limit of QEMU pid {qemu_process.pid}'s cgroup {cgroup or '(none)'}",
+                   f"{limit} bytes" if limit else "unlimited", "a finite limit (memtune "
+                   "hard_limit applied by libvirt)", limit is not None)

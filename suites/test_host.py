@@ -1,8 +1,11 @@
-"""Risk 5, shared devices and privileges on the host: who may drive KVM and libvirt."""
+"""Risk 5, shared devices and privileges on the host: who may drive KVM and libvirt, and no host
+hardware handed to the guest."""
 
 import stat
 
 import pytest
+
+from helpers import analysis, probes, qmp
 
 KVM_DEVICE = "/dev/kvm"
 
@@ -27,3 +30,19 @@ def test_libvirt_socket_is_not_open_to_everyone(target, host_files, evidence):
     evidence.check(f"libvirt read-write socket {socket}",
                    f"{stat.filemode(mode)} ({mode & 0o777:o})", "no access for others",
                    not mode & 0o007)
+
+
+@pytest.mark.control("DEV-02")
+@pytest.mark.inside
+def test_every_guest_pci_function_is_emulated_by_qemu(guest, evidence):
+    emulated = {ids: kind for ids, kind in qmp.qtree_pci_ids(guest.qtree).items()
+                if not analysis.qtree_surface("DEV-02", [kind])}
+    if not emulated:
+        raise qmp.MonitorError("`info qtree` lists no PCI ids: the cross-check cannot decide")
+    evidence.note("positive twin: QEMU's device tree lists PCI functions",
+                  f"{len(emulated)} emulated ids", "at least one")
+    seen = probes.pci_devices(guest)
+    evidence.expect_none(f"guest PCI functions ({len(seen)}) that no emulated QEMU device "
+                         f"accounts for (passthrough)",
+                         [f"{d.slot} {d.vendor}:{d.device}" for d in seen
+                          if (d.vendor, d.device) not in emulated])

@@ -1,8 +1,12 @@
-"""Risk 7, management plane: QEMU's monitor and the guest's display are not on the network."""
+"""Risk 7, management plane: QEMU's monitor, the guest's display, libvirt's remote API and the
+host's other management services are out of the guest's reach."""
 
 import pytest
 
+from helpers.canary import MANAGEMENT_PORTS
 from helpers.qemuproc import network_monitors
+
+LIBVIRT_PORTS = (16509, 16514)
 
 
 @pytest.mark.control("MGT-02")
@@ -27,3 +31,40 @@ def test_guest_cannot_reach_its_display_server(guest, canaries, evidence):
     evidence.expect_none(f"VNC/SPICE ports {ports or 'none'} of this guest's displays, "
                          f"connected to from the guest on {', '.join(canaries.host_addresses)}",
                          connected)
+
+
+@pytest.mark.control("MGT-03")
+@pytest.mark.outside
+def test_libvirt_remote_api_requires_authentication(libvirtd_config, evidence):
+    evidence.expect_none(f"libvirt remote API listeners of {libvirtd_config.source} without "
+                         f"authentication or client verification",
+                         libvirtd_config.open_remote_listeners)
+
+
+@pytest.mark.control("MGT-03")
+@pytest.mark.inside
+def test_guest_cannot_reach_the_libvirt_remote_api(guest, canaries, evidence):
+    sweep = canaries.host_sweep(guest)
+    evidence.note("positive twin: allowed uplink canaries reached",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
+                  "all of them")
+    found = [f"{a}:{port}" for _, a, port, _ in sweep.reached_host if port in LIBVIRT_PORTS]
+    found += [f"{a}:{port} (libvirtd)" for _, a, port in sweep.connected_services
+              if port in LIBVIRT_PORTS]
+    evidence.expect_none(f"ports {LIBVIRT_PORTS} on {', '.join(canaries.host_addresses)} "
+                         f"reached from the guest", found)
+
+
+@pytest.mark.control("MGT-04")
+@pytest.mark.inside
+def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
+    scan = [("tcp", a, p) for a in canaries.host_addresses for p in MANAGEMENT_PORTS]
+    sweep = canaries.sweep(guest, extra=scan)
+    evidence.note("positive twin: the scan found the uplink's canary ports open",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
+                  "all of them")
+    found = {f"{a}:{p}" for _, a, p in sweep.connected(scan) + sweep.connected_services}
+    found |= {f"{a}:{p}" for proto, a, p, _ in sweep.reached_host if proto == "tcp"}
+    evidence.expect_none(f"TCP ports open on the host's addresses (scan of "
+                         f"{len(MANAGEMENT_PORTS)} management ports, the canaries and every "
+                         f"port the host listens on)", sorted(found))

@@ -27,6 +27,21 @@ def test_guest_cannot_reach_host_services(guest, canaries, evidence):
     evidence.check(f"host canaries on {', '.join(canaries.host_addresses)} "
                    f"(tcp {canaries.ports['tcp']}, udp {canaries.ports['udp']})",
                    reached or "none reached", "none reached", not reached)
+    evidence.expect_none("the host's own TCP listeners the guest connected to",
+                         [f"{a}:{port}" for _, a, port in sweep.connected_services])
+
+
+@pytest.mark.control("NET-02")
+@pytest.mark.inside
+def test_guest_cannot_reach_the_management_network(guest, canaries, evidence):
+    sweep = canaries.host_sweep(guest)
+    evidence.note("positive twins: management canaries heard the host side; uplink reached",
+                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)} uplink",
+                  "all of them")
+    reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_mgmt]
+    evidence.expect_none(f"management network canaries on {lab.MGMT_ADDRESS} "
+                         f"(tcp {canaries.ports['tcp']}, udp {canaries.ports['udp']}) reached "
+                         f"from the guest", reached)
 
 
 @pytest.mark.control("NET-05")
@@ -69,3 +84,25 @@ def test_guest_cannot_reach_host_loopback_through_user_networking(guest, canarie
     reached = [f"127.0.0.1:{port}" for _, _, port, _ in canaries.loopback.reached(sweep.token)]
     evidence.expect_none(f"canaries on the host's loopback reached through {SLIRP_HOST} "
                          f"(tcp {canaries.ports['tcp']})", reached)
+
+
+@pytest.mark.control("NET-04")
+@pytest.mark.outside
+def test_every_interface_filter_drops_spoofed_traffic(template, target, evidence):
+    evidence.expect_none(f"interfaces whose nwfilter on {target.uri} lacks "
+                         f"{', '.join(netfilter.ANTI_SPOOFING)}",
+                         netfilter.interfaces_without_anti_spoofing(target.conn, template))
+
+
+@pytest.mark.control("NET-04")
+@pytest.mark.inside
+def test_spoofed_frames_from_the_guest_never_arrive(guest, spoof_capture, evidence):
+    arrived = spoof_capture.frames_from(guest)
+    if "genuine" not in arrived:
+        raise probes.ProbeError("positive twin failed: the guest's genuine frame never reached "
+                                "the uplink's capture, so missing spoofed frames prove nothing")
+    evidence.note("positive twin: the guest's genuine broadcast frame captured on the uplink",
+                  "arrived", "arrived")
+    forged = sorted(arrived - {"genuine"})
+    evidence.expect_none("frames with a forged source IP, source MAC or ARP claim captured on "
+                         "the far side of the bridge", forged)

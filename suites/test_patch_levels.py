@@ -60,3 +60,13 @@ def test_host_kernel_meets_policy_with_cpu_mitigations_on(host_files, policy, ev
                                 f"not report its CPU vulnerability mitigations")
     evidence.expect_none(f"CPU vulnerabilities the host kernel reports unmitigated "
                          f"({len(states)} listed)", hostinfo.unmitigated(states))
+
+
+@pytest.mark.control("PAT-05")
+@pytest.mark.outside
+def test_running_qemu_is_the_installed_binary(qemu_process, guest, evidence):
+    exe = qemu_process.exe
+    emulator = guest.live.emulator
+    evidence.check(f"binary of QEMU pid {qemu_process.pid} (/proc/PID/exe) against the "
+                   f"domain's emulator {emulator}", exe, f"{emulator}, not deleted",
+                   exe == emulator)

@@ -5,10 +5,11 @@ import secrets
 
 import pytest
 
-from helpers import analysis, probes, qmp
+from helpers import analysis, hostinfo, probes, qmp
 from helpers.plugin import per_control
 
 VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
+VIRTIO_BALLOON, VIRTIO_VSOCK = "0x0005", "0x0013"
 CANARY_FILE = "vmiso-canary.txt"
 
 
@@ -53,3 +54,28 @@ def test_guest_has_no_host_channel_port(control, guest, evidence):
     ports = probes.virtio_port_names(guest)
     port = HOST_CHANNEL_PORTS[control]
     evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {port}", port not in ports)
+
+
+@pytest.mark.control("SHR-04")
+@pytest.mark.inside
+def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
+    seen = probes.dmi_identity(guest)
+    own_uuid = guest.domain.UUIDString().lower()
+    if seen["product_uuid"].lower() != own_uuid:
+        raise probes.ProbeError(f"the guest's DMI product_uuid {seen['product_uuid']} is not "
+                                f"its domain UUID {own_uuid}: the DMI probe reads something else")
+    evidence.note("positive twin: the guest reads its own SMBIOS UUID",
+                  seen["product_uuid"].lower(), own_uuid)
+    host = hostinfo.host_identity(target.conn, target.is_local)
+    leaked = [f"{k}={v}" for k, v in seen.items() if v.lower() in host]
+    evidence.expect_none(f"guest DMI {', '.join(sorted(seen))} equal to one of the host's "
+                         f"{len(host)} identifiers (libvirt host UUID, sysinfo, DMI)", leaked)
+
+
+@pytest.mark.control("SHR-05")
+@pytest.mark.inside
+def test_guest_sees_no_vsock_or_balloon(guest, evidence):
+    ids = [i for i in probes.virtio_device_ids(guest) if i in (VIRTIO_BALLOON, VIRTIO_VSOCK)]
+    evidence.expect_none("virtio device ids 0x0005 (balloon) / 0x0013 (vsock)", ids)
+    evidence.expect_none("/dev/vsock", [d for d in probes.list_dir(guest, "/dev")
+                                        if d == "vsock"])

@@ -1,0 +1,54 @@
+"""libvirtd's remote API as the daemon runs it: libvirtd.conf settings and its TCP listeners.
+
+    conf = LibvirtdConfig.read(Path("/etc/libvirt/libvirtd.conf"), pid=812)
+    conf.open_remote_listeners      # ['TCP 0.0.0.0:16509 with auth_tcp = "none"']
+
+Only what the daemon really listens on counts: listen_tcp = 1 without --listen opens nothing.
+"""
+
+import re
+from dataclasses import dataclass
+
+from helpers.procnet import tcp_listeners
+
+DEFAULTS = {"tcp_port": "16509", "tls_port": "16514", "auth_tcp": "sasl", "auth_tls": "none",
+            "tls_no_verify_certificate": "0"}
+
+
+@dataclass(frozen=True)
+class LibvirtdConfig:
+    source: str
+    settings: dict
+    listening: list  # (address, port)
+
+    @classmethod
+    def read(cls, path, pid):
+        return cls(str(path), parse(path.read_text() if path.exists() else ""),
+                   tcp_listeners(pid, include_loopback=True))
+
+    def get(self, key):
+        return self.settings.get(key, DEFAULTS.get(key, ""))
+
+    def _listening_on(self, port):
+        return [f"{a}:{p}" for a, p in self.listening if p == int(port)]
+
+    @property
+    def open_remote_listeners(self):
+        found = []
+        for where in self._listening_on(self.get("tcp_port")):
+            if self.get("auth_tcp") == "none":
+                found.append(f'TCP {where} with auth_tcp = "none"')
+        for where in self._listening_on(self.get("tls_port")):
+            if self.get("tls_no_verify_certificate") == "1" and self.get("auth_tls") == "none":
+                found.append(f"TLS {where} without client certificate checks or auth_tls")
+        return found
+
+
+def parse(text):
+    """key = value lines of a libvirt config file, quotes removed, comments ignored."""
+    settings = {}
+    for line in text.splitlines():
+        match = re.match(r'\s*(\w+)\s*=\s*"?([^"#]*?)"?\s*(#.*)?$', line)
+        if match:
+            settings[match.group(1)] = match.group(2)
+    return settings
