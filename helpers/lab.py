@@ -125,7 +125,10 @@ class Lab:
         try:
             lab._create_namespaces()
             lab._attach_mgmt()
-            labconfig.write(lab.root, Path(cache_dir), profile)
+            try:
+                labconfig.write(lab.root, Path(cache_dir), profile)
+            except FileNotFoundError as err:
+                raise LabError(str(err)) from None
             lab._start_daemons()
             lab._define_network()
             lab._attach_uplink()

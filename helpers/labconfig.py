@@ -3,6 +3,8 @@
     write(root, cache_dir, "hardened")   # root/etc/libvirt/libvirtd.conf, qemu.conf, ...
 """
 
+import shutil
+from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)
@@ -13,6 +15,10 @@ BIND_MOUNTS = (
     ("log/libvirt", "/var/log/libvirt"),
     ("cache", "/var/cache/libvirt"),
 )
+
+# libvirt's built-in traffic filters (clean-traffic and what it includes), as the package ships
+# them; the lab's own /etc/libvirt/nwfilter starts from these.
+BUILTIN_FILTERS = Path("/usr/share/libvirt/nwfilter")
 
 # Displays start above the ports the network canaries listen on (5900 among them).
 QEMU_CONF_COMMON = "remote_display_port_min = 5950\nremote_display_port_max = 5999\n"
@@ -62,6 +68,10 @@ def write(root, cache_dir, profile):
     cache_dir.mkdir(parents=True, exist_ok=True)
     (root / "cache").symlink_to(cache_dir.resolve())
     etc = root / "etc/libvirt"
+    if not (BUILTIN_FILTERS / "clean-traffic.xml").exists():
+        raise FileNotFoundError(f"{BUILTIN_FILTERS}/clean-traffic.xml is missing: install "
+                                f"libvirt-daemon-config-nwfilter (make deps)")
+    shutil.copytree(BUILTIN_FILTERS, etc / "nwfilter")
     (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
     (etc / "qemu.conf").write_text(QEMU_CONF_COMMON + PROFILES[profile])
     (etc / "virtlogd.conf").write_text("")
@@ -95,18 +105,20 @@ def no_host_access_filter(host_addresses):
     """nwfilter `vmiso-no-host-access`: from the guest, only DHCP may reach the lab's host side,
     and libvirt's clean-traffic drops MAC, IP and ARP spoofing (NET-04).
 
+    The host rules come first (negative priorities, ahead of clean-traffic's IPv4 accept).
     Stateless ebtables rules, so nothing a guest sends (any source port, any protocol) can open a
     path to a host address; the runner reaches the guest's sshd from the uplink station instead.
     """
     rules = ["  <filterref filter='clean-traffic'/>"]
     for addr in host_addresses:
-        rules.append(f"""  <rule action='accept' direction='out' priority='100'>
-    <ip protocol='udp' dstipaddr={quoteattr(addr)} srcportstart='68' dstportstart='67'/>
+        rules.append(f"""  <rule action='accept' direction='out' priority='-960'>
+    <ip srcmacaddr='$MAC' protocol='udp' dstipaddr={quoteattr(addr)} srcportstart='68'
+        dstportstart='67'/>
   </rule>
-  <rule action='drop' direction='out' priority='200'>
+  <rule action='drop' direction='out' priority='-950'>
     <ip dstipaddr={quoteattr(addr)}/>
   </rule>""")
-    rules.append("""  <rule action='drop' direction='out' priority='300'>
+    rules.append("""  <rule action='drop' direction='out' priority='-940'>
     <ipv6/>
   </rule>""")
     body = "\n".join(rules)
