@@ -133,6 +133,8 @@ def assemble_initramfs(work, root, release):
     (fs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (fs / "etc/group").write_text("root:x:0:\n")
     (fs / "etc/shells").write_text("/bin/sh\n")
+    # The packages come from this host's release: the guest says which (PAT-04 reads it).
+    shutil.copy("/etc/os-release", fs / "etc/os-release")
     for script in ("init", "etc/udhcpc.script"):
         (fs / script).chmod(0o755)
     listing = subprocess.run(["find", "."], cwd=fs, check=True, capture_output=True).stdout

@@ -25,6 +25,7 @@ class Control:
     severity: str
     references: tuple
     remediation: str
+    mirrored: bool = False  # the template and the running guest describe the same fact
 
 
 def load(path=CATALOG_PATH):
@@ -43,4 +44,5 @@ def _control(cid, fields):
     if fields["risk"] not in range(1, 8):
         raise CatalogError(f"control {cid}: risk {fields['risk']!r} is not a factor 1-7")
     return Control(cid, fields["title"], fields["risk"], fields["severity"],
-                   tuple(fields["references"]), fields["remediation"].strip())
+                   tuple(fields["references"]), fields["remediation"].strip(),
+                   bool(fields.get("mirrored", False)))

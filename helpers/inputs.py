@@ -12,7 +12,7 @@ from typing import Optional
 
 import pytest
 
-from helpers import accel
+from helpers import accel, osv
 from helpers.domxml import Domain, TemplateError
 from helpers.plugin import policy_path, template_path
 from helpers.versions import Policies, PolicyError, load_policies
@@ -26,6 +26,7 @@ class Inputs:
     policies: Policies
     accelerator: str
     image: Optional[Path]
+    osv: osv.Database
 
 
 def read(config):
@@ -43,6 +44,10 @@ def read(config):
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
+        records = osv.load(config.getoption("osv"))
+    except osv.OsvError as err:
+        raise pytest.UsageError(str(err)) from None
+    try:
         accelerator = accel.choose(config.getoption("accel"))
     except accel.AcceleratorError as err:
         raise pytest.UsageError(str(err)) from None
@@ -54,4 +59,4 @@ def read(config):
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
     return Inputs(path, template, policy_file, policies, accelerator,
-                  Path(image).resolve() if image else None)
+                  Path(image).resolve() if image else None, records)

@@ -21,11 +21,15 @@ OPT_ACCEL = "--accel"
 OPT_POLICY = "--policy"
 OPT_REPORT_DIR = "--report-dir"
 OPT_PROBE_SEED = "--probe-seed"
+OPT_OSV = "--osv"
+OSV_DEFAULT = ROOT / "osv"
 
 MARKERS = (
     "control(*ids): the catalog control(s) this check evidences",
     "inside: the check observes from inside the guest",
     "outside: the check observes from the host (XML, QMP, processes, configuration)",
+    "declared: the check reads the template as given, not the running guest (drift compares "
+    "the two)",
 )
 
 
@@ -50,6 +54,9 @@ def pytest_addoption(parser):
     group.addoption(OPT_POLICY, default=None, metavar="PATH",
                     help="version policy TOML (default: policies/<template>.toml if present, "
                          "else policies/default.toml)")
+    group.addoption(OPT_OSV, default=str(OSV_DEFAULT), metavar="DIR",
+                    help="folder of OSV vulnerability records (JSON) that judge distribution "
+                         "builds of QEMU, libvirt and the kernels (default: the project's osv/)")
     group.addoption(OPT_PROBE_SEED, type=int, default=None, metavar="N",
                     help="seed of the ports hypothesis draws for the network probes; the report "
                          "gives each run's (default: a new one per run)")

@@ -184,6 +184,14 @@ def kernel_release(guest):
     return release
 
 
+def kernel_build(guest):
+    """(uname -v, the text of /etc/os-release) in the guest; os-release may be empty."""
+    version = _run(guest, "uname -v").strip()
+    if not version:
+        raise ProbeError("uname -v printed nothing in the guest")
+    return version, _run(guest, "cat /etc/os-release 2>/dev/null; true")
+
+
 def listen_once(guest, port, seconds):
     """Start a one-connection TCP listener in the guest that keeps what it receives."""
     _run(guest, "rm -f /tmp/vmiso-listen-%s; "

@@ -62,7 +62,7 @@ class ControlReport:
             message = report.longrepr[2]
         self.checks.append({
             "check": item.nodeid, "controls": item_controls(item), "vantage": evidence.vantage,
-            "verdict": verdict, "message": message, "duration_s": round(report.duration, 3),
+            "declared": item.get_closest_marker("declared") is not None, "verdict": verdict, "message": message, "duration_s": round(report.duration, 3),
             "evidence": [e.as_dict() for e in evidence.entries],
         })
         item.user_properties.append(("verdict", verdict))
@@ -82,13 +82,22 @@ class ControlReport:
             results.append({
                 "id": cid, "title": control.title, "risk": control.risk,
                 "severity": control.severity,
-                "status": verdicts.aggregate([c["verdict"] for c in checks]),
+                "status": self._status(control, checks),
                 "references": list(control.references), "remediation": control.remediation,
                 "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
-                "checks": [{k: c[k] for k in ("check", "vantage", "verdict", "message")}
+                "checks": [{k: c[k] for k in ("check", "vantage", "declared", "verdict",
+                                              "message")}
                            for c in checks],
             })
         return results
+
+    @staticmethod
+    def _status(control, checks):
+        """Drift applies where the template and the running guest describe the same fact."""
+        if not control.mirrored:
+            return verdicts.aggregate([c["verdict"] for c in checks])
+        return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
+                                        [c["verdict"] for c in checks if not c["declared"]])
 
     def pytest_sessionfinish(self, session):
         if not self.checks:
@@ -132,7 +141,7 @@ def summary_line(row):
         return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
     if evidence:
         vantages = sorted({c["vantage"] for c in row["checks"] if c["verdict"] != "skip"})
-        e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[0])
+        e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[-1])
         return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
                 f"[{e['vantage']}] {e['what']}: {e['observed']}")
     return "no evidence recorded"

@@ -4,9 +4,12 @@
     'pass'
     >>> aggregate(["pass", "error"])
     'error'
+    >>> control_verdict(declared=["pass"], observed=["fail", "pass"])
+    'drift'
 """
 
 PASS, FAIL, ERROR, SKIP, MITIGATED = "pass", "fail", "error", "skip", "mitigated"
+DRIFT = "drift"  # the template declares one thing, the running guest shows another
 # Worst first: the first of these that any check reached is the control's verdict.
 PRECEDENCE = (FAIL, ERROR, MITIGATED, PASS)
 
@@ -17,6 +20,19 @@ def aggregate(check_verdicts):
         if verdict in check_verdicts:
             return verdict
     return SKIP
+
+
+def control_verdict(declared, observed):
+    """A control's verdict from its checks of the template as declared and of what runs.
+
+    When both decided and exactly one of them failed, the vantages disagree: drift (the XML
+    says absent and the guest sees it, or the reverse), which counts as a failure.
+    """
+    said, seen = aggregate(declared), aggregate(observed)
+    decided = (PASS, FAIL, MITIGATED)
+    if said in decided and seen in decided and (said == FAIL) != (seen == FAIL):
+        return DRIFT
+    return aggregate(declared + observed)
 
 
 def check_verdict(outcome, is_assertion, mitigated=False):

@@ -63,6 +63,7 @@ class Policy:
 class Judgement:
     status: str  # pass, fail or mitigated
     reasons: list = field(default_factory=list)
+    basis: str = "upstream fix versions"  # what the CVEs were judged by
 
 
 def load_policy(path, component="qemu"):
@@ -94,6 +95,39 @@ class Policies:
 def load_policies(path):
     return Policies(*(load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
                                                       "guest_kernel")))
+
+
+def judge_build(version, build, devices, policy, osv, name="QEMU"):
+    """`build` is a distro.Build or None. The policy floor on the upstream version; the CVEs from the distribution's OSV records
+    when they cover the build, else the policy's upstream CVE table, with a note saying so."""
+    if build is None or not build.ecosystem or not osv.covers(build.ecosystem, build.package):
+        judgement = judge(version, devices, policy, name)
+        what = "no distribution build known" if build is None or not build.ecosystem else \
+            f"no OSV record covers {build.package} in {build.ecosystem}"
+        judgement.basis = f"{what}: judged by upstream fix versions"
+        return judgement
+    judgement = judge(version, devices, Policy(policy.floor, ()), name)
+    patterns = {c.id: c.devices for c in policy.cves}
+    for finding in osv.open_for(build.ecosystem, build.package, build.version):
+        _open_record(judgement, finding, devices, patterns, build, name)
+    judgement.basis = (f"{build.package} {build.version} judged by the {build.ecosystem} "
+                       f"records among {len(osv)} OSV records in {osv.folder}")
+    return judgement
+
+
+def _open_record(judgement, finding, devices, patterns, build, name):
+    cves = [a for a in (finding.id,) + tuple(finding.aliases) if a in patterns]
+    pattern = patterns[cves[0]] if cves else None
+    present = sorted(d for d in devices if pattern and pattern.pattern and pattern.search(d))
+    fix = f", fixed in {finding.fixed}" if finding.fixed else ", no fix yet"
+    label = f"{finding.id} open in {name} {build.version}{fix}"
+    if pattern is not None and pattern.pattern and not present:
+        judgement.reasons.append(f"{label}, its device is absent")
+        judgement.status = "mitigated" if judgement.status == "pass" else judgement.status
+    else:
+        judgement.reasons.append(label + (f" and its device {', '.join(present)} is present"
+                                          if present else ""))
+        judgement.status = "fail"
 
 
 def judge(version, devices, policy, name="QEMU"):

@@ -7,6 +7,7 @@ from helpers.plugin import per_control
 
 
 @pytest.mark.outside
+@pytest.mark.declared
 @pytest.mark.parametrize("control", per_control(analysis.STATIC))
 def test_template_declares_none_of_the_risky_devices(control, template, evidence):
     rule = analysis.STATIC[control]

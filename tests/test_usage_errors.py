@@ -21,11 +21,16 @@ def run_suite(*args):
     (["--policy", "{garbled}"], "is malformed"),
     (["--image", "/nonexistent/disk.qcow2"], "pass an existing qcow2 or raw disk image"),
     (["--accel", "warp"], "invalid choice"),
+    (["--osv", "/nonexistent/osv"], "OSV folder /nonexistent/osv does not exist; pass one"),
+    (["--osv", "{garbled_dir}"], "is not valid JSON"),
 ])
 def test_bad_input_is_one_clear_line(args, message, tmp_path):
     (tmp_path / "network.xml").write_text("<network><name>x</name></network>")
     (tmp_path / "garbled").write_text("<domain><devices>")
-    args = [a.format(bad=tmp_path / "network.xml", garbled=tmp_path / "garbled") for a in args]
+    (tmp_path / "osv").mkdir()
+    (tmp_path / "osv" / "broken.json").write_text("{not json")
+    args = [a.format(bad=tmp_path / "network.xml", garbled=tmp_path / "garbled",
+                     garbled_dir=tmp_path / "osv") for a in args]
     proc = run_suite(*args)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 4, output

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.verdicts import ERROR, FAIL, MITIGATED, PASS, SKIP, aggregate, check_verdict
+from helpers.verdicts import (DRIFT, ERROR, FAIL, MITIGATED, PASS, SKIP, aggregate,
+                             check_verdict, control_verdict)
 
 ALL = [PASS, FAIL, ERROR, SKIP, MITIGATED]
 verdict_lists = st.lists(st.sampled_from(ALL))
@@ -59,3 +60,25 @@ def test_mitigated_beats_pass_but_not_error():
 ])
 def test_check_verdict_maps_pytest_outcomes(outcome, is_assertion, mitigated, verdict):
     assert check_verdict(outcome, is_assertion, mitigated) == verdict
+
+
+decided = st.lists(st.sampled_from([PASS, FAIL, MITIGATED]), min_size=1)
+
+
+@given(decided, decided)
+def test_drift_exactly_when_declared_and_observed_disagree_on_failing(declared, observed):
+    disagree = (FAIL in declared) != (FAIL in observed)
+    assert (control_verdict(declared, observed) == DRIFT) == disagree
+
+
+@given(verdict_lists, verdict_lists)
+def test_no_drift_or_pass_hides_an_error_when_nothing_failed(declared, observed):
+    verdicts = declared + observed
+    if ERROR in verdicts and FAIL not in verdicts:
+        assert control_verdict(declared, observed) == ERROR
+
+
+@given(verdict_lists, verdict_lists)
+def test_agreeing_vantages_give_the_plain_aggregate(declared, observed):
+    if (FAIL in declared) == (FAIL in observed):
+        assert control_verdict(declared, observed) == aggregate(declared + observed)
