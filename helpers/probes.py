@@ -114,6 +114,18 @@ def mount_share(guest, kind, tag):
     return dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
 
 
+def write_to_share(guest, kind, tag, name, content):
+    """Mount a share read-write and write a file into it; True when the guest's write worked."""
+    mountpoint = f"/mnt/vmiso-w-{re.sub(r'[^A-Za-z0-9_-]', '_', tag)}"
+    options = "trans=virtio,version=9p2000.L" if kind == "9p" else "rw"
+    fstype = "9p" if kind == "9p" else "virtiofs"
+    result = guest.run("mkdir -p %s && mount -t %s -o %s %s %s && "
+                       "{ echo %s > %s/%s; rc=$?; umount %s; exit $rc; }",
+                       mountpoint, fstype, options, tag, mountpoint, content, mountpoint, name,
+                       mountpoint)
+    return result.rc == 0
+
+
 def send_tokens(guest, token, targets, timeout_ms):
     """Send `token` from the guest to every (proto, address, port) at once with vmiso-probe.
 

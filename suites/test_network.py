@@ -87,3 +87,25 @@ def test_guest_cannot_reach_host_loopback_through_user_networking(guest, canarie
                 if port not in canary_ports}
     evidence.expect_none(f"the host's loopback reached through {SLIRP_HOST} "
                          f"(tcp {canaries.ports['tcp']})", sorted(reached))
+
+
+@pytest.mark.control("NET-04")
+@pytest.mark.outside
+def test_every_interface_filter_drops_spoofed_traffic(template, target, evidence):
+    evidence.expect_none(f"interfaces whose nwfilter on {target.uri} lacks "
+                         f"{', '.join(netfilter.ANTI_SPOOFING)}",
+                         netfilter.interfaces_without_anti_spoofing(target.conn, template))
+
+
+@pytest.mark.control("NET-04")
+@pytest.mark.inside
+def test_spoofed_frames_from_the_guest_never_arrive(guest, spoof_capture, evidence):
+    arrived = spoof_capture.frames_from(guest)
+    if "genuine" not in arrived:
+        raise probes.ProbeError("positive twin failed: the guest's genuine frame never reached "
+                                "the uplink's capture, so missing spoofed frames prove nothing")
+    evidence.note("positive twin: the guest's genuine broadcast frame captured on the uplink",
+                  "arrived", "arrived")
+    forged = sorted(arrived - {"genuine"})
+    evidence.expect_none("frames with a forged source IP, source MAC or ARP claim captured on "
+                         "the far side of the bridge", forged)

@@ -37,6 +37,23 @@ def test_host_canary_file_never_readable_in_guest(guest, evidence):
                    "not readable", not seen)
 
 
+@pytest.mark.control("SHR-01")
+@pytest.mark.inside
+def test_guest_file_never_lands_on_the_host(guest, evidence):
+    canary = f"vmiso-guest-canary-{secrets.token_hex(8)}"
+    name = f"vmiso-from-guest-{secrets.token_hex(4)}.txt"
+    mounts = [("9p", tag) for tag in probes.ninep_tags(guest)]
+    mounts += [("virtiofs", fs.tag) for fs in guest.template.filesystems if fs.kind == "virtiofs"]
+    written = [f"{kind}:{tag}" for kind, tag in mounts
+               if probes.write_to_share(guest, kind, tag, name, canary)]
+    landed = [str(folder) for folder in guest.share_dirs.values()
+              if (folder / name).exists() and canary in (folder / name).read_text()]
+    evidence.note("guest writes that succeeded", written or "none", "any: the host decides")
+    evidence.check(f"a guest file written through {len(mounts)} tag(s), looked for in "
+                   f"{len(guest.share_dirs)} host share folder(s)", landed or "never landed",
+                   "never landed", not landed)
+
+
 HOST_CHANNEL_PORTS = {"SHR-02": analysis.CLIPBOARD_PORT, "SHR-03": analysis.GUEST_AGENT_PORT}
 
 
