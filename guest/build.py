@@ -113,9 +113,7 @@ def assemble_initramfs(work, root, release):
     for applet in run(str(fs / "bin/busybox"), "--list").split():
         if applet != "busybox":
             (fs / "bin" / applet).symlink_to("busybox")
-    for tool in ("dropbear",):
-        shutil.copy(root / "usr/sbin" / tool, fs / "sbin" / tool)
-    copy_libraries(root, fs)
+    copy_tools_and_libraries(root, fs)
     modules_src = root / "lib/modules" / release
     for rel in module_closure(root, release):
         dest = fs / "lib/modules" / release / rel
@@ -145,17 +143,42 @@ def assemble_initramfs(work, root, release):
     return initrd
 
 
-def copy_libraries(root, fs):
-    """dropbear is dynamically linked: bring its loader and libraries from the unpacked packages."""
-    needed = {"ld-linux-x86-64.so.2", "libc.so.6", "libcrypt.so.1", "libtomcrypt.so.1",
-              "libtommath.so.1", "libgmp.so.10", "libz.so.1", "libutil.so.1"}
-    libdir = root / "lib/x86_64-linux-gnu"
-    usrlib = root / "usr/lib/x86_64-linux-gnu"
-    for name in needed:
-        source = next((d / name for d in (libdir, usrlib) if (d / name).exists()), None)
+DYNAMIC_TOOLS = ("usr/sbin/dropbear", "usr/sbin/qemu-ga")
+LIBRARY_DIRS = ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu")
+LOADER = "ld-linux-x86-64.so.2"
+
+
+def needed(path):
+    """The shared libraries an ELF file names as NEEDED (readelf, from binutils)."""
+    out = run("readelf", "-d", str(path))
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def library_closure(root, binaries):
+    """Every library the binaries need, directly or through other libraries, as found in the
+    unpacked packages: {name: path}."""
+    found, todo = {}, [lib for b in binaries for lib in needed(root / b)] + [LOADER]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        source = next((root / d / name for d in LIBRARY_DIRS if (root / d / name).exists()),
+                      None)
         if source is None:
-            raise BuildError(f"library {name} is missing from the unpacked packages")
-        shutil.copy(source.resolve(), fs / "lib" / name)
+            raise BuildError(f"library {name} is missing from the unpacked packages: add its "
+                             f"package to guest/packages.txt")
+        found[name] = source.resolve()
+        todo.extend(needed(found[name]))
+    return found
+
+
+def copy_tools_and_libraries(root, fs):
+    """dropbear and the QEMU guest agent are dynamically linked: bring them with their loader
+    and libraries from the unpacked packages."""
+    for tool in DYNAMIC_TOOLS:
+        shutil.copy(root / tool, fs / "sbin" / Path(tool).name)
+    for name, source in library_closure(root, DYNAMIC_TOOLS).items():
+        shutil.copy(source, fs / "lib" / name)
     (fs / "lib64/ld-linux-x86-64.so.2").symlink_to("../lib/ld-linux-x86-64.so.2")
     (fs / "etc/ld.so.conf").write_text("/lib\n")
     (fs / "lib/x86_64-linux-gnu").symlink_to(".")

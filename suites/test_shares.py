@@ -5,7 +5,7 @@ import secrets
 
 import pytest
 
-from helpers import analysis, hostinfo, probes, qmp
+from helpers import agent, analysis, hostinfo, probes, qmp
 from helpers.plugin import per_control
 
 VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
@@ -71,6 +71,20 @@ def test_guest_has_no_host_channel_port(control, guest, evidence):
     ports = probes.virtio_port_names(guest)
     port = HOST_CHANNEL_PORTS[control]
     evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {port}", port not in ports)
+
+
+@pytest.mark.control("SHR-03")
+@pytest.mark.outside
+@pytest.mark.parametrize("rpc", ["guest-exec", "guest-file-open"])
+def test_host_cannot_make_the_guest_agent_act(rpc, guest, evidence):
+    token = f"vmiso-ga-{secrets.token_hex(6)}"
+    path = f"/tmp/{token}"
+    attempt = (agent.try_exec if rpc == "guest-exec" else agent.try_file_write)(
+        guest.domain, path, token)
+    evidence.note(f"{rpc} through libvirt's agent API", attempt.outcome, "refused")
+    obeyed = token in probes.read_lines(guest, path)
+    evidence.check(f"{path} in the guest after the host's {rpc}",
+                   "written: the guest obeyed" if obeyed else "absent", "absent", not obeyed)
 
 
 @pytest.mark.control("SHR-04")
