@@ -7,5 +7,6 @@ pytest_plugins = [
     "fixtures.images",
     "fixtures.guests",
     "fixtures.canaries",
+    "fixtures.clipboard",
     "fixtures.policy",
 ]

@@ -24,6 +24,8 @@
 #include <netpacket/packet.h>
 #include <sys/ioctl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -187,18 +189,101 @@ static int spoof(char **argv)
     return 0;
 }
 
+#define VD_AGENT_CLIPBOARD 4
+#define VD_AGENT_ANNOUNCE_CAPABILITIES 6
+#define VD_AGENT_CLIPBOARD_GRAB 7
+#define VD_AGENT_CLIPBOARD_REQUEST 8
+#define VD_AGENT_CAP_CLIPBOARD_BY_DEMAND 5
+#define VD_AGENT_CLIPBOARD_UTF8_TEXT 1
+
+struct vd_message {         /* VDIChunkHeader followed by VDAgentMessage, little endian */
+    uint32_t port, chunk_size;
+    uint32_t protocol, type;
+    uint64_t opaque;
+    uint32_t size;
+} __attribute__((packed));
+
+static int vd_send(int fd, uint32_t type, const uint32_t *words, int count)
+{
+    unsigned char buf[sizeof(struct vd_message) + 16];
+    struct vd_message *m = (struct vd_message *)buf;
+    int len = count * 4;
+
+    memset(m, 0, sizeof *m);
+    m->port = 1;
+    m->chunk_size = sizeof *m - 8 + len;
+    m->protocol = 1;
+    m->type = type;
+    m->size = len;
+    memcpy(m + 1, words, len);
+    return write(fd, buf, sizeof *m + len) == (ssize_t)(sizeof *m + len) ? 0 : -1;
+}
+
+static int read_full(int fd, void *buf, size_t len, int deadline_ms)
+{
+    struct pollfd pfd = { .fd = fd, .events = POLLIN };
+    size_t got = 0;
+    ssize_t n;
+
+    while (got < len) {
+        if (poll(&pfd, 1, deadline_ms) <= 0)
+            return -1;
+        n = read(fd, (char *)buf + got, len - got);
+        if (n <= 0)
+            return -1;
+        got += n;
+    }
+    return 0;
+}
+
+static int vdagent(char **argv)
+{
+    int fd = open(argv[2], O_RDWR), ms = atoi(argv[3]) * 1000;
+    struct vd_message m;
+    static char data[65536];
+    uint32_t caps[2] = { 1, 1u << VD_AGENT_CAP_CLIPBOARD_BY_DEMAND };
+    uint32_t request = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+
+    /* Announce first, asking for the host's capabilities: QEMU 7.2 speaks only when asked. */
+    if (fd < 0 || vd_send(fd, VD_AGENT_ANNOUNCE_CAPABILITIES, caps, 2) < 0) {
+        printf("vdagent error:%s\n", strerror(errno));
+        return 1;
+    }
+    while (read_full(fd, &m, sizeof m, ms) == 0) {
+        if (m.size >= sizeof data || read_full(fd, data, m.size, ms) < 0)
+            break;
+        data[m.size] = 0;
+        if (m.type == VD_AGENT_ANNOUNCE_CAPABILITIES) {
+            caps[0] = 0;
+            if (m.size >= 4 && data[0] && vd_send(fd, VD_AGENT_ANNOUNCE_CAPABILITIES, caps, 2) < 0)
+                break;
+            printf("vdagent ready\n");
+        } else if (m.type == VD_AGENT_CLIPBOARD_GRAB) {
+            if (vd_send(fd, VD_AGENT_CLIPBOARD_REQUEST, &request, 1) < 0)
+                break;
+        } else if (m.type == VD_AGENT_CLIPBOARD && m.size > 4) {
+            printf("clipboard %s\n", data + 4);
+            return 0;
+        }
+    }
+    printf("vdagent timeout\n");
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     char proto[8], addr[64];
     int port, i;
 
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 7 && strcmp(argv[1], "spoof") == 0)
         return spoof(argv);
+    if (argc == 4 && strcmp(argv[1], "vdagent") == 0)
+        return vdagent(argv);
     if (argc < 4) {
         fprintf(stderr, "usage: vmiso-probe TIMEOUT_MS TOKEN PROTO:ADDR:PORT...\n");
         return 2;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
     for (i = 3; i < argc; i++) {
         if (sscanf(argv[i], "%7[a-z]:%63[0-9.]:%d", proto, addr, &port) != 3) {
             printf("? %s 0 error:bad-target\n", argv[i]);

@@ -8,6 +8,7 @@ hardware guarantees something): a probe that saw nothing is never read as "devic
 """
 
 import re
+import time
 from dataclasses import dataclass
 
 PROBE_BINARY = "/bin/vmiso-probe"
@@ -124,6 +125,38 @@ def write_to_share(guest, kind, tag, name, content):
                        mountpoint, fstype, options, tag, mountpoint, content, mountpoint, name,
                        mountpoint)
     return result.rc == 0
+
+
+def virtio_port_device(guest, name):
+    """The /dev node of the guest's virtio-serial port called `name`; None when it has none."""
+    out = _run(guest, "for p in /sys/class/virtio-ports/*; do "
+                      "[ \"$(cat $p/name 2>/dev/null)\" = %s ] && echo /dev/${p##*/}; done; true",
+               name)
+    return out.split()[0] if out.split() else None
+
+
+VDAGENT_OUT = "/tmp/vmiso-vdagent.out"
+
+
+def start_clipboard_agent(guest, device, seconds):
+    """Start vmiso-probe's SPICE agent on `device` and wait until it spoke with QEMU."""
+    _run(guest, f"rm -f {VDAGENT_OUT}; ({PROBE_BINARY} vdagent %s %s > {VDAGENT_OUT} 2>&1 &)",
+         device, str(seconds))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        out = clipboard_agent_output(guest)
+        if "vdagent ready" in out:
+            return
+        if "error" in out or "timeout" in out:
+            break
+        time.sleep(0.3)
+    raise ProbeError(f"the guest's clipboard agent on {device} never exchanged capabilities "
+                     f"with QEMU ({clipboard_agent_output(guest).strip() or 'no output'}): the "
+                     f"clipboard probe cannot decide")
+
+
+def clipboard_agent_output(guest):
+    return _run(guest, f"cat {VDAGENT_OUT} 2>/dev/null; true")
 
 
 def send_tokens(guest, token, targets, timeout_ms):

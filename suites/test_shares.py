@@ -73,6 +73,22 @@ def test_guest_has_no_host_channel_port(control, guest, evidence):
     evidence.check("/sys/class/virtio-ports/*/name", ports, f"no {port}", port not in ports)
 
 
+@pytest.mark.control("SHR-02")
+@pytest.mark.inside
+def test_host_clipboard_canary_never_reaches_the_guest(guest, clipboard, evidence):
+    token = f"vmiso-clip-{secrets.token_hex(6)}"
+    trial = clipboard.carry(guest, token)
+    if trial.port is None:
+        evidence.check(f"a clipboard canary: the guest's {analysis.CLIPBOARD_PORT} port",
+                       "absent: nothing can carry it", "absent", True)
+        return
+    evidence.note(f"positive twin: the guest's agent on {trial.port} exchanged capabilities "
+                  f"with QEMU", "ready", "ready")
+    arrived = token in trial.received
+    evidence.check(f"clipboard canary put on {trial.display}, read by the guest's agent",
+                   "arrived" if arrived else "never arrived", "never arrived", not arrived)
+
+
 @pytest.mark.control("SHR-03")
 @pytest.mark.outside
 @pytest.mark.parametrize("rpc", ["guest-exec", "guest-file-open"])

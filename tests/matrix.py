@@ -75,8 +75,9 @@ def _remove(root, path):
         raise ValueError(f"mutation path {path!r} matches nothing in the template")
 
 
-def _add(root, snippet):
-    root.find("devices").append(ET.fromstring(snippet))
+def _add(root, snippets):
+    for snippet in [snippets] if isinstance(snippets, str) else snippets:
+        root.find("devices").append(ET.fromstring(snippet))
 
 
 def _add_root(root, snippet):
