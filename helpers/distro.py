@@ -9,6 +9,7 @@ import re
 import subprocess
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class Build:
     """A distribution build of a component: OSV ecosystem, source package and version."""

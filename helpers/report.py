@@ -62,7 +62,8 @@ class ControlReport:
             message = report.longrepr[2]
         self.checks.append({
             "check": item.nodeid, "controls": item_controls(item), "vantage": evidence.vantage,
-            "declared": item.get_closest_marker("declared") is not None, "verdict": verdict, "message": message, "duration_s": round(report.duration, 3),
+            "declared": item.get_closest_marker("declared") is not None, "verdict": verdict,
+            "message": message, "duration_s": round(report.duration, 3),
             "evidence": [e.as_dict() for e in evidence.entries],
         })
         item.user_properties.append(("verdict", verdict))
@@ -118,8 +119,9 @@ class ControlReport:
             tr.write_line(f"{key}: {value}")
         for row in results:
             line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
-            markup = {"pass": {"green": True}, "mitigated": {"green": True},
-                      "skip": {"yellow": True}}.get(row["status"], {"red": True, "bold": True})
+            markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
+                      verdicts.NOT_APPLICABLE: {"yellow": True}}.get(row["status"],
+                                                                     {"red": True, "bold": True})
             tr.write_line(line, **markup)
             tr.write_line(f"        {summary_line(row)}")
         tr.write_line(f"report: {Path(self.config.getoption('report_dir')) / 'controls.json'}")
@@ -136,11 +138,13 @@ def summary_line(row):
     if bad:
         e = bad[0]
         return f"[{e['vantage']}] {e['what']}: {e['observed']} (expected {e['expected']})"
-    undecided = [c for c in row["checks"] if c["verdict"] in ("error", "skip") and c["message"]]
-    if row["status"] in ("error", "skip") and undecided:
+    undecided = [c for c in row["checks"]
+                 if c["verdict"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and c["message"]]
+    if row["status"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and undecided:
         return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
     if evidence:
-        vantages = sorted({c["vantage"] for c in row["checks"] if c["verdict"] != "skip"})
+        vantages = sorted({c["vantage"] for c in row["checks"]
+                           if c["verdict"] != verdicts.NOT_APPLICABLE})
         e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[-1])
         return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
                 f"[{e['vantage']}] {e['what']}: {e['observed']}")

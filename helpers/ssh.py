@@ -45,7 +45,7 @@ class GuestKeys:
                                    "run `make deps`") from None
         public = subprocess.run(["dropbearkey", "-y", "-f", str(path)], check=True,
                                 capture_output=True, text=True).stdout
-        line = next(l for l in public.splitlines() if l.startswith("ssh-ed25519 "))
+        line = next(k for k in public.splitlines() if k.startswith("ssh-ed25519 "))
         host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
         private = path.read_bytes()
         path.unlink()

@@ -1,6 +1,6 @@
 """Verdicts: what one check concluded, and what a control's checks add up to.
 
-    >>> aggregate(["pass", "skip", "pass"])
+    >>> aggregate(["pass", "not_applicable", "pass"])
     'pass'
     >>> aggregate(["pass", "error"])
     'error'
@@ -8,18 +8,21 @@
     'drift'
 """
 
-PASS, FAIL, ERROR, SKIP, MITIGATED = "pass", "fail", "error", "skip", "mitigated"
+PASS, FAIL, ERROR, MITIGATED = "pass", "fail", "error", "mitigated"
+# No check applied to this host (e.g. /dev/kvm checks where there is no /dev/kvm): the reason is
+# the skipped check's message.
+NOT_APPLICABLE = "not_applicable"
 DRIFT = "drift"  # the template declares one thing, the running guest shows another
 # Worst first: the first of these that any check reached is the control's verdict.
 PRECEDENCE = (FAIL, ERROR, MITIGATED, PASS)
 
 
 def aggregate(check_verdicts):
-    """fail if any check failed, error if any could not decide, skip when none applied."""
+    """fail if any check failed, error if any could not decide, not_applicable when none applied."""
     for verdict in PRECEDENCE:
         if verdict in check_verdicts:
             return verdict
-    return SKIP
+    return NOT_APPLICABLE
 
 
 def control_verdict(declared, observed):
@@ -42,7 +45,7 @@ def check_verdict(outcome, is_assertion, mitigated=False):
     broke, a probe's positive twin failed) means the check could not decide: error.
     """
     if outcome == "skipped":
-        return SKIP
+        return NOT_APPLICABLE
     if outcome == "passed":
         return MITIGATED if mitigated else PASS
     return FAIL if is_assertion else ERROR

@@ -98,8 +98,9 @@ def load_policies(path):
 
 
 def judge_build(version, build, devices, policy, osv, name="QEMU"):
-    """`build` is a distro.Build or None. The policy floor on the upstream version; the CVEs from the distribution's OSV records
-    when they cover the build, else the policy's upstream CVE table, with a note saying so."""
+    """The policy floor on the upstream version; the CVEs from the distribution's OSV records
+    when they cover `build` (a distro.Build, or None when unknown), else the policy's upstream
+    CVE table, with a note saying so."""
     if build is None or not build.ecosystem or not osv.covers(build.ecosystem, build.package):
         judgement = judge(version, devices, policy, name)
         what = "no distribution build known" if build is None or not build.ecosystem else \

@@ -23,9 +23,7 @@ def test_guest_cannot_reach_its_display_server(guest, canaries, evidence):
     ports = sorted({port for _, _, port, _ in guest.live.displays if port > 0})
     targets = [("tcp", address, port) for address in canaries.host_addresses for port in ports]
     sweep = canaries.sweep(guest, extra=targets)
-    evidence.note("positive twin: allowed uplink canaries reached",
-                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
-                  "all of them")
+    sweep.record_twin(evidence)
     connected = [f"{a}:{p}" for proto, a, p in targets if sweep.guest_view[(proto, a, p)]
                  == "connected"]
     evidence.expect_none(f"VNC/SPICE ports {ports or 'none'} of this guest's displays, "
@@ -45,9 +43,7 @@ def test_libvirt_remote_api_requires_authentication(libvirtd_config, evidence):
 @pytest.mark.inside
 def test_guest_cannot_reach_the_libvirt_remote_api(guest, canaries, evidence):
     sweep = canaries.host_sweep(guest)
-    evidence.note("positive twin: allowed uplink canaries reached",
-                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
-                  "all of them")
+    sweep.record_twin(evidence)
     found = [f"{a}:{port}" for _, a, port, _ in sweep.reached_host if port in LIBVIRT_PORTS]
     found += [f"{a}:{port} (libvirtd)" for _, a, port in sweep.connected_services
               if port in LIBVIRT_PORTS]

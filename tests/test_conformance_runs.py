@@ -12,6 +12,7 @@ import pytest
 
 from tests import matrix
 from tests.runs import run_suite
+
 # Vantages CONTROLS.md lists for each control (several have one vantage only).
 VANTAGES = {
     "HV-01": {"outside", "inside"},

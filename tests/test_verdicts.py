@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.verdicts import (DRIFT, ERROR, FAIL, MITIGATED, PASS, SKIP, aggregate,
+from helpers.verdicts import (DRIFT, ERROR, FAIL, MITIGATED, NOT_APPLICABLE, PASS, aggregate,
                              check_verdict, control_verdict)
 
-ALL = [PASS, FAIL, ERROR, SKIP, MITIGATED]
+ALL = [PASS, FAIL, ERROR, NOT_APPLICABLE, MITIGATED]
 verdict_lists = st.lists(st.sampled_from(ALL))
 
 
@@ -22,9 +22,9 @@ def test_an_error_without_a_fail_is_an_error_never_a_pass(verdicts):
         assert aggregate(verdicts) == ERROR
 
 
-@given(st.lists(st.just(SKIP)))
+@given(st.lists(st.just(NOT_APPLICABLE)))
 def test_only_skips_or_nothing_is_skip(verdicts):
-    assert aggregate(verdicts) == SKIP
+    assert aggregate(verdicts) == NOT_APPLICABLE
 
 
 @given(verdict_lists)
@@ -35,7 +35,7 @@ def test_pass_only_when_a_check_passed_and_none_failed_errored_or_was_mitigated(
 
 @given(verdict_lists)
 def test_skips_do_not_change_the_verdict(verdicts):
-    assert aggregate(verdicts + [SKIP]) == aggregate(verdicts)
+    assert aggregate(verdicts + [NOT_APPLICABLE]) == aggregate(verdicts)
 
 
 @given(verdict_lists)
@@ -55,8 +55,8 @@ def test_mitigated_beats_pass_but_not_error():
     ("failed", True, True, FAIL),
     ("failed", False, False, ERROR),
     ("failed", False, True, ERROR),
-    ("skipped", False, False, SKIP),
-    ("skipped", True, True, SKIP),
+    ("skipped", False, False, NOT_APPLICABLE),
+    ("skipped", True, True, NOT_APPLICABLE),
 ])
 def test_check_verdict_maps_pytest_outcomes(outcome, is_assertion, mitigated, verdict):
     assert check_verdict(outcome, is_assertion, mitigated) == verdict
