@@ -26,11 +26,12 @@ QEMU_CONF_COMMON = "remote_display_port_min = 5950\nremote_display_port_max = 59
 PROFILES = {
     # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
     "hardened": "",
-    # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, and
-    # guest memory in QEMU's core dumps.
+    # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, guest
+    # memory in QEMU's core dumps, and displays on every address unless the domain says otherwise.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
                          "clear_emulator_capabilities = 0", "namespaces = []",
-                         'security_driver = "none"', "dump_guest_core = 1", ""]),
+                         'security_driver = "none"', "dump_guest_core = 1",
+                         'vnc_listen = "0.0.0.0"', 'spice_listen = "0.0.0.0"', ""]),
 }
 # libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt and
 # serves its remote API on TCP without authentication.

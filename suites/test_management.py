@@ -3,6 +3,7 @@ host's other management services are out of the guest's reach."""
 
 import pytest
 
+from helpers import analysis
 from helpers.canary import MANAGEMENT_PORTS
 from helpers.qemuproc import network_monitors
 
@@ -64,3 +65,10 @@ def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
     evidence.expect_none(f"TCP ports open on the host's addresses (scan of "
                          f"{len(MANAGEMENT_PORTS)} management ports, the canaries and every "
                          f"port the host listens on)", sorted(found))
+
+
+@pytest.mark.control("MGT-01")
+@pytest.mark.outside
+def test_running_domain_displays_are_not_exposed(guest, evidence):
+    evidence.expect_none("libvirt live XML (the host's defaults filled in): displays on a "
+                         "non-loopback address", analysis.exposed_display(guest.live))
