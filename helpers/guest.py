@@ -12,7 +12,6 @@ read-only base image; nothing of it survives the `with` block, even when a test 
 import contextlib
 import functools
 import itertools
-import json
 import secrets
 import shutil
 import subprocess
@@ -22,9 +21,10 @@ from pathlib import Path
 
 import libvirt
 
-from helpers import hostcaps, qmp, ssh
+from helpers import diskimage, diskspace, hostcaps, qmp, ssh
 from helpers.domxml import Domain
 from helpers.instance import Throwaway, instantiate
+from helpers.runmark import RunMark
 
 BOOT_TIMEOUT = 240
 _counter = itertools.count(1)
@@ -46,6 +46,7 @@ class Guest:
     adaptations: list
     accelerator: str
     timings: dict = field(default_factory=dict)
+    broken: str = ""  # why SSH to the guest broke down; later commands fail at once
 
     @functools.cached_property
     def qtree(self):
@@ -63,11 +64,27 @@ class Guest:
         return Domain.from_string(self.domain.XMLDesc(0))
 
     def run(self, command, *args):
-        """Run a command in the guest, arguments quoted; raises GuestError if SSH broke down."""
+        """Run a command in the guest, arguments quoted; raises GuestError if SSH broke down.
+
+        Once SSH broke down (a timeout, a dead session) or the domain stopped, every later
+        command fails at once: nothing seen in the guest after that could be trusted anyway."""
+        if not self.broken and not self._running():
+            self.broken = "the domain is no longer running"
+        if self.broken:
+            raise GuestError(f"guest {self.name} cannot be observed: {self.broken}")
         try:
             return self.host.run(command, *args)
         except ssh.GuestUnreachable as err:
+            self.broken = str(err)
             raise GuestError(f"guest {self.name}: {err}") from None
+
+    def _running(self):
+        try:
+            return bool(self.domain.isActive())
+        except libvirt.libvirtError as err:
+            # a transient domain that was destroyed is gone; any other error is the
+            # connection's, not the guest's: SSH decides
+            return err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN
 
 
 def random_mac():
@@ -80,6 +97,11 @@ def launch(target, template, image, workroot, accelerator):
     name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
     workdir = Path(workroot) / name
     workdir.mkdir(parents=True, mode=0o755)
+    try:
+        diskspace.require(workroot, "the guest's overlay, seed and console log")
+    except diskspace.DiskSpaceError as err:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise GuestError(str(err)) from None
     domain = None
     try:
         spec = _prepare(workdir, name, template, image, target, accelerator)
@@ -94,7 +116,8 @@ def launch(target, template, image, workroot, accelerator):
             domain = target.conn.createXML(xml, 0)
         except libvirt.libvirtError as err:
             raise GuestError(f"libvirt refused the domain from template {template.name!r}: "
-                             f"{err.get_error_message()}") from None
+                             f"{err.get_error_message()}; this host cannot run the template as "
+                             f"written: change or remove what libvirt names") from None
         address = _wait_for_lease(target, domain, spec.mac, workdir)
         leased = time.monotonic()
         host = _wait_for_ssh(target, domain, address, keys, workdir)
@@ -106,7 +129,7 @@ def launch(target, template, image, workroot, accelerator):
         host.backend.close()
     finally:
         if domain is not None:
-            _destroy(domain)
+            _destroy(target, domain)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -117,9 +140,9 @@ def _safe(text):
 def _prepare(workdir, name, template, image, target, accelerator):
     overlay = workdir / "disk.qcow2"
     try:
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", image_format(image),
-                        "-b", str(image), str(overlay)], check=True, capture_output=True,
-                       text=True)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                        diskimage.image_format(image), "-b", str(image), str(overlay)],
+                       check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as err:
         raise GuestError(f"qemu-img cannot put an overlay on {image}: "
                          f"{err.stderr.strip()[-200:]}") from None
@@ -131,14 +154,8 @@ def _prepare(workdir, name, template, image, target, accelerator):
     return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / "seed.tar",
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
                      share_dirs=shares,
-                     memory_limits=not target.is_local or hostcaps.can_raise_resource_limits())
-
-
-def image_format(image):
-    """qcow2 or raw, as qemu-img reads the file (never trusted from its name)."""
-    info = subprocess.run(["qemu-img", "info", "--output=json", str(image)], check=True,
-                          capture_output=True, text=True).stdout
-    return json.loads(info)["format"]
+                     memory_limits=not target.is_local or hostcaps.can_raise_resource_limits(),
+                     mark=RunMark.current(target.run_id))
 
 
 def _wait_for_lease(target, domain, mac, workdir):
@@ -185,9 +202,20 @@ def _console_tail(workdir, lines=8):
     return "; console: " + " | ".join(tail) if tail else ""
 
 
-def _destroy(domain):
+def _destroy(target, domain):
+    """Destroy the guest, through a fresh connection if the run's one died (libvirtd
+    restarted); a guest already gone is fine."""
     try:
         domain.destroy()
+        return
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return
+    conn = libvirt.open(target.uri)
+    try:
+        conn.lookupByName(domain.name()).destroy()
     except libvirt.libvirtError as err:
         if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
             raise
+    finally:
+        conn.close()

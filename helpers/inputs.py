@@ -12,7 +12,7 @@ from typing import Optional
 
 import pytest
 
-from helpers import accel, osv
+from helpers import accel, diskimage, osv
 from helpers.domxml import Domain, TemplateError
 from helpers.plugin import policy_path, template_path
 from helpers.versions import Policies, PolicyError, load_policies
@@ -58,5 +58,10 @@ def read(config):
     if image and not Path(image).is_file():
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
                                 f"disk image to --image")
+    if image:
+        try:
+            diskimage.validate(Path(image))
+        except diskimage.ImageError as err:
+            raise pytest.UsageError(str(err)) from None
     return Inputs(path, template, policy_file, policies, accelerator,
                   Path(image).resolve() if image else None, records)

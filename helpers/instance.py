@@ -28,6 +28,7 @@ class Throwaway:
     accelerator: str  # kvm or tcg
     share_dirs: dict = field(default_factory=dict)  # share tag -> host folder
     memory_limits: bool = True  # whether the host can apply <memtune> (see hostcaps)
+    mark: object = None  # a runmark.RunMark: which run made this guest
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -35,6 +36,8 @@ def instantiate(template: Domain, spec: Throwaway):
     adaptations = []
     _set_text(root, "name", spec.name)
     _set_text(root, "uuid", str(uuid.uuid4()))
+    if spec.mark is not None:
+        _add_mark(root, spec.mark)
     if spec.accelerator == "tcg" and root.get("type") != "qemu":
         adaptations.append(f"domain type {root.get('type')!r} -> 'qemu' (KVM unusable: TCG)")
         root.set("type", "qemu")
@@ -57,6 +60,16 @@ def instantiate(template: Domain, spec: Throwaway):
     _add_seed(devices, spec)
     _log_console(devices, spec)
     return ET.tostring(root, encoding="unicode"), adaptations
+
+
+def _add_mark(root, mark):
+    """The run's mark goes into the domain's <metadata>, beside whatever the template keeps there."""
+    metadata = root.find("metadata")
+    if metadata is None:
+        metadata = mark.metadata()
+        root.insert(2, metadata)
+    else:
+        metadata.extend(list(mark.metadata()))
 
 
 def _drop_host_cpu_model(cpu):

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import labconfig, procnet
+from helpers import diskspace, labconfig, procnet
 
 PREFIX = "vmiso-"
 NETWORK = "vmiso-lab"
@@ -117,6 +117,10 @@ class Lab:
     @classmethod
     def start(cls, state_dir, cache_dir, profile="hardened"):
         require_usable_kvm_node()
+        try:
+            diskspace.require(state_dir, "the lab's state and guest overlays")
+        except diskspace.DiskSpaceError as err:
+            raise LabError(str(err)) from None
         sweep(state_dir)
         run_id = secrets.token_hex(3)
         lab = cls(run_id=run_id, root=Path(state_dir) / run_id, profile=profile)

@@ -22,6 +22,11 @@ OPT_POLICY = "--policy"
 OPT_REPORT_DIR = "--report-dir"
 OPT_PROBE_SEED = "--probe-seed"
 OPT_OSV = "--osv"
+OPT_CONTROL = "--control"
+
+# Exit statuses beside pytest's own 0 (every check passed) and 1 (a control failed or errored).
+EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
+EXIT_USAGE = 4  # pytest's usage error: a bad option or input file
 OSV_DEFAULT = ROOT / "osv"
 
 MARKERS = (
@@ -57,6 +62,9 @@ def pytest_addoption(parser):
     group.addoption(OPT_OSV, default=str(OSV_DEFAULT), metavar="DIR",
                     help="folder of OSV vulnerability records (JSON) that judge distribution "
                          "builds of QEMU, libvirt and the kernels (default: the project's osv/)")
+    group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
+                    help="run only the checks of these controls (repeatable); -m and -k work "
+                         "as usual beside it")
     group.addoption(OPT_PROBE_SEED, type=int, default=None, metavar="N",
                     help="seed of the ports hypothesis draws for the network probes; the report "
                          "gives each run's (default: a new one per run)")
@@ -86,6 +94,11 @@ def pytest_sessionstart(session):
 def inputs(request):
     """The run's checked inputs (helpers/inputs.py): template, policy, accelerator, image."""
     return request.config.stash[inputs_key]
+
+
+def infrastructure_failure(message):
+    """End the run: the suite could not run (EXIT_INFRASTRUCTURE), one line saying why."""
+    pytest.exit(f"vmiso: {message}", returncode=EXIT_INFRASTRUCTURE)
 
 
 def per_control(ids):

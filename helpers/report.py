@@ -47,6 +47,22 @@ class ControlReport:
                                         f"@pytest.mark.inside / @pytest.mark.outside")
             item.stash[evidence_key] = Evidence(vantage[0])
             item.user_properties.append(("controls", " ".join(controls)))
+        self._select(config, items)
+
+    def _select(self, config, items):
+        """--control: keep only the checks of the controls named."""
+        wanted = {cid.strip() for value in config.getoption("control") for cid in value.split(",")
+                  if cid.strip()}
+        if not wanted:
+            return
+        unknown = sorted(wanted - set(self.catalog))
+        if unknown:
+            raise pytest.UsageError(f"--control {', '.join(unknown)}: no such control in "
+                                    f"catalog/controls.toml (known: {', '.join(self.catalog)})")
+        dropped = [item for item in items if not wanted & set(item_controls(item))]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):

@@ -21,7 +21,7 @@ import paramiko
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
-COMMAND_TIMEOUT = 60
+COMMAND_TIMEOUT = 30  # seconds; every probe command finishes in a few
 
 
 class GuestUnreachable(Exception):
@@ -117,7 +117,10 @@ class GuestBackend(ParamikoBackend):
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise GuestUnreachable(f"ssh session to {self.address} is closed")
-        chan = transport.open_session(timeout=self.timeout)
+        try:
+            chan = transport.open_session(timeout=self.timeout)
+        except paramiko.SSHException as err:
+            raise GuestUnreachable(f"ssh to {self.address}: no session ({err})") from None
         chan.settimeout(self.timeout)
         try:
             chan.exec_command(command)

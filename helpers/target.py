@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import libvirt
 
-from helpers import netns
+from helpers import netns, runmark
 from helpers.lab import NETWORK, PREFIX, Lab
 
 
@@ -26,6 +26,11 @@ class Target:
     domain_prefix: str
     open_socket: Callable
     lab: Optional[Lab] = None
+    swept: tuple = ()  # guests of dead earlier runs destroyed when the target was opened
+
+    @property
+    def run_id(self):
+        return self.domain_prefix.removeprefix(PREFIX).rstrip("-")
 
     @classmethod
     def for_lab(cls, lab):
@@ -37,7 +42,9 @@ class Target:
     def for_uri(cls, uri, network, run_id):
         def open_socket(address, port, timeout):
             return socket.create_connection((address, port), timeout=timeout)
-        return cls(uri, _open(uri), network, f"{PREFIX}{run_id}-", open_socket)
+        conn = _open(uri)
+        return cls(uri, conn, network, f"{PREFIX}{run_id}-", open_socket,
+                   swept=tuple(runmark.sweep(conn, PREFIX)))
 
     @property
     def is_local(self):

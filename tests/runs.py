@@ -4,6 +4,7 @@
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 900
 
 
-def run_suite(report_dir, *options):
+def run_suite(report_dir, *options, env=None):
+    """Run pytest with `options` (env: extra environment variables) and read its report."""
     proc = subprocess.run([sys.executable, "-m", "pytest", *options,
                            "--report-dir", str(report_dir), "-q", "--tb=line"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+                          cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          env={**os.environ, **(env or {})})
     report_file = Path(report_dir) / "controls.json"
     if not report_file.exists():
         raise AssertionError(f"the run wrote no report (exit {proc.returncode}): "

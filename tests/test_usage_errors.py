@@ -1,5 +1,8 @@
-"""Bad input gets one line naming the problem and the fix, exit status 4, and no traceback."""
+"""Bad input gets one line naming the problem and the fix, no traceback, and the documented exit
+status: 4 for a bad option or input file, 3 when the suite could not run on this host. Nothing of
+a run that stopped this way is left behind."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,32 +10,80 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+USAGE, INFRASTRUCTURE = 4, 3
+HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
+VSOCK = HARDENED.replace("<memballoon model='none'/>",
+                         "<memballoon model='none'/><vsock model='virtio'><cid auto='yes'/></vsock>")
 
 
 def run_suite(*args):
-    return subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "suites", "-q", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stdout, stderr = proc.communicate(timeout=300)
+    assert not labs_of(proc.pid), f"run {proc.pid} left its lab behind"
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--template", "/nonexistent/domain.xml"], "cannot be read; use --template hardened"),
-    (["--template", "{bad}"], "is not a libvirt domain XML: the root element is <network>"),
-    (["--template", "{garbled}"], "is not a libvirt domain XML: not well-formed XML"),
-    (["--policy", "{garbled}"], "is malformed"),
-    (["--image", "/nonexistent/disk.qcow2"], "pass an existing qcow2 or raw disk image"),
-    (["--accel", "warp"], "invalid choice"),
-    (["--osv", "/nonexistent/osv"], "OSV folder /nonexistent/osv does not exist; pass one"),
-    (["--osv", "{garbled_dir}"], "is not valid JSON"),
-])
-def test_bad_input_is_one_clear_line(args, message, tmp_path):
+def labs_of(pid):
+    """Lab state folders whose owner is the run with this pid."""
+    return [d for d in Path("/run/vmiso").glob("*/owner") if d.read_text().strip() == str(pid)]
+
+
+@pytest.fixture
+def files(tmp_path):
     (tmp_path / "network.xml").write_text("<network><name>x</name></network>")
     (tmp_path / "garbled").write_text("<domain><devices>")
     (tmp_path / "osv").mkdir()
     (tmp_path / "osv" / "broken.json").write_text("{not json")
-    args = [a.format(bad=tmp_path / "network.xml", garbled=tmp_path / "garbled",
-                     garbled_dir=tmp_path / "osv") for a in args]
+    (tmp_path / "noise.img").write_bytes(os.urandom(1 << 20))
+    (tmp_path / "broken.qcow2").write_bytes(b"QFI\xfb" + os.urandom(4096))
+    (tmp_path / "vsock.xml").write_text(VSOCK)
+    return tmp_path
+
+
+# "@name" stands for a file of the `files` fixture.
+@pytest.mark.parametrize("args, status, message", [
+    (["--template", "/nonexistent/domain.xml"], USAGE, "cannot be read; use --template hardened"),
+    (["--template", "@network.xml"], USAGE,
+     "is not a libvirt domain XML: the root element is <network>"),
+    (["--template", "@garbled"], USAGE, "is not a libvirt domain XML: not well-formed XML"),
+    (["--policy", "@garbled"], USAGE, "is malformed"),
+    (["--image", "/nonexistent/disk.qcow2"], USAGE, "pass an existing qcow2 or raw disk image"),
+    (["--image", "@noise.img"], USAGE, "is not a bootable disk (no boot signature"),
+    (["--image", "@broken.qcow2"], USAGE, "pass a qcow2 or raw disk image"),
+    (["--accel", "warp"], USAGE, "invalid choice"),
+    (["--osv", "/nonexistent/osv"], USAGE, "OSV folder /nonexistent/osv does not exist; pass one"),
+    (["--osv", "@osv"], USAGE, "is not valid JSON"),
+    (["--control", "XX-99"], USAGE, "--control XX-99: no such control"),
+    (["--libvirt-uri", "qemu+unix:///system?socket=/nonexistent/sock"], INFRASTRUCTURE,
+     "cannot connect to libvirt at qemu+unix:///system?socket=/nonexistent/sock"),
+    (["--template", "@vsock.xml", "--control", "SHR-05"], INFRASTRUCTURE,
+     "this host cannot run the template as written"),
+])
+def test_bad_input_is_one_clear_line(args, status, message, files):
+    args = [str(files / a[1:]) if a.startswith("@") else a for a in args]
     proc = run_suite(*args)
     output = proc.stdout + proc.stderr
-    assert proc.returncode == 4, output
+    assert proc.returncode == status, output
     assert message in output
+    assert "Traceback" not in output
+
+
+def test_no_kvm_and_tcg_forbidden_is_one_clear_line():
+    if os.access("/dev/kvm", os.R_OK | os.W_OK) and "vmx" in Path("/proc/cpuinfo").read_text():
+        pytest.skip("KVM works on this machine")
+    proc = run_suite("--accel", "kvm")
+    assert proc.returncode == USAGE
+    assert "--accel kvm: KVM is not usable here" in proc.stdout + proc.stderr
+
+
+def test_no_free_disk_is_one_clear_line_and_leaves_nothing():
+    """The lab's state folder on a 1 MiB tmpfs, in a private mount namespace of the run."""
+    shell = ("mkdir -p /run/vmiso && mount -t tmpfs -o size=1m tmpfs /run/vmiso && "
+             f"exec {sys.executable} -m pytest suites -q --control NET-01")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == INFRASTRUCTURE, output
+    assert "MiB free under /run/vmiso" in output and "free some space" in output
     assert "Traceback" not in output

@@ -1,0 +1,22 @@
+"""Free space where the suite writes (the lab's state, guest overlays), checked before writing.
+
+    require(Path("/run/vmiso"), "the lab's state")   # raises DiskSpaceError when short
+"""
+
+import shutil
+from pathlib import Path
+
+MIN_FREE_MIB = 128
+
+
+class DiskSpaceError(Exception):
+    """Too little free space; the message names the folder and what to free."""
+
+
+def require(folder, purpose, mib=MIN_FREE_MIB):
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    free = shutil.disk_usage(existing).free // (1 << 20)
+    if free < mib:
+        raise DiskSpaceError(f"only {free} MiB free under {existing} for {purpose}; vmiso needs "
+                             f"{mib} MiB there: free some space and retry")
