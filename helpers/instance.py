@@ -63,7 +63,7 @@ def instantiate(template: Domain, spec: Throwaway):
 
 
 def _add_mark(root, mark):
-    """The run's mark goes into the domain's <metadata>, beside whatever the template keeps there."""
+    """The run's mark goes into <metadata>, beside whatever the template keeps there."""
     metadata = root.find("metadata")
     if metadata is None:
         metadata = mark.metadata()

@@ -5,6 +5,7 @@
 """
 
 import socket
+from urllib.parse import parse_qs, urlparse
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -56,7 +57,8 @@ class Target:
         """The libvirt UNIX socket this run talks to (local hosts)."""
         if self.lab is not None:
             return str(self.lab.socket)
-        return "/run/libvirt/libvirt-sock"
+        query = parse_qs(urlparse(self.uri).query)
+        return query.get("socket", ["/run/libvirt/libvirt-sock"])[0]
 
     @property
     def libvirt_version(self):

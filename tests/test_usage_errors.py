@@ -12,8 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 USAGE, INFRASTRUCTURE = 4, 3
 HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
-VSOCK = HARDENED.replace("<memballoon model='none'/>",
-                         "<memballoon model='none'/><vsock model='virtio'><cid auto='yes'/></vsock>")
+VSOCK = HARDENED.replace(
+    "<memballoon model='none'/>",
+    "<memballoon model='none'/><vsock model='virtio'><cid auto='yes'/></vsock>")
 
 
 def run_suite(*args):

@@ -4,8 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.verdicts import (DRIFT, ERROR, FAIL, MITIGATED, NOT_APPLICABLE, PASS, aggregate,
-                             check_verdict, control_verdict)
+from helpers.verdicts import (
+    DRIFT,
+    ERROR,
+    FAIL,
+    MITIGATED,
+    NOT_APPLICABLE,
+    PASS,
+    aggregate,
+    check_verdict,
+    control_verdict,
+)
 
 ALL = [PASS, FAIL, ERROR, NOT_APPLICABLE, MITIGATED]
 verdict_lists = st.lists(st.sampled_from(ALL))
