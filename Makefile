@@ -12,13 +12,17 @@ REPORTS ?= reports
 SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
 	$(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI),--host-profile $(HOST_PROFILE))
 
-.PHONY: conformance test deps host venv image clean
+.PHONY: conformance test load deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q -rN
 
 test: deps host venv image
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q
+
+# 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
+load: deps host venv image
+	$(PY) scripts/load.py
 
 deps:
 	@scripts/install-deps
