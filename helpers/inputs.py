@@ -6,13 +6,14 @@
 Bad input is a usage error with one line naming it, never a traceback or a run of errors.
 """
 
+import datetime
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import pytest
 
-from helpers import accel, diskimage, osv
+from helpers import accel, catalog, diskimage, osv, waivers
 from helpers.domxml import Domain, TemplateError
 from helpers.plugin import policy_path, template_path
 from helpers.versions import Policies, PolicyError, load_policies
@@ -27,6 +28,7 @@ class Inputs:
     accelerator: str
     image: Optional[Path]
     osv: osv.Database
+    waivers: dict  # control id -> waivers.Waiver
 
 
 def read(config):
@@ -64,4 +66,14 @@ def read(config):
         except diskimage.ImageError as err:
             raise pytest.UsageError(str(err)) from None
     return Inputs(path, template, policy_file, policies, accelerator,
-                  Path(image).resolve() if image else None, records)
+                  Path(image).resolve() if image else None, records, read_waivers(config))
+
+
+def read_waivers(config):
+    path = config.getoption("waivers")
+    if not path:
+        return {}
+    try:
+        return waivers.load(Path(path), set(catalog.load()), datetime.date.today())
+    except waivers.WaiverError as err:
+        raise pytest.UsageError(str(err)) from None

@@ -23,6 +23,7 @@ OPT_REPORT_DIR = "--report-dir"
 OPT_PROBE_SEED = "--probe-seed"
 OPT_OSV = "--osv"
 OPT_CONTROL = "--control"
+OPT_WAIVERS = "--waivers"
 
 # Exit statuses beside pytest's own 0 (every check passed) and 1 (a control failed or errored).
 EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
@@ -65,6 +66,9 @@ def pytest_addoption(parser):
     group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
                     help="run only the checks of these controls (repeatable); -m and -k work "
                          "as usual beside it")
+    group.addoption(OPT_WAIVERS, default=None, metavar="PATH",
+                    help="YAML list of waivers (control, reason, owner, expires): a waived "
+                         "failure does not fail the run until its expiry date")
     group.addoption(OPT_PROBE_SEED, type=int, default=None, metavar="N",
                     help="seed of the ports hypothesis draws for the network probes; the report "
                          "gives each run's (default: a new one per run)")

@@ -5,9 +5,9 @@
 """
 
 import socket
-from urllib.parse import parse_qs, urlparse
 from dataclasses import dataclass
 from typing import Callable, Optional
+from urllib.parse import parse_qs, urlparse
 
 import libvirt
 

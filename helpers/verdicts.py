@@ -13,6 +13,9 @@ PASS, FAIL, ERROR, MITIGATED = "pass", "fail", "error", "mitigated"
 # the skipped check's message.
 NOT_APPLICABLE = "not_applicable"
 DRIFT = "drift"  # the template declares one thing, the running guest shows another
+WAIVED = "waived"  # a failure someone accepted until a date (helpers/waivers.py)
+# Control verdicts that fail the run.
+FAILING = (FAIL, DRIFT, ERROR)
 # Worst first: the first of these that any check reached is the control's verdict.
 PRECEDENCE = (FAIL, ERROR, MITIGATED, PASS)
 
@@ -36,6 +39,11 @@ def control_verdict(declared, observed):
     if said in decided and seen in decided and (said == FAIL) != (seen == FAIL):
         return DRIFT
     return aggregate(declared + observed)
+
+
+def after_waiver(status, waiver_active):
+    """A failed or drifted control under an active waiver is waived; an error never is."""
+    return WAIVED if waiver_active and status in (FAIL, DRIFT) else status
 
 
 def check_verdict(outcome, is_assertion, mitigated=False):

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "guest"))
 
 import build as probe_guest  # noqa: E402
+
 from helpers import accel  # noqa: E402
 from helpers.domxml import Domain  # noqa: E402
 from helpers.guest import launch  # noqa: E402

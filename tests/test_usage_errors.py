@@ -39,6 +39,9 @@ def files(tmp_path):
     (tmp_path / "noise.img").write_bytes(os.urandom(1 << 20))
     (tmp_path / "broken.qcow2").write_bytes(b"QFI\xfb" + os.urandom(4096))
     (tmp_path / "vsock.xml").write_text(VSOCK)
+    (tmp_path / "waivers.yaml").write_text("- control: ESC-04\n  reason: [unclosed\n")
+    (tmp_path / "expired.yaml").write_text("- {control: ESC-04, reason: x, owner: y, "
+                                           "expires: 31/12/2020}\n")
     return tmp_path
 
 
@@ -56,6 +59,9 @@ def files(tmp_path):
     (["--osv", "/nonexistent/osv"], USAGE, "OSV folder /nonexistent/osv does not exist; pass one"),
     (["--osv", "@osv"], USAGE, "is not valid JSON"),
     (["--control", "XX-99"], USAGE, "--control XX-99: no such control"),
+    (["--waivers", "@waivers.yaml"], USAGE, "is not valid YAML at line"),
+    (["--waivers", "@expired.yaml"], USAGE, "is not a date; write YYYY-MM-DD"),
+    (["--waivers", "/nonexistent/waivers.yaml"], USAGE, "pass an existing YAML file"),
     (["--libvirt-uri", "qemu+unix:///system?socket=/nonexistent/sock"], INFRASTRUCTURE,
      "cannot connect to libvirt at qemu+unix:///system?socket=/nonexistent/sock"),
     (["--template", "@vsock.xml", "--control", "SHR-05"], INFRASTRUCTURE,
