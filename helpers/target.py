@@ -75,5 +75,10 @@ def _open(uri):
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as err:
-        raise TargetError(f"cannot connect to libvirt at {uri}: {err.get_error_message()}; "
-                          f"check the URI and that libvirtd runs there") from None
+        message = err.get_error_message()
+        denied = any(w in message.lower() for w in ("permission denied", "authentication",
+                                                     "not authorized", "access denied"))
+        fix = ("run vmiso as a user libvirt admits there (root, or a member of the libvirt "
+               "group) or give the URI credentials" if denied else
+               "check the URI and that libvirtd runs there")
+        raise TargetError(f"cannot connect to libvirt at {uri}: {message}; {fix}") from None

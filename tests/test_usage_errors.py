@@ -3,11 +3,15 @@ status: 4 for a bad option or input file, 3 when the suite could not run on this
 a run that stopped this way is left behind."""
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from helpers.lab import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 USAGE, INFRASTRUCTURE = 4, 3
@@ -93,4 +97,25 @@ def test_no_free_disk_is_one_clear_line_and_leaves_nothing():
     output = proc.stdout + proc.stderr
     assert proc.returncode == INFRASTRUCTURE, output
     assert "MiB free under /run/vmiso" in output and "free some space" in output
+    assert "Traceback" not in output
+
+
+def test_unauthorised_libvirt_uri_is_one_clear_line():
+    """A user libvirt's socket does not admit (nobody, against a lab's root-only socket)."""
+    lab = Lab.start(Path("/run/vmiso"), ROOT / ".cache" / "libvirt" / "hardened")
+    tmp_path = Path(tempfile.mkdtemp(prefix="vmiso-nobody-"))  # a folder nobody can write
+    try:
+        tmp_path.chmod(0o777)
+        proc = subprocess.run(
+            ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable,
+             "-m", "pytest", "suites", "-q", "-p", "no:cacheprovider", "--libvirt-uri", lab.uri,
+             "--control", "DEV-04", "--report-dir", str(tmp_path)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    finally:
+        lab.stop()
+        shutil.rmtree(tmp_path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == INFRASTRUCTURE, output
+    assert "Permission denied; run vmiso as a user libvirt admits there" in output
     assert "Traceback" not in output
