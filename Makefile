@@ -12,7 +12,7 @@ REPORTS ?= reports
 SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
 	$(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI),--host-profile $(HOST_PROFILE))
 
-.PHONY: conformance test load deps host venv image clean
+.PHONY: conformance test load bench deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q -rN
@@ -23,6 +23,10 @@ test: deps host venv image
 # 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
 load: deps host venv image
 	$(PY) scripts/load.py
+
+# What a run costs here, beside a bare QEMU boot of the same kernel: reports/bench.json.
+bench: deps host venv image
+	$(PY) scripts/bench.py
 
 deps:
 	@scripts/install-deps

@@ -118,13 +118,15 @@ def launch(target, template, image, workroot, accelerator):
             raise GuestError(f"libvirt refused the domain from template {template.name!r}: "
                              f"{err.get_error_message()}; this host cannot run the template as "
                              f"written: change or remove what libvirt names") from None
+        created = time.monotonic()
         address = _wait_for_lease(target, domain, spec.mac, workdir)
         leased = time.monotonic()
         host = _wait_for_ssh(target, domain, address, keys, workdir)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
                       adaptations, accelerator,
-                      {"create_to_lease_s": leased - started, "create_to_ssh_s": ready - started})
+                      {"create_s": created - started, "create_to_lease_s": leased - started,
+                       "create_to_ssh_s": ready - started})
         yield guest
         host.backend.close()
     finally:

@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Benchmark: what a run costs on this machine, beside the floor the emulator sets. Prints the
+figures and writes them to reports/bench.json.
+
+    .venv/bin/python scripts/bench.py            # make bench
+
+Measured: the probe image build (cold and cached); the floor (a bare QEMU boot of the probe
+guest's kernel, with the same accelerator, to an /init that only says so); domain creation and
+boot to SSH-ready over several boots; the cost of one check from the outside and from the
+inside (from a hardened run's report); whole conformance runs on hardened and leaky; wall time
+for 1, 2 and 4 guests booted at once; and wall time against the number of controls selected.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import load  # scripts/load.py: one_guest, the lab plumbing it uses
+
+ROOT = load.ROOT
+FLOOR_MARK = b"vmiso-floor-init"
+FLOOR_INIT = r"""
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <unistd.h>
+int main(void)
+{
+    int fd;
+    mount("devtmpfs", "/dev", "devtmpfs", 0, 0);
+    fd = open("/dev/ttyS0", O_WRONLY);
+    write(fd, "vmiso-floor-init\n", 17);
+    fsync(fd);
+    reboot(RB_POWER_OFF);
+    return 0;
+}
+"""
+BOOTS = 5
+CONTROL_COUNTS = (1, 10)
+
+
+def spread(values):
+    return {"median": round(statistics.median(values), 2), "min": round(min(values), 2),
+            "max": round(max(values), 2), "n": len(values)}
+
+
+def image_build():
+    with tempfile.TemporaryDirectory(prefix="vmiso-bench-") as cache:
+        started = time.monotonic()
+        load.probe_guest.build(Path(cache))
+        cold = time.monotonic() - started
+        started = time.monotonic()
+        load.probe_guest.build(Path(cache))
+        cached = time.monotonic() - started
+    return {"cold_s": round(cold, 2), "cached_s": round(cached, 3)}
+
+
+def floor_boots(image, accelerator, count=3):
+    """Seconds from starting QEMU to the floor /init's line on the serial console."""
+    with tempfile.TemporaryDirectory(prefix="vmiso-floor-") as tmp:
+        work = Path(tmp)
+        subprocess.run(["mcopy", "-i", str(image), "::vmlinuz", str(work / "vmlinuz")],
+                       check=True)
+        (work / "init.c").write_text(FLOOR_INIT)
+        root = work / "root"
+        (root / "dev").mkdir(parents=True)
+        subprocess.run(["gcc", "-static", "-Os", "-o", str(root / "init"), str(work / "init.c")],
+                       check=True)
+        listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
+        cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
+                              input=listing, check=True, capture_output=True).stdout
+        (work / "initrd").write_bytes(cpio)
+        return [one_floor_boot(work, accelerator) for _ in range(count)]
+
+
+def one_floor_boot(work, accelerator):
+    started = time.monotonic()
+    qemu = subprocess.Popen(
+        ["qemu-system-x86_64", "-accel", accelerator, "-m", "256", "-nographic", "-no-reboot",
+         "-nodefaults", "-serial", "stdio", "-kernel", str(work / "vmlinuz"),
+         "-initrd", str(work / "initrd"), "-append", "console=ttyS0 quiet panic=-1"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        seen = b""
+        while FLOOR_MARK not in seen:
+            chunk = qemu.stdout.read1(4096)
+            if not chunk:
+                raise RuntimeError("the floor guest never reached its /init")
+            seen += chunk
+        return time.monotonic() - started
+    finally:
+        qemu.kill()
+        qemu.wait()
+
+
+def boots(target, image, workroot, accelerator):
+    figures = {"create_s": [], "create_to_lease_s": [], "create_to_ssh_s": []}
+    for _ in range(BOOTS):
+        with load.launch(target, load.TEMPLATE, image, workroot, accelerator) as guest:
+            for key in figures:
+                figures[key].append(guest.timings[key])
+    return {key: spread(values) for key, values in figures.items()}
+
+
+def parallel(target, image, workroot, accelerator, count):
+    started = time.monotonic()
+    with ThreadPoolExecutor(count) as pool:
+        list(pool.map(lambda _: load.one_guest(target, image, workroot, accelerator),
+                      range(count)))
+    return round(time.monotonic() - started, 1)
+
+
+def conformance(*options):
+    """Wall seconds of a conformance run and its report."""
+    with tempfile.TemporaryDirectory(prefix="vmiso-bench-report-") as report_dir:
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--tb=no",
+                        "--report-dir", report_dir, *options], cwd=ROOT, capture_output=True)
+        wall = time.monotonic() - started
+        report = json.loads((Path(report_dir) / "controls.json").read_text())
+    return round(wall, 1), report
+
+
+def check_costs(report):
+    costs = {"inside": [], "outside": []}
+    seen = set()
+    for control in report["controls"]:
+        for check in control["checks"]:
+            if check["check"] not in seen:
+                seen.add(check["check"])
+                costs[check["vantage"]].append(check["duration_s"])
+    return {vantage: spread(values) for vantage, values in costs.items() if values}
+
+
+def main():
+    accelerator = load.accel.choose("auto")
+    image = load.probe_guest.build(load.probe_guest.DEFAULT_CACHE)
+    figures = {"accelerator": accelerator, "image_build": image_build()}
+    floor = floor_boots(image, accelerator)
+    figures["floor_qemu_to_init_s"] = spread(floor)
+    lab = load.Lab.start(load.STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
+    try:
+        target = load.Target.for_lab(lab)
+        workroot = lab.root / "guests"
+        figures["boots"] = boots(target, image, workroot, accelerator)
+        figures["parallel_wall_s"] = {n: parallel(target, image, workroot, accelerator, n)
+                                      for n in (1, 2, 4)}
+        target.close()
+    finally:
+        lab.stop()
+    median_ssh = figures["boots"]["create_to_ssh_s"]["median"]
+    figures["ssh_ready_over_floor"] = round(median_ssh / statistics.median(floor), 2)
+    hardened_wall, hardened = conformance("--template", "hardened")
+    figures["conformance_wall_s"] = {
+        "hardened": hardened_wall,
+        "leaky": conformance("--template", "leaky", "--host-profile", "leaky")[0]}
+    figures["check_cost_s"] = check_costs(hardened)
+    ids = [c["id"] for c in hardened["controls"]]
+    by_count = {n: conformance("--control", ",".join(ids[:n]))[0] for n in CONTROL_COUNTS}
+    figures["wall_by_controls_s"] = {**by_count, len(ids): hardened_wall}
+    print(json.dumps(figures, indent=2))
+    out = ROOT / "reports" / "bench.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(figures, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
