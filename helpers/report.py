@@ -106,7 +106,7 @@ class ControlReport:
                 "references": list(control.references), "remediation": control.remediation,
                 "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
                 "checks": [{k: c[k] for k in ("check", "vantage", "declared", "verdict",
-                                              "message")}
+                                              "message", "duration_s")}
                            for c in checks],
             }
             if waiver is not None and status in (verdicts.FAIL, verdicts.DRIFT):
