@@ -98,13 +98,27 @@ def virtio_port_names(guest):
     return names
 
 
+def share_tags(guest):
+    """(kind, tag) of every share the guest could mount: 9p tags it enumerated, and the virtiofs
+    tags the template declares (virtiofs has no sysfs listing of its tags)."""
+    tags = [("9p", tag) for tag in ninep_tags(guest)]
+    return tags + [("virtiofs", fs.tag) for fs in guest.template.filesystems
+                   if fs.kind == "virtiofs"]
+
+
+def _mount_args(kind, tag, prefix, mode):
+    """(mountpoint, fstype, options) for mounting a share tag `mode` ('ro' or 'rw')."""
+    mountpoint = f"/mnt/{prefix}-{re.sub(r'[^A-Za-z0-9_-]', '_', tag)}"
+    if kind == "9p":
+        return mountpoint, "9p", f"trans=virtio,version=9p2000.L,{mode}"
+    return mountpoint, "virtiofs", mode
+
+
 def mount_share(guest, kind, tag):
     """Mount a 9p or virtiofs tag read-only and return {file name: first line of content}."""
-    mountpoint = f"/mnt/vmiso-{re.sub(r'[^A-Za-z0-9_-]', '_', tag)}"
-    options = ("-t", "9p", "-o", "trans=virtio,version=9p2000.L,ro") if kind == "9p" \
-        else ("-t", "virtiofs", "-o", "ro")
-    mounted = guest.run("mkdir -p %s && mount " + " ".join(["%s"] * len(options)) + " %s %s",
-                        mountpoint, *options, tag, mountpoint)
+    mountpoint, fstype, options = _mount_args(kind, tag, "vmiso", "ro")
+    mounted = guest.run("mkdir -p %s && mount -t %s -o %s %s %s",
+                        mountpoint, fstype, options, tag, mountpoint)
     if mounted.rc != 0:
         raise ProbeError(f"mounting {kind} tag {tag!r} failed: {mounted.stderr.strip()[:200]}")
     try:
@@ -117,9 +131,7 @@ def mount_share(guest, kind, tag):
 
 def write_to_share(guest, kind, tag, name, content):
     """Mount a share read-write and write a file into it; True when the guest's write worked."""
-    mountpoint = f"/mnt/vmiso-w-{re.sub(r'[^A-Za-z0-9_-]', '_', tag)}"
-    options = "trans=virtio,version=9p2000.L" if kind == "9p" else "rw"
-    fstype = "9p" if kind == "9p" else "virtiofs"
+    mountpoint, fstype, options = _mount_args(kind, tag, "vmiso-w", "rw")
     result = guest.run("mkdir -p %s && mount -t %s -o %s %s %s && "
                        "{ echo %s > %s/%s; rc=$?; umount %s; exit $rc; }",
                        mountpoint, fstype, options, tag, mountpoint, content, mountpoint, name,

@@ -28,8 +28,7 @@ def test_host_canary_file_never_readable_in_guest(guest, evidence):
     for folder in guest.share_dirs.values():
         (folder / CANARY_FILE).write_text(canary + "\n")
         (folder / CANARY_FILE).chmod(0o644)
-    mounts = [("9p", tag) for tag in probes.ninep_tags(guest)]
-    mounts += [("virtiofs", fs.tag) for fs in guest.template.filesystems if fs.kind == "virtiofs"]
+    mounts = probes.share_tags(guest)
     seen = [f"{kind}:{tag}" for kind, tag in mounts
             if canary in probes.mount_share(guest, kind, tag).values()]
     evidence.check(f"host canary in {len(guest.share_dirs)} declared share(s), read through "
@@ -42,8 +41,7 @@ def test_host_canary_file_never_readable_in_guest(guest, evidence):
 def test_guest_file_never_lands_on_the_host(guest, evidence):
     canary = f"vmiso-guest-canary-{secrets.token_hex(8)}"
     name = f"vmiso-from-guest-{secrets.token_hex(4)}.txt"
-    mounts = [("9p", tag) for tag in probes.ninep_tags(guest)]
-    mounts += [("virtiofs", fs.tag) for fs in guest.template.filesystems if fs.kind == "virtiofs"]
+    mounts = probes.share_tags(guest)
     written = [f"{kind}:{tag}" for kind, tag in mounts
                if probes.write_to_share(guest, kind, tag, name, canary)]
     landed = [str(folder) for folder in guest.share_dirs.values()
