@@ -5,12 +5,17 @@
 The image is a FAT disk with syslinux as its bootloader, a Debian kernel and an initramfs holding
 busybox, dropbear, the kernel modules in modules.txt and vmiso-probe. Nothing is installed on the
 host: packages are fetched with `apt-get download` and unpacked into a build folder.
+
+Beside the image lie the same kernel decompressed (vmlinux) and the initramfs uncompressed, named
+in manifest.json under "direct_boot": under emulation most of a disk boot is the kernel
+decompressing itself, so the suite hands these to the firmware instead (helpers/directboot.py).
 """
 
 import argparse
 import gzip
 import hashlib
 import json
+import lzma
 import os
 import re
 import shutil
@@ -25,6 +30,8 @@ RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.scrip
 DEFAULT_CACHE = RECIPE_DIR.parent / ".cache" / "guest"
 IMAGE_NAME = "probe.img"
 IMAGE_MIB = 48
+KERNEL_NAME = "vmlinux"
+INITRD_NAME = "initrd.cpio"
 
 
 class BuildError(Exception):
@@ -127,7 +134,6 @@ def assemble_initramfs(work, root, release):
         str(RECIPE_DIR / "vmiso-probe.c"))
     shutil.copy(RECIPE_DIR / "init", fs / "init")
     shutil.copy(RECIPE_DIR / "udhcpc.script", fs / "etc/udhcpc.script")
-    shutil.copy(RECIPE_DIR / "modules.txt", fs / "etc/boot-modules")
     (fs / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
     (fs / "etc/group").write_text("root:x:0:\n")
     (fs / "etc/shells").write_text("/bin/sh\n")
@@ -138,6 +144,7 @@ def assemble_initramfs(work, root, release):
     listing = subprocess.run(["find", "."], cwd=fs, check=True, capture_output=True).stdout
     archive = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=fs,
                              input=listing, check=True, capture_output=True).stdout
+    (work / INITRD_NAME).write_bytes(archive)
     initrd = work / "initrd.gz"
     initrd.write_bytes(gzip.compress(archive, compresslevel=6))
     return initrd
@@ -196,6 +203,46 @@ def make_disk(work, root, release, initrd):
     return image
 
 
+def decompressed_kernel(bzimage):
+    """The kernel inside a bzImage as the ELF it decompresses to, or None where it cannot be had
+    (an unknown compression, or no PVH entry point for QEMU to boot it through)."""
+    data = bzimage.read_bytes()
+    start = data.find(b"\xfd7zXZ\x00")
+    if start < 0:
+        return None
+    try:
+        elf = lzma.LZMADecompressor().decompress(data[start:])
+    except lzma.LZMAError:
+        return None
+    return elf if elf.startswith(b"\x7fELF") else None
+
+
+def has_pvh_entry(elf_path):
+    """Whether the ELF kernel names a PVH entry point (Xen ELF note 0x12), which QEMU boots."""
+    return re.search(r"^\s*Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)",
+                     run("readelf", "-n", str(elf_path)), re.M) is not None
+
+
+def stage_direct_boot(work, root, release):
+    """vmlinux beside the image, and the manifest entry that names it with the initramfs."""
+    elf = decompressed_kernel(root / "boot" / f"vmlinuz-{release}")
+    if elf is None:
+        return None
+    (work / KERNEL_NAME).write_bytes(elf)
+    if not has_pvh_entry(work / KERNEL_NAME):
+        (work / KERNEL_NAME).unlink()
+        return None
+    return {"kernel": KERNEL_NAME, "initrd": INITRD_NAME, "cmdline": kernel_cmdline()}
+
+
+def kernel_cmdline():
+    """The kernel command line syslinux.cfg gives the disk boot."""
+    for line in (RECIPE_DIR / "syslinux.cfg").read_text().splitlines():
+        if line.strip().startswith("APPEND "):
+            return line.strip().removeprefix("APPEND ")
+    raise BuildError("guest/syslinux.cfg has no APPEND line")
+
+
 def build(cache):
     target = cache / recipe_hash()
     if (target / IMAGE_NAME).exists():
@@ -206,13 +253,18 @@ def build(cache):
         root, versions = fetch_and_unpack(work)
         release = kernel_release(root)
         initrd = assemble_initramfs(work, root, release)
-        image = make_disk(work, root, release, initrd)
-        image.chmod(0o444)
+        make_disk(work, root, release, initrd)
+        direct_boot = stage_direct_boot(work, root, release)
         manifest = {"recipe": recipe_hash(), "kernel": release, "packages": versions}
+        staged_names = [IMAGE_NAME, "manifest.json"]
+        if direct_boot:
+            manifest["direct_boot"] = direct_boot
+            staged_names += [KERNEL_NAME, INITRD_NAME]
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         staged = work / "out"
         staged.mkdir()
-        for name in (IMAGE_NAME, "manifest.json"):
+        for name in staged_names:
+            (work / name).chmod(0o444)
             (work / name).rename(staged / name)
         staged.chmod(0o755)
         os.replace(staged, target)

@@ -15,8 +15,15 @@
  * one from a forged source MAC (TOKEN-mac), and a gratuitous ARP reply claiming
  * SPOOF_IP (TOKEN-arp in the frame's trailer). A capture on the far side of the
  * bridge decides which arrived; one line per frame says it left: "spoof KIND sent".
+ *
+ *   vmiso-probe seed-rng FILE
+ *
+ * Credits FILE (random bytes the host put in the seed) to the kernel's RNG at boot, as a
+ * stored random seed is credited on a real system. The probe guest has no hardware RNG,
+ * and under emulation its crng would take seconds to initialise, with sshd waiting on it.
  */
 #include <arpa/inet.h>
+#include <linux/random.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/ip.h>
@@ -270,6 +277,28 @@ static int vdagent(char **argv)
     return 1;
 }
 
+static int seed_rng(const char *path)
+{
+    struct {
+        struct rand_pool_info info;
+        unsigned char room[64];  /* storage for info.buf, which it follows */
+    } seed;
+    int in = open(path, O_RDONLY), rng = open("/dev/urandom", O_WRONLY);
+    ssize_t got = in < 0 ? -1 : read(in, seed.info.buf, sizeof(seed.room));
+
+    if (got < 16 || rng < 0) {
+        fprintf(stderr, "seed-rng: no seed in %s\n", path);
+        return 1;
+    }
+    seed.info.entropy_count = got * 8;
+    seed.info.buf_size = got;
+    if (ioctl(rng, RNDADDENTROPY, &seed.info) < 0) {
+        perror("seed-rng: RNDADDENTROPY");
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char proto[8], addr[64];
@@ -280,6 +309,8 @@ int main(int argc, char **argv)
         return spoof(argv);
     if (argc == 4 && strcmp(argv[1], "vdagent") == 0)
         return vdagent(argv);
+    if (argc == 3 && strcmp(argv[1], "seed-rng") == 0)
+        return seed_rng(argv[2]);
     if (argc < 4) {
         fprintf(stderr, "usage: vmiso-probe TIMEOUT_MS TOKEN PROTO:ADDR:PORT...\n");
         return 2;

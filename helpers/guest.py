@@ -22,6 +22,7 @@ from pathlib import Path
 import libvirt
 
 from helpers import diskimage, diskspace, hostcaps, qmp, ssh
+from helpers.directboot import DirectBoot
 from helpers.domxml import Domain
 from helpers.instance import Throwaway, instantiate
 from helpers.runmark import RunMark
@@ -45,6 +46,7 @@ class Guest:
     share_dirs: dict
     adaptations: list
     accelerator: str
+    boot: str  # "direct" (the probe kernel through fw_cfg) or "disk"
     timings: dict = field(default_factory=dict)
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
 
@@ -124,7 +126,7 @@ def launch(target, template, image, workroot, accelerator):
         host = _wait_for_ssh(target, domain, address, keys, workdir)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
-                      adaptations, accelerator,
+                      adaptations, accelerator, "direct" if spec.direct_boot else "disk",
                       {"create_s": created - started, "create_to_lease_s": leased - started,
                        "create_to_ssh_s": ready - started})
         yield guest
@@ -157,7 +159,14 @@ def _prepare(workdir, name, template, image, target, accelerator):
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
                      share_dirs=shares,
                      memory_limits=not target.is_local or hostcaps.can_raise_resource_limits(),
-                     mark=RunMark.current(target.run_id))
+                     mark=RunMark.current(target.run_id),
+                     direct_boot=_direct_boot(target, template, image))
+
+
+def _direct_boot(target, template, image):
+    """The probe image's kernel, where the hypervisor can read it from this machine's files."""
+    boot = DirectBoot.beside(image)
+    return boot if boot and target.is_local and boot.fits(template) else None
 
 
 def _wait_for_lease(target, domain, mac, workdir):

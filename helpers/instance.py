@@ -29,6 +29,7 @@ class Throwaway:
     share_dirs: dict = field(default_factory=dict)  # share tag -> host folder
     memory_limits: bool = True  # whether the host can apply <memtune> (see hostcaps)
     mark: object = None  # a runmark.RunMark: which run made this guest
+    direct_boot: object = None  # a directboot.DirectBoot, for the probe image on BIOS templates
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -51,6 +52,8 @@ def instantiate(template: Domain, spec: Throwaway):
         root.remove(memtune)
         adaptations.append("<memtune> removed: libvirt cannot apply memory limits on this host "
                            "(it lacks CAP_SYS_RESOURCE to set QEMU's locked-memory limit)")
+    if spec.direct_boot is not None:
+        _boot_directly(root, spec.direct_boot)
     devices = root.find("devices")
     if devices is None:
         raise TemplateError("the template has no <devices> element")
@@ -70,6 +73,20 @@ def _add_mark(root, mark):
         root.insert(2, metadata)
     else:
         metadata.extend(list(mark.metadata()))
+
+
+def _boot_directly(root, boot):
+    """The kernel and initramfs through fw_cfg (see helpers/directboot.py); devices untouched."""
+    os_ = root.find("os")
+    if os_ is None:
+        os_ = ET.SubElement(root, "os")
+    at = 1 if os_.find("type") is not None else 0
+    for tag, text in (("kernel", str(boot.kernel)), ("initrd", str(boot.initrd)),
+                      ("cmdline", boot.cmdline)):
+        element = ET.Element(tag)
+        element.text = text
+        os_.insert(at, element)
+        at += 1
 
 
 def _drop_host_cpu_model(cpu):

@@ -10,6 +10,7 @@ client knows it in advance and rejects any other (no trust on first use).
 
 import base64
 import io
+import secrets
 import socket
 import subprocess
 import tarfile
@@ -22,6 +23,7 @@ import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
 COMMAND_TIMEOUT = 30  # seconds; every probe command finishes in a few
+RANDOM_SEED_BYTES = 32
 
 
 class GuestUnreachable(Exception):
@@ -56,12 +58,15 @@ class GuestKeys:
         return f"{self.client.get_name()} {self.client.get_base64()} vmiso-ephemeral\n"
 
     def seed_archive(self):
-        """The tar archive the probe guest's /init unpacks at boot."""
+        """The tar archive the probe guest's /init unpacks at boot: the keys, and a random seed
+        from the host's CSPRNG that /init credits to the guest's RNG (without it, sshd waits
+        seconds for the guest's crng under emulation)."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
             _add(tar, "root/.ssh", None, 0o700)
             _add(tar, "root/.ssh/authorized_keys", self.authorized_key.encode(), 0o600)
             _add(tar, "etc/dropbear/host_key", self.host_private, 0o600)
+            _add(tar, "run/random-seed", secrets.token_bytes(RANDOM_SEED_BYTES), 0o600)
         return buf.getvalue()
 
 
