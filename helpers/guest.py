@@ -5,6 +5,9 @@
         guest.live                      # Domain of the XML libvirt is running
         guest.template                  # Domain of the template as given
 
+    with launch_together(2, target, template, image, workroot, "tcg") as (guest, sibling):
+        ...                             # both booted at once, where the host has the cores
+
 A guest is a transient libvirt domain named <prefix><template>-<n> on a qcow2 overlay of the
 read-only base image; nothing of it survives the `with` block, even when a test failed inside it.
 """
@@ -16,6 +19,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +29,7 @@ from helpers import diskimage, diskspace, hostcaps, qmp, ssh
 from helpers.directboot import DirectBoot
 from helpers.domxml import Domain
 from helpers.instance import Throwaway, instantiate
+from helpers.readings import take as take_readings
 from helpers.runmark import RunMark
 
 BOOT_TIMEOUT = 240
@@ -54,6 +59,12 @@ class Guest:
     def qtree(self):
         """QEMU's device tree for this guest (`info qtree` through the monitor), read once."""
         return qmp.hmp(self.domain, "info qtree")
+
+    @functools.cached_property
+    def readings(self):
+        """Read-only observations of the guest, taken together in one SSH round trip at the
+        first check that reads one (helpers/readings.py)."""
+        return take_readings(self)
 
     @property
     def qemu_devices(self):
@@ -135,6 +146,27 @@ def launch(target, template, image, workroot, accelerator):
         if domain is not None:
             _destroy(target, domain)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def launch_together(count, target, template, image, workroot, accelerator):
+    """`count` guests of one template, booted at once. Every guest that booted is destroyed on
+    exit, also when another failed to boot or the run was interrupted while they booted."""
+    managers = [launch(target, template, image, workroot, accelerator) for _ in range(count)]
+    with contextlib.ExitStack() as stack:
+        with ThreadPoolExecutor(count, thread_name_prefix="vmiso-boot") as pool:
+            futures = [pool.submit(manager.__enter__) for manager in managers]
+            try:
+                for future in futures:
+                    future.exception()  # wait, whatever the outcome
+            finally:
+                # however the wait ended (an interrupt included), let every boot finish and
+                # keep the guests that came up for cleanup
+                pool.shutdown(wait=True)
+                for manager, future in zip(managers, futures):
+                    if future.exception() is None:
+                        stack.push(manager.__exit__)
+        yield [future.result() for future in futures]
 
 
 def _safe(text):

@@ -50,3 +50,32 @@ def interfaces_without_anti_spoofing(conn, dom):
             found.append(f"interface {i + 1} filter {name or '(none)'} lacks "
                          f"{', '.join(missing)}")
     return found
+
+
+def learns_ip_from_traffic(conn, iface, name):
+    """Whether libvirt learns the guest's address on `iface` from any of its traffic: a filter
+    in the tree uses $IP, the filterref gives no IP and CTRL_IP_LEARNING is "any" (the default).
+
+    While it learns, libvirt installs basic rules that accept every IPv4 packet from the guest's
+    MAC, to the host's addresses too; `dhcp` learning lets only DHCP through until the lease."""
+    ref = iface.find("filterref")
+    params = {} if ref is None else {p.get("name"): p.get("value", "")
+                                     for p in ref.findall("parameter")}
+    if "IP" in params or params.get("CTRL_IP_LEARNING", "any").lower() != "any":
+        return False
+    return any("$IP" in _filter_xml(conn, f) for f in included_filters(conn, name))
+
+
+def _filter_xml(conn, name):
+    try:
+        return conn.nwfilterLookupByName(name).XMLDesc(0)
+    except libvirt.libvirtError:
+        return ""
+
+
+def interfaces_open_while_learning(conn, dom):
+    """Interfaces whose filter is not in force until libvirt has learned the guest's address."""
+    return [f"interface {i + 1} filter {dom.interface_filter(iface)}: CTRL_IP_LEARNING any"
+            for i, iface in enumerate(dom.interfaces)
+            if iface.get("type") != "user" and dom.interface_filter(iface)
+            and learns_ip_from_traffic(conn, iface, dom.interface_filter(iface))]

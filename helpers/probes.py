@@ -5,17 +5,19 @@
 
 Each probe raises ProbeError when it cannot observe (a command failed, output is empty where the
 hardware guarantees something): a probe that saw nothing is never read as "device absent".
+Hardware and identity probes read from guest.readings, taken once for all of them in one SSH
+round trip (helpers/readings.py); probes that act (mount, send, listen) run their own commands.
 """
 
 import re
 import time
 from dataclasses import dataclass
 
+from helpers.readings import IO_PORTS, ProbeError
+
 PROBE_BINARY = "/bin/vmiso-probe"
-
-
-class ProbeError(Exception):
-    """The probe could not observe what it was asked to: the check's verdict is error."""
+FDC_STATUS_PORT = 0x3F4
+PARALLEL_PORTS = (0x378, 0x278, 0x3BC)
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,21 @@ def _run(guest, command, *args):
 
 def read_io_port(guest, port):
     """The byte an inb() of `port` returns, as two hex digits (through /dev/port)."""
-    out = _run(guest, "dd if=/dev/port bs=1 skip=%s count=1 2>/dev/null | od -An -tx1", str(port))
-    value = out.strip()
+    if port in IO_PORTS:
+        values = dict(line.split(maxsplit=1) for line in
+                      guest.readings.text("io-ports").splitlines() if " " in line)
+        value = values.get(str(port), "").strip()
+    else:
+        value = _run(guest, "dd if=/dev/port bs=1 skip=%s count=1 2>/dev/null | od -An -tx1",
+                     str(port)).strip()
     if not re.fullmatch(r"[0-9a-f]{2}", value):
         raise ProbeError(f"reading I/O port {port:#x} through /dev/port gave {value!r}")
     return value
 
 
 def pci_devices(guest):
-    out = _run(guest, "for d in /sys/bus/pci/devices/*; do "
-                      "echo ${d##*/} $(cat $d/vendor $d/device $d/class); done")
     devices = []
-    for line in out.splitlines():
+    for line in guest.readings.text("pci").splitlines():
         parts = line.split()
         if len(parts) == 4:
             slot, vendor, device, pci_class = parts
@@ -57,10 +62,17 @@ def pci_devices(guest):
     return devices
 
 
-def list_dir(guest, path):
-    """Entries of a directory in the guest; [] when it does not exist."""
-    out = _run(guest, "if [ -d %s ]; then ls -1 %s; fi", path, path)
-    return out.split()
+def dev_entries(guest):
+    """The names in the guest's /dev."""
+    entries = guest.readings.text("dev").split()
+    if not entries:
+        raise ProbeError("the guest's /dev lists nothing: devtmpfs is not mounted")
+    return entries
+
+
+def usb_devices(guest):
+    """Entries of /sys/bus/usb/devices (root hubs included); [] when there is no USB bus."""
+    return guest.readings.text("usb").split()
 
 
 VIRTIO_VENDOR = "1af4"
@@ -69,8 +81,7 @@ VIRTIO_CONSOLE = "0x0003"
 
 def virtio_device_ids(guest):
     """Virtio device type ids (e.g. 0x0009 for 9p, 0x001a for virtiofs) the guest enumerated."""
-    out = _run(guest, "cat /sys/bus/virtio/devices/*/device 2>/dev/null || true")
-    ids = sorted(out.split())
+    ids = sorted(guest.readings.text("virtio").split())
     if not ids and any(d.vendor == VIRTIO_VENDOR for d in pci_devices(guest)):
         raise ProbeError("the guest has virtio PCI functions but enumerated no virtio devices: "
                          "its virtio_pci driver is not loaded")
@@ -85,17 +96,25 @@ def read_lines(guest, pattern):
 
 
 def ninep_tags(guest):
-    return read_lines(guest, "/sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag")
+    return _lines(guest.readings.text("ninep").replace("\0", "\n"))
+
+
+def _lines(text):
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def virtio_ports(guest):
+    """{/dev node: name} of the guest's virtio-serial ports (guest agent, clipboard, ...)."""
+    lines = _lines(guest.readings.text("virtio-ports"))
+    ports = dict(line.split(maxsplit=1) for line in lines if " " in line and line[0] != "+")
+    if "+ class" not in lines and VIRTIO_CONSOLE in virtio_device_ids(guest):
+        raise ProbeError("the guest has a virtio-serial device but no /sys/class/virtio-ports: "
+                         "its virtio_console driver is not loaded")
+    return {f"/dev/{node}": name.strip() for node, name in ports.items()}
 
 
 def virtio_port_names(guest):
-    """Names of the guest's virtio-serial ports (guest agent, clipboard, ...)."""
-    names = read_lines(guest, "/sys/class/virtio-ports/*/name")
-    if not names and VIRTIO_CONSOLE in virtio_device_ids(guest) \
-            and not list_dir(guest, "/sys/class/virtio-ports"):
-        raise ProbeError("the guest has a virtio-serial device but no /sys/class/virtio-ports: "
-                         "its virtio_console driver is not loaded")
-    return names
+    return sorted(virtio_ports(guest).values())
 
 
 def share_tags(guest):
@@ -141,10 +160,8 @@ def write_to_share(guest, kind, tag, name, content):
 
 def virtio_port_device(guest, name):
     """The /dev node of the guest's virtio-serial port called `name`; None when it has none."""
-    out = _run(guest, "for p in /sys/class/virtio-ports/*; do "
-                      "[ \"$(cat $p/name 2>/dev/null)\" = %s ] && echo /dev/${p##*/}; done; true",
-               name)
-    return out.split()[0] if out.split() else None
+    return next((node for node, port in sorted(virtio_ports(guest).items()) if port == name),
+                None)
 
 
 VDAGENT_OUT = "/tmp/vmiso-vdagent.out"
@@ -189,14 +206,10 @@ def send_tokens(guest, token, targets, timeout_ms):
     return view
 
 
-DMI_IDENTITY = ("product_uuid", "product_serial", "board_serial", "chassis_serial")
-
-
 def dmi_identity(guest):
     """{file: value} of the SMBIOS identity fields the guest's firmware tables give it."""
-    out = _run(guest, "cd /sys/class/dmi/id && for f in " + " ".join(DMI_IDENTITY)
-               + "; do [ -r $f ] && echo \"$f=$(cat $f)\"; done; true")
-    found = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    found = dict(line.split("=", 1) for line in guest.readings.text("dmi").splitlines()
+                 if "=" in line)
     if "product_uuid" not in found:
         raise ProbeError("the guest has no /sys/class/dmi/id/product_uuid: its DMI tables "
                          "cannot be read")
@@ -227,15 +240,14 @@ def send_spoofed_frames(guest, interface, token, forged_ip, destination, port):
 
 def cpu_flags(guest):
     """The CPU flags the guest's kernel reports (first processor in /proc/cpuinfo)."""
-    out = _run(guest, "grep -m1 '^flags' /proc/cpuinfo")
-    flags = set(out.split(":", 1)[-1].split())
+    flags = set(guest.readings.text("cpu-flags").split(":", 1)[-1].split())
     if not flags:
         raise ProbeError("the guest's /proc/cpuinfo lists no CPU flags")
     return flags
 
 
 def kernel_release(guest):
-    release = _run(guest, "uname -r").strip()
+    release = guest.readings.text("uname-r").strip()
     if not release:
         raise ProbeError("uname -r printed nothing in the guest")
     return release
@@ -243,10 +255,10 @@ def kernel_release(guest):
 
 def kernel_build(guest):
     """(uname -v, the text of /etc/os-release) in the guest; os-release may be empty."""
-    version = _run(guest, "uname -v").strip()
+    version = guest.readings.text("uname-v").strip()
     if not version:
         raise ProbeError("uname -v printed nothing in the guest")
-    return version, _run(guest, "cat /etc/os-release 2>/dev/null; true")
+    return version, guest.readings.text("os-release")
 
 
 def listen_once(guest, port, seconds):

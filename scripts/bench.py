@@ -5,10 +5,11 @@ figures and writes them to reports/bench.json.
     .venv/bin/python scripts/bench.py            # make bench
 
 Measured: the probe image build (cold and cached); the floor (a bare QEMU boot of the probe
-guest's kernel, with the same accelerator, to an /init that only says so); domain creation and
-boot to SSH-ready over several boots; the cost of one check from the outside and from the
-inside (from a hardened run's report); whole conformance runs on hardened and leaky; wall time
-for 1, 2 and 4 guests booted at once; and wall time against the number of controls selected.
+guest's kernel, with the same accelerator, to an /init that only says so), both as a bootloader
+boots it (the compressed bzImage) and as the suite boots it (decompressed, through PVH); domain
+creation and boot to SSH-ready over several boots; the cost of one check from the outside and
+from the inside (from a hardened run's report); whole conformance runs on hardened and leaky;
+wall time for 1, 2 and 4 guests booted at once; and wall time against the number of controls.
 """
 
 import json
@@ -21,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import load  # scripts/load.py: one_guest, the lab plumbing it uses
+
+from helpers.directboot import DirectBoot
 
 ROOT = load.ROOT
 FLOOR_MARK = b"vmiso-floor-init"
@@ -61,7 +64,8 @@ def image_build():
 
 
 def floor_boots(image, accelerator, count=3):
-    """Seconds from starting QEMU to the floor /init's line on the serial console."""
+    """Seconds from starting QEMU to the floor /init's line on the serial console, per kernel:
+    "bzimage" as a bootloader boots it, "direct" as the suite boots it (where the image has one)."""
     with tempfile.TemporaryDirectory(prefix="vmiso-floor-") as tmp:
         work = Path(tmp)
         subprocess.run(["mcopy", "-i", str(image), "::vmlinuz", str(work / "vmlinuz")],
@@ -75,15 +79,20 @@ def floor_boots(image, accelerator, count=3):
         cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
                               input=listing, check=True, capture_output=True).stdout
         (work / "initrd").write_bytes(cpio)
-        return [one_floor_boot(work, accelerator) for _ in range(count)]
+        kernels = {"bzimage": work / "vmlinuz"}
+        direct = DirectBoot.beside(image)
+        if direct:
+            kernels["direct"] = direct.kernel
+        return {name: [one_floor_boot(kernel, work / "initrd", accelerator)
+                       for _ in range(count)] for name, kernel in kernels.items()}
 
 
-def one_floor_boot(work, accelerator):
+def one_floor_boot(kernel, initrd, accelerator):
     started = time.monotonic()
     qemu = subprocess.Popen(
         ["qemu-system-x86_64", "-accel", accelerator, "-m", "256", "-nographic", "-no-reboot",
-         "-nodefaults", "-serial", "stdio", "-kernel", str(work / "vmlinuz"),
-         "-initrd", str(work / "initrd"), "-append", "console=ttyS0 quiet panic=-1"],
+         "-nodefaults", "-serial", "stdio", "-kernel", str(kernel),
+         "-initrd", str(initrd), "-append", "console=ttyS0 quiet panic=-1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         seen = b""
@@ -99,12 +108,18 @@ def one_floor_boot(work, accelerator):
 
 
 def boots(target, image, workroot, accelerator):
+    """Boot timings, and the disk a guest costs: its qcow2 overlay, beside the base image."""
     figures = {"create_s": [], "create_to_lease_s": [], "create_to_ssh_s": []}
+    overlays = []
     for _ in range(BOOTS):
         with load.launch(target, load.TEMPLATE, image, workroot, accelerator) as guest:
             for key in figures:
                 figures[key].append(guest.timings[key])
-    return {key: spread(values) for key, values in figures.items()}
+            overlays.append((guest.workdir / "disk.qcow2").stat().st_blocks * 512 / 1024)
+    result = {key: spread(values) for key, values in figures.items()}
+    result["overlay_kib"] = spread(overlays)
+    result["base_image_kib"] = round(Path(image).stat().st_size / 1024)
+    return result
 
 
 def parallel(target, image, workroot, accelerator, count):
@@ -141,8 +156,10 @@ def main():
     accelerator = load.accel.choose("auto")
     image = load.probe_guest.build(load.probe_guest.DEFAULT_CACHE)
     figures = {"accelerator": accelerator, "image_build": image_build()}
-    floor = floor_boots(image, accelerator)
-    figures["floor_qemu_to_init_s"] = spread(floor)
+    floors = floor_boots(image, accelerator)
+    figures["floor_qemu_to_init_s"] = spread(floors["bzimage"])
+    if "direct" in floors:
+        figures["floor_direct_qemu_to_init_s"] = spread(floors["direct"])
     lab = load.Lab.start(load.STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
     try:
         target = load.Target.for_lab(lab)
@@ -154,7 +171,10 @@ def main():
     finally:
         lab.stop()
     median_ssh = figures["boots"]["create_to_ssh_s"]["median"]
-    figures["ssh_ready_over_floor"] = round(median_ssh / statistics.median(floor), 2)
+    figures["ssh_ready_over_floor"] = round(median_ssh / statistics.median(floors["bzimage"]), 2)
+    if "direct" in floors:
+        figures["ssh_ready_over_direct_floor"] = round(
+            median_ssh / statistics.median(floors["direct"]), 2)
     hardened_wall, hardened = conformance("--template", "hardened")
     figures["conformance_wall_s"] = {
         "hardened": hardened_wall,

@@ -5,9 +5,8 @@ are checked for every control in test_template.py."""
 import pytest
 
 from helpers import analysis, probes
+from helpers.probes import FDC_STATUS_PORT, PARALLEL_PORTS
 
-FDC_STATUS_PORT = 0x3F4
-PARALLEL_PORTS = (0x378, 0x278, 0x3BC)
 USB_PCI_CLASS = "0c03"
 AUDIO_PCI_CLASSES = ("0401", "0403")
 NIC_PCI_CLASS = "0200"
@@ -26,7 +25,7 @@ def test_no_floppy_controller_answers_in_guest(guest, evidence):
     status = probes.read_io_port(guest, FDC_STATUS_PORT)
     evidence.check("FDC main status register (inb 0x3f4)", status, "ff (nothing decodes it)",
                    status == "ff")
-    drives = [d for d in probes.list_dir(guest, "/dev") if d.startswith("fd") and d != "fd"]
+    drives = [d for d in probes.dev_entries(guest) if d.startswith("fd") and d != "fd"]
     evidence.expect_none("floppy block devices in /dev", drives)
 
 
@@ -43,7 +42,7 @@ def test_guest_sees_no_usb(guest, evidence):
     pci = probes.pci_devices(guest)
     evidence.expect_none("PCI functions of class 0c03 (USB host controller)",
                          functions(pci, lambda d: d.pci_class.startswith(USB_PCI_CLASS)))
-    usb = probes.list_dir(guest, "/sys/bus/usb/devices")
+    usb = probes.usb_devices(guest)
     evidence.check("/sys/bus/usb/devices", usb, "empty", not usb)
 
 

@@ -21,12 +21,11 @@ def test_qemu_monitor_is_not_on_the_network(qemu_process, evidence):
 @pytest.mark.control("MGT-01")
 @pytest.mark.inside
 def test_guest_cannot_reach_its_display_server(guest, canaries, evidence):
-    ports = sorted({port for _, _, port, _ in guest.live.displays if port > 0})
-    targets = [("tcp", address, port) for address in canaries.host_addresses for port in ports]
-    sweep = canaries.sweep(guest, extra=targets)
+    targets = canaries.display_targets(guest)
+    sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
-    connected = [f"{a}:{p}" for proto, a, p in targets if sweep.guest_view[(proto, a, p)]
-                 == "connected"]
+    connected = [f"{a}:{p}" for _, a, p in sweep.connected(targets)]
+    ports = sorted({p for _, _, p in targets})
     evidence.expect_none(f"VNC/SPICE ports {ports or 'none'} of this guest's displays, "
                          f"connected to from the guest on {', '.join(canaries.host_addresses)}",
                          connected)
@@ -55,8 +54,8 @@ def test_guest_cannot_reach_the_libvirt_remote_api(guest, canaries, evidence):
 @pytest.mark.control("MGT-04")
 @pytest.mark.inside
 def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
-    scan = [("tcp", a, p) for a in canaries.host_addresses for p in MANAGEMENT_PORTS]
-    sweep = canaries.sweep(guest, extra=scan)
+    scan = canaries.scan_targets()
+    sweep = canaries.host_sweep(guest)
     evidence.note("positive twin: the scan found the uplink's canary ports open",
                   f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
                   "all of them")

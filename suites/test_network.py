@@ -3,9 +3,9 @@
 import pytest
 
 from helpers import lab, netfilter, probes
+from helpers.canary import SLIRP_HOST
 
 SIBLING_PORT = 7777
-SLIRP_HOST = "10.0.2.2"  # user-mode networking maps it to the host's loopback
 
 
 @pytest.mark.control("NET-01")
@@ -14,6 +14,14 @@ def test_referenced_filters_are_defined_on_the_host(template, target, evidence):
     missing = netfilter.undefined_filters(target.conn, template)
     evidence.check("referenced nwfilters defined on the host", missing or "all defined",
                    "all defined", not missing)
+
+
+@pytest.mark.control("NET-01")
+@pytest.mark.outside
+def test_filters_hold_before_the_guest_address_is_learned(template, target, evidence):
+    evidence.expect_none(f"interfaces whose nwfilter on {target.uri} lets every IPv4 packet "
+                         f"through until libvirt learns the guest's address from its traffic",
+                         netfilter.interfaces_open_while_learning(target.conn, template))
 
 
 @pytest.mark.control("NET-01")
@@ -70,12 +78,12 @@ def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
 @pytest.mark.control("NET-06")
 @pytest.mark.inside
 def test_guest_cannot_reach_host_loopback_through_user_networking(guest, canaries, evidence):
-    targets = [("tcp", SLIRP_HOST, port) for port in canaries.ports["tcp"]]
-    sweep = canaries.sweep(guest, extra=targets)
+    sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
     reached = {f"127.0.0.1:{port}" for _, _, port, _ in canaries.loopback.reached(sweep.token)}
     canary_ports = {port for _, _, port in canaries.loopback.endpoints}
-    reached |= {f"127.0.0.1:{port} (a real service)" for _, _, port in sweep.connected(targets)
+    reached |= {f"127.0.0.1:{port} (a real service)"
+                for _, _, port in sweep.connected(canaries.slirp_targets())
                 if port not in canary_ports}
     evidence.expect_none(f"the host's loopback reached through {SLIRP_HOST} "
                          f"(tcp {canaries.ports['tcp']})", sorted(reached))

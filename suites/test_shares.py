@@ -122,5 +122,5 @@ def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
 def test_guest_sees_no_vsock_or_balloon(guest, evidence):
     ids = [i for i in probes.virtio_device_ids(guest) if i in (VIRTIO_BALLOON, VIRTIO_VSOCK)]
     evidence.expect_none("virtio device ids 0x0005 (balloon) / 0x0013 (vsock)", ids)
-    evidence.expect_none("/dev/vsock", [d for d in probes.list_dir(guest, "/dev")
+    evidence.expect_none("/dev/vsock", [d for d in probes.dev_entries(guest)
                                         if d == "vsock"])
