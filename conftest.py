@@ -3,6 +3,7 @@
 pytest_plugins = [
     "helpers.plugin",
     "helpers.report",
+    "helpers.progress",
     "fixtures.lab",
     "fixtures.images",
     "fixtures.guests",

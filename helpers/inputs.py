@@ -13,7 +13,7 @@ from typing import Optional
 
 import pytest
 
-from helpers import accel, catalog, diskimage, osv, waivers
+from helpers import accel, catalog, diskimage, document, osv, waivers
 from helpers.domxml import Domain, TemplateError
 from helpers.plugin import policy_path, template_path
 from helpers.versions import Policies, PolicyError, load_policies
@@ -29,6 +29,7 @@ class Inputs:
     image: Optional[Path]
     osv: osv.Database
     waivers: dict  # control id -> waivers.Waiver
+    baseline: Optional[dict]  # an earlier run's document (--baseline)
 
 
 def read(config):
@@ -66,7 +67,8 @@ def read(config):
         except diskimage.ImageError as err:
             raise pytest.UsageError(str(err)) from None
     return Inputs(path, template, policy_file, policies, accelerator,
-                  Path(image).resolve() if image else None, records, read_waivers(config))
+                  Path(image).resolve() if image else None, records, read_waivers(config),
+                  read_baseline(config))
 
 
 def read_waivers(config):
@@ -76,4 +78,14 @@ def read_waivers(config):
     try:
         return waivers.load(Path(path), set(catalog.load()), datetime.date.today())
     except waivers.WaiverError as err:
+        raise pytest.UsageError(str(err)) from None
+
+
+def read_baseline(config):
+    path = config.getoption("baseline")
+    if not path:
+        return None
+    try:
+        return document.load(path)
+    except document.DocumentError as err:
         raise pytest.UsageError(str(err)) from None

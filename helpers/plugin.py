@@ -24,8 +24,13 @@ OPT_PROBE_SEED = "--probe-seed"
 OPT_OSV = "--osv"
 OPT_CONTROL = "--control"
 OPT_WAIVERS = "--waivers"
+OPT_RISK = "--risk"
+OPT_SEVERITY = "--severity"
+OPT_FAIL_ON = "--fail-on"
+OPT_BASELINE = "--baseline"
 
-# Exit statuses beside pytest's own 0 (every check passed) and 1 (a control failed or errored).
+# Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
+# failed or drifted at or above --fail-on, or errored).
 EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
 EXIT_USAGE = 4  # pytest's usage error: a bad option or input file
 OSV_DEFAULT = ROOT / "osv"
@@ -66,6 +71,18 @@ def pytest_addoption(parser):
     group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
                     help="run only the checks of these controls (repeatable); -m and -k work "
                          "as usual beside it")
+    group.addoption(OPT_RISK, action="append", default=[], metavar="N[,N...]",
+                    help="run only the controls of these risk factors 1-7 (repeatable)")
+    group.addoption(OPT_SEVERITY, action="append", default=[], metavar="LEVEL[,LEVEL...]",
+                    help="run only the controls of these severities: critical, high, medium, "
+                         "low (repeatable)")
+    group.addoption(OPT_FAIL_ON, default="any",
+                    choices=("any", "critical", "high", "medium", "low"),
+                    help="the lowest severity whose failed or drifted control fails the run; an "
+                         "error fails it whatever the severity (default: any)")
+    group.addoption(OPT_BASELINE, default=None, metavar="PATH",
+                    help="an earlier run's controls.json: report what regressed, was fixed, is "
+                         "new or gone, by host and control")
     group.addoption(OPT_WAIVERS, default=None, metavar="PATH",
                     help="YAML list of waivers (control, reason, owner, expires): a waived "
                          "failure does not fail the run until its expiry date")
@@ -73,7 +90,8 @@ def pytest_addoption(parser):
                     help="seed of the ports hypothesis draws for the network probes; the report "
                          "gives each run's (default: a new one per run)")
     group.addoption(OPT_REPORT_DIR, default="reports", metavar="DIR",
-                    help="where controls.json and junit.xml go (default: reports)")
+                    help="where controls.json, report.html, junit.xml (a case per control) and "
+                         "checks.xml (a case per check) go (default: reports)")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -83,7 +101,7 @@ def pytest_configure(config):
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so fixtures tear guests and the lab down.
     signal.signal(signal.SIGTERM, _interrupt)
     if getattr(config.option, "xmlpath", None) is None and not config.option.collectonly:
-        config.option.xmlpath = str(Path(config.getoption("report_dir")) / "junit.xml")
+        config.option.xmlpath = str(Path(config.getoption("report_dir")) / "checks.xml")
 
 
 inputs_key = pytest.StashKey["Inputs"]()

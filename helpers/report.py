@@ -1,10 +1,14 @@
-"""pytest plugin: per-control verdicts, as a terminal table and reports/controls.json.
+"""pytest plugin: per-control verdicts, as a terminal table and the report files.
 
 Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
 `@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the
 run each control's verdict aggregates its checks (helpers/verdicts.py) and is printed beside its
-catalog entry. JUnit XML (pytest's own, xunit1) carries the control IDs and verdict of every check
-as test case properties.
+catalog entry; the gate (--fail-on, waivers) sets the exit status. The report directory gets
+controls.json (helpers/document.py), report.html, junit.xml (a case per control) and checks.xml
+(pytest's own, a case per check with its control IDs and verdict as properties).
+
+Each check is also marked with its controls' severity and risk factor, so `-m critical` or
+`-m "risk4 and not low"` select as pytest users expect, beside --control, --risk and --severity.
 """
 
 import json
@@ -14,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from helpers import catalog as catalog_mod
-from helpers import verdicts
+from helpers import document as document_mod
+from helpers import htmlreport, junit, verdicts
 from helpers.evidence import Evidence
 from helpers.plugin import inputs_key
 
@@ -31,6 +36,8 @@ class ControlReport:
         self.checks = []  # dicts: nodeid, controls, vantage, verdict, message, evidence
         self.started = time.time()
         self.context = {}  # run facts fixtures add: template, accelerator, versions ...
+        self.document = None  # written at session end
+        self.other_failures = False  # a failed item that checks no control
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -48,27 +55,52 @@ class ControlReport:
                                         f"@pytest.mark.inside / @pytest.mark.outside")
             item.stash[evidence_key] = Evidence(vantage[0])
             item.user_properties.append(("controls", " ".join(controls)))
+            for cid in controls:
+                item.add_marker(self.catalog[cid].severity)
+                item.add_marker(f"risk{self.catalog[cid].risk}")
         self._select(config, items)
 
     def _select(self, config, items):
-        """--control: keep only the checks of the controls named."""
-        wanted = {cid.strip() for value in config.getoption("control") for cid in value.split(",")
-                  if cid.strip()}
+        """--control, --risk, --severity: keep the checks of the controls all of them admit."""
+        wanted = self.selection(config)
         if not wanted:
             return
-        unknown = sorted(wanted - set(self.catalog))
-        if unknown:
-            raise pytest.UsageError(f"--control {', '.join(unknown)}: no such control in "
-                                    f"catalog/controls.toml (known: {', '.join(self.catalog)})")
-        dropped = [item for item in items if not wanted & set(item_controls(item))]
+        admitted = {cid for cid, control in self.catalog.items()
+                    if cid in wanted.get("controls", [cid])
+                    and control.risk in wanted.get("risks", [control.risk])
+                    and control.severity in wanted.get("severities", [control.severity])}
+        dropped = [item for item in items if not admitted & set(item_controls(item))]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [item for item in items if item not in dropped]
 
+    def selection(self, config):
+        """The selection options as given, checked: {"controls": [...], "risks": [...], ...}."""
+        chosen = {}
+        for option, key, known, parse, meaning in (
+                ("control", "controls", list(self.catalog), str,
+                 f"no such control in catalog/controls.toml (known: {', '.join(self.catalog)})"),
+                ("risk", "risks", list(range(1, 8)), _risk, "not a risk factor 1-7"),
+                ("severity", "severities", list(catalog_mod.SEVERITIES), str,
+                 f"not a severity ({', '.join(catalog_mod.SEVERITIES)})")):
+            values = [v.strip() for value in config.getoption(option) for v in value.split(",")
+                      if v.strip()]
+            if not values:
+                continue
+            parsed = [parse(v) for v in values]
+            unknown = [v for v, p in zip(values, parsed) if p not in known]
+            if unknown:
+                raise pytest.UsageError(f"--{option} {', '.join(unknown)}: {meaning}")
+            chosen[key] = sorted(set(parsed), key=known.index)
+        return chosen
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
         report = yield
-        if evidence_key not in item.stash or not self._concludes(report):
+        if evidence_key not in item.stash:
+            self.other_failures |= report.failed
+            return report
+        if not self._concludes(report):
             return report
         evidence = item.stash[evidence_key]
         is_assertion = call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
@@ -104,6 +136,7 @@ class ControlReport:
                 "severity": control.severity,
                 "status": verdicts.after_waiver(status, waiver is not None and waiver.active),
                 "references": list(control.references), "remediation": control.remediation,
+                "duration_s": round(sum(c["duration_s"] for c in checks), 3),
                 "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
                 "checks": [{k: c[k] for k in ("check", "vantage", "declared", "verdict",
                                               "message", "duration_s")}
@@ -130,25 +163,42 @@ class ControlReport:
     def pytest_sessionfinish(self, session):
         if not self.checks:
             return
-        results = self.controls()
-        if session.exitstatus == pytest.ExitCode.TESTS_FAILED and \
-                not {c["status"] for c in results} & set(verdicts.FAILING):
-            session.exitstatus = pytest.ExitCode.OK  # every failure is waived
+        self.document = self._document()
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
+                and not self.other_failures:
+            session.exitstatus = (pytest.ExitCode.TESTS_FAILED
+                                  if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
         report_dir = Path(self.config.getoption("report_dir"))
         report_dir.mkdir(parents=True, exist_ok=True)
-        document = {"started": self.started, "finished": time.time(), "run": self.context,
-                    "controls": results}
-        (report_dir / "controls.json").write_text(json.dumps(document, indent=2) + "\n")
+        (report_dir / "controls.json").write_text(json.dumps(self.document, indent=2) + "\n")
+        htmlreport.write(self.document, report_dir / "report.html")
+        junit.write(self.document, report_dir / "junit.xml")
+
+    def _document(self):
+        inputs = self.config.stash.get(inputs_key, None)
+        context = dict(self.context)
+        if inputs is not None:
+            context["template_file"] = document_mod.file_facts(inputs.template_path)
+        if "image" in context:
+            context["image_file"] = document_mod.file_facts(context["image"])
+        document = document_mod.build(self.controls(), context, self.started, time.time(),
+                                      self.config.getoption("fail_on"),
+                                      self.selection(self.config))
+        if inputs is not None and inputs.baseline is not None:
+            document["baseline"] = document_mod.compare(document, inputs.baseline,
+                                                        self.config.getoption("baseline"))
+        return document
 
     def pytest_terminal_summary(self, terminalreporter):
-        results = self.controls()
-        if not results:
+        if self.document is None:
             return
         tr = terminalreporter
         tr.section("vmiso controls")
-        for key, value in self.context.items():
+        for key, value in self.document["run"].items():
             tr.write_line(f"{key}: {value}")
-        for row in results:
+        host = self.document["host"]
+        tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
+        for row in self.document["controls"]:
             line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
             markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
                       verdicts.NOT_APPLICABLE: {"yellow": True},
@@ -156,7 +206,30 @@ class ControlReport:
                                                                      {"red": True, "bold": True})
             tr.write_line(line, **markup)
             tr.write_line(f"        {summary_line(row)}")
-        tr.write_line(f"report: {Path(self.config.getoption('report_dir')) / 'controls.json'}")
+        if "baseline" in self.document:
+            _baseline_summary(tr, self.document["baseline"])
+        gate = self.document["gate"]
+        verdict = (f"FAILED by {', '.join(gate['blocking'])}" if gate["blocking"] else "passed")
+        tr.write_line(f"gate (--fail-on {gate['fail_on']}): {verdict}",
+                      **({"red": True, "bold": True} if gate["blocking"] else {"green": True}))
+        report_dir = Path(self.config.getoption("report_dir"))
+        tr.write_line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
+                      f"{report_dir / 'junit.xml'}")
+
+
+def _baseline_summary(tr, baseline):
+    tr.section(f"vmiso since {baseline['started']} ({baseline['path']})", sep="-")
+    for kind in ("regressed", "fixed", "new", "gone", "changed"):
+        changes = baseline[kind]
+        tr.write_line(f"{kind}: {len(changes) or 'none'}",
+                      **({"red": True, "bold": True} if kind == "regressed" and changes else {}))
+        for change in changes:
+            tr.write_line(f"    {change['control']:<7} {change['was'] or '-'} -> "
+                          f"{change['now'] or '-'}  {change['title']} ({change['host']})")
+
+
+def _risk(value):
+    return int(value) if value.isdigit() else value
 
 
 def item_controls(item):
@@ -198,6 +271,10 @@ def _one_line(excinfo):
 
 
 def pytest_configure(config):
+    for severity in catalog_mod.SEVERITIES:
+        config.addinivalue_line("markers", f"{severity}: checks of controls of this severity")
+    for risk, name in document_mod.RISK_FACTORS.items():
+        config.addinivalue_line("markers", f"risk{risk}: checks of risk factor {risk} ({name})")
     config.pluginmanager.register(ControlReport(config, catalog_mod.load()), "vmiso-report")
 
 

@@ -4,6 +4,7 @@
     target = Target.for_uri("qemu:///system", "default")   # a real host
 """
 
+import os
 import socket
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -63,11 +64,21 @@ class Target:
     @property
     def libvirt_version(self):
         """The libvirt daemon's version, e.g. '9.0.0'."""
-        number = self.conn.getLibVersion()
-        return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+        return _dotted(self.conn.getLibVersion())
+
+    def facts(self, accelerator):
+        """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
+        return {"name": self.conn.getHostname(), "uri": self.uri,
+                "kernel": os.uname().release if self.is_local else None,
+                "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
+                "accelerator": accelerator}
 
     def close(self):
         self.conn.close()
+
+
+def _dotted(number):
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
 
 
 def _open(uri):

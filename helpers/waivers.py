@@ -36,8 +36,8 @@ class Waiver:
     active: bool
 
     def as_dict(self):
-        return {"reason": self.reason, "owner": self.owner, "expires": self.expires.isoformat(),
-                "active": self.active}
+        return {"control": self.control, "reason": self.reason, "owner": self.owner,
+                "expires": self.expires.isoformat(), "active": self.active}
 
 
 def load(path, known_controls, today):
