@@ -9,13 +9,15 @@ LIBVIRT_URI ?=
 # The lab's host configuration: the leaky template runs on the leaky host profile by default.
 HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
+# Further suite options, e.g. SUITE_OPTS="--fail-on high --baseline last-night/controls.json"
+SUITE_OPTS ?=
 SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
 	$(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI),--host-profile $(HOST_PROFILE))
 
 .PHONY: conformance test load bench deps host venv image clean
 
 conformance: deps host venv image
-	$(PY) -m pytest suites $(SUITE_ARGS) --tb=line -q -rN
+	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
 
 test: deps host venv image
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q
