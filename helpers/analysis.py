@@ -167,6 +167,8 @@ def host_identity(dom):
 def host_channels(dom):
     """vsock devices and memory balloons (host channels a guest does not need)"""
     found = [f"vsock ({model})" for model in dom.vsock_models]
+    if not dom.memballoon_models:
+        found.append("no <memballoon>: libvirt adds a default virtio memory balloon")
     return found + [f"memballoon model {model or '(default virtio)'}"
                     for model in dom.memballoon_models if model != "none"]
 

@@ -174,6 +174,9 @@ def _add_seed(devices, spec):
 
 
 def _log_console(devices, spec):
-    serial = devices.find("serial")
-    if serial is not None and serial.find("log") is None:
-        ET.SubElement(serial, "log", file=str(spec.scratch_dir / "console.log"))
+    """The guest's serial console into console.log (the tail goes into boot errors)."""
+    port = devices.find("serial")
+    if port is None:
+        port = devices.find("console")  # libvirt backs a lone <console> with a serial port
+    if port is not None and port.find("log") is None:
+        ET.SubElement(port, "log", file=str(spec.scratch_dir / "console.log"))

@@ -277,6 +277,14 @@ def test_missing_os_type_means_libvirt_default_pc():
     assert findings(Domain(root))["HV-01"]
 
 
+def test_missing_memballoon_means_libvirt_default_virtio_balloon():
+    """virt-install's win11 template has no <memballoon>; the running guest has a balloon."""
+    root = ET.fromstring(HARDENED)
+    root.find("devices").remove(root.find("devices/memballoon"))
+    assert findings(Domain(root))["SHR-05"] == [
+        "no <memballoon>: libvirt adds a default virtio memory balloon"]
+
+
 @pytest.mark.parametrize("text", ["", "<domain>", "<domain><name>x</domain>", "not xml at all"])
 def test_malformed_xml_raises_template_error(text):
     with pytest.raises(TemplateError, match="not well-formed XML"):
