@@ -16,6 +16,11 @@
  * SPOOF_IP (TOKEN-arp in the frame's trailer). A capture on the far side of the
  * bridge decides which arrived; one line per frame says it left: "spoof KIND sent".
  *
+ *   vmiso-probe listen PORT SECONDS FILE
+ *
+ * Accepts one TCP connection on PORT within SECONDS and writes what it receives to FILE
+ * (created empty once the socket listens, so the caller knows when to send).
+ *
  *   vmiso-probe seed-rng FILE
  *
  * Credits FILE (random bytes the host put in the seed) to the kernel's RNG at boot, as a
@@ -277,6 +282,36 @@ static int vdagent(char **argv)
     return 1;
 }
 
+static int listen_once(int port, int seconds, const char *path)
+{
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(port) };
+    struct pollfd pfd;
+    char buf[4096];
+    int one = 1, srv = socket(AF_INET, SOCK_STREAM, 0), out, conn;
+    ssize_t n;
+
+    setsockopt(srv, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (srv < 0 || bind(srv, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(srv, 1) < 0) {
+        perror("listen");
+        return 1;
+    }
+    out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0) {
+        perror(path);
+        return 1;
+    }
+    pfd.fd = srv;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, seconds * 1000) <= 0)
+        return 0;  /* nobody came: FILE stays empty */
+    conn = accept(srv, NULL, NULL);
+    pfd.fd = conn;
+    while (conn >= 0 && poll(&pfd, 1, 2000) > 0 && (n = read(conn, buf, sizeof buf)) > 0)
+        if (write(out, buf, n) != n)
+            break;
+    return 0;
+}
+
 static int seed_rng(const char *path)
 {
     struct {
@@ -311,6 +346,8 @@ int main(int argc, char **argv)
         return vdagent(argv);
     if (argc == 3 && strcmp(argv[1], "seed-rng") == 0)
         return seed_rng(argv[2]);
+    if (argc == 5 && strcmp(argv[1], "listen") == 0)
+        return listen_once(atoi(argv[2]), atoi(argv[3]), argv[4]);
     if (argc < 4) {
         fprintf(stderr, "usage: vmiso-probe TIMEOUT_MS TOKEN PROTO:ADDR:PORT...\n");
         return 2;

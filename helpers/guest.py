@@ -53,6 +53,7 @@ class Guest:
     accelerator: str
     boot: str  # "direct" (the probe kernel through fw_cfg) or "disk"
     timings: dict = field(default_factory=dict)
+    probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
 
     @functools.cached_property

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from helpers.readings import IO_PORTS, ProbeError
 
-PROBE_BINARY = "/bin/vmiso-probe"
 FDC_STATUS_PORT = 0x3F4
 PARALLEL_PORTS = (0x378, 0x278, 0x3BC)
 
@@ -169,7 +168,7 @@ VDAGENT_OUT = "/tmp/vmiso-vdagent.out"
 
 def start_clipboard_agent(guest, device, seconds):
     """Start vmiso-probe's SPICE agent on `device` and wait until it spoke with QEMU."""
-    _run(guest, f"rm -f {VDAGENT_OUT}; ({PROBE_BINARY} vdagent %s %s > {VDAGENT_OUT} 2>&1 &)",
+    _run(guest, f"rm -f {VDAGENT_OUT}; ({guest.probe_binary} vdagent %s %s > {VDAGENT_OUT} 2>&1 &)",
          device, str(seconds))
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -194,7 +193,7 @@ def send_tokens(guest, token, targets, timeout_ms):
     Returns the guest's view per target: connected, sent, timeout, refused, unreachable, error.
     """
     specs = [f"{proto}:{address}:{port}" for proto, address, port in targets]
-    out = _run(guest, PROBE_BINARY + " %s %s" + " %s" * len(specs), str(timeout_ms), token,
+    out = _run(guest, guest.probe_binary + " %s %s" + " %s" * len(specs), str(timeout_ms), token,
                *specs)
     view = {}
     for line in out.splitlines():
@@ -231,7 +230,7 @@ SPOOF_KINDS = ("genuine", "ip", "mac", "arp")
 
 def send_spoofed_frames(guest, interface, token, forged_ip, destination, port):
     """Write vmiso-probe's four raw frames (genuine, forged IP, forged MAC, forged ARP)."""
-    out = _run(guest, PROBE_BINARY + " spoof %s %s %s %s %s", interface, token, forged_ip,
+    out = _run(guest, guest.probe_binary + " spoof %s %s %s %s %s", interface, token, forged_ip,
                destination, str(port))
     sent = {line.split()[1] for line in out.splitlines() if line.endswith(" sent")}
     if sent != set(SPOOF_KINDS):
@@ -263,10 +262,11 @@ def kernel_build(guest):
 
 def listen_once(guest, port, seconds):
     """Start a one-connection TCP listener in the guest that keeps what it receives."""
-    _run(guest, "rm -f /tmp/vmiso-listen-%s; "
-                "(timeout %s nc -l -p %s > /tmp/vmiso-listen-%s 2>/dev/null &); "
-                "sleep 0.3; pidof nc > /dev/null", str(port), str(seconds), str(port), str(port))
+    path = f"/tmp/vmiso-listen-{port}"
+    _run(guest, f"rm -f {path}; ({guest.probe_binary} listen %s %s {path} > /dev/null 2>&1 &); "
+                f"for i in $(seq 50); do [ -e {path} ] && exit 0; sleep 0.1; done; exit 1",
+         str(port), str(seconds))
 
 
 def listener_received(guest, port):
-    return _run(guest, "cat /tmp/vmiso-listen-%s 2>/dev/null; true", str(port))
+    return _run(guest, f"cat /tmp/vmiso-listen-{port} 2>/dev/null; true")
