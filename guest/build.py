@@ -32,6 +32,7 @@ IMAGE_NAME = "probe.img"
 IMAGE_MIB = 48
 KERNEL_NAME = "vmlinux"
 INITRD_NAME = "initrd.cpio"
+PROBE_TOOL = "vmiso-probe"  # also beside the image: copied into guests of other images
 
 
 class BuildError(Exception):
@@ -255,8 +256,10 @@ def build(cache):
         initrd = assemble_initramfs(work, root, release)
         make_disk(work, root, release, initrd)
         direct_boot = stage_direct_boot(work, root, release)
-        manifest = {"recipe": recipe_hash(), "kernel": release, "packages": versions}
-        staged_names = [IMAGE_NAME, "manifest.json"]
+        shutil.copy(work / "initramfs/bin" / PROBE_TOOL, work / PROBE_TOOL)
+        manifest = {"recipe": recipe_hash(), "kernel": release, "packages": versions,
+                    "probe_tool": PROBE_TOOL}
+        staged_names = [IMAGE_NAME, "manifest.json", PROBE_TOOL]
         if direct_boot:
             manifest["direct_boot"] = direct_boot
             staged_names += [KERNEL_NAME, INITRD_NAME]
@@ -264,11 +267,16 @@ def build(cache):
         staged = work / "out"
         staged.mkdir()
         for name in staged_names:
-            (work / name).chmod(0o444)
+            (work / name).chmod(0o555 if name == PROBE_TOOL else 0o444)
             (work / name).rename(staged / name)
         staged.chmod(0o755)
         os.replace(staged, target)
     return target / IMAGE_NAME
+
+
+def probe_tool(image):
+    """vmiso-probe as built beside the probe image (a static binary any x86-64 guest runs)."""
+    return Path(image).parent / PROBE_TOOL
 
 
 def main():

@@ -9,7 +9,8 @@
         ...                             # both booted at once, where the host has the cores
 
 A guest is a transient libvirt domain named <prefix><template>-<n> on a qcow2 overlay of the
-read-only base image; nothing of it survives the `with` block, even when a test failed inside it.
+read-only base image (a helpers.guestimage.GuestImage: the probe guest or a cloud image);
+nothing of it survives the `with` block, even when a test failed inside it.
 """
 
 import contextlib
@@ -25,9 +26,9 @@ from pathlib import Path
 
 import libvirt
 
-from helpers import diskimage, diskspace, hostcaps, qmp, ssh
-from helpers.directboot import DirectBoot
+from helpers import cloudinit, diskimage, diskspace, hostcaps, qmp, ssh
 from helpers.domxml import Domain
+from helpers.guestimage import CLOUD
 from helpers.instance import Throwaway, instantiate
 from helpers.readings import take as take_readings
 from helpers.runmark import RunMark
@@ -119,11 +120,7 @@ def launch(target, template, image, workroot, accelerator):
     domain = None
     try:
         spec = _prepare(workdir, name, template, image, target, accelerator)
-        try:
-            keys = ssh.GuestKeys.generate(workdir)
-        except ssh.GuestUnreachable as err:
-            raise GuestError(str(err)) from None
-        spec.seed.write_bytes(keys.seed_archive())
+        keys = _seed(spec, image, workdir)
         xml, adaptations = instantiate(template, spec)
         started = time.monotonic()
         try:
@@ -135,12 +132,14 @@ def launch(target, template, image, workroot, accelerator):
         created = time.monotonic()
         address = _wait_for_lease(target, domain, spec.mac, workdir)
         leased = time.monotonic()
-        host = _wait_for_ssh(target, domain, address, keys, workdir)
+        host = _wait_for_ssh(target, domain, address, keys, image.user, workdir)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
                       adaptations, accelerator, "direct" if spec.direct_boot else "disk",
                       {"create_s": created - started, "create_to_lease_s": leased - started,
                        "create_to_ssh_s": ready - started})
+        if image.kind == CLOUD:
+            guest.probe_binary = _copy_in(guest, image.probe_tool)
         yield guest
         host.backend.close()
     finally:
@@ -178,17 +177,17 @@ def _prepare(workdir, name, template, image, target, accelerator):
     overlay = workdir / "disk.qcow2"
     try:
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                        diskimage.image_format(image), "-b", str(image), str(overlay)],
+                        diskimage.image_format(image.path), "-b", str(image.path), str(overlay)],
                        check=True, capture_output=True, text=True)
     except subprocess.CalledProcessError as err:
-        raise GuestError(f"qemu-img cannot put an overlay on {image}: "
+        raise GuestError(f"qemu-img cannot put an overlay on {image.path}: "
                          f"{err.stderr.strip()[-200:]}") from None
     shares = {}
     for fs in template.filesystems:
         folder = workdir / f"share-{_safe(fs.tag)}"
         folder.mkdir(mode=0o755)
         shares[fs.tag] = folder
-    return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / "seed.tar",
+    return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / image.seed_name,
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
                      share_dirs=shares,
                      memory_limits=not target.is_local or hostcaps.can_raise_resource_limits(),
@@ -198,8 +197,33 @@ def _prepare(workdir, name, template, image, target, accelerator):
 
 def _direct_boot(target, template, image):
     """The probe image's kernel, where the hypervisor can read it from this machine's files."""
-    boot = DirectBoot.beside(image)
+    boot = image.direct_boot
     return boot if boot and target.is_local and boot.fits(template) else None
+
+
+def _seed(spec, image, workdir):
+    """The guest's keys, written to its seed: a tar archive for the probe guest, a cloud-init
+    NoCloud ISO for a cloud image."""
+    try:
+        keys = ssh.GuestKeys.generate(workdir)
+    except ssh.GuestUnreachable as err:
+        raise GuestError(str(err)) from None
+    if image.kind == CLOUD:
+        cloudinit.seed_iso(spec.seed, instance_id=spec.name, hostname=spec.name,
+                           user=image.user, authorized_key=keys.authorized_key.strip(),
+                           host_key_private=keys.host_private_openssh,
+                           host_key_public=keys.host_public_line)
+    else:
+        spec.seed.write_bytes(keys.seed_archive())
+    return keys
+
+
+def _copy_in(guest, tool):
+    """vmiso-probe into the login user's home, over SFTP; its path in the guest."""
+    try:
+        return ssh.upload(guest.host, tool, "vmiso-probe", mode=0o755)
+    except ssh.GuestUnreachable as err:
+        raise GuestError(f"guest {guest.name}: {err}") from None
 
 
 def _wait_for_lease(target, domain, mac, workdir):
@@ -215,13 +239,13 @@ def _wait_for_lease(target, domain, mac, workdir):
                      f"{_console_tail(workdir)}")
 
 
-def _wait_for_ssh(target, domain, address, keys, workdir):
+def _wait_for_ssh(target, domain, address, keys, user, workdir):
     deadline = time.monotonic() + BOOT_TIMEOUT
     last = None
     while time.monotonic() < deadline:
         _require_running(domain, workdir)
         try:
-            return ssh.connect(address, keys, target.open_socket)
+            return ssh.connect(address, keys, target.open_socket, user=user)
         except ssh.GuestUnreachable as err:
             last = err
             time.sleep(0.3)

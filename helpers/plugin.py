@@ -14,6 +14,7 @@ POLICIES = ROOT / "policies"
 
 OPT_TEMPLATE = "--template"
 OPT_IMAGE = "--image"
+OPT_IMAGE_USER = "--image-user"
 OPT_URI = "--libvirt-uri"
 OPT_NETWORK = "--network"
 OPT_HOST_PROFILE = "--host-profile"
@@ -50,7 +51,11 @@ def pytest_addoption(parser):
                     help="template under test: a built-in name (hardened, leaky) or a domain XML "
                          "file (default: hardened)")
     group.addoption(OPT_IMAGE, default=None, metavar="PATH",
-                    help="guest disk image (default: the probe guest, built on first use)")
+                    help="guest disk image: a cloud image (qcow2) with cloud-init, given a "
+                         "NoCloud seed (default: the probe guest, built on first use)")
+    group.addoption(OPT_IMAGE_USER, default="vmiso", metavar="NAME",
+                    help="with --image: the login user the cloud-init seed creates, with "
+                         "passwordless sudo (default: vmiso)")
     group.addoption(OPT_URI, default=None, metavar="URI",
                     help="libvirt URI of a real host, e.g. qemu:///system (default: the local "
                          "lab, a network namespace with its own libvirtd)")

@@ -33,8 +33,9 @@ class GuestUnreachable(Exception):
 @dataclass
 class GuestKeys:
     client: paramiko.PKey
-    host_private: bytes  # dropbear format, for the seed
+    host_private: bytes  # dropbear format, for the probe guest's seed
     host_public: paramiko.PKey
+    host_private_openssh: str  # the same key in OpenSSH format, for a cloud-init seed
 
     @classmethod
     def generate(cls, workdir):
@@ -50,8 +51,14 @@ class GuestKeys:
         line = next(k for k in public.splitlines() if k.startswith("ssh-ed25519 "))
         host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
         private = path.read_bytes()
+        openssh = subprocess.run(["dropbearconvert", "dropbear", "openssh", str(path), "-"],
+                                 check=True, capture_output=True, text=True).stdout
         path.unlink()
-        return cls(paramiko.ECDSAKey.generate(), private, host_public)
+        return cls(paramiko.ECDSAKey.generate(), private, host_public, openssh)
+
+    @property
+    def host_public_line(self):
+        return f"{self.host_public.get_name()} {self.host_public.get_base64()}"
 
     @property
     def authorized_key(self):
@@ -87,9 +94,11 @@ class GuestBackend(ParamikoBackend):
 
     NAME = "vmiso"
 
-    def __init__(self, address, keys, open_socket, timeout=COMMAND_TIMEOUT):
-        super().__init__(f"root@{address}", timeout=timeout)
+    def __init__(self, address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root"):
+        # a user other than root runs every command through sudo (a cloud image's login user)
+        super().__init__(f"{user}@{address}", timeout=timeout, sudo=user != "root")
         self.address = address
+        self.user = user
         self.keys = keys
         self.open_socket = open_socket
 
@@ -110,12 +119,12 @@ class GuestBackend(ParamikoBackend):
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
             sock = self.open_socket(self.address, 22, self.timeout)
-            client.connect(self.address, username="root", pkey=self.keys.client, sock=sock,
+            client.connect(self.address, username=self.user, pkey=self.keys.client, sock=sock,
                            timeout=self.timeout, banner_timeout=self.timeout,
                            auth_timeout=self.timeout, allow_agent=False, look_for_keys=False)
         except (OSError, paramiko.SSHException) as err:
             client.close()
-            raise GuestUnreachable(f"ssh root@{self.address}: {err}") from None
+            raise GuestUnreachable(f"ssh {self.user}@{self.address}: {err}") from None
         return client
 
     def _exec_command(self, command):
@@ -144,8 +153,20 @@ class GuestBackend(ParamikoBackend):
             self._client = None
 
 
-def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT):
+def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root"):
     """A testinfra Host for the guest, connected now (raises GuestUnreachable)."""
-    backend = GuestBackend(address, keys, open_socket, timeout)
+    backend = GuestBackend(address, keys, open_socket, timeout, user)
     backend.client  # connect eagerly so callers can retry until sshd is up
     return testinfra.host.Host(backend)
+
+
+def upload(host, local, remote, mode):
+    """Copy a file into the guest over SFTP (relative paths land in the login user's home);
+    its absolute path there."""
+    try:
+        with host.backend.client.open_sftp() as sftp:
+            sftp.put(str(local), remote)
+            sftp.chmod(remote, mode)
+            return sftp.normalize(remote)
+    except (OSError, paramiko.SSHException) as err:
+        raise GuestUnreachable(f"copying {local} into the guest over SFTP failed: {err}") from None

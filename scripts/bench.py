@@ -118,7 +118,7 @@ def boots(target, image, workroot, accelerator):
             overlays.append((guest.workdir / "disk.qcow2").stat().st_blocks * 512 / 1024)
     result = {key: spread(values) for key, values in figures.items()}
     result["overlay_kib"] = spread(overlays)
-    result["base_image_kib"] = round(Path(image).stat().st_size / 1024)
+    result["base_image_kib"] = round(image.path.stat().st_size / 1024)
     return result
 
 
@@ -164,8 +164,9 @@ def main():
     try:
         target = load.Target.for_lab(lab)
         workroot = lab.root / "guests"
-        figures["boots"] = boots(target, image, workroot, accelerator)
-        figures["parallel_wall_s"] = {n: parallel(target, image, workroot, accelerator, n)
+        guest_image = load.GuestImage.probe(image)
+        figures["boots"] = boots(target, guest_image, workroot, accelerator)
+        figures["parallel_wall_s"] = {n: parallel(target, guest_image, workroot, accelerator, n)
                                       for n in (1, 2, 4)}
         target.close()
     finally:

@@ -24,6 +24,7 @@ import build as probe_guest  # noqa: E402
 from helpers import accel  # noqa: E402
 from helpers.domxml import Domain  # noqa: E402
 from helpers.guest import launch  # noqa: E402
+from helpers.guestimage import GuestImage  # noqa: E402
 from helpers.lab import Lab  # noqa: E402
 from helpers.target import Target  # noqa: E402
 
@@ -69,7 +70,7 @@ def main():
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--output", default=str(ROOT / "reports" / "load.json"))
     args = parser.parse_args()
-    image = probe_guest.build(probe_guest.DEFAULT_CACHE)
+    image = GuestImage.probe(probe_guest.build(probe_guest.DEFAULT_CACHE))
     accelerator = accel.choose("auto")
     lab = Lab.start(STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
     figures = {"accelerator": accelerator, "cpus": os.cpu_count()}
