@@ -94,11 +94,15 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
 
 
 def file_facts(path):
-    """{"path", "sha256"} of a file the run used (the template, the guest image)."""
+    """{"path", "sha256"} of a file the run used (the template, the guest image); sha256 is
+    null when the file is gone or unreadable by the end of the run."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return {"path": str(path), "sha256": None}
     return {"path": str(path), "sha256": digest.hexdigest()}
 
 

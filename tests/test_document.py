@@ -127,3 +127,8 @@ def test_a_written_document_loads_back_as_a_baseline(tmp_path):
     path = tmp_path / "controls.json"
     path.write_text(json.dumps(build({"HV-01": "fail", "NET-01": "pass"})))
     assert [c["id"] for c in document.load(path)["controls"]] == ["HV-01", "NET-01"]
+
+
+def test_a_file_gone_by_the_end_of_the_run_has_no_hash(tmp_path):
+    assert document.file_facts(tmp_path / "gone.qcow2") == {"path": str(tmp_path / "gone.qcow2"),
+                                                            "sha256": None}
