@@ -34,6 +34,7 @@ from helpers.readings import take as take_readings
 from helpers.runmark import RunMark
 
 BOOT_TIMEOUT = 240
+QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
 _counter = itertools.count(1)
 
 
@@ -240,15 +241,20 @@ def _wait_for_lease(target, domain, mac, workdir):
 
 
 def _wait_for_ssh(target, domain, address, keys, user, workdir):
-    deadline = time.monotonic() + BOOT_TIMEOUT
+    started = time.monotonic()
+    deadline = started + BOOT_TIMEOUT
     last = None
     while time.monotonic() < deadline:
         _require_running(domain, workdir)
+        # short handshakes at first: a SYN dropped while the filter waits for the lease is
+        # better sent again than retransmitted a second later
+        quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
         try:
-            return ssh.connect(address, keys, target.open_socket, user=user)
+            return ssh.connect(address, keys, target.open_socket, user=user,
+                               connect_timeout=QUICK_CONNECT_S if quick else None)
         except ssh.GuestUnreachable as err:
             last = err
-            time.sleep(0.3)
+            time.sleep(0.1)
     raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
                      f"{BOOT_TIMEOUT}s ({last}){_console_tail(workdir)}")
 

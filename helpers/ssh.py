@@ -94,11 +94,13 @@ class GuestBackend(ParamikoBackend):
 
     NAME = "vmiso"
 
-    def __init__(self, address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root"):
+    def __init__(self, address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root",
+                 connect_timeout=None):
         # a user other than root runs every command through sudo (a cloud image's login user)
         super().__init__(f"{user}@{address}", timeout=timeout, sudo=user != "root")
         self.address = address
         self.user = user
+        self.connect_timeout = connect_timeout or timeout
         self.keys = keys
         self.open_socket = open_socket
 
@@ -118,7 +120,8 @@ class GuestBackend(ParamikoBackend):
                                    self.keys.host_public)
         client.set_missing_host_key_policy(paramiko.RejectPolicy())
         try:
-            sock = self.open_socket(self.address, 22, self.timeout)
+            sock = self.open_socket(self.address, 22, self.connect_timeout)
+            sock.settimeout(self.timeout)
             client.connect(self.address, username=self.user, pkey=self.keys.client, sock=sock,
                            timeout=self.timeout, banner_timeout=self.timeout,
                            auth_timeout=self.timeout, allow_agent=False, look_for_keys=False)
@@ -153,9 +156,14 @@ class GuestBackend(ParamikoBackend):
             self._client = None
 
 
-def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root"):
-    """A testinfra Host for the guest, connected now (raises GuestUnreachable)."""
-    backend = GuestBackend(address, keys, open_socket, timeout, user)
+def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root",
+            connect_timeout=None):
+    """A testinfra Host for the guest, connected now (raises GuestUnreachable).
+
+    `connect_timeout` bounds the TCP handshake alone: a booting guest's first SYN may be dropped
+    (its traffic filter holds until libvirt has seen the lease), and a fresh SYN beats the
+    kernel's one-second retransmission."""
+    backend = GuestBackend(address, keys, open_socket, timeout, user, connect_timeout)
     backend.client  # connect eagerly so callers can retry until sshd is up
     return testinfra.host.Host(backend)
 
