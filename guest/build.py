@@ -13,7 +13,6 @@ decompressing itself, so the suite hands these to the firmware instead (helpers/
 
 import argparse
 import gzip
-import hashlib
 import json
 import lzma
 import os
@@ -23,6 +22,9 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import recipe  # guest/recipe.py
+from recipe import BuildError
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",
@@ -35,20 +37,12 @@ INITRD_NAME = "initrd.cpio"
 PROBE_TOOL = "vmiso-probe"  # also beside the image: copied into guests of other images
 
 
-class BuildError(Exception):
-    """The image could not be built; the message says what to install or fix."""
-
-
 def recipe_hash():
-    digest = hashlib.sha256()
-    for name in RECIPE_FILES:
-        digest.update(name.encode() + b"\0" + (RECIPE_DIR / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return recipe.recipe_hash(RECIPE_DIR, RECIPE_FILES)
 
 
 def listed(name):
-    lines = (RECIPE_DIR / name).read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return recipe.listed(RECIPE_DIR / name)
 
 
 def run(*cmd, cwd=None):

@@ -33,6 +33,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import recipe  # noqa: E402  (guest/recipe.py)
+from recipe import BuildError  # noqa: E402
+
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt")
 DEFAULT_CACHE = RECIPE_DIR.parent.parent / ".cache" / "cloud"
@@ -90,20 +94,12 @@ CLEANUP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 POLICY_RC = "#!/bin/sh\n# vmiso build: no service starts inside the build chroot\nexit 101\n"
 
 
-class BuildError(Exception):
-    """The image could not be built; the message says what to install or fix."""
-
-
 def recipe_hash():
-    digest = hashlib.sha256()
-    for name in RECIPE_FILES:
-        digest.update(name.encode() + b"\0" + (RECIPE_DIR / name).read_bytes())
-    return digest.hexdigest()[:16]
+    return recipe.recipe_hash(RECIPE_DIR, RECIPE_FILES)
 
 
 def listed(name):
-    lines = (RECIPE_DIR / name).read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return recipe.listed(RECIPE_DIR / name)
 
 
 def run(*cmd, env=None):
