@@ -17,6 +17,7 @@ from pathlib import Path
 import jsonschema
 
 from helpers import verdicts
+from helpers.catalog import SEVERITIES  # most severe first
 
 FORMAT = "vmiso-controls/1"
 VERSION = "0.6.0"
@@ -30,7 +31,6 @@ RISK_FACTORS = {
     6: "patch levels",
     7: "management plane",
 }
-SEVERITIES = ("critical", "high", "medium", "low")  # most severe first
 FAIL_ON = ("any",) + SEVERITIES
 # A control whose status is one of these counts as passing in a comparison.
 GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)

@@ -15,8 +15,8 @@ import html
 from pathlib import Path
 
 from helpers import verdicts
+from helpers.catalog import SEVERITIES
 
-SEVERITIES = ("critical", "high", "medium", "low")
 # Failing first: the columns and counts a reader looks for.
 STATUSES = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.WAIVED, verdicts.MITIGATED,
             verdicts.PASS, verdicts.NOT_APPLICABLE)
