@@ -12,7 +12,7 @@ import contextlib
 
 import pytest
 
-from helpers import catalog as catalog_mod
+from helpers.report import item_controls
 
 QUIET_BELOW = -2  # pytest's verbosity at -qq
 
@@ -30,16 +30,14 @@ def say(config, text):
 
 
 class ControlProgress:
-    def __init__(self, config):
+    def __init__(self, config, catalog):
         self.config = config
-        self.catalog = catalog_mod.load()
+        self.catalog = catalog
         self.controls_of = {}  # node id -> control ids
         self.started = set()  # controls whose first check has started
 
     def pytest_collection_modifyitems(self, items):
-        for item in items:
-            self.controls_of[item.nodeid] = [cid for mark in item.iter_markers("control")
-                                             for cid in mark.args]
+        self.controls_of = {item.nodeid: item_controls(item) for item in items}
 
     def pytest_runtest_logstart(self, nodeid):
         new = [cid for cid in self.controls_of.get(nodeid, []) if cid not in self.started]
@@ -51,4 +49,5 @@ class ControlProgress:
 
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config):
-    config.pluginmanager.register(ControlProgress(config), "vmiso-progress")
+    catalog = config.pluginmanager.get_plugin("vmiso-report").catalog
+    config.pluginmanager.register(ControlProgress(config, catalog), "vmiso-progress")

@@ -38,6 +38,7 @@ class ControlReport:
         self.context = {}  # run facts fixtures add: template, accelerator, versions ...
         self.document = None  # written at session end
         self.other_failures = False  # a failed item that checks no control
+        self.wanted = {}  # --control, --risk, --severity as given (read at collection)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -62,7 +63,7 @@ class ControlReport:
 
     def _select(self, config, items):
         """--control, --risk, --severity: keep the checks of the controls all of them admit."""
-        wanted = self.selection(config)
+        wanted = self.wanted = self.selection(config)
         if not wanted:
             return
         admitted = {cid for cid, control in self.catalog.items()
@@ -183,7 +184,7 @@ class ControlReport:
             context["image_file"] = document_mod.file_facts(context["image"])
         document = document_mod.build(self.controls(), context, self.started, time.time(),
                                       self.config.getoption("fail_on"),
-                                      self.selection(self.config))
+                                      self.wanted)
         if inputs is not None and inputs.baseline is not None:
             document["baseline"] = document_mod.compare(document, inputs.baseline,
                                                         self.config.getoption("baseline"))
