@@ -206,7 +206,7 @@ def _seed(spec, image, workdir):
     """The guest's keys, written to its seed: a tar archive for the probe guest, a cloud-init
     NoCloud ISO for a cloud image."""
     try:
-        keys = ssh.GuestKeys.generate(workdir)
+        keys = ssh.GuestKeys.generate(workdir, openssh=image.kind == CLOUD)
     except ssh.GuestUnreachable as err:
         raise GuestError(str(err)) from None
     if image.kind == CLOUD:

@@ -17,6 +17,7 @@ import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import paramiko
 import testinfra.host
@@ -35,10 +36,12 @@ class GuestKeys:
     client: paramiko.PKey
     host_private: bytes  # dropbear format, for the probe guest's seed
     host_public: paramiko.PKey
-    host_private_openssh: str  # the same key in OpenSSH format, for a cloud-init seed
+    host_private_openssh: Optional[str]  # the same key in OpenSSH format, for a cloud-init seed
 
     @classmethod
-    def generate(cls, workdir):
+    def generate(cls, workdir, openssh=False):
+        """Keys for one guest; `openssh` also gives the host key in OpenSSH format (for a
+        cloud-init seed)."""
         path = Path(workdir) / "host_key"
         try:
             subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(path)], check=True,
@@ -51,10 +54,11 @@ class GuestKeys:
         line = next(k for k in public.splitlines() if k.startswith("ssh-ed25519 "))
         host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
         private = path.read_bytes()
-        openssh = subprocess.run(["dropbearconvert", "dropbear", "openssh", str(path), "-"],
-                                 check=True, capture_output=True, text=True).stdout
+        converted = subprocess.run(["dropbearconvert", "dropbear", "openssh", str(path), "-"],
+                                   check=True, capture_output=True,
+                                   text=True).stdout if openssh else None
         path.unlink()
-        return cls(paramiko.ECDSAKey.generate(), private, host_public, openssh)
+        return cls(paramiko.ECDSAKey.generate(), private, host_public, converted)
 
     @property
     def host_public_line(self):
