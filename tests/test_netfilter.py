@@ -12,6 +12,7 @@ import pytest
 from helpers import netfilter
 from helpers.domxml import Domain
 from helpers.labconfig import BUILTIN_FILTERS, no_host_access_filter
+from tests.runs import run_suite
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -70,3 +71,16 @@ def test_learning_from_any_traffic_leaves_the_filter_open(filterref):
 def test_a_given_address_dhcp_learning_or_no_ip_rules_hold_from_the_start(filterref):
     assert netfilter.interfaces_open_while_learning(
         ShippedFilters(), template_with_filterref(filterref)) == []
+
+
+def test_a_template_learning_from_any_traffic_fails_net01_in_a_run(tmp_path):
+    """The hardened template with libvirt's default learning, against a lab's real libvirtd."""
+    template = tmp_path / "learn-any.xml"
+    template.write_text(
+        ET.tostring(template_with_filterref("<filterref filter='vmiso-no-host-access'/>").root,
+                    encoding="unicode"))
+    proc, report = run_suite(tmp_path / "report", "suites", "--template", str(template),
+                             "--control", "NET-01", "-k", "learned")
+    net01 = report["controls"][0]
+    assert (net01["id"], net01["status"]) == ("NET-01", "fail"), proc.stdout[-1500:]
+    assert "CTRL_IP_LEARNING any" in " ".join(e["observed"] for e in net01["evidence"])
