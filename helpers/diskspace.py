@@ -18,5 +18,10 @@ def require(folder, purpose, mib=MIN_FREE_MIB):
     existing = next(p for p in (folder, *folder.parents) if p.exists())
     free = shutil.disk_usage(existing).free // (1 << 20)
     if free < mib:
-        raise DiskSpaceError(f"only {free} MiB free under {existing} for {purpose}; vmiso needs "
-                             f"{mib} MiB there: free some space and retry")
+        raise DiskSpaceError(shortage(existing, free, purpose, mib))
+
+
+def shortage(folder, free, purpose, mib=MIN_FREE_MIB):
+    """The one-line message for too little space under `folder`."""
+    return (f"only {free} MiB free under {folder} for {purpose}; vmiso needs {mib} MiB there: "
+            f"free some space and retry")

@@ -6,7 +6,6 @@
 """
 
 import re
-import subprocess
 from dataclasses import dataclass
 
 
@@ -38,20 +37,15 @@ def debian_build(text):
     return re.sub(r"\+b\d+$", "", match.group(1)) if match else None
 
 
-def installed_version(package):
-    """The dpkg version of an installed binary package on this machine, or None."""
-    try:
-        out = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
-                             capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return re.sub(r"\+b\d+$", "", out.stdout.strip()) if out.returncode == 0 else None
+def installed_version(hypervisor, package):
+    """The dpkg version of an installed binary package on the hypervisor's host, or None."""
+    out = hypervisor.host.run("dpkg-query -W -f '${Version}' %s", package)
+    return re.sub(r"\+b\d+$", "", out.stdout.strip()) if out.rc == 0 else None
 
 
 def host_build(target, package, version):
     """The Build of a package on the target's host; None when its distribution or version is
-    unknown (a remote host's os-release is not read from here)."""
-    if not version or not target.is_local:
+    unknown."""
+    if not version:
         return None
-    with open("/etc/os-release") as f:
-        return Build(ecosystem(f.read()), package, version)
+    return Build(ecosystem(target.hypervisor.read_text("/etc/os-release")), package, version)

@@ -1,24 +1,25 @@
 """Throwaway guests: boot one from a template, reach it over SSH, destroy it and its files.
 
-    with launch(target, template, image, workroot, "tcg") as guest:
+    with launch(target, template, image, "tcg") as guest:
         guest.host.run("uname -r")      # testinfra Host
         guest.live                      # Domain of the XML libvirt is running
         guest.template                  # Domain of the template as given
 
-    with launch_together(2, target, template, image, workroot, "tcg") as (guest, sibling):
+    with launch_together(2, target, template, image, "tcg") as (guest, sibling):
         ...                             # both booted at once, where the host has the cores
 
 A guest is a transient libvirt domain named <prefix><template>-<n> on a qcow2 overlay of the
 read-only base image (a helpers.guestimage.GuestImage: the probe guest or a cloud image);
-nothing of it survives the `with` block, even when a test failed inside it.
+nothing of it survives the `with` block, even when a test failed inside it. Its overlay, seed and
+console log live on the hypervisor's host under target.workroot (written over SFTP when the host
+is remote, where the base image is copied once and kept by its hash).
 """
 
 import contextlib
 import functools
 import itertools
 import secrets
-import shutil
-import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ import libvirt
 from helpers import cloudinit, diskimage, diskspace, hostcaps, qmp, ssh
 from helpers.domxml import Domain
 from helpers.guestimage import CLOUD
+from helpers.hypervisor import HypervisorError
 from helpers.instance import Throwaway, instantiate
 from helpers.readings import take as take_readings
 from helpers.runmark import RunMark
@@ -54,6 +56,7 @@ class Guest:
     adaptations: list
     accelerator: str
     boot: str  # "direct" (the probe kernel through fw_cfg) or "disk"
+    hypervisor: object  # where workdir and the share folders are (helpers/hypervisor.py)
     timings: dict = field(default_factory=dict)
     probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
@@ -68,6 +71,22 @@ class Guest:
         """Read-only observations of the guest, taken together in one SSH round trip at the
         first check that reads one (helpers/readings.py)."""
         return take_readings(self)
+
+    def plant_in_shares(self, name, text):
+        """Write file `name` holding `text` into every host folder the guest's shares expose."""
+        for folder in self.share_dirs.values():
+            self.hypervisor.write_bytes(folder / name, text.encode(), mode=0o644)
+
+    def shares_holding(self, name, text):
+        """The host share folders whose file `name` holds `text`."""
+        found = []
+        for folder in self.share_dirs.values():
+            try:
+                if text in self.hypervisor.read_text(folder / name):
+                    found.append(str(folder))
+            except FileNotFoundError:
+                continue
+        return found
 
     @property
     def qemu_devices(self):
@@ -108,21 +127,17 @@ def random_mac():
 
 
 @contextlib.contextmanager
-def launch(target, template, image, workroot, accelerator):
+def launch(target, template, image, accelerator):
     """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py)."""
+    hypervisor = target.hypervisor
     name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
-    workdir = Path(workroot) / name
-    workdir.mkdir(parents=True, mode=0o755)
-    try:
-        diskspace.require(workroot, "the guest's overlay, seed and console log")
-    except diskspace.DiskSpaceError as err:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise GuestError(str(err)) from None
+    workdir = target.workroot / name
+    _require_space(hypervisor, target.workroot)
+    hypervisor.make_dir(workdir)
     domain = None
     try:
-        spec = _prepare(workdir, name, template, image, target, accelerator)
-        keys = _seed(spec, image, workdir)
-        xml, adaptations = instantiate(template, spec)
+        spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
+                                              accelerator)
         started = time.monotonic()
         try:
             domain = target.conn.createXML(xml, 0)
@@ -131,14 +146,16 @@ def launch(target, template, image, workroot, accelerator):
                              f"{err.get_error_message()}; this host cannot run the template as "
                              f"written: change or remove what libvirt names") from None
         created = time.monotonic()
-        address = _wait_for_lease(target, domain, spec.mac, workdir)
+        console = functools.partial(_console_tail, hypervisor, workdir)
+        address = _wait_for_lease(target, domain, spec.mac, console)
         leased = time.monotonic()
-        host = _wait_for_ssh(target, domain, address, keys, image.user, workdir)
+        host = _wait_for_ssh(target, domain, address, keys, image.user, console)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
                       adaptations, accelerator, "direct" if spec.direct_boot else "disk",
-                      {"create_s": created - started, "create_to_lease_s": leased - started,
-                       "create_to_ssh_s": ready - started})
+                      hypervisor, {"create_s": created - started,
+                                   "create_to_lease_s": leased - started,
+                                   "create_to_ssh_s": ready - started})
         if image.kind == CLOUD:
             guest.probe_binary = _copy_in(guest, image.probe_tool)
         yield guest
@@ -146,14 +163,14 @@ def launch(target, template, image, workroot, accelerator):
     finally:
         if domain is not None:
             _destroy(target, domain)
-        shutil.rmtree(workdir, ignore_errors=True)
+        hypervisor.remove_tree(workdir)
 
 
 @contextlib.contextmanager
-def launch_together(count, target, template, image, workroot, accelerator):
+def launch_together(count, target, template, image, accelerator):
     """`count` guests of one template, booted at once. Every guest that booted is destroyed on
     exit, also when another failed to boot or the run was interrupted while they booted."""
-    managers = [launch(target, template, image, workroot, accelerator) for _ in range(count)]
+    managers = [launch(target, template, image, accelerator) for _ in range(count)]
     with contextlib.ExitStack() as stack:
         with ThreadPoolExecutor(count, thread_name_prefix="vmiso-boot") as pool:
             futures = [pool.submit(manager.__enter__) for manager in managers]
@@ -170,28 +187,51 @@ def launch_together(count, target, template, image, workroot, accelerator):
         yield [future.result() for future in futures]
 
 
+def _stage(workdir, name, template, image, target, accelerator):
+    """Everything the guest needs before libvirt starts it: overlay, seed, scratch disks and
+    share folders on the hypervisor, and the domain XML."""
+    try:
+        spec = _prepare(workdir, name, template, image, target, accelerator)
+        keys = _seed(spec, image, target.hypervisor)
+        xml, adaptations = instantiate(template, spec)
+        for scratch, size in spec.scratch_files.items():
+            target.hypervisor.make_sparse(scratch, size)
+    except (HypervisorError, OSError) as err:
+        raise GuestError(f"the guest's files could not be made in {workdir} on "
+                         f"{target.uri}'s host: {err}") from None
+    return spec, keys, xml, adaptations
+
+
+def _require_space(hypervisor, workroot):
+    free = hypervisor.free_mib(workroot)
+    if free < diskspace.MIN_FREE_MIB:
+        raise GuestError(diskspace.shortage(workroot, free, "the guest's overlay, seed and "
+                                                            "console log"))
+
+
 def _safe(text):
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:24]
 
 
 def _prepare(workdir, name, template, image, target, accelerator):
+    hypervisor = target.hypervisor
     overlay = workdir / "disk.qcow2"
+    base = hypervisor.provide(image.path)
     try:
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                        diskimage.image_format(image.path), "-b", str(image.path), str(overlay)],
-                       check=True, capture_output=True, text=True)
-    except subprocess.CalledProcessError as err:
-        raise GuestError(f"qemu-img cannot put an overlay on {image.path}: "
-                         f"{err.stderr.strip()[-200:]}") from None
+        hypervisor.run("qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                       diskimage.image_format(image.path), "-b", str(base), str(overlay))
+    except HypervisorError as err:
+        raise GuestError(f"qemu-img cannot put an overlay on {image.path}: {err}") from None
     shares = {}
     for fs in template.filesystems:
         folder = workdir / f"share-{_safe(fs.tag)}"
-        folder.mkdir(mode=0o755)
+        hypervisor.make_dir(folder)
         shares[fs.tag] = folder
     return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / image.seed_name,
                      network=target.network, scratch_dir=workdir, accelerator=accelerator,
                      share_dirs=shares,
-                     memory_limits=not target.is_local or hostcaps.can_raise_resource_limits(),
+                     memory_limits=hostcaps.can_raise_resource_limits(hypervisor,
+                                                                      target.daemon_pid),
                      mark=RunMark.current(target.run_id),
                      direct_boot=_direct_boot(target, template, image))
 
@@ -202,20 +242,24 @@ def _direct_boot(target, template, image):
     return boot if boot and target.is_local and boot.fits(template) else None
 
 
-def _seed(spec, image, workdir):
-    """The guest's keys, written to its seed: a tar archive for the probe guest, a cloud-init
-    NoCloud ISO for a cloud image."""
-    try:
-        keys = ssh.GuestKeys.generate(workdir, openssh=image.kind == CLOUD)
-    except ssh.GuestUnreachable as err:
-        raise GuestError(str(err)) from None
-    if image.kind == CLOUD:
-        cloudinit.seed_iso(spec.seed, instance_id=spec.name, hostname=spec.name,
-                           user=image.user, authorized_key=keys.authorized_key.strip(),
-                           host_key_private=keys.host_private_openssh,
-                           host_key_public=keys.host_public_line)
-    else:
-        spec.seed.write_bytes(keys.seed_archive())
+def _seed(spec, image, hypervisor):
+    """The guest's keys, written to its seed on the hypervisor: a tar archive for the probe
+    guest, a cloud-init NoCloud ISO for a cloud image."""
+    with tempfile.TemporaryDirectory(prefix="vmiso-keys-") as scratch:
+        try:
+            keys = ssh.GuestKeys.generate(scratch, openssh=image.kind == CLOUD)
+        except ssh.GuestUnreachable as err:
+            raise GuestError(str(err)) from None
+        if image.kind == CLOUD:
+            seed = Path(scratch) / "seed.iso"
+            cloudinit.seed_iso(seed, instance_id=spec.name, hostname=spec.name,
+                               user=image.user, authorized_key=keys.authorized_key.strip(),
+                               host_key_private=keys.host_private_openssh,
+                               host_key_public=keys.host_public_line)
+            data = seed.read_bytes()
+        else:
+            data = keys.seed_archive()
+    hypervisor.write_bytes(spec.seed, data)
     return keys
 
 
@@ -227,25 +271,25 @@ def _copy_in(guest, tool):
         raise GuestError(f"guest {guest.name}: {err}") from None
 
 
-def _wait_for_lease(target, domain, mac, workdir):
+def _wait_for_lease(target, domain, mac, console):
     network = target.conn.networkLookupByName(target.network)
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
-        _require_running(domain, workdir)
+        _require_running(domain, console)
         for lease in network.DHCPLeases(mac):
             if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4:
                 return lease["ipaddr"]
         time.sleep(0.2)
     raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
-                     f"{_console_tail(workdir)}")
+                     f"{console()}")
 
 
-def _wait_for_ssh(target, domain, address, keys, user, workdir):
+def _wait_for_ssh(target, domain, address, keys, user, console):
     started = time.monotonic()
     deadline = started + BOOT_TIMEOUT
     last = None
     while time.monotonic() < deadline:
-        _require_running(domain, workdir)
+        _require_running(domain, console)
         # short handshakes at first: a SYN dropped while the filter waits for the lease is
         # better sent again than retransmitted a second later
         quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
@@ -256,23 +300,24 @@ def _wait_for_ssh(target, domain, address, keys, user, workdir):
             last = err
             time.sleep(0.1)
     raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
-                     f"{BOOT_TIMEOUT}s ({last}){_console_tail(workdir)}")
+                     f"{BOOT_TIMEOUT}s ({last}){console()}")
 
 
-def _require_running(domain, workdir):
+def _require_running(domain, console):
     try:
         running = domain.isActive()
     except libvirt.libvirtError:
         running = False
     if not running:
-        raise GuestError(f"guest {domain.name()} stopped while booting{_console_tail(workdir)}")
+        raise GuestError(f"guest {domain.name()} stopped while booting{console()}")
 
 
-def _console_tail(workdir, lines=8):
-    log = workdir / "console.log"
-    if not log.exists():
+def _console_tail(hypervisor, workdir, lines=8):
+    try:
+        text = hypervisor.read_bytes(workdir / "console.log").decode(errors="replace")
+    except OSError:
         return ""
-    tail = log.read_text(errors="replace").strip().splitlines()[-lines:]
+    tail = text.strip().splitlines()[-lines:]
     return "; console: " + " | ".join(tail) if tail else ""
 
 

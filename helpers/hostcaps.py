@@ -2,7 +2,6 @@
 
 import re
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 MAC_MODELS = ("selinux", "apparmor")
 MCS_PAIR = re.compile(r":c\d+,c\d+$")
@@ -32,9 +31,10 @@ def label_confines(model, label, enforcing):
 CAP_SYS_RESOURCE = 24
 
 
-def can_raise_resource_limits():
-    """Whether this machine's libvirtd (started as root by this runner, or the system's) holds
-    CAP_SYS_RESOURCE, which libvirt needs to apply <memtune> limits to QEMU."""
-    status = Path("/proc/self/status").read_text()
+def can_raise_resource_limits(hypervisor, daemon_pid):
+    """Whether libvirtd on the hypervisor's host holds CAP_SYS_RESOURCE, which libvirt needs to
+    apply <memtune> limits to QEMU (read from the daemon, else from the SSH session's own
+    process when the daemon was not found)."""
+    status = hypervisor.read_text(f"/proc/{daemon_pid or 'self'}/status")
     cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16)
     return bool(cap_eff >> CAP_SYS_RESOURCE & 1)

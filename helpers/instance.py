@@ -30,6 +30,8 @@ class Throwaway:
     memory_limits: bool = True  # whether the host can apply <memtune> (see hostcaps)
     mark: object = None  # a runmark.RunMark: which run made this guest
     direct_boot: object = None  # a directboot.DirectBoot, for the probe image on BIOS templates
+    # path -> size of the blank disks instantiate() points at; the caller creates them
+    scratch_files: dict = field(default_factory=dict)
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -117,9 +119,7 @@ def _substitute_disks(devices, spec):
                 disk.remove(source)
         else:
             scratch = spec.scratch_dir / f"scratch{index}.img"
-            size = 1474560 if disk.get("device") == "floppy" else 1 << 20
-            with open(scratch, "wb") as f:
-                f.truncate(size)
+            spec.scratch_files[scratch] = 1474560 if disk.get("device") == "floppy" else 1 << 20
             _point_disk(disk, scratch, "raw")
 
 

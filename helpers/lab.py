@@ -160,10 +160,16 @@ class Lab:
         sh("ip", "-n", self.mgmt_netns, "link", "set", "eth0", "up")
         sh("ip", "-n", self.mgmt_netns, "route", "add", str(SUBNET), "via", MGMT_HOST_ADDRESS)
 
+    def bind_steps(self):
+        """Shell steps that, in a private mount namespace, put the lab's copies over the
+        machine's libvirt folders (what the lab's daemons see)."""
+        q = shlex.quote
+        return [f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
+                for src, dest in labconfig.BIND_MOUNTS]
+
     def _start_daemons(self):
         q = shlex.quote
-        binds = [f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
-                 for src, dest in labconfig.BIND_MOUNTS]
+        binds = self.bind_steps()
         if labconfig.REPLACED_EMULATOR[self.profile]:
             binds.append(self._replaced_emulator())
         flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])

@@ -1,6 +1,7 @@
 """libvirtd's remote API as the daemon runs it: libvirtd.conf settings and its TCP listeners.
 
-    conf = LibvirtdConfig.read(Path("/etc/libvirt/libvirtd.conf"), pid=812)
+    pid = daemon_pid(hypervisor, "/run/libvirt/libvirt-sock")
+    conf = LibvirtdConfig.read(hypervisor, "/etc/libvirt/libvirtd.conf", pid)
     conf.open_remote_listeners      # ['TCP 0.0.0.0:16509 with auth_tcp = "none"']
 
 Only what the daemon really listens on counts: listen_tcp = 1 without --listen opens nothing.
@@ -9,7 +10,7 @@ Only what the daemon really listens on counts: listen_tcp = 1 without --listen o
 import re
 from dataclasses import dataclass
 
-from helpers.procnet import tcp_listeners
+from helpers.procnet import listening
 
 DEFAULTS = {"tcp_port": "16509", "tls_port": "16514", "auth_tcp": "sasl", "auth_tls": "none",
             "tls_no_verify_certificate": "0"}
@@ -22,9 +23,12 @@ class LibvirtdConfig:
     listening: list  # (address, port)
 
     @classmethod
-    def read(cls, path, pid):
-        return cls(str(path), parse(path.read_text() if path.exists() else ""),
-                   tcp_listeners(pid, include_loopback=True))
+    def read(cls, hypervisor, path, pid):
+        """The settings in `path` and the listeners of daemon `pid`, on the hypervisor's host
+        (helpers/hypervisor.py); a missing file means libvirt's defaults."""
+        text = hypervisor.read_text(path) if hypervisor.mode(path) is not None else ""
+        return cls(str(path), parse(text),
+                   listening(hypervisor.read_text(f"/proc/{pid}/net/tcp"), include_loopback=True))
 
     def get(self, key):
         return self.settings.get(key, DEFAULTS.get(key, ""))
@@ -52,3 +56,15 @@ def parse(text):
         if match:
             settings[match.group(1)] = match.group(2)
     return settings
+
+
+def daemon_pid(hypervisor, socket_path):
+    """The pid of the daemon listening on the libvirt socket `socket_path` (as `ss` on the
+    hypervisor's host sees it); None when no process listens there."""
+    for line in hypervisor.run("ss", "-xlpnH").splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[4] == socket_path:
+            match = re.search(r"pid=(\d+)", line)
+            if match:
+                return int(match.group(1))
+    return None

@@ -1,36 +1,39 @@
-"""The QEMU process that runs a guest, as the host kernel sees it (local hosts only).
+"""The QEMU process that runs a guest, as the hypervisor host's kernel sees it (read on this
+machine or over SSH: helpers/hypervisor.py).
 
-    proc = QemuProcess.of("vmiso-1a2b3c-hardened-1")
+    proc = QemuProcess.of(hypervisor, "vmiso-1a2b3c-hardened-1")
     proc.euid, proc.cap_eff, proc.seccomp, proc.sandbox, proc.exe, proc.memory_limit
 """
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 
 class ProcessNotFound(Exception):
-    """No QEMU process of that guest runs on this machine."""
+    """No QEMU process of that guest runs on the hypervisor's host."""
 
 
 @dataclass(frozen=True)
 class QemuProcess:
+    hypervisor: object
     pid: int
     status: dict
     cmdline: tuple
 
     @classmethod
-    def of(cls, guest_name):
+    def of(cls, hypervisor, guest_name):
+        """The process whose -name starts with guest=<guest_name>, (candidates from pgrep,
+        each confirmed by its own command line)."""
         marker = f"guest={guest_name},"
-        for pid in filter(str.isdigit, os.listdir("/proc")):
+        found = hypervisor.host.run("pgrep -f -- %s", marker)
+        for pid in found.stdout.split():
             try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                argv = hypervisor.read_bytes(f"/proc/{pid}/cmdline").split(b"\0")
                 args = tuple(a.decode(errors="replace") for a in argv if a)
                 if "-name" in args and args[args.index("-name") + 1].startswith(marker):
-                    return cls(int(pid), _status(pid), args)
+                    return cls(hypervisor, int(pid), _status(hypervisor, pid), args)
             except (OSError, IndexError):
                 continue
-        raise ProcessNotFound(f"no QEMU process with -name {marker}... on this machine")
+        raise ProcessNotFound(f"no QEMU process with -name {marker}... on the hypervisor's host")
 
     @property
     def euid(self):
@@ -48,7 +51,7 @@ class QemuProcess:
     @property
     def dev_mount(self):
         """How /dev is mounted for the process: (source, fstype) from /proc/PID/mountinfo."""
-        for line in Path(f"/proc/{self.pid}/mountinfo").read_text().splitlines():
+        for line in self.hypervisor.read_text(f"/proc/{self.pid}/mountinfo").splitlines():
             fields = line.split()
             if fields[4] == "/dev":
                 tail = fields[fields.index("-") + 1:]
@@ -65,7 +68,7 @@ class QemuProcess:
     @property
     def exe(self):
         """The binary the process runs (/proc/PID/exe); ends in ' (deleted)' once replaced."""
-        return os.readlink(f"/proc/{self.pid}/exe")
+        return self.hypervisor.readlink(f"/proc/{self.pid}/exe")
 
     @property
     def dump_guest_core(self):
@@ -78,15 +81,16 @@ class QemuProcess:
     @property
     def memory_limit(self):
         """(cgroup, limit in bytes or None when unlimited) of the process's memory cgroup."""
-        for line in Path(f"/proc/{self.pid}/cgroup").read_text().splitlines():
+        for line in self.hypervisor.read_text(f"/proc/{self.pid}/cgroup").splitlines():
             _, controllers, path = line.split(":", 2)
             if "memory" in controllers.split(","):
-                limit = Path(f"{CGROUP_ROOT}/memory{path}/memory.limit_in_bytes")
-            elif controllers == "" and Path(f"{CGROUP_ROOT}{path}/memory.max").exists():
-                limit = Path(f"{CGROUP_ROOT}{path}/memory.max")
+                limit = f"{CGROUP_ROOT}/memory{path}/memory.limit_in_bytes"
+            elif controllers == "" and \
+                    self.hypervisor.mode(f"{CGROUP_ROOT}{path}/memory.max") is not None:
+                limit = f"{CGROUP_ROOT}{path}/memory.max"
             else:
                 continue
-            value = limit.read_text().strip()
+            value = self.hypervisor.read_text(limit).strip()
             return path, None if value == "max" or int(value) >= UNLIMITED else int(value)
         return "", None
 
@@ -120,6 +124,6 @@ def _option(value, key):
     return ""
 
 
-def _status(pid):
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+def _status(hypervisor, pid):
+    lines = hypervisor.read_text(f"/proc/{pid}/status").splitlines()
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)

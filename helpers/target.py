@@ -1,19 +1,26 @@
-"""Where guests run: a libvirt connection plus how the runner reaches the guests' network.
+"""Where guests run: a libvirt connection, the hypervisor's host (helpers/hypervisor.py) and how
+the runner reaches the guests' network.
 
-    target = Target.for_lab(lab)                       # the local lab
-    target = Target.for_uri("qemu:///system", "default")   # a real host
+    target = Target.for_lab(lab)                                       # the local lab
+    target = Target.for_uri("qemu:///system", "default", run_id)       # this machine's libvirt
+    target = Target.for_uri("qemu+ssh://root@kvm1/system", "default", run_id)   # a remote host
+    target.hypervisor.read_text("/etc/os-release")
 """
 
-import os
-import socket
+import functools
 from dataclasses import dataclass
-from typing import Callable, Optional
+from pathlib import PurePosixPath
+from typing import Optional
 from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
 from helpers import netns, runmark
+from helpers.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.lab import NETWORK, PREFIX, Lab
+from helpers.libvirtdconf import daemon_pid
+
+REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
 
 
 class TargetError(Exception):
@@ -26,7 +33,7 @@ class Target:
     conn: libvirt.virConnect
     network: str
     domain_prefix: str
-    open_socket: Callable
+    hypervisor: object  # LocalHypervisor or SshHypervisor
     lab: Optional[Lab] = None
     swept: tuple = ()  # guests of dead earlier runs destroyed when the target was opened
 
@@ -36,30 +43,56 @@ class Target:
 
     @classmethod
     def for_lab(cls, lab):
-        def open_socket(address, port, timeout):
-            return netns.connect(lab.uplink_netns, (address, port), timeout)
-        return cls(lab.uri, _open(lab.uri), NETWORK, lab.domain_prefix, open_socket, lab)
+        return cls(lab.uri, _open(lab.uri), NETWORK, lab.domain_prefix, LocalHypervisor(), lab)
 
     @classmethod
     def for_uri(cls, uri, network, run_id):
-        def open_socket(address, port, timeout):
-            return socket.create_connection((address, port), timeout=timeout)
-        conn = _open(uri)
-        return cls(uri, conn, network, f"{PREFIX}{run_id}-", open_socket,
-                   swept=tuple(runmark.sweep(conn, PREFIX)))
+        try:
+            hypervisor = hypervisor_for(uri)
+        except HypervisorError as err:
+            raise TargetError(str(err)) from None
+        try:
+            conn = _open(uri)
+            swept = tuple(runmark.sweep(conn, PREFIX))
+            for name in swept:
+                hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
+        except BaseException:
+            hypervisor.close()
+            raise
+        return cls(uri, conn, network, f"{PREFIX}{run_id}-", hypervisor, swept=swept)
 
     @property
     def is_local(self):
         """Whether the hypervisor is this machine (its processes and files can be read here)."""
-        return self.lab is not None or self.uri.startswith("qemu:///")
+        return self.hypervisor.is_local
+
+    @property
+    def workroot(self):
+        """Where on the hypervisor the guests' overlays, seeds and logs go."""
+        return self.lab.root / "guests" if self.lab is not None else REAL_HOST_WORKROOT
+
+    def open_socket(self, address, port, timeout):
+        """A connection to a guest: from the lab's uplink station, else from the hypervisor
+        (a direct-tcpip channel when it is remote)."""
+        if self.lab is not None:
+            return netns.connect(self.lab.uplink_netns, (address, port), timeout)
+        return self.hypervisor.open_socket(address, port, timeout)
 
     @property
     def socket_path(self):
-        """The libvirt UNIX socket this run talks to (local hosts)."""
+        """The libvirt UNIX socket this run talks to, on the hypervisor's host."""
         if self.lab is not None:
             return str(self.lab.socket)
         query = parse_qs(urlparse(self.uri).query)
         return query.get("socket", ["/run/libvirt/libvirt-sock"])[0]
+
+    @functools.cached_property
+    def daemon_pid(self):
+        """The pid of the libvirtd serving this run on the hypervisor's host (None when no
+        process is seen listening on its socket)."""
+        if self.lab is not None:
+            return self.lab.libvirtd_pid
+        return daemon_pid(self.hypervisor, self.socket_path)
 
     @property
     def libvirt_version(self):
@@ -69,12 +102,13 @@ class Target:
     def facts(self, accelerator):
         """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
         return {"name": self.conn.getHostname(), "uri": self.uri,
-                "kernel": os.uname().release if self.is_local else None,
+                "kernel": self.hypervisor.run("uname", "-r").strip(),
                 "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
                 "accelerator": accelerator}
 
     def close(self):
         self.conn.close()
+        self.hypervisor.close()
 
 
 def _dotted(number):

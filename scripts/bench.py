@@ -107,12 +107,12 @@ def one_floor_boot(kernel, initrd, accelerator):
         qemu.wait()
 
 
-def boots(target, image, workroot, accelerator):
+def boots(target, image, accelerator):
     """Boot timings, and the disk a guest costs: its qcow2 overlay, beside the base image."""
     figures = {"create_s": [], "create_to_lease_s": [], "create_to_ssh_s": []}
     overlays = []
     for _ in range(BOOTS):
-        with load.launch(target, load.TEMPLATE, image, workroot, accelerator) as guest:
+        with load.launch(target, load.TEMPLATE, image, accelerator) as guest:
             for key in figures:
                 figures[key].append(guest.timings[key])
             overlays.append((guest.workdir / "disk.qcow2").stat().st_blocks * 512 / 1024)
@@ -122,10 +122,10 @@ def boots(target, image, workroot, accelerator):
     return result
 
 
-def parallel(target, image, workroot, accelerator, count):
+def parallel(target, image, accelerator, count):
     started = time.monotonic()
     with ThreadPoolExecutor(count) as pool:
-        list(pool.map(lambda _: load.one_guest(target, image, workroot, accelerator),
+        list(pool.map(lambda _: load.one_guest(target, image, accelerator),
                       range(count)))
     return round(time.monotonic() - started, 1)
 
@@ -163,10 +163,9 @@ def main():
     lab = load.Lab.start(load.STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
     try:
         target = load.Target.for_lab(lab)
-        workroot = lab.root / "guests"
         guest_image = load.GuestImage.probe(image)
-        figures["boots"] = boots(target, guest_image, workroot, accelerator)
-        figures["parallel_wall_s"] = {n: parallel(target, guest_image, workroot, accelerator, n)
+        figures["boots"] = boots(target, guest_image, accelerator)
+        figures["parallel_wall_s"] = {n: parallel(target, guest_image, accelerator, n)
                                       for n in (1, 2, 4)}
         target.close()
     finally:

@@ -39,10 +39,10 @@ def rss_mib():
     return 0.0
 
 
-def one_guest(target, image, workroot, accelerator):
+def one_guest(target, image, accelerator):
     """Boot a guest, run one command in it, destroy it: seconds from start to SSH and in all."""
     started = time.monotonic()
-    with launch(target, TEMPLATE, image, workroot, accelerator) as guest:
+    with launch(target, TEMPLATE, image, accelerator) as guest:
         ready = time.monotonic() - started
         if guest.run("uname -r").rc != 0:
             raise RuntimeError(f"{guest.name}: uname failed")
@@ -76,11 +76,10 @@ def main():
     figures = {"accelerator": accelerator, "cpus": os.cpu_count()}
     try:
         target = Target.for_lab(lab)
-        workroot = lab.root / "guests"
         rss, ready = [rss_mib()], []
         started = time.monotonic()
         for _ in range(args.sequential):
-            ready.append(one_guest(target, image, workroot, accelerator)[0])
+            ready.append(one_guest(target, image, accelerator)[0])
             rss.append(rss_mib())
         figures["sequential"] = {
             "guests": args.sequential, "wall_s": round(time.monotonic() - started, 1),
@@ -91,7 +90,7 @@ def main():
             "left_behind": leftovers(lab)}
         started = time.monotonic()
         with ThreadPoolExecutor(args.parallel) as pool:
-            results = list(pool.map(lambda _: one_guest(target, image, workroot, accelerator),
+            results = list(pool.map(lambda _: one_guest(target, image, accelerator),
                                     range(args.parallel)))
         figures["parallel"] = {
             "guests": args.parallel, "wall_s": round(time.monotonic() - started, 1),

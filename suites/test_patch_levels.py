@@ -3,8 +3,6 @@
 Distribution builds are judged by the OSV records of --osv where they cover the build; the
 policy's floors and upstream fix versions decide otherwise, and the evidence says which."""
 
-import platform
-
 import pytest
 
 from helpers import distro, hostinfo, probes, qmp
@@ -26,7 +24,8 @@ def record(evidence, what, judgement, expected):
 def test_qemu_meets_policy(guest, target, policy, osv_records, evidence):
     reply = qmp.qmp(guest.domain, "query-version")
     version = Version.parse("{major}.{minor}.{micro}".format(**reply["qemu"]))
-    package = reply.get("package", "").strip() or hostinfo.qemu_package() or "unknown"
+    package = (reply.get("package", "").strip() or hostinfo.qemu_package(target.hypervisor)
+               or "unknown")
     build = distro.host_build(target, "qemu", distro.debian_build(package))
     judgement = judge_build(version, build, guest.qemu_devices, policy.qemu, osv_records)
     record(evidence, f"QEMU {version} ({package}) against floor {policy.qemu.floor}",
@@ -37,7 +36,7 @@ def test_qemu_meets_policy(guest, target, policy, osv_records, evidence):
 @pytest.mark.outside
 def test_libvirt_meets_policy(target, policy, osv_records, evidence):
     version = Version.parse(target.libvirt_version)
-    installed = distro.installed_version("libvirt-daemon") if target.is_local else None
+    installed = distro.installed_version(target.hypervisor, "libvirt-daemon")
     build = distro.host_build(target, "libvirt", installed)
     judgement = judge_build(version, build, set(), policy.libvirt, osv_records, name="libvirt")
     record(evidence, f"libvirt {version} ({installed or 'build unknown'}) at {target.uri} "
@@ -46,15 +45,15 @@ def test_libvirt_meets_policy(target, policy, osv_records, evidence):
 
 @pytest.mark.control("PAT-03")
 @pytest.mark.outside
-def test_host_kernel_meets_policy_with_cpu_mitigations_on(host_files, target, policy,
-                                                          osv_records, evidence):
-    release = platform.release()
-    build = distro.host_build(target, "linux", distro.debian_build(platform.version()))
+def test_host_kernel_meets_policy_with_cpu_mitigations_on(target, policy, osv_records,
+                                                          evidence):
+    release, version = hostinfo.kernel(target.hypervisor)
+    build = distro.host_build(target, "linux", distro.debian_build(version))
     judgement = judge_build(Version.parse(release), build, set(), policy.host_kernel,
                             osv_records, name="host kernel")
-    record(evidence, f"host kernel {release} ({platform.version()}) against floor "
+    record(evidence, f"host kernel {release} ({version}) against floor "
            f"{policy.host_kernel.floor}", judgement, "at or above floor, no open CVE")
-    states = hostinfo.cpu_vulnerabilities()
+    states = hostinfo.cpu_vulnerabilities(target.hypervisor)
     if not states:
         raise FileNotFoundError(f"{hostinfo.VULNERABILITIES} is missing: the host kernel does "
                                 f"not report its CPU vulnerability mitigations")

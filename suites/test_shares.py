@@ -25,9 +25,7 @@ def test_guest_sees_no_share_device(guest, evidence):
 @pytest.mark.inside
 def test_host_canary_file_never_readable_in_guest(guest, evidence):
     canary = f"vmiso-share-canary-{secrets.token_hex(8)}"
-    for folder in guest.share_dirs.values():
-        (folder / CANARY_FILE).write_text(canary + "\n")
-        (folder / CANARY_FILE).chmod(0o644)
+    guest.plant_in_shares(CANARY_FILE, canary + "\n")
     mounts = probes.share_tags(guest)
     seen = [f"{kind}:{tag}" for kind, tag in mounts
             if canary in probes.mount_share(guest, kind, tag).values()]
@@ -44,8 +42,7 @@ def test_guest_file_never_lands_on_the_host(guest, evidence):
     mounts = probes.share_tags(guest)
     written = [f"{kind}:{tag}" for kind, tag in mounts
                if probes.write_to_share(guest, kind, tag, name, canary)]
-    landed = [str(folder) for folder in guest.share_dirs.values()
-              if (folder / name).exists() and canary in (folder / name).read_text()]
+    landed = guest.shares_holding(name, canary)
     evidence.note("guest writes that succeeded", written or "none", "any: the host decides")
     evidence.check(f"a guest file written through {len(mounts)} tag(s), looked for in "
                    f"{len(guest.share_dirs)} host share folder(s)", landed or "never landed",
@@ -111,7 +108,7 @@ def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
                                 f"its domain UUID {own_uuid}: the DMI probe reads something else")
     evidence.note("positive twin: the guest reads its own SMBIOS UUID",
                   seen["product_uuid"].lower(), own_uuid)
-    host = hostinfo.host_identity(target.conn, target.is_local)
+    host = hostinfo.host_identity(target.conn, target.hypervisor)
     leaked = [f"{k}={v}" for k, v in seen.items() if v.lower() in host]
     evidence.expect_none(f"guest DMI {', '.join(sorted(seen))} equal to one of the host's "
                          f"{len(host)} identifiers (libvirt host UUID, sysinfo, DMI)", leaked)

@@ -13,9 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 900
 
 
-def run_suite(report_dir, *options, env=None):
-    """Run pytest with `options` (env: extra environment variables) and read its report."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", *options,
+def run_suite(report_dir, *options, env=None, prefix=()):
+    """Run pytest with `options` (env: extra environment variables; prefix: a command that runs
+    it, e.g. in another namespace) and read its report."""
+    proc = subprocess.run([*prefix, sys.executable, "-m", "pytest", *options,
                            "--report-dir", str(report_dir), "-q", "--tb=line"],
                           cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT,
                           env={**os.environ, **(env or {})})

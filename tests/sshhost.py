@@ -1,0 +1,150 @@
+"""A remote hypervisor in the lab: an OpenSSH server inside a lab's network and mount namespaces,
+listening on the namespace's loopback, so that `qemu+ssh://root@127.0.0.1/system` from a process
+in that namespace reaches the lab's libvirtd the way a controller reaches a real host.
+
+    with SshHost.start(lab, tmp_path) as remote:
+        remote.uri                 # qemu+ssh://root@127.0.0.1/system?socket=...&keyfile=...
+        remote.runner_prefix       # run a command as the controller: in the namespace, and
+                                   # unable to reach the guest network but through the sshd
+
+The controller is told apart from sshd by its group: a packet filter in the lab namespace rejects
+every packet a process of RUNNER_GID sends to the guest network, so guests are reached only
+through SSH channels that sshd (group root) opens.
+
+The hypervisor opens those channels from a management address of its own, JUMP_ADDRESS: the lab's
+host filter (vmiso-no-host-access) drops, statelessly, everything a guest sends to the host's
+bridge address, so a guest's answers to that address would never arrive. A real host that jumps
+to its guests needs the same: an address of its own that its guests may answer.
+"""
+
+import contextlib
+import shlex
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.lab import BRIDGE, HOST_ADDRESS, SUBNET
+
+SSHD = "/usr/sbin/sshd"
+RUNNER_GID = 64213  # a group no account has: the controller's packets, and only them
+START_TIMEOUT = 20
+PRIVSEP_DIR = Path("/run/sshd")
+JUMP_ADDRESS = str(SUBNET[3])  # outside the DHCP range and the host filter's drops
+
+
+@dataclass
+class SshHost:
+    lab: object
+    home: Path
+    process: subprocess.Popen
+
+    @property
+    def uri(self):
+        """Host keys are pinned: libvirt's ssh reads them through the wrapper `ssh`, vmiso
+        through `known_hosts`."""
+        return (f"qemu+ssh://root@127.0.0.1/system?socket={self.lab.socket}"
+                f"&keyfile={self.home / 'client_key'}&known_hosts={self.home / 'known_hosts'}"
+                f"&command={self.home / 'ssh'}")
+
+    @property
+    def runner_prefix(self):
+        return ["ip", "netns", "exec", self.lab.netns, "setpriv", f"--regid={RUNNER_GID}",
+                "--clear-groups", "--"]
+
+    def log(self):
+        return (self.home / "sshd.log").read_text(errors="replace")
+
+    def rejected_packets(self):
+        """Packets of the controller's group that the filter rejected on their way to the
+        guest network."""
+        out = subprocess.run(["ip", "netns", "exec", self.lab.netns, "iptables", "-w", "-L",
+                              "OUTPUT", "-v", "-x", "-n"], capture_output=True, text=True,
+                             check=True).stdout
+        return sum(int(line.split()[0]) for line in out.splitlines()
+                   if f"owner GID match {RUNNER_GID}" in line)
+
+    @classmethod
+    @contextlib.contextmanager
+    def start(cls, lab, home):
+        home = Path(home)
+        home.mkdir(parents=True, exist_ok=True)
+        _keys(home)
+        made_privsep = not PRIVSEP_DIR.exists()
+        PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
+        # the lab's network namespace and libvirt folders over this machine's file system:
+        # what sshd on the lab's host sees (`ip netns exec` would hide the cgroup hierarchy
+        # under a fresh sysfs)
+        steps = " && ".join(lab.bind_steps())
+        process = subprocess.Popen(
+            ["nsenter", f"--net=/run/netns/{lab.netns}", "--", "unshare", "--mount",
+             "--propagation", "private", "--", "sh", "-c",
+             f"{steps} && exec {SSHD} -D -e -f {shlex.quote(str(_config(home)))}"],
+            stdout=subprocess.DEVNULL, stderr=open(home / "sshd.log", "wb"))
+        rule = ["OUTPUT", "-d", str(SUBNET), "-m", "owner", "--gid-owner", str(RUNNER_GID),
+                "-j", "REJECT"]
+        route = ["route", "replace", str(SUBNET), "dev", BRIDGE, "proto", "kernel", "scope",
+                 "link", "src"]
+        try:
+            _wait_listening(lab, process, home)
+            _iptables(lab, "-I", *rule)
+            _ip(lab, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
+            _ip(lab, *route, JUMP_ADDRESS)
+            yield cls(lab, home, process)
+        finally:
+            _ip(lab, *route, HOST_ADDRESS, check=False)
+            _ip(lab, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
+            _iptables(lab, "-D", *rule, check=False)
+            process.terminate()
+            process.wait(timeout=10)
+            if made_privsep:
+                PRIVSEP_DIR.rmdir()
+
+
+def _keys(home):
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"vmiso-{name}",
+                        "-f", str(home / name)], check=True)
+    host_public = (home / "host_key.pub").read_text().split()[:2]
+    (home / "known_hosts").write_text(f"127.0.0.1 {' '.join(host_public)}\n")
+    (home / "authorized_keys").write_text((home / "client_key.pub").read_text())
+    wrapper = home / "ssh"
+    wrapper.write_text("#!/bin/sh\nexec ssh -o StrictHostKeyChecking=yes "
+                       f"-o UserKnownHostsFile={shlex.quote(str(home / 'known_hosts'))} "
+                       "-o GlobalKnownHostsFile=/dev/null -F /dev/null \"$@\"\n")
+    wrapper.chmod(0o755)
+
+
+def _config(home):
+    path = home / "sshd_config"
+    path.write_text("\n".join([
+        "ListenAddress 127.0.0.1", "Port 22", f"HostKey {home / 'host_key'}",
+        f"PidFile {home / 'sshd.pid'}", f"AuthorizedKeysFile {home / 'authorized_keys'}",
+        "PermitRootLogin prohibit-password", "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
+        "AllowTcpForwarding local", "X11Forwarding no", "LogLevel DEBUG1",
+        "Subsystem sftp internal-sftp", ""]))
+    return path
+
+
+def _wait_listening(lab, process, home):
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"sshd exited: {(home / 'sshd.log').read_text()[-500:]}")
+        out = subprocess.run(["ip", "netns", "exec", lab.netns, "ss", "-Htln", "sport = :22"],
+                             capture_output=True, text=True).stdout
+        if "127.0.0.1:22" in out:
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"sshd did not listen on 127.0.0.1:22 in {lab.netns}")
+
+
+def _ip(lab, *args, check=True):
+    subprocess.run(["ip", "-n", lab.netns, *args], check=check, capture_output=True)
+
+
+def _iptables(lab, *args, check=True):
+    subprocess.run(["ip", "netns", "exec", lab.netns, "iptables", "-w", *args], check=check,
+                   capture_output=True)
+
