@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "helpers.plugin",
+    "helpers.hosts",
     "helpers.report",
     "helpers.progress",
     "fixtures.lab",

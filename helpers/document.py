@@ -45,10 +45,11 @@ def blocking(controls, fail_on):
     error whatever its severity (the suite could not decide, and a gate passes nothing it could
     not check)."""
     floor = len(SEVERITIES) if fail_on == "any" else SEVERITIES.index(fail_on) + 1
-    return [c["id"] for c in controls
-            if c["status"] == verdicts.ERROR
-            or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
-                and SEVERITIES.index(c["severity"]) < floor)]
+    ids = [c["id"] for c in controls
+           if c["status"] == verdicts.ERROR
+           or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
+               and SEVERITIES.index(c["severity"]) < floor)]
+    return list(dict.fromkeys(ids))  # once, whichever of several hosts it blocks on
 
 
 def summary(controls):
@@ -65,11 +66,12 @@ def summary(controls):
                             for s in severities}}
 
 
-def build(controls, context, started, finished, fail_on="any", selection=None):
+def build(controls, context, started, finished, fail_on="any", selection=None, hosts=None):
     """The document of one run: `controls` as the report plugin aggregated them, `context` the
-    run facts the fixtures recorded (host, template, image, seed ...)."""
+    run facts the fixtures recorded (host, template, image, seed ...). A run over several hosts
+    gives each host's facts in `hosts` and names its host in each control row."""
     host = context.get("host") or {}
-    rows = [dict(c, host=host.get("name"), risk_factor=RISK_FACTORS[c["risk"]])
+    rows = [dict(c, host=c.get("host") or host.get("name"), risk_factor=RISK_FACTORS[c["risk"]])
             for c in controls]
     document = {
         "format": FORMAT,
@@ -77,8 +79,8 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
         "started": _timestamp(started),
         "finished": _timestamp(finished),
         "duration_s": round(finished - started, 3),
-        "host": {key: host.get(key) for key in ("name", "uri", "kernel", "qemu", "libvirt",
-                                                "accelerator")},
+        "host": _host_facts(host if hosts is None else {}),
+        "hosts": [_host_facts(h) for h in (hosts if hosts is not None else [host])],
         "template": context.get("template_file") or {"path": None, "sha256": None},
         "image": context.get("image_file") or {"path": None, "sha256": None},
         "hypothesis_seed": context.get("probe_seed"),
@@ -91,6 +93,11 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
     if selection:
         document["selection"] = selection
     return document
+
+
+def _host_facts(host):
+    return {key: host.get(key) for key in ("name", "uri", "kernel", "qemu", "libvirt",
+                                           "accelerator")}
 
 
 def file_facts(path):

@@ -69,7 +69,7 @@ def render(document):
     parts = [_head(document), _header(document), _summary(document)]
     if "baseline" in document:
         parts.append(_baseline(document["baseline"]))
-    parts.append(_controls(document["controls"]))
+    parts.append(_controls(document["controls"], len(_hosts(document)) > 1))
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
 
@@ -86,7 +86,7 @@ def esc(value):
 
 def _head(document):
     verdict = "GATE FAILED" if document["gate"]["blocking"] else "GATE PASSED"
-    host = (document.get("host") or {}).get("name")
+    host = ", ".join(str(h.get("name")) for h in _hosts(document))
     # default-src 'none': the page may fetch nothing, whatever a string in it says.
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -109,22 +109,41 @@ def _file(entry):
     return f"{esc(entry.get('path'))} <span title=\"{esc(digest)}\">({short})</span>"
 
 
-def _gate(gate):
+def _hosts(document):
+    """The hosts the run tested (documents of one host may predate the hosts list)."""
+    return document.get("hosts") or [document.get("host") or {}]
+
+
+def anchor(control, several_hosts):
+    """The id of a control's rows in the page: its ID, and its host's name beside it when the
+    run tested several hosts."""
+    return f"{control['id']}@{control['host']}" if several_hosts else control["id"]
+
+
+def _gate(document):
+    gate = document["gate"]
     blocking = gate["blocking"]
     if not blocking:
         return (f"<p class=\"verdict passed\">GATE PASSED: no blocking control "
                 f"(fail on {esc(gate['fail_on'])})</p>")
-    links = ", ".join(f"<a href=\"#{esc(c)}\">{esc(c)}</a>" for c in blocking)
+    several = len(_hosts(document)) > 1
+    first_row = {}
+    for control in document["controls"]:
+        if control["status"] in verdicts.FAILING:
+            first_row.setdefault(control["id"], anchor(control, several))
+    links = ", ".join(f"<a href=\"#{esc(first_row.get(c, c))}\">{esc(c)}</a>"
+                      for c in blocking)
     return (f"<p class=\"verdict failed\">GATE FAILED: {len(blocking)} blocking "
             f"control{'s' if len(blocking) != 1 else ''} (fail on {esc(gate['fail_on'])}): "
             f"{links}</p>")
 
 
 def _header(document):
-    host = document.get("host") or {}
-    rows = [("host", esc(host.get("name")))]
-    rows += [(key, esc(host.get(key)))
-             for key in ("uri", "kernel", "qemu", "libvirt", "accelerator")]
+    rows = []
+    for host in _hosts(document):
+        rows += [("host", esc(host.get("name")))]
+        rows += [(key, esc(host.get(key)))
+                 for key in ("uri", "kernel", "qemu", "libvirt", "accelerator")]
     rows += [
         ("template", _file(document["template"])),
         ("image", _file(document["image"])),
@@ -135,7 +154,7 @@ def _header(document):
         ("hypothesis seed", esc(document["hypothesis_seed"])),
         ("fail on", esc(document["gate"]["fail_on"])),
     ]
-    return f"<h1>vmiso report</h1>\n{_gate(document['gate'])}\n{_facts(rows)}"
+    return f"<h1>vmiso report</h1>\n{_gate(document)}\n{_facts(rows)}"
 
 
 def _seconds(value):
@@ -197,17 +216,19 @@ def _baseline(baseline):
     return "\n".join([f"<h2 id=\"baseline\">{heading}</h2>", regressed] + others)
 
 
-def _controls(controls):
+def _controls(controls, several_hosts):
     head = ("<tr><th>id</th><th>title</th><th>risk factor</th><th>severity</th><th>status</th>"
             "<th>duration</th></tr>")
-    rows = "\n".join(_control(c) for c in controls)
+    rows = "\n".join(_control(c, several_hosts) for c in controls)
     return f"<h2>Controls</h2>\n<table class=\"controls\">\n<thead>{head}</thead>\n{rows}\n</table>"
 
 
-def _control(control):
+def _control(control, several_hosts):
     failing = control["status"] in verdicts.FAILING
     risk = f"{esc(control['risk'])} {esc(control.get('risk_factor', ''))}"
-    row = (f"<tr><td class=\"id\">{esc(control['id'])}</td><td>{esc(control['title'])}</td>"
+    title = esc(control["title"]) + (f" <em>on {esc(control['host'])}</em>"
+                                     if several_hosts else "")
+    row = (f"<tr><td class=\"id\">{esc(control['id'])}</td><td>{title}</td>"
            f"<td>{risk}</td><td class=\"k\">{esc(control['severity'])}</td>"
            f"<td class=\"k\">{_badge(control['status'])}"
            f"</td><td class=\"n\">{_seconds(control['duration_s'])}</td></tr>")
@@ -218,8 +239,9 @@ def _control(control):
         label += ", waiver"
     details = (f"<details{' open' if failing else ''}><summary>{label}</summary>\n"
                f"{_details(control)}\n</details>")
-    return (f"<tbody id=\"{esc(control['id'])}\" class=\"{'failing' if failing else 'ok'}\">\n"
-            f"{row}\n<tr class=\"more\"><td colspan=\"6\">{details}</td></tr>\n</tbody>")
+    return (f"<tbody id=\"{esc(anchor(control, several_hosts))}\" "
+            f"class=\"{'failing' if failing else 'ok'}\">\n{row}\n"
+            f"<tr class=\"more\"><td colspan=\"6\">{details}</td></tr>\n</tbody>")
 
 
 def _details(control):

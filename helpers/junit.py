@@ -16,11 +16,14 @@ from helpers import verdicts
 
 def render(document):
     root = ET.Element("testsuites", name="vmiso")
-    host = document["host"].get("name") or "unknown host"
-    for risk in sorted({c["risk"] for c in document["controls"]}):
-        controls = [c for c in document["controls"] if c["risk"] == risk]
+    hosts = list(dict.fromkeys(c["host"] for c in document["controls"]))
+    for host, risk in sorted({(c["host"], c["risk"]) for c in document["controls"]},
+                             key=lambda pair: (hosts.index(pair[0]), pair[1])):
+        controls = [c for c in document["controls"] if (c["host"], c["risk"]) == (host, risk)]
+        on_host = f" on {host}" if len(hosts) > 1 else ""
         suite = ET.SubElement(root, "testsuite", name=f"risk {risk}: "
-                              f"{controls[0]['risk_factor']}", hostname=host,
+                              f"{controls[0]['risk_factor']}{on_host}",
+                              hostname=host or "unknown host",
                               tests=str(len(controls)),
                               failures=_count(controls, verdicts.FAIL, verdicts.DRIFT),
                               errors=_count(controls, verdicts.ERROR),

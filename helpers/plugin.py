@@ -57,9 +57,11 @@ def pytest_addoption(parser):
     group.addoption(OPT_IMAGE_USER, default="vmiso", metavar="NAME",
                     help="with --image: the login user the cloud-init seed creates, with "
                          "passwordless sudo (default: vmiso)")
-    group.addoption(OPT_URI, default=None, metavar="URI",
-                    help="libvirt URI of a real host, e.g. qemu:///system (default: the local "
-                         "lab, a network namespace with its own libvirtd)")
+    group.addoption(OPT_URI, action="append", default=[], metavar="URI",
+                    help="libvirt URI of a real host, e.g. qemu:///system or "
+                         "qemu+ssh://root@kvm1/system; repeat it to test several hosts at once, "
+                         "one pytest-xdist worker each (default: the local lab, a network "
+                         "namespace with its own libvirtd)")
     group.addoption(OPT_NETWORK, default="default", metavar="NAME",
                     help="libvirt network for guests on a real host (default: default)")
     group.addoption(OPT_HOST_PROFILE, default="hardened", choices=("hardened", "leaky"),

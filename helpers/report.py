@@ -19,7 +19,7 @@ import pytest
 
 from helpers import catalog as catalog_mod
 from helpers import document as document_mod
-from helpers import htmlreport, junit, verdicts
+from helpers import hosts, htmlreport, junit, verdicts
 from helpers.evidence import Evidence
 from helpers.plugin import inputs_key
 
@@ -39,6 +39,7 @@ class ControlReport:
         self.document = None  # written at session end
         self.other_failures = False  # a failed item that checks no control
         self.wanted = {}  # --control, --risk, --severity as given (read at collection)
+        self.workers = {}  # many hosts: what each xdist worker handed back, by worker id
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -124,10 +125,12 @@ class ControlReport:
         """The phase that decides a check: a failed or skipped setup, else the call."""
         return report.when == "call" or (report.when == "setup" and not report.passed)
 
-    def controls(self):
+    def controls(self, checks=None):
+        """Each control's row: its checks (this run's, or the `checks` given) aggregated."""
+        checks_of_run = self.checks if checks is None else checks
         results = []
         for cid, control in self.catalog.items():
-            checks = [c for c in self.checks if cid in c["controls"]]
+            checks = [c for c in checks_of_run if cid in c["controls"]]
             if not checks:
                 continue
             status = self._status(control, checks)
@@ -160,11 +163,23 @@ class ControlReport:
         return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
                                         [c["verdict"] for c in checks if not c["declared"]])
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """A worker of a many-hosts run is done: keep the checks and facts it handed back."""
+        handed = getattr(node, "workeroutput", {}).get("vmiso")
+        if handed is not None:
+            self.workers[node.gateway.id] = handed
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
-        if not self.checks:
+        if hosts.is_worker(self.config):
+            self.config.workeroutput["vmiso"] = {
+                "checks": self.checks, "context": self.context, "wanted": self.wanted,
+                "other_failures": self.other_failures}
             return
-        self.document = self._document()
+        if not self.checks and not self.workers:
+            return
+        self.document = self._document() if not self.workers else self._many_hosts_document()
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
                 and not self.other_failures:
             session.exitstatus = (pytest.ExitCode.TESTS_FAILED
@@ -176,19 +191,49 @@ class ControlReport:
         junit.write(self.document, report_dir / "junit.xml")
 
     def _document(self):
-        inputs = self.config.stash.get(inputs_key, None)
-        context = dict(self.context)
-        if inputs is not None:
-            context["template_file"] = document_mod.file_facts(inputs.template_path)
-        if "image" in context:
-            context["image_file"] = document_mod.file_facts(context["image"])
+        context = dict(self.context, **self._file_facts(self.context))
         document = document_mod.build(self.controls(), context, self.started, time.time(),
                                       self.config.getoption("fail_on"),
                                       self.wanted)
+        return self._with_baseline(document)
+
+    def _file_facts(self, context):
+        """Path and SHA-256 of the template and the image the run used."""
+        inputs = self.config.stash.get(inputs_key, None)
+        facts = {}
+        if inputs is not None:
+            facts["template_file"] = document_mod.file_facts(inputs.template_path)
+        if "image" in context:
+            facts["image_file"] = document_mod.file_facts(context["image"])
+        return facts
+
+    def _with_baseline(self, document):
+        inputs = self.config.stash.get(inputs_key, None)
         if inputs is not None and inputs.baseline is not None:
             document["baseline"] = document_mod.compare(document, inputs.baseline,
                                                         self.config.getoption("baseline"))
         return document
+
+    def _many_hosts_document(self):
+        """One document of host x control from the workers' results, in worker order."""
+        handed = [self.workers[w] for w in sorted(self.workers, key=_worker_number)]
+        facts = [h["context"].get("host") or {} for h in handed]
+        names = [f.get("name") for f in facts]
+        rows = []
+        for part, fact in zip(handed, facts):
+            # two URIs to hosts of one name stay apart by URI
+            key = fact.get("name") if names.count(fact.get("name")) == 1 else fact.get("uri")
+            rows += [dict(row, host=key) for row in self.controls(part["checks"])]
+            self.other_failures |= part["other_failures"]
+        shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
+        shared["hosts"] = {fact.get("uri"): {k: v for k, v in h["context"].items()
+                                              if k not in ("host", "template", "probe_seed")}
+                           for fact, h in zip(facts, handed)}
+        context = dict(shared, **self._file_facts(shared))
+        document = document_mod.build(rows, context, self.started, time.time(),
+                                      self.config.getoption("fail_on"), handed[0]["wanted"],
+                                      hosts=facts)
+        return self._with_baseline(document)
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.document is None:
@@ -197,10 +242,13 @@ class ControlReport:
         tr.section("vmiso controls")
         for key, value in self.document["run"].items():
             tr.write_line(f"{key}: {value}")
-        host = self.document["host"]
-        tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
+        several = len(self.document["hosts"]) > 1
+        for host in self.document["hosts"]:
+            tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
         for row in self.document["controls"]:
             line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
+            if several:
+                line = f"{row['host']}  {line}"
             markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
                       verdicts.NOT_APPLICABLE: {"yellow": True},
                       verdicts.WAIVED: {"yellow": True}}.get(row["status"],
@@ -227,6 +275,10 @@ def _baseline_summary(tr, baseline):
         for change in changes:
             tr.write_line(f"    {change['control']:<7} {change['was'] or '-'} -> "
                           f"{change['now'] or '-'}  {change['title']} ({change['host']})")
+
+
+def _worker_number(worker_id):
+    return int(worker_id.removeprefix(hosts.WORKER_PREFIX))
 
 
 def _risk(value):

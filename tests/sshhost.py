@@ -38,17 +38,20 @@ class SshHost:
     lab: object
     home: Path
     process: subprocess.Popen
+    address: str  # where sshd listens, in the lab's namespace
 
     @property
     def uri(self):
         """Host keys are pinned: libvirt's ssh reads them through the wrapper `ssh`, vmiso
         through `known_hosts`."""
-        return (f"qemu+ssh://root@127.0.0.1/system?socket={self.lab.socket}"
+        return (f"qemu+ssh://root@{self.address}/system?socket={self.lab.socket}"
                 f"&keyfile={self.home / 'client_key'}&known_hosts={self.home / 'known_hosts'}"
                 f"&command={self.home / 'ssh'}")
 
     @property
     def runner_prefix(self):
+        """Run a command as the controller of a loopback host: in the lab's namespace, in a
+        group whose packets to the guest network are rejected."""
         return ["ip", "netns", "exec", self.lab.netns, "setpriv", f"--regid={RUNNER_GID}",
                 "--clear-groups", "--"]
 
@@ -66,10 +69,10 @@ class SshHost:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, lab, home):
+    def start(cls, lab, home, address="127.0.0.1"):
         home = Path(home)
         home.mkdir(parents=True, exist_ok=True)
-        _keys(home)
+        _keys(home, address)
         made_privsep = not PRIVSEP_DIR.exists()
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
         # the lab's network namespace and libvirt folders over this machine's file system:
@@ -79,18 +82,18 @@ class SshHost:
         process = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{lab.netns}", "--", "unshare", "--mount",
              "--propagation", "private", "--", "sh", "-c",
-             f"{steps} && exec {SSHD} -D -e -f {shlex.quote(str(_config(home)))}"],
+             f"{steps} && exec {SSHD} -D -e -f {shlex.quote(str(_config(home, address)))}"],
             stdout=subprocess.DEVNULL, stderr=open(home / "sshd.log", "wb"))
         rule = ["OUTPUT", "-d", str(SUBNET), "-m", "owner", "--gid-owner", str(RUNNER_GID),
                 "-j", "REJECT"]
         route = ["route", "replace", str(SUBNET), "dev", BRIDGE, "proto", "kernel", "scope",
                  "link", "src"]
         try:
-            _wait_listening(lab, process, home)
+            _wait_listening(lab, process, home, address)
             _iptables(lab, "-I", *rule)
             _ip(lab, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
             _ip(lab, *route, JUMP_ADDRESS)
-            yield cls(lab, home, process)
+            yield cls(lab, home, process, address)
         finally:
             _ip(lab, *route, HOST_ADDRESS, check=False)
             _ip(lab, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
@@ -101,12 +104,12 @@ class SshHost:
                 PRIVSEP_DIR.rmdir()
 
 
-def _keys(home):
+def _keys(home, address):
     for name in ("host_key", "client_key"):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"vmiso-{name}",
                         "-f", str(home / name)], check=True)
     host_public = (home / "host_key.pub").read_text().split()[:2]
-    (home / "known_hosts").write_text(f"127.0.0.1 {' '.join(host_public)}\n")
+    (home / "known_hosts").write_text(f"{address} {' '.join(host_public)}\n")
     (home / "authorized_keys").write_text((home / "client_key.pub").read_text())
     wrapper = home / "ssh"
     wrapper.write_text("#!/bin/sh\nexec ssh -o StrictHostKeyChecking=yes "
@@ -115,10 +118,10 @@ def _keys(home):
     wrapper.chmod(0o755)
 
 
-def _config(home):
+def _config(home, address):
     path = home / "sshd_config"
     path.write_text("\n".join([
-        "ListenAddress 127.0.0.1", "Port 22", f"HostKey {home / 'host_key'}",
+        f"ListenAddress {address}", "Port 22", f"HostKey {home / 'host_key'}",
         f"PidFile {home / 'sshd.pid'}", f"AuthorizedKeysFile {home / 'authorized_keys'}",
         "PermitRootLogin prohibit-password", "PasswordAuthentication no",
         "KbdInteractiveAuthentication no", "UsePAM no", "StrictModes no",
@@ -127,17 +130,17 @@ def _config(home):
     return path
 
 
-def _wait_listening(lab, process, home):
+def _wait_listening(lab, process, home, address):
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"sshd exited: {(home / 'sshd.log').read_text()[-500:]}")
         out = subprocess.run(["ip", "netns", "exec", lab.netns, "ss", "-Htln", "sport = :22"],
                              capture_output=True, text=True).stdout
-        if "127.0.0.1:22" in out:
+        if f"{address}:22" in out:
             return
         time.sleep(0.1)
-    raise RuntimeError(f"sshd did not listen on 127.0.0.1:22 in {lab.netns}")
+    raise RuntimeError(f"sshd did not listen on {address}:22 in {lab.netns}")
 
 
 def _ip(lab, *args, check=True):
@@ -148,3 +151,32 @@ def _iptables(lab, *args, check=True):
     subprocess.run(["ip", "netns", "exec", lab.netns, "iptables", "-w", *args], check=check,
                    capture_output=True)
 
+
+
+@contextlib.contextmanager
+def controller(labs):
+    """A namespace for a controller of several hosts, linked to each lab: the controller holds
+    10.215.<n>.1, lab n 10.215.<n>.2 (where its sshd may listen). It has no route to any guest
+    network: guests are reached through the hosts' sshd or not at all.
+
+        with controller([lab1, lab2]) as (prefix, addresses):
+            subprocess.run([*prefix, "ip", "route"])
+    """
+    name = f"{labs[0].netns}-ct"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        addresses = []
+        for number, lab in enumerate(labs, 1):
+            near, far = f"10.215.{number}.1", f"10.215.{number}.2"
+            _ip(lab, "link", "add", "vmisoct0", "type", "veth", "peer", "name", f"lab{number}",
+                "netns", name)
+            _ip(lab, "address", "add", f"{far}/30", "dev", "vmisoct0")
+            _ip(lab, "link", "set", "vmisoct0", "up")
+            subprocess.run(["ip", "-n", name, "address", "add", f"{near}/30", "dev",
+                            f"lab{number}"], check=True)
+            subprocess.run(["ip", "-n", name, "link", "set", f"lab{number}", "up"], check=True)
+            addresses.append(far)
+        yield ["ip", "netns", "exec", name], addresses
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=False)
