@@ -3,6 +3,7 @@
     pytest suites --template leaky --accel tcg --report-dir reports
 """
 
+import os
 import signal
 from pathlib import Path
 
@@ -126,8 +127,16 @@ def inputs(request):
     return request.config.stash[inputs_key]
 
 
+class HostFailure(Exception):
+    """One host of a many-hosts run could not be tested: every check that needs it errors with
+    this line, and the other hosts go on."""
+
+
 def infrastructure_failure(message):
-    """End the run: the suite could not run (EXIT_INFRASTRUCTURE), one line saying why."""
+    """End the run: the suite could not run (EXIT_INFRASTRUCTURE), one line saying why. In a
+    worker of a many-hosts run only this worker's host fails (HostFailure)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        raise HostFailure(f"vmiso: {message}") from None
     pytest.exit(f"vmiso: {message}", returncode=EXIT_INFRASTRUCTURE)
 
 

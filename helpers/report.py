@@ -221,8 +221,10 @@ class ControlReport:
         names = [f.get("name") for f in facts]
         rows = []
         for part, fact in zip(handed, facts):
-            # two URIs to hosts of one name stay apart by URI
-            key = fact.get("name") if names.count(fact.get("name")) == 1 else fact.get("uri")
+            # a host is named by its name, or by its URI where it has none (unreached) or
+            # shares it with another host of the run
+            name = fact.get("name")
+            key = name if name and names.count(name) == 1 else fact.get("uri")
             rows += [dict(row, host=key) for row in self.controls(part["checks"])]
             self.other_failures |= part["other_failures"]
         shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
