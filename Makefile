@@ -5,14 +5,18 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TEMPLATE ?= hardened
 IMAGE ?=
+# One or more libvirt URIs (space-separated), e.g. qemu+ssh://root@kvm1/system: real hosts instead
+# of the lab; several are tested at once, one pytest-xdist worker each.
 LIBVIRT_URI ?=
+NETWORK ?=
 # The lab's host configuration: the leaky template runs on the leaky host profile by default.
 HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
 # Further suite options, e.g. SUITE_OPTS="--fail-on high --baseline last-night/controls.json"
 SUITE_OPTS ?=
 SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
-	$(if $(LIBVIRT_URI),--libvirt-uri $(LIBVIRT_URI),--host-profile $(HOST_PROFILE))
+	$(if $(LIBVIRT_URI),$(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)'),--host-profile \
+	$(HOST_PROFILE)) $(if $(NETWORK),--network $(NETWORK))
 
 .PHONY: conformance test load bench deps host venv image clean
 

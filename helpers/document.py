@@ -10,13 +10,12 @@ baseline. The HTML and JUnit reports are rendered from it alone.
 """
 
 import datetime
-import hashlib
 import json
 from pathlib import Path
 
 import jsonschema
 
-from helpers import verdicts
+from helpers import filedigest, verdicts
 from helpers.catalog import SEVERITIES  # most severe first
 
 FORMAT = "vmiso-controls/1"
@@ -103,14 +102,10 @@ def _host_facts(host):
 def file_facts(path):
     """{"path", "sha256"} of a file the run used (the template, the guest image); sha256 is
     null when the file is gone or unreadable by the end of the run."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+        return {"path": str(path), "sha256": filedigest.sha256(path)}
     except OSError:
         return {"path": str(path), "sha256": None}
-    return {"path": str(path), "sha256": digest.hexdigest()}
 
 
 def _timestamp(epoch):

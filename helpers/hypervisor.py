@@ -16,7 +16,6 @@ does.
 """
 
 import getpass
-import hashlib
 import os
 import shlex
 import shutil
@@ -30,6 +29,8 @@ import paramiko
 import testinfra
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
+
+from helpers.filedigest import sha256
 
 SSH_TIMEOUT = 15
 COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query: seconds at most
@@ -239,7 +240,7 @@ class SshHypervisor:
             return self._provided[local_path]
 
     def _copy_once(self, local_path):
-        where = IMAGE_CACHE / _digest(local_path)[:16] / local_path.name
+        where = IMAGE_CACHE / sha256(local_path)[:16] / local_path.name
         try:
             if self._sftp_call("stat of", where, self._sftp.stat).st_size == \
                     local_path.stat().st_size:
@@ -282,11 +283,3 @@ def _load_known_hosts(client, path):
     except OSError as err:
         raise HypervisorError(f"cannot read known_hosts {path}: {err}; name a readable file "
                               f"in the URI (known_hosts=PATH)") from None
-
-
-def _digest(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

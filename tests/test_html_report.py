@@ -88,6 +88,35 @@ def test_every_control_shows_its_status_and_failing_ones_their_evidence_open(nam
                 assert html.escape(entry["observed"]) in text
 
 
+def two_hosts():
+    """The hardened sample on host a and the leaky one on host b, as a run over both reports."""
+    hardened, leaky = sample("hardened"), sample("leaky")
+    document = copy.deepcopy(leaky)
+    rows = [dict(c, host="a") for c in hardened["controls"]] + \
+        [dict(c, host="b") for c in leaky["controls"]]
+    document["controls"] = rows
+    document["hosts"] = [dict(hardened["host"], name="a"), dict(leaky["host"], name="b")]
+    return document
+
+
+def test_several_hosts_get_a_row_each_and_links_to_the_failing_host():
+    document = two_hosts()
+    text = htmlreport.render(document)
+    page = Page(text)
+    assert list(page.controls) == [f"{c['id']}@{c['host']}" for c in document["controls"]]
+    for control in document["controls"]:
+        row = page.controls[f"{control['id']}@{control['host']}"]["row"]
+        assert row[1].endswith(f"on {control['host']}")
+    only_on_b = next(c["id"] for c in document["controls"] if c["host"] == "b"
+                     and c["status"] in FAILING and c["id"] not in hardened_failures())
+    assert f'href="#{only_on_b}@b"' in text
+    assert "<td>a</td>" in text and "<td>b</td>" in text  # each host's facts
+
+
+def hardened_failures():
+    return {c["id"] for c in sample("hardened")["controls"] if c["status"] in FAILING}
+
+
 def test_waiver_and_error_are_shown():
     document = sample("hardened")
     waived = next(c for c in document["controls"] if "waiver" in c)
