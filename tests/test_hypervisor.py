@@ -20,9 +20,10 @@ def test_local_uris_are_this_machine(uri):
     assert isinstance(hypervisor_for(uri), LocalHypervisor)
 
 
-@pytest.mark.parametrize("uri, named", [("qemu+tcp://127.0.0.1/system", "transport tcp"),
-                                        ("qemu+tls://127.0.0.1/system", "transport tls"),
-                                        ("qemu://127.0.0.1/system", "a host name without a transport")])
+@pytest.mark.parametrize("uri, named", [
+    ("qemu+tcp://127.0.0.1/system", "transport tcp"),
+    ("qemu+tls://127.0.0.1/system", "transport tls"),
+    ("qemu://127.0.0.1/system", "a host name without a transport")])
 def test_other_remote_transports_are_refused_with_the_fix(uri, named):
     with pytest.raises(HypervisorError, match=f"not {named}.*use qemu\\+ssh://user@host/system"):
         hypervisor_for(uri)
