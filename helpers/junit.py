@@ -11,7 +11,7 @@ XML is reports/checks.xml.
 
 import xml.etree.ElementTree as ET
 
-from helpers import verdicts
+from helpers import verdicts, waivers
 
 
 def render(document):
@@ -57,11 +57,8 @@ def _case(suite, control, risk):
     elif status == verdicts.NOT_APPLICABLE:
         ET.SubElement(case, "skipped", message=_undecided(control) or "no check applied")
     if control.get("waiver"):
-        waiver = control["waiver"]
-        state = "waived until" if waiver["active"] else "WAIVER EXPIRED on"
         ET.SubElement(case, "system-out").text = (
-            f"{state} {waiver['expires']} by {waiver['owner']}: {waiver['reason']}\n"
-            f"{_failing_evidence(control)}")
+            f"{waivers.describe(control['waiver'])}\n{_failing_evidence(control)}")
 
 
 def _outcome(case, tag, status, control, message):

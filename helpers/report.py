@@ -19,7 +19,7 @@ import pytest
 
 from helpers import catalog as catalog_mod
 from helpers import document as document_mod
-from helpers import hosts, htmlreport, junit, verdicts
+from helpers import hosts, htmlreport, junit, verdicts, waivers
 from helpers.evidence import Evidence
 from helpers.plugin import inputs_key
 
@@ -293,11 +293,8 @@ def item_controls(item):
 
 def summary_line(row):
     """One line of evidence for the table: the first failing observation, else the first one."""
-    waiver = row.get("waiver")
-    if waiver:
-        state = "waived until" if waiver["active"] else "WAIVER EXPIRED on"
-        return (f"{state} {waiver['expires']} by {waiver['owner']}: {waiver['reason']}; "
-                f"{failing_line(row)}")
+    if row.get("waiver"):
+        return f"{waivers.describe(row['waiver'])}; {failing_line(row)}"
     return failing_line(row)
 
 

@@ -40,6 +40,13 @@ class Waiver:
                 "expires": self.expires.isoformat(), "active": self.active}
 
 
+def describe(waiver):
+    """One line for a waiver as the report documents carry it (Waiver.as_dict), whichever
+    report shows it: 'waived until 2027-03-31 by team: reason', or 'WAIVER EXPIRED on ...'."""
+    state = "waived until" if waiver["active"] else "WAIVER EXPIRED on"
+    return f"{state} {waiver['expires']} by {waiver['owner']}: {waiver['reason']}"
+
+
 def load(path, known_controls, today):
     try:
         raw = yaml.safe_load(path.read_text())
