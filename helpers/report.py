@@ -263,6 +263,11 @@ class ControlReport:
         verdict = (f"FAILED by {', '.join(gate['blocking'])}" if gate["blocking"] else "passed")
         tr.write_line(f"gate (--fail-on {gate['fail_on']}): {verdict}",
                       **({"red": True, "bold": True} if gate["blocking"] else {"green": True}))
+        unchecked = list(dict.fromkeys(row["id"] for row in self.document["controls"]
+                                       if row["status"] == verdicts.NOT_APPLICABLE))
+        if unchecked:
+            tr.write_line(f"not checked on this run (not applicable, the gate does not count "
+                          f"them): {', '.join(unchecked)}", yellow=True)
         report_dir = Path(self.config.getoption("report_dir"))
         tr.write_line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
                       f"{report_dir / 'junit.xml'}")

@@ -71,6 +71,16 @@ def test_remote_verdicts_equal_the_local_labs(remote_run):
     assert statuses == expected, proc.stdout[-3000:]
 
 
+def test_the_terminal_says_which_controls_were_not_checked(remote_run):
+    _, proc, _, _, _ = remote_run
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("not checked"))
+    assert line.endswith(": " + ", ".join(sorted(NEEDS_LAB_CANARIES, key=_catalog_order)))
+
+
+def _catalog_order(cid):
+    return list(catalog.load()).index(cid)
+
+
 def test_host_side_checks_read_the_remote_host(remote_run):
     _, _, report, _, _ = remote_run
     observed = {c["id"]: " ".join(e["what"] + " " + str(e["observed"]) for e in c["evidence"])
