@@ -169,6 +169,7 @@ class ControlReport:
         handed = getattr(node, "workeroutput", {}).get("vmiso")
         if handed is not None:
             self.workers[node.gateway.id] = handed
+            self.other_failures |= handed["other_failures"]
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
@@ -226,7 +227,6 @@ class ControlReport:
             name = fact.get("name")
             key = name if name and names.count(name) == 1 else fact.get("uri")
             rows += [dict(row, host=key) for row in self.controls(part["checks"])]
-            self.other_failures |= part["other_failures"]
         shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
         shared["hosts"] = {fact.get("uri"): {k: v for k, v in h["context"].items()
                                               if k not in ("host", "template", "probe_seed")}
