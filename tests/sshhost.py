@@ -19,12 +19,15 @@ to its guests needs the same: an address of its own that its guests may answer.
 
 import contextlib
 import shlex
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.hypervisor import IMAGE_CACHE
 from helpers.lab import BRIDGE, HOST_ADDRESS, SUBNET
+from helpers.target import REAL_HOST_WORKROOT
 
 SSHD = "/usr/sbin/sshd"
 RUNNER_GID = 64213  # a group no account has: the controller's packets, and only them
@@ -74,6 +77,7 @@ class SshHost:
         home.mkdir(parents=True, exist_ok=True)
         _keys(home, address)
         made_privsep = not PRIVSEP_DIR.exists()
+        host_files_before = _host_files()
         PRIVSEP_DIR.mkdir(mode=0o755, exist_ok=True)
         # the lab's network namespace and libvirt folders over this machine's file system:
         # what sshd on the lab's host sees (`ip netns exec` would hide the cgroup hierarchy
@@ -102,6 +106,27 @@ class SshHost:
             process.wait(timeout=10)
             if made_privsep:
                 PRIVSEP_DIR.rmdir()
+            _remove_host_files_since(host_files_before)
+
+
+def _host_files():
+    """What of vmiso's folders on the host (this machine) exists: the run's image cache copies
+    and its guest folders go there."""
+    folders = [Path(REAL_HOST_WORKROOT).parent, Path(IMAGE_CACHE), Path(REAL_HOST_WORKROOT)]
+    images = list(Path(IMAGE_CACHE).iterdir()) if Path(IMAGE_CACHE).is_dir() else []
+    return {p for p in folders + images if p.exists()}
+
+
+def _remove_host_files_since(before):
+    """The remote host here is this machine: the base images the run copied to it (a cache a
+    real host keeps) and the folders it made go again."""
+    if Path(IMAGE_CACHE).is_dir():
+        for entry in set(Path(IMAGE_CACHE).iterdir()) - before:
+            shutil.rmtree(entry, ignore_errors=True)
+    for folder in (Path(IMAGE_CACHE), Path(REAL_HOST_WORKROOT), Path(REAL_HOST_WORKROOT).parent):
+        if folder not in before:
+            with contextlib.suppress(OSError):  # not empty: another host of the run uses it
+                folder.rmdir()
 
 
 def _keys(home, address):
