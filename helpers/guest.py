@@ -203,10 +203,11 @@ def _stage(workdir, name, template, image, target, accelerator):
 
 
 def _require_space(hypervisor, workroot):
-    free = hypervisor.free_mib(workroot)
-    if free < diskspace.MIN_FREE_MIB:
-        raise GuestError(diskspace.shortage(workroot, free, "the guest's overlay, seed and "
-                                                            "console log"))
+    try:
+        diskspace.require(workroot, "the guest's overlay, seed and console log",
+                          free_mib=hypervisor.free_mib)
+    except diskspace.DiskSpaceError as err:
+        raise GuestError(str(err)) from None
 
 
 def _safe(text):

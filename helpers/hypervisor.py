@@ -30,6 +30,7 @@ import testinfra
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
+from helpers import diskspace
 from helpers.filedigest import sha256
 
 SSH_TIMEOUT = 15
@@ -97,9 +98,7 @@ class LocalHypervisor:
         shutil.rmtree(path, ignore_errors=True)
 
     def free_mib(self, path):
-        path = Path(path)
-        existing = next(p for p in (path, *path.parents) if p.exists())
-        return shutil.disk_usage(existing).free // (1 << 20)
+        return diskspace.free_mib(path)
 
     def provide(self, local_path):
         """Where the hypervisor reads a file of this machine: right there."""

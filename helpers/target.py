@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers import netns, runmark
+from helpers import hostinfo, netns, runmark
 from helpers.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.lab import NETWORK, PREFIX, Lab
 from helpers.libvirtdconf import daemon_pid
@@ -102,7 +102,7 @@ class Target:
     def facts(self, accelerator):
         """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
         return {"name": self.conn.getHostname(), "uri": self.uri,
-                "kernel": self.hypervisor.run("uname", "-r").strip(),
+                "kernel": hostinfo.kernel(self.hypervisor)[0],
                 "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
                 "accelerator": accelerator}
 
