@@ -95,12 +95,12 @@ class SshHost:
         try:
             _wait_listening(lab, process, home, address)
             _iptables(lab, "-I", *rule)
-            _ip(lab, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
-            _ip(lab, *route, JUMP_ADDRESS)
+            _ip(lab.netns, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
+            _ip(lab.netns, *route, JUMP_ADDRESS)
             yield cls(lab, home, process, address)
         finally:
-            _ip(lab, *route, HOST_ADDRESS, check=False)
-            _ip(lab, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
+            _ip(lab.netns, *route, HOST_ADDRESS, check=False)
+            _ip(lab.netns, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
             _iptables(lab, "-D", *rule, check=False)
             process.terminate()
             process.wait(timeout=10)
@@ -168,8 +168,8 @@ def _wait_listening(lab, process, home, address):
     raise RuntimeError(f"sshd did not listen on {address}:22 in {lab.netns}")
 
 
-def _ip(lab, *args, check=True):
-    subprocess.run(["ip", "-n", lab.netns, *args], check=check, capture_output=True)
+def _ip(netns, *args, check=True):
+    subprocess.run(["ip", "-n", netns, *args], check=check, capture_output=True)
 
 
 def _iptables(lab, *args, check=True):
@@ -190,17 +190,16 @@ def controller(labs):
     name = f"{labs[0].netns}-ct"
     subprocess.run(["ip", "netns", "add", name], check=True)
     try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        _ip(name, "link", "set", "lo", "up")
         addresses = []
         for number, lab in enumerate(labs, 1):
             near, far = f"10.215.{number}.1", f"10.215.{number}.2"
-            _ip(lab, "link", "add", "vmisoct0", "type", "veth", "peer", "name", f"lab{number}",
-                "netns", name)
-            _ip(lab, "address", "add", f"{far}/30", "dev", "vmisoct0")
-            _ip(lab, "link", "set", "vmisoct0", "up")
-            subprocess.run(["ip", "-n", name, "address", "add", f"{near}/30", "dev",
-                            f"lab{number}"], check=True)
-            subprocess.run(["ip", "-n", name, "link", "set", f"lab{number}", "up"], check=True)
+            _ip(lab.netns, "link", "add", "vmisoct0", "type", "veth", "peer", "name",
+                f"lab{number}", "netns", name)
+            _ip(lab.netns, "address", "add", f"{far}/30", "dev", "vmisoct0")
+            _ip(lab.netns, "link", "set", "vmisoct0", "up")
+            _ip(name, "address", "add", f"{near}/30", "dev", f"lab{number}")
+            _ip(name, "link", "set", f"lab{number}", "up")
             addresses.append(far)
         yield ["ip", "netns", "exec", name], addresses
     finally:
