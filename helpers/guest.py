@@ -16,6 +16,7 @@ is remote, where the base image is copied once and kept by its hash).
 """
 
 import contextlib
+import dataclasses
 import functools
 import itertools
 import secrets
@@ -217,7 +218,7 @@ def _safe(text):
 def _prepare(workdir, name, template, image, target, accelerator):
     hypervisor = target.hypervisor
     overlay = workdir / "disk.qcow2"
-    base = hypervisor.provide(image.path)
+    base = target.images.provide(image.path)
     try:
         hypervisor.run("qemu-img", "create", "-q", "-f", "qcow2", "-F",
                        diskimage.image_format(image.path), "-b", str(base), str(overlay))
@@ -238,9 +239,12 @@ def _prepare(workdir, name, template, image, target, accelerator):
 
 
 def _direct_boot(target, template, image):
-    """The probe image's kernel, where the hypervisor can read it from this machine's files."""
+    """The probe image's kernel and initramfs, copied where the hypervisor's QEMU reads them."""
     boot = image.direct_boot
-    return boot if boot and target.is_local and boot.fits(template) else None
+    if boot is None or not boot.fits(template):
+        return None
+    return dataclasses.replace(boot, kernel=target.images.provide(boot.kernel),
+                               initrd=target.images.provide(boot.initrd))
 
 
 def _seed(spec, image, hypervisor):

@@ -38,3 +38,15 @@ def can_raise_resource_limits(hypervisor, daemon_pid):
     status = hypervisor.read_text(f"/proc/{daemon_pid or 'self'}/status")
     cap_eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", status, re.M).group(1), 16)
     return bool(cap_eff >> CAP_SYS_RESOURCE & 1)
+
+
+def qemu_group(conn, hypervisor):
+    """The group QEMU runs in on the hypervisor's host, from libvirt's DAC base label
+    (`<baselabel type='kvm'>+64055:+64055</baselabel>`), by name where the host has one:
+    'libvirt-qemu' on Debian. Without a DAC label libvirt runs QEMU as root."""
+    caps = ET.fromstring(conn.getCapabilities())
+    labels = [m.findtext("baselabel", "") for m in caps.findall("host/secmodel")
+              if m.findtext("model") == "dac"]
+    gid = labels[0].rpartition(":")[2].lstrip("+") if labels and labels[0] else "0"
+    entry = hypervisor.host.run("getent group %s", gid)
+    return entry.stdout.split(":", 1)[0] if entry.rc == 0 else gid

@@ -15,6 +15,7 @@ URI's `known_hosts` (else ~/.ssh/known_hosts); `no_verify=1` accepts any host ke
 does.
 """
 
+import functools
 import getpass
 import os
 import shlex
@@ -35,7 +36,10 @@ from helpers.filedigest import sha256
 
 SSH_TIMEOUT = 15
 COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query: seconds at most
-IMAGE_CACHE = PurePosixPath("/var/tmp/vmiso/images")  # base images copied to a remote host
+# Where the files QEMU reads are copied (helpers/imagecache.py): /var/cache here, where only root
+# makes folders; /var/tmp on a remote host, which any user of the URI can write to.
+LOCAL_IMAGE_CACHE = PurePosixPath("/var/cache/vmiso/images")
+REMOTE_IMAGE_CACHE = PurePosixPath("/var/tmp/vmiso/images")
 
 
 class HypervisorError(Exception):
@@ -60,9 +64,11 @@ class LocalHypervisor:
     """This machine."""
 
     is_local = True
+    image_cache = LOCAL_IMAGE_CACHE
 
     def __init__(self):
         self.host = testinfra.get_host("local://")
+        self.uid = os.getuid()
 
     def read_bytes(self, path):
         return Path(path).read_bytes()
@@ -100,9 +106,13 @@ class LocalHypervisor:
     def free_mib(self, path):
         return diskspace.free_mib(path)
 
-    def provide(self, local_path):
-        """Where the hypervisor reads a file of this machine: right there."""
-        return Path(local_path)
+    def put(self, local_path, path):
+        """Copy a file of this machine to `path` on the hypervisor."""
+        shutil.copyfile(local_path, path)
+
+    def digest(self, path):
+        """The SHA-256 of a file on the hypervisor."""
+        return sha256(path)
 
     def open_socket(self, address, port, timeout):
         return socket.create_connection((address, port), timeout=timeout)
@@ -140,6 +150,7 @@ class SshHypervisor:
     """A remote host over one SSH connection: commands, SFTP and channels to its guests."""
 
     is_local = False
+    image_cache = REMOTE_IMAGE_CACHE
 
     def __init__(self, client, name):
         self.client = client
@@ -147,8 +158,6 @@ class SshHypervisor:
         self.host = testinfra.host.Host(_Backend(client, name))
         self._sftp = client.open_sftp()
         self._sftp_lock = threading.Lock()  # one SFTP request at a time: guests boot in threads
-        self._provide_lock = threading.Lock()
-        self._provided = {}  # local path -> its copy on the host
 
     @classmethod
     def connect(cls, parsed):
@@ -229,28 +238,16 @@ class SshHypervisor:
             raise HypervisorError(f"df on {self.name} failed: {out.stderr.strip()[-200:]}")
         return int(out.stdout.splitlines()[-1].split()[3]) // 1024
 
-    def provide(self, local_path):
-        """A copy of a file of this machine on the hypervisor, kept by content hash under
-        IMAGE_CACHE so that later runs reuse it; its path there."""
-        local_path = Path(local_path)
-        with self._provide_lock:
-            if local_path not in self._provided:
-                self._provided[local_path] = self._copy_once(local_path)
-            return self._provided[local_path]
+    @functools.cached_property
+    def uid(self):
+        """The user id this connection acts as on the host."""
+        return int(self.run("id", "-u"))
 
-    def _copy_once(self, local_path):
-        where = IMAGE_CACHE / sha256(local_path)[:16] / local_path.name
-        try:
-            if self._sftp_call("stat of", where, self._sftp.stat).st_size == \
-                    local_path.stat().st_size:
-                return where
-        except FileNotFoundError:
-            pass
-        self.make_dir(where.parent)
-        partial = f"{where}.partial"
-        self._sftp_call("copying to", partial, lambda name: self._sftp.put(str(local_path), name))
-        self.run("mv", "-f", partial, str(where))
-        return where
+    def put(self, local_path, path):
+        self._sftp_call("copying to", path, lambda name: self._sftp.put(str(local_path), name))
+
+    def digest(self, path):
+        return self.run("sha256sum", "--", str(path)).split()[0]
 
     def open_socket(self, address, port, timeout):
         """A direct-tcpip channel through the host's sshd: the guest is reached from the

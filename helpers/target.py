@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers import hostinfo, netns, runmark
+from helpers import hostcaps, hostinfo, netns, runmark
 from helpers.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
+from helpers.imagecache import ImageCache
 from helpers.lab import NETWORK, PREFIX, Lab
 from helpers.libvirtdconf import daemon_pid
 
@@ -65,6 +66,11 @@ class Target:
     def is_local(self):
         """Whether the hypervisor is this machine (its processes and files can be read here)."""
         return self.hypervisor.is_local
+
+    @functools.cached_property
+    def images(self):
+        """Where the hypervisor's QEMU reads this machine's images from (an ImageCache)."""
+        return ImageCache(self.hypervisor, hostcaps.qemu_group(self.conn, self.hypervisor))
 
     @property
     def workroot(self):

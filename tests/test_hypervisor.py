@@ -2,6 +2,7 @@
 URIs are local, remote over SSH or refused, and the local backend's files and commands. The SSH
 backend is proven against a real sshd in tests/test_remote_host.py."""
 
+import hashlib
 import os
 import socket
 import stat
@@ -40,7 +41,8 @@ def test_local_files_are_written_read_and_removed(tmp_path):
     assert (folder / "floppy.img").stat().st_size == 1474560
     assert hv.mode(folder / "absent") is None
     assert hv.free_mib(folder / "not" / "yet") > 0
-    assert hv.provide(folder / "seed") == folder / "seed"
+    hv.put(folder / "seed", folder / "copy")
+    assert hv.digest(folder / "copy") == hashlib.sha256(b"keys").hexdigest()
     hv.remove_tree(folder)
     assert not folder.exists()
 
