@@ -34,6 +34,7 @@ from helpers.guestimage import CLOUD
 from helpers.hypervisor import HypervisorError
 from helpers.instance import Throwaway, instantiate
 from helpers.readings import take as take_readings
+from helpers.refusal import Refusal
 from helpers.runmark import RunMark
 
 BOOT_TIMEOUT = 240
@@ -43,6 +44,11 @@ _counter = itertools.count(1)
 
 class GuestError(Exception):
     """A guest could not be created or reached; the message says what went wrong."""
+
+
+class TemplateRefused(GuestError):
+    """libvirt refused an element of the template that this host cannot run; the message
+    names it and the fix."""
 
 
 @dataclass
@@ -143,9 +149,8 @@ def launch(target, template, image, accelerator):
         try:
             domain = target.conn.createXML(xml, 0)
         except libvirt.libvirtError as err:
-            raise GuestError(f"libvirt refused the domain from template {template.name!r}: "
-                             f"{err.get_error_message()}; this host cannot run the template as "
-                             f"written: change or remove what libvirt names") from None
+            refusal = Refusal.of(err.get_error_message(), template)
+            raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) from None
         created = time.monotonic()
         console = functools.partial(_console_tail, hypervisor, workdir)
         address = _wait_for_lease(target, domain, spec.mac, console)

@@ -132,12 +132,13 @@ class HostFailure(Exception):
     this line, and the other hosts go on."""
 
 
-def infrastructure_failure(message):
-    """End the run: the suite could not run (EXIT_INFRASTRUCTURE), one line saying why. In a
-    worker of a many-hosts run only this worker's host fails (HostFailure)."""
+def infrastructure_failure(message, returncode=EXIT_INFRASTRUCTURE):
+    """End the run: the suite could not run (EXIT_INFRASTRUCTURE; EXIT_USAGE where the input is
+    at fault), one line saying why. In a worker of a many-hosts run only this worker's host
+    fails (HostFailure)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         raise HostFailure(f"vmiso: {message}") from None
-    pytest.exit(f"vmiso: {message}", returncode=EXIT_INFRASTRUCTURE)
+    pytest.exit(f"vmiso: {message}", returncode=returncode)
 
 
 def per_control(ids):

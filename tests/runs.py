@@ -13,12 +13,12 @@ ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 900
 
 
-def run_suite(report_dir, *options, env=None, prefix=()):
+def run_suite(report_dir, *options, env=None, prefix=(), clone=ROOT):
     """Run pytest with `options` (env: extra environment variables; prefix: a command that runs
-    it, e.g. in another namespace) and read its report."""
+    it, e.g. in another namespace; clone: the checkout whose suite runs) and read its report."""
     proc = subprocess.run([*prefix, sys.executable, "-m", "pytest", *options,
                            "--report-dir", str(report_dir), "-q", "--tb=line"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          cwd=clone, capture_output=True, text=True, timeout=RUN_TIMEOUT,
                           env={**os.environ, **(env or {})})
     report_file = Path(report_dir) / "controls.json"
     if not report_file.exists():

@@ -25,7 +25,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.hypervisor import IMAGE_CACHE
+from helpers.hypervisor import REMOTE_IMAGE_CACHE
+from helpers.imagecache import entries
 from helpers.lab import BRIDGE, HOST_ADDRESS, SUBNET
 from helpers.target import REAL_HOST_WORKROOT
 
@@ -112,21 +113,20 @@ class SshHost:
 def _host_files():
     """What of vmiso's folders on the host (this machine) exists: the run's image cache copies
     and its guest folders go there."""
-    folders = [Path(REAL_HOST_WORKROOT).parent, Path(IMAGE_CACHE), Path(REAL_HOST_WORKROOT)]
-    images = list(Path(IMAGE_CACHE).iterdir()) if Path(IMAGE_CACHE).is_dir() else []
-    return {p for p in folders + images if p.exists()}
+    cache = Path(REMOTE_IMAGE_CACHE)
+    folders = [cache.parent, cache, *(cache.iterdir() if cache.is_dir() else ()),
+               Path(REAL_HOST_WORKROOT)]
+    return {p for p in folders if p.exists()} | entries(cache)
 
 
 def _remove_host_files_since(before):
     """The remote host here is this machine: the base images the run copied to it (a cache a
-    real host keeps) and the folders it made go again."""
-    if Path(IMAGE_CACHE).is_dir():
-        for entry in set(Path(IMAGE_CACHE).iterdir()) - before:
-            shutil.rmtree(entry, ignore_errors=True)
-    for folder in (Path(IMAGE_CACHE), Path(REAL_HOST_WORKROOT), Path(REAL_HOST_WORKROOT).parent):
-        if folder not in before:
-            with contextlib.suppress(OSError):  # not empty: another host of the run uses it
-                folder.rmdir()
+    real host keeps) and the folders it made go again, deepest first."""
+    for entry in entries(REMOTE_IMAGE_CACHE) - before:
+        shutil.rmtree(entry, ignore_errors=True)
+    for folder in sorted(_host_files() - before, key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):  # not empty: another host of the run uses it
+            folder.rmdir()
 
 
 def _keys(home, address):

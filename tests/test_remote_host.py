@@ -60,7 +60,7 @@ def test_a_remote_run_reports_every_control_of_that_host(remote_run):
     assert {c["id"] for c in report["controls"]} == set(catalog.load()), proc.stdout[-2000:]
     assert {c["host"] for c in report["controls"]} == {report["host"]["name"]}
     assert report["host"]["uri"] == remote.uri
-    assert report["run"]["guest_boot"] == "disk"  # the probe kernel is not on the remote host
+    assert report["run"]["guest_boot"] == "direct"  # the probe kernel copied to the host's cache
 
 
 def test_remote_verdicts_equal_the_local_labs(remote_run):

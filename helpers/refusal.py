@@ -1,0 +1,88 @@
+"""Whose problem it is when libvirt refuses to start a guest: the template's or the host's.
+
+    refusal = Refusal.of("unsupported configuration: TPM version '2.0' is not supported",
+                         template)
+    refusal.on_host         # True: swtpm is missing on the host, the template is fine
+    str(refusal)            # one line: what libvirt said, whose problem it is, and the fix
+
+A host problem (a permission, missing firmware, a missing package or module, a full disk) is
+fixed on the host, never by editing the template; anything else is an element of the template
+that this host's libvirt and QEMU cannot run, named where the message lets us find it.
+"""
+
+import re
+from dataclasses import dataclass
+
+# (what libvirt or QEMU says, what is wrong with the host, the fix): the first match decides.
+HOST_CAUSES = (
+    (r"\(as uid:(\d+), gid:(\d+)\): Permission denied",
+     "QEMU's user (uid {0}, gid {1}) cannot read a file the guest needs",
+     "give that user read access to the file libvirt names and search access to every folder "
+     "above it"),
+    (r"Permission denied|Operation not permitted",
+     "a permission on the host stops libvirt or QEMU",
+     "give QEMU's user access to what libvirt names"),
+    (r"No space left on device|Disk quota exceeded",
+     "the host's disk is full", "free some space where libvirt names"),
+    (r"Cannot allocate memory|Out of memory|cannot set up guest memory",
+     "the host is out of memory", "free memory on the host or run fewer guests at once"),
+    (r"firmware to satisfy|var store for loader|OVMF|ovmf|\bAAVMF\b|edk2",
+     "the UEFI firmware the template asks for is not installed on the host",
+     "install it (Debian: apt-get install ovmf)"),
+    (r"swtpm|TPM version '[\d.]+' is not supported|TPM (emulator|backend)",
+     "the TPM emulator is not installed on the host",
+     "install it (Debian: apt-get install swtpm swtpm-tools)"),
+    (r"vhost-vsock",
+     "the host has no /dev/vhost-vsock", "load the vhost_vsock kernel module on the host"),
+    (r"Cannot (check|find) QEMU binary ([^:]+): No such file|Cannot find '([^']+)' in path",
+     "a program libvirt needs is not installed on the host",
+     "install the package that provides it (apt-file search)"),
+    (r"virtlogd-sock|virtlockd-sock",
+     "libvirt's log or lock daemon is not running on the host",
+     "start virtlogd (and virtlockd) beside libvirtd"),
+    (r"/dev/kvm|KVM kernel module",
+     "QEMU cannot use KVM on the host",
+     "give QEMU's user access to /dev/kvm, or run with --accel tcg"),
+)
+# Elements that say nothing about what was refused when a message happens to name them.
+VAGUE = {"domain", "devices", "name", "model", "source", "target", "driver", "address", "alias"}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    template: str  # the template's name
+    message: str  # libvirt's words
+    on_host: bool
+    what: str  # whose problem it is, in a few words
+    fix: str
+
+    @classmethod
+    def of(cls, message, template):
+        for pattern, what, fix in HOST_CAUSES:
+            found = re.search(pattern, message)
+            if found:
+                return cls(template.name, message, True, what.format(*found.groups()), fix)
+        element = named_element(message, template.root)
+        where = element or "the element libvirt names"
+        return cls(template.name, message, False,
+                   f"the template asks for what this host's libvirt and QEMU cannot run: "
+                   f"{where}", f"change or remove {where} in the template")
+
+    def __str__(self):
+        return (f"libvirt refused the domain from template {self.template!r}: {self.message}; "
+                f"{self.what}: {self.fix}")
+
+
+def named_element(message, root):
+    """The template element a message is about, as `<tag attr='value'>`: one whose attribute
+    value the message quotes, else one whose tag it names; None when none is."""
+    lowered = message.lower()
+    elements = [e for e in root.iter() if e is not root]
+    for element in elements:
+        for attribute, value in element.attrib.items():
+            if f"'{value.lower()}'" in lowered:
+                return f"<{element.tag} {attribute}='{value}'>"
+    for element in elements:
+        if element.tag not in VAGUE and re.search(rf"\b{re.escape(element.tag)}\b", lowered):
+            return f"<{element.tag}>"
+    return None
