@@ -1,10 +1,10 @@
 """vmiso: the plugins that make up the suite (options, report, fixtures)."""
 
 pytest_plugins = [
-    "helpers.plugin",
-    "helpers.hosts",
-    "helpers.report",
-    "helpers.progress",
+    "helpers.plugin.options",
+    "helpers.plugin.manyhosts",
+    "helpers.plugin.report",
+    "helpers.plugin.progress",
     "fixtures.lab",
     "fixtures.images",
     "fixtures.guests",

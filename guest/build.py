@@ -8,7 +8,7 @@ host: packages are fetched with `apt-get download` and unpacked into a build fol
 
 Beside the image lie the same kernel decompressed (vmlinux) and the initramfs uncompressed, named
 in manifest.json under "direct_boot": under emulation most of a disk boot is the kernel
-decompressing itself, so the suite hands these to the firmware instead (helpers/directboot.py).
+decompressing itself, so the suite hands these to the firmware instead (helpers/vm/directboot.py).
 """
 
 import argparse

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import load  # scripts/load.py: one_guest, the lab plumbing it uses
 
-from helpers.directboot import DirectBoot
+from helpers.vm.directboot import DirectBoot
 
 ROOT = load.ROOT
 FLOOR_MARK = b"vmiso-floor-init"

@@ -21,12 +21,12 @@ sys.path.insert(0, str(ROOT / "guest"))
 
 import build as probe_guest  # noqa: E402
 
-from helpers import accel  # noqa: E402
-from helpers.domxml import Domain  # noqa: E402
-from helpers.guest import launch  # noqa: E402
-from helpers.guestimage import GuestImage  # noqa: E402
-from helpers.lab import Lab  # noqa: E402
-from helpers.target import Target  # noqa: E402
+from helpers.host import accel  # noqa: E402
+from helpers.host.target import Target  # noqa: E402
+from helpers.lab.lab import Lab  # noqa: E402
+from helpers.template.domxml import Domain  # noqa: E402
+from helpers.vm.image import GuestImage  # noqa: E402
+from helpers.vm.launch import launch  # noqa: E402
 
 STATE_DIR = Path("/run/vmiso")
 TEMPLATE = Domain.from_string((ROOT / "templates" / "hardened.xml").read_text())

@@ -4,7 +4,7 @@ import pwd
 
 import pytest
 
-from helpers import hostcaps
+from helpers.host import confinement
 
 SECCOMP_FILTER = 2
 SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",
@@ -54,14 +54,15 @@ def test_qemu_has_a_private_dev(qemu_process, evidence):
 @pytest.mark.control("ESC-04")
 @pytest.mark.outside
 def test_guest_is_confined_by_a_mac_label(guest, target, evidence):
-    models = hostcaps.security_models(target.conn)
-    mac = [m for m in models if m in hostcaps.MAC_MODELS]
+    models = confinement.security_models(target.conn)
+    mac = [m for m in models if m in confinement.MAC_MODELS]
     evidence.check("libvirt security drivers (capabilities <secmodel>)", models,
                    "selinux or apparmor", bool(mac))
-    label, enforcing = hostcaps.mac_label(guest.domain)
+    label, enforcing = confinement.mac_label(guest.domain)
     evidence.check(f"{mac[0]} label of the running guest",
                    f"{label or 'none'} ({'enforcing' if enforcing else 'not enforcing'})",
-                   "a per-VM label, enforcing", hostcaps.label_confines(mac[0], label, enforcing))
+                   "a per-VM label, enforcing",
+                   confinement.label_confines(mac[0], label, enforcing))
 
 
 @pytest.mark.control("ESC-06")

@@ -5,7 +5,9 @@ import stat
 
 import pytest
 
-from helpers import analysis, probes, qmp
+from helpers.host import qmp
+from helpers.template import rules
+from helpers.vm import probes
 
 KVM_DEVICE = "/dev/kvm"
 PRIVILEGED_GROUPS = ("kvm", "libvirt")
@@ -41,7 +43,7 @@ def test_libvirt_socket_is_not_open_to_everyone(target, host_files, evidence):
 @pytest.mark.inside
 def test_every_guest_pci_function_is_emulated_by_qemu(guest, evidence):
     emulated = {ids: kind for ids, kind in qmp.qtree_pci_ids(guest.qtree).items()
-                if not analysis.qtree_surface("DEV-02", [kind])}
+                if not rules.qtree_surface("DEV-02", [kind])}
     if not emulated:
         raise qmp.MonitorError("`info qtree` lists no PCI ids: the cross-check cannot decide")
     evidence.note("positive twin: QEMU's device tree lists PCI functions",

@@ -4,8 +4,9 @@ are checked for every control in test_template.py."""
 
 import pytest
 
-from helpers import analysis, probes
-from helpers.probes import FDC_STATUS_PORT, PARALLEL_PORTS
+from helpers.template import rules
+from helpers.vm import probes
+from helpers.vm.probes import FDC_STATUS_PORT, PARALLEL_PORTS
 
 USB_PCI_CLASS = "0c03"
 AUDIO_PCI_CLASSES = ("0401", "0403")
@@ -33,7 +34,7 @@ def test_no_floppy_controller_answers_in_guest(guest, evidence):
 @pytest.mark.outside
 def test_running_domain_has_no_usb(guest, evidence):
     evidence.expect_none("libvirt live XML (implicit devices included): USB",
-                         analysis.usb(guest.live))
+                         rules.usb(guest.live))
 
 
 @pytest.mark.control("HV-02")

@@ -3,9 +3,9 @@ host's other management services are out of the guest's reach."""
 
 import pytest
 
-from helpers import analysis
-from helpers.canary import MANAGEMENT_PORTS
-from helpers.qemuproc import network_monitors
+from helpers.host.qemuproc import network_monitors
+from helpers.lab.canaries import MANAGEMENT_PORTS
+from helpers.template import rules
 
 LIBVIRT_PORTS = (16509, 16514)
 
@@ -70,4 +70,4 @@ def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
 @pytest.mark.outside
 def test_running_domain_displays_are_not_exposed(guest, evidence):
     evidence.expect_none("libvirt live XML (the host's defaults filled in): displays on a "
-                         "non-loopback address", analysis.exposed_display(guest.live))
+                         "non-loopback address", rules.exposed_display(guest.live))

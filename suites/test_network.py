@@ -2,8 +2,10 @@
 
 import pytest
 
-from helpers import lab, netfilter, probes
-from helpers.canary import SLIRP_HOST
+from helpers.host import netfilter
+from helpers.lab import lab
+from helpers.lab.canaries import SLIRP_HOST
+from helpers.vm import probes
 
 SIBLING_PORT = 7777
 

@@ -5,9 +5,11 @@ policy's floors and upstream fix versions decide otherwise, and the evidence say
 
 import pytest
 
-from helpers import distro, hostinfo, probes, qmp
-from helpers.distro import Build
-from helpers.versions import Version, judge_build
+from helpers.host import facts, qmp
+from helpers.patches import distro
+from helpers.patches.distro import Build
+from helpers.patches.versions import Version, judge_build
+from helpers.vm import probes
 
 
 def record(evidence, what, judgement, expected):
@@ -24,7 +26,7 @@ def record(evidence, what, judgement, expected):
 def test_qemu_meets_policy(guest, target, policy, osv_records, evidence):
     reply = qmp.qmp(guest.domain, "query-version")
     version = Version.parse("{major}.{minor}.{micro}".format(**reply["qemu"]))
-    package = (reply.get("package", "").strip() or hostinfo.qemu_package(target.hypervisor)
+    package = (reply.get("package", "").strip() or facts.qemu_package(target.hypervisor)
                or "unknown")
     build = distro.host_build(target, "qemu", distro.debian_build(package))
     judgement = judge_build(version, build, guest.qemu_devices, policy.qemu, osv_records)
@@ -47,18 +49,18 @@ def test_libvirt_meets_policy(target, policy, osv_records, evidence):
 @pytest.mark.outside
 def test_host_kernel_meets_policy_with_cpu_mitigations_on(target, policy, osv_records,
                                                           evidence):
-    release, version = hostinfo.kernel(target.hypervisor)
+    release, version = facts.kernel(target.hypervisor)
     build = distro.host_build(target, "linux", distro.debian_build(version))
     judgement = judge_build(Version.parse(release), build, set(), policy.host_kernel,
                             osv_records, name="host kernel")
     record(evidence, f"host kernel {release} ({version}) against floor "
            f"{policy.host_kernel.floor}", judgement, "at or above floor, no open CVE")
-    states = hostinfo.cpu_vulnerabilities(target.hypervisor)
+    states = facts.cpu_vulnerabilities(target.hypervisor)
     if not states:
-        raise FileNotFoundError(f"{hostinfo.VULNERABILITIES} is missing: the host kernel does "
+        raise FileNotFoundError(f"{facts.VULNERABILITIES} is missing: the host kernel does "
                                 f"not report its CPU vulnerability mitigations")
     evidence.expect_none(f"CPU vulnerabilities the host kernel reports unmitigated "
-                         f"({len(states)} listed)", hostinfo.unmitigated(states))
+                         f"({len(states)} listed)", facts.unmitigated(states))
 
 
 @pytest.mark.control("PAT-04")

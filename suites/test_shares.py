@@ -5,8 +5,10 @@ import secrets
 
 import pytest
 
-from helpers import agent, analysis, hostinfo, probes, qmp
-from helpers.plugin import per_control
+from helpers.host import agent, facts, qmp
+from helpers.plugin.options import per_control
+from helpers.template import rules
+from helpers.vm import probes
 
 VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
 VIRTIO_BALLOON, VIRTIO_VSOCK = "0x0005", "0x0013"
@@ -49,7 +51,7 @@ def test_guest_file_never_lands_on_the_host(guest, evidence):
                    "never landed", not landed)
 
 
-HOST_CHANNEL_PORTS = {"SHR-02": analysis.CLIPBOARD_PORT, "SHR-03": analysis.GUEST_AGENT_PORT}
+HOST_CHANNEL_PORTS = {"SHR-02": rules.CLIPBOARD_PORT, "SHR-03": rules.GUEST_AGENT_PORT}
 
 
 @pytest.mark.outside
@@ -74,7 +76,7 @@ def test_host_clipboard_canary_never_reaches_the_guest(guest, clipboard, evidenc
     token = f"vmiso-clip-{secrets.token_hex(6)}"
     trial = clipboard.carry(guest, token)
     if trial.port is None:
-        evidence.check(f"a clipboard canary: the guest's {analysis.CLIPBOARD_PORT} port",
+        evidence.check(f"a clipboard canary: the guest's {rules.CLIPBOARD_PORT} port",
                        "absent: nothing can carry it", "absent", True)
         return
     evidence.note(f"positive twin: the guest's agent on {trial.port} exchanged capabilities "
@@ -108,7 +110,7 @@ def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
                                 f"its domain UUID {own_uuid}: the DMI probe reads something else")
     evidence.note("positive twin: the guest reads its own SMBIOS UUID",
                   seen["product_uuid"].lower(), own_uuid)
-    host = hostinfo.host_identity(target.conn, target.hypervisor)
+    host = facts.host_identity(target.conn, target.hypervisor)
     leaked = [f"{k}={v}" for k, v in seen.items() if v.lower() in host]
     evidence.expect_none(f"guest DMI {', '.join(sorted(seen))} equal to one of the host's "
                          f"{len(host)} identifiers (libvirt host UUID, sysinfo, DMI)", leaked)

@@ -2,21 +2,21 @@
 
 import pytest
 
-from helpers import analysis
-from helpers.plugin import per_control
+from helpers.plugin.options import per_control
+from helpers.template import rules
 
 
 @pytest.mark.outside
 @pytest.mark.declared
-@pytest.mark.parametrize("control", per_control(analysis.STATIC))
+@pytest.mark.parametrize("control", per_control(rules.STATIC))
 def test_template_declares_none_of_the_risky_devices(control, template, evidence):
-    rule = analysis.STATIC[control]
+    rule = rules.STATIC[control]
     evidence.expect_none(f"template: {rule.__doc__}", rule(template))
 
 
 @pytest.mark.outside
-@pytest.mark.parametrize("control", per_control(analysis.QTREE_SURFACE))
+@pytest.mark.parametrize("control", per_control(rules.QTREE_SURFACE))
 def test_qemu_instantiated_none_of_the_risky_devices(control, guest, evidence):
-    pattern = analysis.QTREE_SURFACE[control].pattern
+    pattern = rules.QTREE_SURFACE[control].pattern
     evidence.expect_none(f"QMP info qtree: devices matching {pattern}",
-                         analysis.qtree_surface(control, guest.qemu_devices))
+                         rules.qtree_surface(control, guest.qemu_devices))

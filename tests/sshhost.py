@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.hypervisor import REMOTE_IMAGE_CACHE
-from helpers.imagecache import entries
-from helpers.lab import BRIDGE, HOST_ADDRESS, SUBNET
-from helpers.target import REAL_HOST_WORKROOT
+from helpers.host.hypervisor import REMOTE_IMAGE_CACHE
+from helpers.host.imagecache import entries
+from helpers.host.target import REAL_HOST_WORKROOT
+from helpers.lab.lab import BRIDGE, HOST_ADDRESS, SUBNET
 
 SSHD = "/usr/sbin/sshd"
 RUNNER_GID = 64213  # a group no account has: the controller's packets, and only them

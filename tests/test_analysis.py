@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.analysis import STATIC, findings, qtree_surface
-from helpers.domxml import Domain, TemplateError
+from helpers.template.domxml import Domain, TemplateError
+from helpers.template.rules import STATIC, findings, qtree_surface
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 HARDENED = (TEMPLATES / "hardened.xml").read_text()

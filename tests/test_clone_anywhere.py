@@ -1,9 +1,10 @@
 """Self-tests: a clone runs the suite wherever a user puts it: in a private folder (0700, as /root
 and every `mktemp -d` folder are), in a path with a space, and two clones at once, then again.
 
-QEMU runs as libvirt-qemu on the hardened host profile and cannot walk into such a clone: what it
-reads is copied into the image cache (helpers/imagecache.py) and nothing of the clone is handed to
-it. The clones are of the committed tree (`git clone`), run with this checkout's interpreter.
+QEMU runs as libvirt-qemu on the hardened host profile and cannot walk into such a clone: what
+it reads is copied into the image cache (helpers/host/imagecache.py) and nothing of the clone is
+handed to it. The clones are of the committed tree (`git clone`), run with this checkout's
+interpreter.
 """
 
 import grp
@@ -16,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import imagecache
-from helpers.filedigest import sha256
-from helpers.hypervisor import LOCAL_IMAGE_CACHE
+from helpers.host import imagecache
+from helpers.host.hypervisor import LOCAL_IMAGE_CACHE
+from helpers.vm.digest import sha256
 from tests.runs import ROOT, run_suite, statuses
 from tests.test_conformance_runs import VANTAGES, expected_status
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.cloudinit import (
+from helpers.vm.cloudinit import (
     HOST_LABEL_RE,
     INSTANCE_ID_RE,
     SUDO_RULE,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import document
+from helpers.output import document
 from tests import matrix
 from tests.runs import run_suite
 from tests.test_html_report import chromium

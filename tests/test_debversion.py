@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.debversion import DebVersion, compare
+from helpers.patches.debversion import DebVersion, compare
 
 # Few distinct characters, so that drawn versions often share prefixes and tie.
 UPSTREAM = "0129ab.+~"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.directboot import DirectBoot
-from helpers.domxml import Domain
-from helpers.instance import Throwaway, instantiate
+from helpers.template.domxml import Domain
+from helpers.template.throwaway import Throwaway, instantiate
+from helpers.vm.directboot import DirectBoot
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "guest"))

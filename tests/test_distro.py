@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from helpers import distro, osv
-from helpers.distro import Build
-from helpers.versions import Version, judge_build, load_policies
+from helpers.patches import distro, osv
+from helpers.patches.distro import Build
+from helpers.patches.versions import Version, judge_build, load_policies
 
 DEBIAN_12 = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import catalog, document, verdicts
+from helpers.output import document
+from helpers.verdict import catalog, verdicts
 
 CATALOG = catalog.load()
 STATUSES = (verdicts.PASS, verdicts.FAIL, verdicts.ERROR, verdicts.MITIGATED,

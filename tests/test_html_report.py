@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import htmlreport
-from helpers.verdicts import FAILING
+from helpers.output import html as htmlreport
+from helpers.verdict.verdicts import FAILING
 
 DATA = Path(__file__).resolve().parent / "data"
 BANNER_RED = (0xB7, 0x1C, 0x1C)  # .verdict.failed in htmlreport.CSS

@@ -1,4 +1,4 @@
-"""The hypervisor's host as the checks see it (helpers/hypervisor.py), on this machine: which
+"""The hypervisor's host as the checks see it (helpers/host/hypervisor.py), on this machine: which
 URIs are local, remote over SSH or refused, and the local backend's files and commands. The SSH
 backend is proven against a real sshd in tests/test_remote_host.py."""
 
@@ -9,10 +9,10 @@ import stat
 
 import pytest
 
-from helpers import hostinfo
-from helpers.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
-from helpers.libvirtdconf import daemon_pid
-from helpers.qemuproc import ProcessNotFound, QemuProcess
+from helpers.host import facts
+from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
+from helpers.host.libvirtdconf import daemon_pid
+from helpers.host.qemuproc import ProcessNotFound, QemuProcess
 
 
 @pytest.mark.parametrize("uri", ["qemu:///system", "qemu+unix:///system?socket=/run/x/sock",
@@ -58,9 +58,9 @@ def test_the_daemon_on_a_socket_is_found_by_its_listener(tmp_path):
 
 def test_groups_and_processes_are_read_from_the_host():
     hv = LocalHypervisor()
-    assert "root" in hostinfo.group_members(hv, "root")
-    assert hostinfo.group_members(hv, "vmiso-no-such-group") is None
-    release, version = hostinfo.kernel(hv)
+    assert "root" in facts.group_members(hv, "root")
+    assert facts.group_members(hv, "vmiso-no-such-group") is None
+    release, version = facts.kernel(hv)
     assert release == os.uname().release and version == os.uname().version
     with pytest.raises(ProcessNotFound):
         QemuProcess.of(hv, "vmiso-no-such-guest")

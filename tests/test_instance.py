@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.analysis import findings
-from helpers.domxml import Domain, TemplateError
-from helpers.instance import Throwaway, instantiate
+from helpers.template.domxml import Domain, TemplateError
+from helpers.template.rules import findings
+from helpers.template.throwaway import Throwaway, instantiate
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BUILT_IN = ["hardened", "leaky"]

@@ -4,7 +4,8 @@ import xml.etree.ElementTree as ET
 
 from hypothesis import given
 
-from helpers import junit, verdicts
+from helpers.output import junit
+from helpers.verdict import verdicts
 from tests.test_document import build, runs
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from helpers.lab import Lab
+from helpers.lab.lab import Lab
 from tests.runs import ROOT, run_suite
 
 STATE_DIR = Path("/run/vmiso")

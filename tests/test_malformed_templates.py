@@ -8,9 +8,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.analysis import findings
-from helpers.domxml import Domain, TemplateError
-from helpers.instance import Throwaway, instantiate
+from helpers.template.domxml import Domain, TemplateError
+from helpers.template.rules import findings
+from helpers.template.throwaway import Throwaway, instantiate
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SOURCES = [(TEMPLATES / f"{name}.xml").read_text() for name in ("hardened", "leaky")]

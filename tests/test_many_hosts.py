@@ -13,8 +13,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
-from helpers import catalog, document
-from helpers.lab import NETWORK, Lab
+from helpers.lab.lab import NETWORK, Lab
+from helpers.output import document
+from helpers.verdict import catalog
 from tests.runs import run_suite
 from tests.sshhost import SshHost, controller
 from tests.test_conformance_runs import expected_status
@@ -22,7 +23,7 @@ from tests.test_remote_host import NEEDS_LAB_CANARIES
 
 PROFILES = ("hardened", "leaky")
 DOWN = "qemu+ssh://root@127.0.0.1:1/system"  # nothing listens there, in the controller's namespace
-# What the leaky host profile breaks whatever the template (helpers/labconfig.py): QEMU as root
+# What the leaky host profile breaks whatever the template (helpers/lab/labconfig.py): QEMU as root
 # with its capabilities, no seccomp, no private /dev, the emulator replaced under running guests,
 # libvirt's socket open to everyone and its TCP listener without authentication.
 LEAKY_HOST_FAILS = {"ESC-01", "ESC-02", "ESC-03", "ESC-05", "PAT-05", "DEV-04", "MGT-03"}

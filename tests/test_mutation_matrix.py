@@ -4,8 +4,9 @@ leaky host profile and policy, in one run of the suite that must fail every such
 
 import pytest
 
-from helpers import analysis, catalog
-from helpers.domxml import Domain
+from helpers.template import rules
+from helpers.template.domxml import Domain
+from helpers.verdict import catalog
 from tests import matrix
 from tests.runs import run_suite, statuses
 
@@ -24,10 +25,10 @@ def test_template_mutation_alone_breaks_its_control_in_the_xml(control):
     mutation = MATRIX[control]
     if mutation.kind == "static":
         pytest.skip(f"{control}: {mutation.value}; see tests/test_analysis.py")
-    if control not in analysis.STATIC:
+    if control not in rules.STATIC:
         pytest.skip(f"{control} has no XML rule; the mutated run proves it")
     dom = Domain.from_string(matrix.apply(HARDENED, [mutation]))
-    assert analysis.findings(dom)[control], mutation.description
+    assert rules.findings(dom)[control], mutation.description
 
 
 @pytest.fixture(scope="module")

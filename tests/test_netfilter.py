@@ -9,9 +9,9 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from helpers import netfilter
-from helpers.domxml import Domain
-from helpers.labconfig import BUILTIN_FILTERS, no_host_access_filter
+from helpers.host import netfilter
+from helpers.lab.labconfig import BUILTIN_FILTERS, no_host_access_filter
+from helpers.template.domxml import Domain
 from tests.runs import run_suite
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.debversion import compare
-from helpers.osv import OsvError, load
+from helpers.patches.debversion import compare
+from helpers.patches.osv import OsvError, load
 
 SHIPPED = Path(__file__).resolve().parent.parent / "osv"
 ECOSYSTEM = "Debian:12"

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import readings
-from helpers.readings import ProbeError
+from helpers.vm import readings
+from helpers.vm.readings import ProbeError
 
 NONCE = "0123456789ab"
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lab import NETWORK, Lab
+from helpers.lab.lab import NETWORK, Lab
 from tests.runs import run_suite
 from tests.test_conformance_runs import HOST_FAILURES, VANTAGES
 

@@ -1,10 +1,11 @@
-"""Whose problem a refused domain is (helpers/refusal.py): libvirt's own words, as this machine's
-libvirt 9.0 and QEMU 7.2 gave them to the lab, each read as the host's or the template's."""
+"""Whose problem a refused domain is (helpers/template/refusal.py): libvirt's own words, as this
+machine's libvirt 9.0 and QEMU 7.2 gave them to the lab, each read as the host's or the
+template's."""
 
 import pytest
 
-from helpers.domxml import Domain
-from helpers.refusal import Refusal
+from helpers.template.domxml import Domain
+from helpers.template.refusal import Refusal
 from tests.runs import ROOT
 
 TEMPLATE = Domain.from_string(

@@ -18,9 +18,9 @@ import libvirt
 import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
-from helpers import catalog
-from helpers.lab import NETWORK, UPLINK_ADDRESS, Lab
-from helpers.target import REAL_HOST_WORKROOT
+from helpers.host.target import REAL_HOST_WORKROOT
+from helpers.lab.lab import NETWORK, UPLINK_ADDRESS, Lab
+from helpers.verdict import catalog
 from tests.runs import run_suite
 from tests.sshhost import RUNNER_GID, SshHost
 from tests.test_conformance_runs import expected_status

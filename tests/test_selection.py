@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import catalog
+from helpers.verdict import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = catalog.load()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lab import Lab
+from helpers.lab.lab import Lab
 
 ROOT = Path(__file__).resolve().parent.parent
 USAGE, INFRASTRUCTURE = 4, 3

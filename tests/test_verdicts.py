@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.verdicts import (
+from helpers.verdict.verdicts import (
     DRIFT,
     ERROR,
     FAIL,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.versions import Cve, Policy, PolicyError, Version, judge, load_policy
+from helpers.patches.versions import Cve, Policy, PolicyError, Version, judge, load_policy
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 # What `info qtree` lists for a q35 guest like templates/hardened.xml.

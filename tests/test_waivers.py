@@ -7,8 +7,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.verdicts import after_waiver
-from helpers.waivers import WaiverError, load
+from helpers.verdict.verdicts import after_waiver
+from helpers.verdict.waivers import WaiverError, load
 from tests.runs import run_suite
 
 CONTROLS = {"ESC-04", "PAT-03", "HV-01"}

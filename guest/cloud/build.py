@@ -7,7 +7,7 @@ downloading one: debootstrap --variant=minbase of bookworm from this machine's D
 URIs of /etc/apt/sources.list*, nothing else), then apt-get installs packages.txt from bookworm,
 bookworm-updates and bookworm-security. The guest boots under SeaBIOS from an MBR disk whose one
 ext4 partition holds the root and extlinux (from a virtio disk or SATA: the initramfs carries both
-drivers), runs cloud-init (NoCloud only: the suite's seed ISO, see helpers/cloudinit.py), gets
+drivers), runs cloud-init (NoCloud only: the suite's seed ISO, see helpers/vm/cloudinit.py), gets
 its address by DHCP on the first NIC (ifupdown) and has no SSH host key until cloud-init writes
 the one the seed gives. Timers that would work in the background of a check are masked.
 

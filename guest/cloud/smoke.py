@@ -4,7 +4,7 @@
                                           [--serial-log PATH]
 
 No lab and no libvirtd: QEMU (TCG) boots a qcow2 overlay of the image built by build.py (built
-first where the cache has none, which needs root), with a seed ISO from helpers/cloudinit.py on
+first where the cache has none, which needs root), with a seed ISO from helpers/vm/cloudinit.py on
 its CD-ROM and user-mode networking with `restrict=on` (the guest reaches nothing) and one
 forward from a free port on 127.0.0.1 to its port 22. Paramiko logs in with the ephemeral client
 key, as the manifest's default_user, trusting the pinned host key only (RejectPolicy: no trust on
@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
-from helpers.cloudinit import seed_iso  # noqa: E402
+from helpers.vm.cloudinit import seed_iso  # noqa: E402
 
 HOSTNAME = "vmiso-smoke"
 COMMAND_TIMEOUT = 300

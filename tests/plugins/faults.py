@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 import libvirt
 import pytest
 
-from helpers import guest as guest_mod
-from helpers import qmp
+from helpers.host import qmp
+from helpers.vm import launch as guest_mod
 
 HANG_TIMEOUT_S = 3
 fired = pytest.StashKey[bool]()

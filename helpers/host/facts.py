@@ -1,0 +1,76 @@
+"""Facts about the hypervisor's host (helpers/host/hypervisor.py: this machine or a remote one), for
+evidence beside what QEMU and libvirt report of themselves.
+
+    hostinfo.qemu_package(hv)          # 'qemu-system-x86 1:7.2+dfsg-7+deb12u18'
+    hostinfo.kernel(hv)                # ('6.1.0-41-amd64', '#1 SMP PREEMPT_DYNAMIC Debian ...')
+"""
+
+import stat
+import xml.etree.ElementTree as ET
+from pathlib import PurePosixPath
+
+import libvirt
+
+
+def qemu_package(hypervisor):
+    """'qemu-system-x86 1:7.2+dfsg-7+deb12u18', or '' where dpkg does not know it."""
+    out = hypervisor.host.run("dpkg-query -W -f '${Package} ${Version}' qemu-system-x86")
+    return out.stdout.strip() if out.rc == 0 else ""
+
+
+def kernel(hypervisor):
+    """(release, version) of the host kernel, as `uname -r` and `uname -v` print them."""
+    release, version = hypervisor.run("sh", "-c", "uname -r; uname -v").splitlines()[:2]
+    return release.strip(), version.strip()
+
+
+def group_members(hypervisor, name):
+    """Users in group `name` (its member list plus those whose primary group it is); None
+    when the host has no such group."""
+    group = hypervisor.host.run("getent group %s", name)
+    if group.rc != 0:
+        return None
+    _, _, gid, members = group.stdout.strip().split(":", 3)
+    primary = [line.split(":")[0] for line in hypervisor.run("getent", "passwd").splitlines()
+               if line.count(":") >= 3 and line.split(":")[3] == gid]
+    return sorted({m for m in members.split(",") if m} | set(primary))
+
+
+VULNERABILITIES = PurePosixPath("/sys/devices/system/cpu/vulnerabilities")
+
+
+def cpu_vulnerabilities(hypervisor):
+    """{name: state} from the kernel's CPU vulnerability report ({} where it has none)."""
+    if not stat.S_ISDIR(hypervisor.mode(VULNERABILITIES) or 0):
+        return {}
+    return {name: hypervisor.read_text(VULNERABILITIES / name).strip()
+            for name in hypervisor.listdir(VULNERABILITIES)}
+
+
+def unmitigated(states):
+    """The entries the kernel reports as vulnerable (mitigated and unaffected ones excluded)."""
+    return sorted(f"{name}: {state}" for name, state in states.items()
+                  if state.startswith("Vulnerable"))
+
+
+HOST_DMI = PurePosixPath("/sys/class/dmi/id")
+PLACEHOLDERS = {"", "none", "not specified", "to be filled by o.e.m.", "default string",
+                "00000000-0000-0000-0000-000000000000", "0"}
+
+
+def host_identity(conn, hypervisor):
+    """The host's identifiers a guest must not see: libvirt's host UUID, the serials and UUID of
+    libvirt's host sysinfo, and the host's DMI files."""
+    values = {ET.fromstring(conn.getCapabilities()).findtext("host/uuid", "")}
+    try:
+        sysinfo = ET.fromstring(conn.getSysinfo(0))
+        values |= {e.text or "" for e in sysinfo.iter("entry")
+                   if e.get("name") in ("uuid", "serial")}
+    except libvirt.libvirtError:  # no host SMBIOS data: libvirt has no sysinfo to give
+        pass
+    for name in ("product_uuid", "product_serial", "board_serial", "chassis_serial"):
+        try:
+            values.add(hypervisor.read_text(HOST_DMI / name).strip())
+        except OSError:  # absent, or readable by root alone
+            continue
+    return {v.lower() for v in values if v.strip().lower() not in PLACEHOLDERS}

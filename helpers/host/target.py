@@ -1,0 +1,136 @@
+"""Where guests run: a libvirt connection, the hypervisor's host (helpers/host/hypervisor.py)
+and how the runner reaches the guests' network.
+
+    target = Target.for_lab(lab)                                       # the local lab
+    target = Target.for_uri("qemu:///system", "default", run_id)       # this machine's libvirt
+    target = Target.for_uri("qemu+ssh://root@kvm1/system", "default", run_id)   # a remote host
+    target.hypervisor.read_text("/etc/os-release")
+"""
+
+import functools
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Optional
+from urllib.parse import parse_qs, urlparse
+
+import libvirt
+
+from helpers.host import confinement, facts, runmark
+from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
+from helpers.host.imagecache import ImageCache
+from helpers.host.libvirtdconf import daemon_pid
+from helpers.lab import netns
+from helpers.lab.lab import NETWORK, PREFIX, Lab
+
+REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
+
+
+class TargetError(Exception):
+    """The hypervisor cannot be used; the message names the URI and the fix."""
+
+
+@dataclass
+class Target:
+    uri: str
+    conn: libvirt.virConnect
+    network: str
+    domain_prefix: str
+    hypervisor: object  # LocalHypervisor or SshHypervisor
+    lab: Optional[Lab] = None
+    swept: tuple = ()  # guests of dead earlier runs destroyed when the target was opened
+
+    @property
+    def run_id(self):
+        return self.domain_prefix.removeprefix(PREFIX).rstrip("-")
+
+    @classmethod
+    def for_lab(cls, lab):
+        return cls(lab.uri, _open(lab.uri), NETWORK, lab.domain_prefix, LocalHypervisor(), lab)
+
+    @classmethod
+    def for_uri(cls, uri, network, run_id):
+        try:
+            hypervisor = hypervisor_for(uri)
+        except HypervisorError as err:
+            raise TargetError(str(err)) from None
+        try:
+            conn = _open(uri)
+            swept = tuple(runmark.sweep(conn, PREFIX))
+            for name in swept:
+                hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
+        except BaseException:
+            hypervisor.close()
+            raise
+        return cls(uri, conn, network, f"{PREFIX}{run_id}-", hypervisor, swept=swept)
+
+    @property
+    def is_local(self):
+        """Whether the hypervisor is this machine (its processes and files can be read here)."""
+        return self.hypervisor.is_local
+
+    @functools.cached_property
+    def images(self):
+        """Where the hypervisor's QEMU reads this machine's images from (an ImageCache)."""
+        return ImageCache(self.hypervisor, confinement.qemu_group(self.conn, self.hypervisor))
+
+    @property
+    def workroot(self):
+        """Where on the hypervisor the guests' overlays, seeds and logs go."""
+        return self.lab.root / "guests" if self.lab is not None else REAL_HOST_WORKROOT
+
+    def open_socket(self, address, port, timeout):
+        """A connection to a guest: from the lab's uplink station, else from the hypervisor
+        (a direct-tcpip channel when it is remote)."""
+        if self.lab is not None:
+            return netns.connect(self.lab.uplink_netns, (address, port), timeout)
+        return self.hypervisor.open_socket(address, port, timeout)
+
+    @property
+    def socket_path(self):
+        """The libvirt UNIX socket this run talks to, on the hypervisor's host."""
+        if self.lab is not None:
+            return str(self.lab.socket)
+        query = parse_qs(urlparse(self.uri).query)
+        return query.get("socket", ["/run/libvirt/libvirt-sock"])[0]
+
+    @functools.cached_property
+    def daemon_pid(self):
+        """The pid of the libvirtd serving this run on the hypervisor's host (None when no
+        process is seen listening on its socket)."""
+        if self.lab is not None:
+            return self.lab.libvirtd_pid
+        return daemon_pid(self.hypervisor, self.socket_path)
+
+    @property
+    def libvirt_version(self):
+        """The libvirt daemon's version, e.g. '9.0.0'."""
+        return _dotted(self.conn.getLibVersion())
+
+    def facts(self, accelerator):
+        """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
+        return {"name": self.conn.getHostname(), "uri": self.uri,
+                "kernel": facts.kernel(self.hypervisor)[0],
+                "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
+                "accelerator": accelerator}
+
+    def close(self):
+        self.conn.close()
+        self.hypervisor.close()
+
+
+def _dotted(number):
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+def _open(uri):
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    try:
+        return libvirt.open(uri)
+    except libvirt.libvirtError as err:
+        message = err.get_error_message()
+        denied = any(w in message.lower() for w in ("permission denied", "authentication",
+                                                     "not authorized", "access denied"))
+        fix = ("run vmiso as a user libvirt admits there (root, or a member of the libvirt "
+               "group) or give the URI credentials" if denied else
+               "check the URI and that libvirtd runs there")
+        raise TargetError(f"cannot connect to libvirt at {uri}: {message}; {fix}") from None

@@ -1,0 +1,300 @@
+"""The local lab: a network namespace of the run's own, with its own virtlogd, libvirtd and network.
+
+    lab = Lab.start(Path("/run/vmiso"), Path(".cache/libvirt"))
+    conn = libvirt.open(lab.uri)
+    ...
+    lab.stop()
+
+Inside namespace vmiso-<id> a private mount namespace puts lab copies over /etc/libvirt,
+/run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt, so the machine's own
+libvirt configuration is never read or written. The libvirt network `vmiso-lab` has no <forward>
+(isolated: nothing is routed out of the namespace). A second namespace, vmiso-<id>-up, is the lab's
+uplink station on the same bridge: the allowed neighbour a guest may reach (the positive twin of
+every network probe) and the place the runner opens its SSH connections from. A third,
+vmiso-<id>-mg, is a management network behind the host side, which guests must never reach.
+"""
+
+import ipaddress
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from helpers.host import diskspace, procnet
+from helpers.lab import labconfig
+
+PREFIX = "vmiso-"
+NETWORK = "vmiso-lab"
+BRIDGE = "vmisobr0"
+SUBNET = ipaddress.ip_network("10.213.0.0/24")
+HOST_ADDRESS = "10.213.0.1"
+METADATA_ADDRESS = "169.254.169.254"  # simulated on the lab's host side, like a cloud's
+UPLINK_ADDRESS = "10.213.0.2"
+# The management network, a third namespace behind the lab's host side: guests must not reach it.
+MGMT_SUBNET = ipaddress.ip_network("10.214.0.0/24")
+MGMT_HOST_ADDRESS = "10.214.0.1"
+MGMT_ADDRESS = "10.214.0.2"
+MGMT_LINK = "vmisomg0"
+EMULATOR = Path("/usr/bin/qemu-system-x86_64")
+DAEMONS = ("virtlogd", "libvirtd")
+START_TIMEOUT = 30
+
+
+class LabError(Exception):
+    """The lab could not be built or used; the message names the problem and the fix."""
+
+
+def sh(*cmd, check=True):
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        raise LabError(f"'{cmd[0]}' is required for the local lab: run `make deps`")
+    if check and proc.returncode != 0:
+        raise LabError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip()[-300:]}")
+    return proc
+
+
+@dataclass
+class Lab:
+    """A running lab; `uri` is what libvirt clients connect to."""
+
+    run_id: str
+    root: Path
+    profile: str = "hardened"
+
+    @property
+    def netns(self):
+        return f"{PREFIX}{self.run_id}"
+
+    @property
+    def uplink_netns(self):
+        return f"{PREFIX}{self.run_id}-up"
+
+    @property
+    def mgmt_netns(self):
+        return f"{PREFIX}{self.run_id}-mg"
+
+    @property
+    def namespaces(self):
+        return namespaces_of(self.run_id)
+
+    @property
+    def libvirtd_pid(self):
+        return int((self.root / "libvirtd.pid").read_text())
+
+    @property
+    def libvirtd_conf(self):
+        return self.root / "etc/libvirt/libvirtd.conf"
+
+    @property
+    def socket(self):
+        return self.root / "sock" / "libvirt-sock"
+
+    @property
+    def uri(self):
+        return f"qemu:///system?socket={self.socket}"
+
+    @property
+    def domain_prefix(self):
+        return f"{PREFIX}{self.run_id}-"
+
+    @property
+    def host_addresses(self):
+        """Every address the lab's host side holds on a non-loopback interface."""
+        out = sh("ip", "-n", self.netns, "-j", "address", "show").stdout
+        return [a["local"] for link in json.loads(out) if link["ifname"] != "lo"
+                for a in link.get("addr_info", [])]
+
+    def tcp_listeners(self):
+        """TCP sockets listening on the host side (0.0.0.0: on every host address)."""
+        return procnet.tcp_listeners(self.libvirtd_pid)
+
+    @classmethod
+    def start(cls, state_dir, cache_dir, profile="hardened"):
+        require_usable_kvm_node()
+        try:
+            diskspace.require(state_dir, "the lab's state and guest overlays")
+        except diskspace.DiskSpaceError as err:
+            raise LabError(str(err)) from None
+        sweep(state_dir)
+        run_id = secrets.token_hex(3)
+        lab = cls(run_id=run_id, root=Path(state_dir) / run_id, profile=profile)
+        lab.root.mkdir(parents=True)
+        (lab.root / "owner").write_text(str(os.getpid()))
+        try:
+            lab._create_namespaces()
+            lab._attach_mgmt()
+            try:
+                labconfig.write(lab.root, Path(cache_dir), profile)
+            except FileNotFoundError as err:
+                raise LabError(str(err)) from None
+            lab._start_daemons()
+            lab._define_network()
+            lab._attach_uplink()
+        except BaseException:
+            lab.stop()
+            raise
+        return lab
+
+    def _create_namespaces(self):
+        for ns in self.namespaces:
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+            # No IPv6 in the lab: every host address a guest could try is one the probes cover.
+            sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+               "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1")
+
+    def _attach_mgmt(self):
+        sh("ip", "-n", self.netns, "link", "add", MGMT_LINK, "type", "veth",
+           "peer", "name", "eth0", "netns", self.mgmt_netns)
+        sh("ip", "-n", self.netns, "address", "add",
+           f"{MGMT_HOST_ADDRESS}/{MGMT_SUBNET.prefixlen}", "dev", MGMT_LINK)
+        sh("ip", "-n", self.netns, "link", "set", MGMT_LINK, "up")
+        sh("ip", "-n", self.mgmt_netns, "address", "add",
+           f"{MGMT_ADDRESS}/{MGMT_SUBNET.prefixlen}", "dev", "eth0")
+        sh("ip", "-n", self.mgmt_netns, "link", "set", "eth0", "up")
+        sh("ip", "-n", self.mgmt_netns, "route", "add", str(SUBNET), "via", MGMT_HOST_ADDRESS)
+
+    def bind_steps(self):
+        """Shell steps that, in a private mount namespace, put the lab's copies over the
+        machine's libvirt folders (what the lab's daemons see)."""
+        q = shlex.quote
+        return [f"mkdir -p {q(dest)} && mount --bind {q(str(self.root / src))} {q(dest)}"
+                for src, dest in labconfig.BIND_MOUNTS]
+
+    def _start_daemons(self):
+        q = shlex.quote
+        binds = self.bind_steps()
+        if labconfig.REPLACED_EMULATOR[self.profile]:
+            binds.append(self._replaced_emulator())
+        flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])
+        starts = " && ".join(f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
+                             + (f" {flags}" if d == "libvirtd" and flags else "")
+                             for d in DAEMONS)
+        binds = " && ".join(binds)
+        sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
+           "sh", "-c", f"{binds} && {starts}")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.socket.exists():
+            if time.monotonic() > deadline:
+                raise LabError(f"the lab's libvirtd did not open {self.socket} within "
+                               f"{START_TIMEOUT}s; see {self.root / 'log/libvirt/libvirtd.log'}")
+            time.sleep(0.1)
+
+    def _replaced_emulator(self):
+        """Shell steps that put a copy of QEMU over the real one inside the lab's mount namespace
+        and delete the copy: every guest then runs a binary that no longer exists on disk, as
+        after a package upgrade under running guests."""
+        copy = shlex.quote(str(self.root / "qemu-system-x86_64.old"))
+        emulator = shlex.quote(str(EMULATOR))
+        return f"cp {emulator} {copy} && mount --bind {copy} {emulator} && rm {copy}"
+
+    def _define_network(self):
+        import libvirt
+        conn = libvirt.open(self.uri)
+        route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
+        try:
+            conn.nwfilterDefineXML(labconfig.no_host_access_filter(
+                [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS]))
+            conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET,
+                                                        route_to))
+        finally:
+            conn.close()
+        sh("ip", "-n", self.netns, "address", "add", f"{METADATA_ADDRESS}/32", "dev", BRIDGE)
+
+    def _attach_uplink(self):
+        sh("ip", "-n", self.netns, "link", "add", "vmisoup0", "type", "veth",
+           "peer", "name", "eth0", "netns", self.uplink_netns)
+        sh("ip", "-n", self.netns, "link", "set", "vmisoup0", "master", BRIDGE, "up")
+        sh("ip", "-n", self.uplink_netns, "address", "add",
+           f"{UPLINK_ADDRESS}/{SUBNET.prefixlen}", "dev", "eth0")
+        sh("ip", "-n", self.uplink_netns, "link", "set", "eth0", "up")
+
+    def stop(self):
+        teardown(self.root)
+
+
+def namespaces_of(run_id):
+    """The lab's host side, uplink station and management network namespaces."""
+    return tuple(f"{PREFIX}{run_id}{suffix}" for suffix in ("", "-up", "-mg"))
+
+
+def require_usable_kvm_node():
+    """A root-only /dev/kvm makes libvirt 9.0 re-probe QEMU on every lookup (minutes per start)."""
+    kvm = Path("/dev/kvm")
+    if kvm.exists() and not kvm.stat().st_mode & 0o060:
+        raise LabError("/dev/kvm is root-only (no udev set Debian's 0660 root:kvm), which makes "
+                       "libvirt re-probe QEMU on every call; run `make host` "
+                       "(scripts/prepare-host) and retry")
+
+
+def teardown(root):
+    """Stop what a lab left under `root`: its domains, daemons, namespaces and files."""
+    run_id = root.name
+    _destroy_domains(root)
+    for daemon in reversed(DAEMONS):
+        _stop_pidfile(root / f"{daemon}.pid")
+    for pidfile in root.glob("lib/libvirt/**/*.pid"):
+        _stop_pidfile(pidfile)
+    for ns in namespaces_of(run_id):
+        if Path(f"/run/netns/{ns}").exists():
+            sh("ip", "netns", "delete", ns, check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _destroy_domains(root):
+    sock = root / "sock" / "libvirt-sock"
+    if not sock.exists():
+        return
+    import libvirt
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    try:
+        conn = libvirt.open(f"qemu:///system?socket={sock}")
+    except libvirt.libvirtError:
+        return
+    try:
+        for dom in conn.listAllDomains():
+            dom.destroy()
+        for net in conn.listAllNetworks():
+            if net.isActive():
+                net.destroy()
+    finally:
+        conn.close()
+
+
+def _stop_pidfile(pidfile, grace=10):
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+def sweep(state_dir):
+    """Tear down labs whose runner is gone (a killed run); never touch a live run's lab."""
+    state_dir = Path(state_dir)
+    if not state_dir.exists():
+        return []
+    swept = []
+    for root in state_dir.iterdir():
+        try:
+            os.kill(int((root / "owner").read_text()), 0)
+            continue
+        except (OSError, ValueError):
+            teardown(root)
+            swept.append(root.name)
+    return swept

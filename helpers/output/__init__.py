@@ -1,0 +1,1 @@
+"""Report formats: the controls.json document, the HTML page and JUnit XML."""

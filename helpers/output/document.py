@@ -1,0 +1,175 @@
+"""The report document, reports/controls.json, format vmiso-controls/1 (see schema/).
+
+    document = build(controls, context, started, finished, fail_on="any")
+    document["gate"]["blocking"]           # the controls that fail the run
+    compare(document, load(Path("last-night/controls.json")))   # --baseline
+
+Everything a reader or a CI job needs is in the document: where it ran, on what, each control's
+verdict with its evidence and remediation, the gate's decision, and the comparison with a
+baseline. The HTML and JUnit reports are rendered from it alone.
+"""
+
+import datetime
+import json
+from pathlib import Path
+
+import jsonschema
+
+from helpers.verdict import verdicts
+from helpers.verdict.catalog import SEVERITIES  # most severe first
+from helpers.vm import digest
+
+FORMAT = "vmiso-controls/1"
+VERSION = "0.6.0"
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "controls.schema.json"
+RISK_FACTORS = {
+    1: "hypervisor attack surface",
+    2: "escape containment",
+    3: "shares, clipboard and host channels",
+    4: "network isolation",
+    5: "shared devices and privileges",
+    6: "patch levels",
+    7: "management plane",
+}
+FAIL_ON = ("any",) + SEVERITIES
+# A control whose status is one of these counts as passing in a comparison.
+GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)
+
+
+class DocumentError(ValueError):
+    """A report document cannot be used (unreadable, not JSON, another format)."""
+
+
+def blocking(controls, fail_on):
+    """IDs of the controls that fail the run: failed or drifted at or above `fail_on`, and every
+    error whatever its severity (the suite could not decide, and a gate passes nothing it could
+    not check)."""
+    floor = len(SEVERITIES) if fail_on == "any" else SEVERITIES.index(fail_on) + 1
+    ids = [c["id"] for c in controls
+           if c["status"] == verdicts.ERROR
+           or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
+               and SEVERITIES.index(c["severity"]) < floor)]
+    return list(dict.fromkeys(ids))  # once, whichever of several hosts it blocks on
+
+
+def summary(controls):
+    def count(rows):
+        counts = {}
+        for row in rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        return counts
+    risks = sorted({c["risk"] for c in controls})
+    severities = [s for s in SEVERITIES if any(c["severity"] == s for c in controls)]
+    return {"total": len(controls), "by_status": count(controls),
+            "by_risk": {str(r): count(c for c in controls if c["risk"] == r) for r in risks},
+            "by_severity": {s: count(c for c in controls if c["severity"] == s)
+                            for s in severities}}
+
+
+def build(controls, context, started, finished, fail_on="any", selection=None, hosts=None):
+    """The document of one run: `controls` as the report plugin aggregated them, `context` the
+    run facts the fixtures recorded (host, template, image, seed ...). A run over several hosts
+    gives each host's facts in `hosts` and names its host in each control row."""
+    host = context.get("host") or {}
+    rows = [dict(c, host=c.get("host") or host.get("name"), risk_factor=RISK_FACTORS[c["risk"]])
+            for c in controls]
+    document = {
+        "format": FORMAT,
+        "vmiso_version": VERSION,
+        "started": _timestamp(started),
+        "finished": _timestamp(finished),
+        "duration_s": round(finished - started, 3),
+        "host": _host_facts(host if hosts is None else {}),
+        "hosts": [_host_facts(h) for h in (hosts if hosts is not None else [host])],
+        "template": context.get("template_file") or {"path": None, "sha256": None},
+        "image": context.get("image_file") or {"path": None, "sha256": None},
+        "hypothesis_seed": context.get("probe_seed"),
+        "gate": {"fail_on": fail_on, "blocking": blocking(rows, fail_on)},
+        "summary": summary(rows),
+        "controls": rows,
+        "run": {k: v for k, v in context.items()
+                if k not in ("host", "template_file", "image_file")},
+    }
+    if selection:
+        document["selection"] = selection
+    return document
+
+
+def _host_facts(host):
+    return {key: host.get(key) for key in ("name", "uri", "kernel", "qemu", "libvirt",
+                                           "accelerator")}
+
+
+def file_facts(path):
+    """{"path", "sha256"} of a file the run used (the template, the guest image); sha256 is
+    null when the file is gone or unreadable by the end of the run."""
+    try:
+        return {"path": str(path), "sha256": digest.sha256(path)}
+    except OSError:
+        return {"path": str(path), "sha256": None}
+
+
+def _timestamp(epoch):
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def validate(document):
+    """Raise jsonschema.ValidationError where the document breaks the schema."""
+    schema = json.loads(SCHEMA_PATH.read_text())
+    jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(document)
+
+
+def load(path):
+    """An earlier run's document (for --baseline); DocumentError says what is wrong with it."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except OSError as err:
+        raise DocumentError(f"baseline {path} cannot be read ({err.strerror}); pass the "
+                            f"controls.json of an earlier run") from None
+    except ValueError as err:
+        raise DocumentError(f"baseline {path} is not JSON ({err}); pass the controls.json of "
+                            f"an earlier run") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        found = document.get("format") if isinstance(document, dict) else None
+        raise DocumentError(f"baseline {path} is not a {FORMAT} report (format: {found!r}); "
+                            f"pass a controls.json this version of vmiso wrote")
+    try:
+        validate(document)
+    except jsonschema.ValidationError as err:
+        where = "/".join(str(p) for p in err.absolute_path) or "the top level"
+        raise DocumentError(f"baseline {path} breaks the report schema at {where}: "
+                            f"{err.message[:160]}") from None
+    return document
+
+
+def compare(document, baseline, baseline_path):
+    """What changed since `baseline`, keyed by host and control."""
+    now = {(c["host"], c["id"]): c for c in document["controls"]}
+    was = {(c["host"], c["id"]): c for c in baseline["controls"]}
+    result = {"path": str(baseline_path), "started": baseline["started"], "regressed": [],
+              "fixed": [], "new": [], "gone": [], "changed": []}
+    for key in sorted(now.keys() | was.keys(), key=lambda k: (k[0] or "", k[1])):
+        before, after = was.get(key), now.get(key)
+        status_was = before["status"] if before else None
+        status_now = after["status"] if after else None
+        if status_was == status_now:
+            continue
+        row = after or before
+        result[_kind(status_was, status_now)].append(
+            {"host": key[0], "control": key[1], "title": row["title"],
+             "severity": row["severity"], "was": status_was, "now": status_now})
+    return result
+
+
+def _kind(was, now):
+    if was is None:
+        return "new"
+    if now is None:
+        return "gone"
+    if was in GOOD and now not in GOOD:
+        return "regressed"
+    if was not in GOOD and now in GOOD:
+        return "fixed"
+    return "changed"

@@ -1,0 +1,91 @@
+"""JUnit XML with one test case per control, grouped by risk factor (reports/junit.xml).
+
+    write(document, Path("reports/junit.xml"))
+
+CI systems show a test suite per risk factor and a case per control, named by ID and title.
+A failed or drifted control is a <failure>, an errored one an <error> (the suite could not
+decide), a not applicable one <skipped>; each message carries the failing evidence, the text
+the remediation. A waived failure passes with the waiver in its output; pytest's own per-check
+XML is reports/checks.xml.
+"""
+
+import xml.etree.ElementTree as ET
+
+from helpers.verdict import verdicts, waivers
+
+
+def render(document):
+    root = ET.Element("testsuites", name="vmiso")
+    hosts = list(dict.fromkeys(c["host"] for c in document["controls"]))
+    for host, risk in sorted({(c["host"], c["risk"]) for c in document["controls"]},
+                             key=lambda pair: (hosts.index(pair[0]), pair[1])):
+        controls = [c for c in document["controls"] if (c["host"], c["risk"]) == (host, risk)]
+        on_host = f" on {host}" if len(hosts) > 1 else ""
+        suite = ET.SubElement(root, "testsuite", name=f"risk {risk}: "
+                              f"{controls[0]['risk_factor']}{on_host}",
+                              hostname=host or "unknown host",
+                              tests=str(len(controls)),
+                              failures=_count(controls, verdicts.FAIL, verdicts.DRIFT),
+                              errors=_count(controls, verdicts.ERROR),
+                              skipped=_count(controls, verdicts.NOT_APPLICABLE),
+                              time=f"{sum(c['duration_s'] for c in controls):.3f}",
+                              timestamp=document["started"])
+        for control in controls:
+            _case(suite, control, risk)
+    _add_totals(root)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write(document, path):
+    path.write_text(render(document), encoding="utf-8")
+
+
+def _count(controls, *statuses):
+    return str(sum(c["status"] in statuses for c in controls))
+
+
+def _case(suite, control, risk):
+    case = ET.SubElement(suite, "testcase", classname=f"vmiso.risk{risk}",
+                         name=f"{control['id']} {control['title']}",
+                         time=f"{control['duration_s']:.3f}")
+    status = control["status"]
+    if status in (verdicts.FAIL, verdicts.DRIFT):
+        _outcome(case, "failure", status, control, _failing_evidence(control))
+    elif status == verdicts.ERROR:
+        _outcome(case, "error", status, control, _undecided(control))
+    elif status == verdicts.NOT_APPLICABLE:
+        ET.SubElement(case, "skipped", message=_undecided(control) or "no check applied")
+    if control.get("waiver"):
+        ET.SubElement(case, "system-out").text = (
+            f"{waivers.describe(control['waiver'])}\n{_failing_evidence(control)}")
+
+
+def _outcome(case, tag, status, control, message):
+    element = ET.SubElement(case, tag, type=status, message=f"{status}: {message}"[:1000])
+    lines = [f"{control['id']} {control['title']} ({control['severity']}): {status}", ""]
+    lines += [f"[{e['vantage']}] {e['what']}: observed {e['observed']}; expected "
+              f"{e['expected']}" for e in control["evidence"] if not e["ok"]]
+    lines += [f"[{c['vantage']}] {c['check']}: {c['message']}" for c in control["checks"]
+              if c["verdict"] == verdicts.ERROR]
+    lines += ["", f"Remediation: {control['remediation']}"]
+    if control["references"]:
+        lines.append(f"References: {', '.join(control['references'])}")
+    element.text = "\n".join(lines)
+
+
+def _failing_evidence(control):
+    bad = [e for e in control["evidence"] if not e["ok"]]
+    return "; ".join(f"[{e['vantage']}] {e['what']}: {e['observed']} (expected {e['expected']})"
+                     for e in bad) or _undecided(control)
+
+
+def _undecided(control):
+    return "; ".join(f"[{c['vantage']}] {c['message']}" for c in control["checks"]
+                     if c["verdict"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE)
+                     and c["message"])
+
+
+def _add_totals(root):
+    for field in ("tests", "failures", "errors", "skipped"):
+        root.set(field, str(sum(int(s.get(field)) for s in root)))

@@ -1,0 +1,164 @@
+"""vmiso's command-line options and markers, registered in one place.
+
+    pytest suites --template leaky --accel tcg --report-dir reports
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+POLICIES = ROOT / "policies"
+
+OPT_TEMPLATE = "--template"
+OPT_IMAGE = "--image"
+OPT_IMAGE_USER = "--image-user"
+OPT_URI = "--libvirt-uri"
+OPT_NETWORK = "--network"
+OPT_HOST_PROFILE = "--host-profile"
+OPT_ACCEL = "--accel"
+OPT_POLICY = "--policy"
+OPT_REPORT_DIR = "--report-dir"
+OPT_PROBE_SEED = "--probe-seed"
+OPT_OSV = "--osv"
+OPT_CONTROL = "--control"
+OPT_WAIVERS = "--waivers"
+OPT_RISK = "--risk"
+OPT_SEVERITY = "--severity"
+OPT_FAIL_ON = "--fail-on"
+OPT_BASELINE = "--baseline"
+
+# Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
+# failed or drifted at or above --fail-on, or errored).
+EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
+EXIT_USAGE = 4  # pytest's usage error: a bad option or input file
+OSV_DEFAULT = ROOT / "osv"
+
+MARKERS = (
+    "control(*ids): the catalog control(s) this check evidences",
+    "inside: the check observes from inside the guest",
+    "outside: the check observes from the host (XML, QMP, processes, configuration)",
+    "declared: the check reads the template as given, not the running guest (drift compares "
+    "the two)",
+    "slow: a self-test that takes minutes (make test runs it; -m 'not slow' leaves it out)",
+)
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("vmiso", "vmiso isolation conformance")
+    group.addoption(OPT_TEMPLATE, default="hardened", metavar="NAME|PATH",
+                    help="template under test: a built-in name (hardened, leaky) or a domain XML "
+                         "file (default: hardened)")
+    group.addoption(OPT_IMAGE, default=None, metavar="PATH",
+                    help="guest disk image: a cloud image (qcow2) with cloud-init, given a "
+                         "NoCloud seed (default: the probe guest, built on first use)")
+    group.addoption(OPT_IMAGE_USER, default="vmiso", metavar="NAME",
+                    help="with --image: the login user the cloud-init seed creates, with "
+                         "passwordless sudo (default: vmiso)")
+    group.addoption(OPT_URI, action="append", default=[], metavar="URI",
+                    help="libvirt URI of a real host, e.g. qemu:///system or "
+                         "qemu+ssh://root@kvm1/system; repeat it to test several hosts at once, "
+                         "one pytest-xdist worker each (default: the local lab, a network "
+                         "namespace with its own libvirtd)")
+    group.addoption(OPT_NETWORK, default="default", metavar="NAME",
+                    help="libvirt network for guests on a real host (default: default)")
+    group.addoption(OPT_HOST_PROFILE, default="hardened", choices=("hardened", "leaky"),
+                    help="the local lab's libvirt/QEMU configuration: hardened (Debian's "
+                         "defaults) or leaky (QEMU as root, capabilities kept, no seccomp); "
+                         "lab only (default: hardened)")
+    group.addoption(OPT_ACCEL, default="auto", choices=("auto", "kvm", "tcg"),
+                    help="accelerator: auto picks KVM only where it really works (default: auto)")
+    group.addoption(OPT_POLICY, default=None, metavar="PATH",
+                    help="version policy TOML (default: policies/<template>.toml if present, "
+                         "else policies/default.toml)")
+    group.addoption(OPT_OSV, default=str(OSV_DEFAULT), metavar="DIR",
+                    help="folder of OSV vulnerability records (JSON) that judge distribution "
+                         "builds of QEMU, libvirt and the kernels (default: the project's osv/)")
+    group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
+                    help="run only the checks of these controls (repeatable); -m and -k work "
+                         "as usual beside it")
+    group.addoption(OPT_RISK, action="append", default=[], metavar="N[,N...]",
+                    help="run only the controls of these risk factors 1-7 (repeatable)")
+    group.addoption(OPT_SEVERITY, action="append", default=[], metavar="LEVEL[,LEVEL...]",
+                    help="run only the controls of these severities: critical, high, medium, "
+                         "low (repeatable)")
+    group.addoption(OPT_FAIL_ON, default="any",
+                    choices=("any", "critical", "high", "medium", "low"),
+                    help="the lowest severity whose failed or drifted control fails the run; an "
+                         "error fails it whatever the severity (default: any)")
+    group.addoption(OPT_BASELINE, default=None, metavar="PATH",
+                    help="an earlier run's controls.json: report what regressed, was fixed, is "
+                         "new or gone, by host and control")
+    group.addoption(OPT_WAIVERS, default=None, metavar="PATH",
+                    help="YAML list of waivers (control, reason, owner, expires): a waived "
+                         "failure does not fail the run until its expiry date")
+    group.addoption(OPT_PROBE_SEED, type=int, default=None, metavar="N",
+                    help="seed of the ports hypothesis draws for the network probes; the report "
+                         "gives each run's (default: a new one per run)")
+    group.addoption(OPT_REPORT_DIR, default="reports", metavar="DIR",
+                    help="where controls.json, report.html, junit.xml (a case per control) and "
+                         "checks.xml (a case per check) go (default: reports)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so fixtures tear guests and the lab down.
+    signal.signal(signal.SIGTERM, _interrupt)
+    if getattr(config.option, "xmlpath", None) is None and not config.option.collectonly:
+        config.option.xmlpath = str(Path(config.getoption("report_dir")) / "checks.xml")
+
+
+inputs_key = pytest.StashKey["Inputs"]()
+
+
+def pytest_sessionstart(session):
+    from helpers.plugin import inputs  # deferred: it imports this module
+    session.config.stash[inputs_key] = inputs.read(session.config)
+
+
+@pytest.fixture(scope="session")
+def inputs(request):
+    """The run's checked inputs (helpers/plugin/inputs.py): template, policy, accelerator, image."""
+    return request.config.stash[inputs_key]
+
+
+class HostFailure(Exception):
+    """One host of a many-hosts run could not be tested: every check that needs it errors with
+    this line, and the other hosts go on."""
+
+
+def infrastructure_failure(message, returncode=EXIT_INFRASTRUCTURE):
+    """End the run: the suite could not run (EXIT_INFRASTRUCTURE; EXIT_USAGE where the input is
+    at fault), one line saying why. In a worker of a many-hosts run only this worker's host
+    fails (HostFailure)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        raise HostFailure(f"vmiso: {message}") from None
+    pytest.exit(f"vmiso: {message}", returncode=returncode)
+
+
+def per_control(ids):
+    """Parameters for a check that runs once per control, each case marked with its control."""
+    return [pytest.param(cid, marks=pytest.mark.control(cid), id=cid) for cid in ids]
+
+
+def template_path(config):
+    value = config.getoption("template")
+    builtin = TEMPLATES / f"{value}.xml"
+    return builtin if builtin.exists() else Path(value)
+
+
+def policy_path(config):
+    value = config.getoption("policy")
+    if value:
+        return Path(value)
+    named = POLICIES / f"{template_path(config).stem}.toml"
+    return named if named.exists() else POLICIES / "default.toml"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

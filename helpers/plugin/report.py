@@ -1,0 +1,353 @@
+"""pytest plugin: per-control verdicts, as a terminal table and the report files.
+
+Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
+`@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the
+run each control's verdict aggregates its checks (helpers/verdict/verdicts.py) and is printed
+beside its catalog entry; the gate (--fail-on, waivers) sets the exit status. The report
+directory gets controls.json (helpers/output/document.py), report.html, junit.xml (a case per
+control) and checks.xml (pytest's own, a case per check with its control IDs and verdict as
+properties).
+
+Each check is also marked with its controls' severity and risk factor, so `-m critical` or
+`-m "risk4 and not low"` select as pytest users expect, beside --control, --risk and --severity.
+"""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.output import document as document_mod
+from helpers.output import html, junit
+from helpers.plugin import manyhosts
+from helpers.plugin.options import inputs_key
+from helpers.verdict import catalog as catalog_mod
+from helpers.verdict import verdicts, waivers
+from helpers.verdict.evidence import Evidence
+
+VANTAGES = ("inside", "outside")
+evidence_key = pytest.StashKey[Evidence]()
+
+
+class ControlReport:
+    """Collects check results during the run and writes the per-control report at the end."""
+
+    def __init__(self, config, catalog):
+        self.config = config
+        self.catalog = catalog
+        self.checks = []  # dicts: nodeid, controls, vantage, verdict, message, evidence
+        self.started = time.time()
+        self.context = {}  # run facts fixtures add: template, accelerator, versions ...
+        self.document = None  # written at session end
+        self.other_failures = False  # a failed item that checks no control
+        self.wanted = {}  # --control, --risk, --severity as given (read at collection)
+        self.workers = {}  # many hosts: what each xdist worker handed back, by worker id
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        for item in items:
+            controls = item_controls(item)
+            if not controls:
+                continue
+            unknown = [c for c in controls if c not in self.catalog]
+            if unknown:
+                raise pytest.UsageError(f"{item.nodeid} is marked with unknown control "
+                                        f"{', '.join(unknown)}; add it to catalog/controls.toml")
+            vantage = [v for v in VANTAGES if item.get_closest_marker(v)]
+            if len(vantage) != 1:
+                raise pytest.UsageError(f"{item.nodeid} needs exactly one of "
+                                        f"@pytest.mark.inside / @pytest.mark.outside")
+            item.stash[evidence_key] = Evidence(vantage[0])
+            item.user_properties.append(("controls", " ".join(controls)))
+            for cid in controls:
+                item.add_marker(self.catalog[cid].severity)
+                item.add_marker(f"risk{self.catalog[cid].risk}")
+        self._select(config, items)
+
+    def _select(self, config, items):
+        """--control, --risk, --severity: keep the checks of the controls all of them admit."""
+        wanted = self.wanted = self.selection(config)
+        if not wanted:
+            return
+        admitted = {cid for cid, control in self.catalog.items()
+                    if cid in wanted.get("controls", [cid])
+                    and control.risk in wanted.get("risks", [control.risk])
+                    and control.severity in wanted.get("severities", [control.severity])}
+        dropped = [item for item in items if not admitted & set(item_controls(item))]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if item not in dropped]
+
+    def selection(self, config):
+        """The selection options as given, checked: {"controls": [...], "risks": [...], ...}."""
+        chosen = {}
+        for option, key, known, parse, meaning in (
+                ("control", "controls", list(self.catalog), str,
+                 f"no such control in catalog/controls.toml (known: {', '.join(self.catalog)})"),
+                ("risk", "risks", list(range(1, 8)), _risk, "not a risk factor 1-7"),
+                ("severity", "severities", list(catalog_mod.SEVERITIES), str,
+                 f"not a severity ({', '.join(catalog_mod.SEVERITIES)})")):
+            values = [v.strip() for value in config.getoption(option) for v in value.split(",")
+                      if v.strip()]
+            if not values:
+                continue
+            parsed = [parse(v) for v in values]
+            unknown = [v for v, p in zip(values, parsed) if p not in known]
+            if unknown:
+                raise pytest.UsageError(f"--{option} {', '.join(unknown)}: {meaning}")
+            chosen[key] = sorted(set(parsed), key=known.index)
+        return chosen
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        report = yield
+        if evidence_key not in item.stash:
+            self.other_failures |= report.failed
+            return report
+        if not self._concludes(report):
+            return report
+        evidence = item.stash[evidence_key]
+        is_assertion = call.excinfo is not None and call.excinfo.errisinstance(AssertionError)
+        verdict = verdicts.check_verdict(report.outcome, is_assertion and report.when == "call",
+                                         evidence.mitigated_by is not None)
+        message = "" if call.excinfo is None else _one_line(call.excinfo)
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = report.longrepr[2]
+        self.checks.append({
+            "check": item.nodeid, "controls": item_controls(item), "vantage": evidence.vantage,
+            "declared": item.get_closest_marker("declared") is not None, "verdict": verdict,
+            "message": message, "duration_s": round(report.duration, 3),
+            "evidence": [e.as_dict() for e in evidence.entries],
+        })
+        item.user_properties.append(("verdict", verdict))
+        return report
+
+    @staticmethod
+    def _concludes(report):
+        """The phase that decides a check: a failed or skipped setup, else the call."""
+        return report.when == "call" or (report.when == "setup" and not report.passed)
+
+    def controls(self, checks=None):
+        """Each control's row: its checks (this run's, or the `checks` given) aggregated."""
+        checks_of_run = self.checks if checks is None else checks
+        results = []
+        for cid, control in self.catalog.items():
+            checks = [c for c in checks_of_run if cid in c["controls"]]
+            if not checks:
+                continue
+            status = self._status(control, checks)
+            waiver = self._waivers().get(cid)
+            row = {
+                "id": cid, "title": control.title, "risk": control.risk,
+                "severity": control.severity,
+                "status": verdicts.after_waiver(status, waiver is not None and waiver.active),
+                "references": list(control.references), "remediation": control.remediation,
+                "duration_s": round(sum(c["duration_s"] for c in checks), 3),
+                "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
+                "checks": [{k: c[k] for k in ("check", "vantage", "declared", "verdict",
+                                              "message", "duration_s")}
+                           for c in checks],
+            }
+            if waiver is not None and status in (verdicts.FAIL, verdicts.DRIFT):
+                row["waiver"] = waiver.as_dict()
+            results.append(row)
+        return results
+
+    def _waivers(self):
+        inputs = self.config.stash.get(inputs_key, None)
+        return inputs.waivers if inputs is not None else {}
+
+    @staticmethod
+    def _status(control, checks):
+        """Drift applies where the template and the running guest describe the same fact."""
+        if not control.mirrored:
+            return verdicts.aggregate([c["verdict"] for c in checks])
+        return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
+                                        [c["verdict"] for c in checks if not c["declared"]])
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error):
+        """A worker of a many-hosts run is done: keep the checks and facts it handed back."""
+        handed = getattr(node, "workeroutput", {}).get("vmiso")
+        if handed is not None:
+            self.workers[node.gateway.id] = handed
+            self.other_failures |= handed["other_failures"]
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        if manyhosts.is_worker(self.config):
+            self.config.workeroutput["vmiso"] = {
+                "checks": self.checks, "context": self.context, "wanted": self.wanted,
+                "other_failures": self.other_failures}
+            return
+        if not self.checks and not self.workers:
+            return
+        self.document = self._document() if not self.workers else self._many_hosts_document()
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
+                and not self.other_failures:
+            session.exitstatus = (pytest.ExitCode.TESTS_FAILED
+                                  if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
+        report_dir = Path(self.config.getoption("report_dir"))
+        report_dir.mkdir(parents=True, exist_ok=True)
+        (report_dir / "controls.json").write_text(json.dumps(self.document, indent=2) + "\n")
+        html.write(self.document, report_dir / "report.html")
+        junit.write(self.document, report_dir / "junit.xml")
+
+    def _document(self):
+        context = dict(self.context, **self._file_facts(self.context))
+        document = document_mod.build(self.controls(), context, self.started, time.time(),
+                                      self.config.getoption("fail_on"),
+                                      self.wanted)
+        return self._with_baseline(document)
+
+    def _file_facts(self, context):
+        """Path and SHA-256 of the template and the image the run used."""
+        inputs = self.config.stash.get(inputs_key, None)
+        facts = {}
+        if inputs is not None:
+            facts["template_file"] = document_mod.file_facts(inputs.template_path)
+        if "image" in context:
+            facts["image_file"] = document_mod.file_facts(context["image"])
+        return facts
+
+    def _with_baseline(self, document):
+        inputs = self.config.stash.get(inputs_key, None)
+        if inputs is not None and inputs.baseline is not None:
+            document["baseline"] = document_mod.compare(document, inputs.baseline,
+                                                        self.config.getoption("baseline"))
+        return document
+
+    def _many_hosts_document(self):
+        """One document of host x control from the workers' results, in worker order."""
+        handed = [self.workers[w] for w in sorted(self.workers, key=_worker_number)]
+        facts = [h["context"].get("host") or {} for h in handed]
+        names = [f.get("name") for f in facts]
+        rows = []
+        for part, fact in zip(handed, facts):
+            # a host is named by its name, or by its URI where it has none (unreached) or
+            # shares it with another host of the run
+            name = fact.get("name")
+            key = name if name and names.count(name) == 1 else fact.get("uri")
+            rows += [dict(row, host=key) for row in self.controls(part["checks"])]
+        shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
+        shared["hosts"] = {fact.get("uri"): {k: v for k, v in h["context"].items()
+                                              if k not in ("host", "template", "probe_seed")}
+                           for fact, h in zip(facts, handed)}
+        context = dict(shared, **self._file_facts(shared))
+        document = document_mod.build(rows, context, self.started, time.time(),
+                                      self.config.getoption("fail_on"), handed[0]["wanted"],
+                                      hosts=facts)
+        return self._with_baseline(document)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.document is None:
+            return
+        tr = terminalreporter
+        tr.section("vmiso controls")
+        for key, value in self.document["run"].items():
+            tr.write_line(f"{key}: {value}")
+        several = len(self.document["hosts"]) > 1
+        for host in self.document["hosts"]:
+            tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
+        for row in self.document["controls"]:
+            line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
+            if several:
+                line = f"{row['host']}  {line}"
+            markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
+                      verdicts.NOT_APPLICABLE: {"yellow": True},
+                      verdicts.WAIVED: {"yellow": True}}.get(row["status"],
+                                                                     {"red": True, "bold": True})
+            tr.write_line(line, **markup)
+            tr.write_line(f"        {summary_line(row)}")
+        if "baseline" in self.document:
+            _baseline_summary(tr, self.document["baseline"])
+        gate = self.document["gate"]
+        verdict = (f"FAILED by {', '.join(gate['blocking'])}" if gate["blocking"] else "passed")
+        tr.write_line(f"gate (--fail-on {gate['fail_on']}): {verdict}",
+                      **({"red": True, "bold": True} if gate["blocking"] else {"green": True}))
+        unchecked = list(dict.fromkeys(row["id"] for row in self.document["controls"]
+                                       if row["status"] == verdicts.NOT_APPLICABLE))
+        if unchecked:
+            tr.write_line(f"not checked on this run (not applicable, the gate does not count "
+                          f"them): {', '.join(unchecked)}", yellow=True)
+        report_dir = Path(self.config.getoption("report_dir"))
+        tr.write_line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
+                      f"{report_dir / 'junit.xml'}")
+
+
+def _baseline_summary(tr, baseline):
+    tr.section(f"vmiso since {baseline['started']} ({baseline['path']})", sep="-")
+    for kind in ("regressed", "fixed", "new", "gone", "changed"):
+        changes = baseline[kind]
+        tr.write_line(f"{kind}: {len(changes) or 'none'}",
+                      **({"red": True, "bold": True} if kind == "regressed" and changes else {}))
+        for change in changes:
+            tr.write_line(f"    {change['control']:<7} {change['was'] or '-'} -> "
+                          f"{change['now'] or '-'}  {change['title']} ({change['host']})")
+
+
+def _worker_number(worker_id):
+    return int(worker_id.removeprefix(manyhosts.WORKER_PREFIX))
+
+
+def _risk(value):
+    return int(value) if value.isdigit() else value
+
+
+def item_controls(item):
+    return [cid for mark in item.iter_markers("control") for cid in mark.args]
+
+
+def summary_line(row):
+    """One line of evidence for the table: the first failing observation, else the first one."""
+    if row.get("waiver"):
+        return f"{waivers.describe(row['waiver'])}; {failing_line(row)}"
+    return failing_line(row)
+
+
+def failing_line(row):
+    evidence = row["evidence"]
+    bad = [e for e in evidence if not e["ok"]]
+    if bad:
+        e = bad[0]
+        return f"[{e['vantage']}] {e['what']}: {e['observed']} (expected {e['expected']})"
+    undecided = [c for c in row["checks"]
+                 if c["verdict"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and c["message"]]
+    if row["status"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and undecided:
+        return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
+    if evidence:
+        vantages = sorted({c["vantage"] for c in row["checks"]
+                           if c["verdict"] != verdicts.NOT_APPLICABLE})
+        e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[-1])
+        return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
+                f"[{e['vantage']}] {e['what']}: {e['observed']}")
+    return "no evidence recorded"
+
+
+def _one_line(excinfo):
+    text = str(excinfo.value).strip().splitlines()
+    return f"{excinfo.typename}: {text[0] if text else ''}"[:300]
+
+
+def pytest_configure(config):
+    for severity in catalog_mod.SEVERITIES:
+        config.addinivalue_line("markers", f"{severity}: checks of controls of this severity")
+    for risk, name in document_mod.RISK_FACTORS.items():
+        config.addinivalue_line("markers", f"risk{risk}: checks of risk factor {risk} ({name})")
+    config.pluginmanager.register(ControlReport(config, catalog_mod.load()), "vmiso-report")
+
+
+@pytest.fixture
+def evidence(request):
+    """Where a check records what it observed; see helpers/verdict/evidence.py."""
+    if evidence_key not in request.node.stash:
+        raise pytest.UsageError(f"{request.node.nodeid} uses `evidence` but has no "
+                                f"@pytest.mark.control marker")
+    return request.node.stash[evidence_key]
+
+
+@pytest.fixture(scope="session")
+def run_context(request):
+    """A dict of run facts (template, accelerator, versions) printed and saved with the report."""
+    return request.config.pluginmanager.get_plugin("vmiso-report").context

@@ -1,0 +1,48 @@
+"""The control catalog: what each control requires, kept apart from the checks that test it.
+
+    >>> catalog = load()
+    >>> catalog["HV-01"].severity
+    'critical'
+"""
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalog" / "controls.toml"
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed; the message names the control and the field."""
+
+
+@dataclass(frozen=True)
+class Control:
+    id: str
+    title: str
+    risk: int
+    severity: str
+    references: tuple
+    remediation: str
+    mirrored: bool = False  # the template and the running guest describe the same fact
+
+
+def load(path=CATALOG_PATH):
+    with open(path, "rb") as f:
+        raw = tomllib.load(f)
+    return {cid: _control(cid, fields) for cid, fields in raw.items()}
+
+
+def _control(cid, fields):
+    missing = {"title", "risk", "severity", "references", "remediation"} - set(fields)
+    if missing:
+        raise CatalogError(f"control {cid} lacks {', '.join(sorted(missing))}")
+    if fields["severity"] not in SEVERITIES:
+        raise CatalogError(f"control {cid}: severity {fields['severity']!r} is not one of "
+                           f"{', '.join(SEVERITIES)}")
+    if fields["risk"] not in range(1, 8):
+        raise CatalogError(f"control {cid}: risk {fields['risk']!r} is not a factor 1-7")
+    return Control(cid, fields["title"], fields["risk"], fields["severity"],
+                   tuple(fields["references"]), fields["remediation"].strip(),
+                   bool(fields.get("mirrored", False)))

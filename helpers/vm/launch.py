@@ -1,0 +1,351 @@
+"""Throwaway guests: boot one from a template, reach it over SSH, destroy it and its files.
+
+    with launch(target, template, image, "tcg") as guest:
+        guest.host.run("uname -r")      # testinfra Host
+        guest.live                      # Domain of the XML libvirt is running
+        guest.template                  # Domain of the template as given
+
+    with launch_together(2, target, template, image, "tcg") as (guest, sibling):
+        ...                             # both booted at once, where the host has the cores
+
+A guest is a transient libvirt domain named <prefix><template>-<n> on a qcow2 overlay of the
+read-only base image (a helpers.guestimage.GuestImage: the probe guest or a cloud image);
+nothing of it survives the `with` block, even when a test failed inside it. Its overlay, seed and
+console log live on the hypervisor's host under target.workroot (written over SFTP when the host
+is remote, where the base image is copied once and kept by its hash).
+"""
+
+import contextlib
+import dataclasses
+import functools
+import itertools
+import secrets
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libvirt
+
+from helpers.host import confinement, diskspace, qmp
+from helpers.host.hypervisor import HypervisorError
+from helpers.host.runmark import RunMark
+from helpers.template.domxml import Domain
+from helpers.template.refusal import Refusal
+from helpers.template.throwaway import Throwaway, instantiate
+from helpers.vm import cloudinit, diskimage, ssh
+from helpers.vm.image import CLOUD
+from helpers.vm.readings import take as take_readings
+
+BOOT_TIMEOUT = 240
+QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
+_counter = itertools.count(1)
+
+
+class GuestError(Exception):
+    """A guest could not be created or reached; the message says what went wrong."""
+
+
+class TemplateRefused(GuestError):
+    """libvirt refused an element of the template that this host cannot run; the message
+    names it and the fix."""
+
+
+@dataclass
+class Guest:
+    name: str
+    domain: libvirt.virDomain
+    template: Domain
+    address: str
+    host: object  # testinfra.host.Host
+    workdir: Path
+    share_dirs: dict
+    adaptations: list
+    accelerator: str
+    boot: str  # "direct" (the probe kernel through fw_cfg) or "disk"
+    hypervisor: object  # where workdir and the share folders are (helpers/host/hypervisor.py)
+    timings: dict = field(default_factory=dict)
+    probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
+    broken: str = ""  # why SSH to the guest broke down; later commands fail at once
+
+    @functools.cached_property
+    def qtree(self):
+        """QEMU's device tree for this guest (`info qtree` through the monitor), read once."""
+        return qmp.hmp(self.domain, "info qtree")
+
+    @functools.cached_property
+    def readings(self):
+        """Read-only observations of the guest, taken together in one SSH round trip at the
+        first check that reads one (helpers/vm/readings.py)."""
+        return take_readings(self)
+
+    def plant_in_shares(self, name, text):
+        """Write file `name` holding `text` into every host folder the guest's shares expose."""
+        for folder in self.share_dirs.values():
+            self.hypervisor.write_bytes(folder / name, text.encode(), mode=0o644)
+
+    def shares_holding(self, name, text):
+        """The host share folders whose file `name` holds `text`."""
+        found = []
+        for folder in self.share_dirs.values():
+            try:
+                if text in self.hypervisor.read_text(folder / name):
+                    found.append(str(folder))
+            except FileNotFoundError:
+                continue
+        return found
+
+    @property
+    def qemu_devices(self):
+        """QEMU device types instantiated for this guest."""
+        return qmp.qtree_devices(self.qtree)
+
+    @property
+    def live(self):
+        """The domain XML as libvirt runs it (implicit devices included)."""
+        return Domain.from_string(self.domain.XMLDesc(0))
+
+    def run(self, command, *args):
+        """Run a command in the guest, arguments quoted; raises GuestError if SSH broke down.
+
+        Once SSH broke down (a timeout, a dead session) or the domain stopped, every later
+        command fails at once: nothing seen in the guest after that could be trusted anyway."""
+        if not self.broken and not self._running():
+            self.broken = "the domain is no longer running"
+        if self.broken:
+            raise GuestError(f"guest {self.name} cannot be observed: {self.broken}")
+        try:
+            return self.host.run(command, *args)
+        except ssh.GuestUnreachable as err:
+            self.broken = str(err)
+            raise GuestError(f"guest {self.name}: {err}") from None
+
+    def _running(self):
+        try:
+            return bool(self.domain.isActive())
+        except libvirt.libvirtError as err:
+            # a transient domain that was destroyed is gone; any other error is the
+            # connection's, not the guest's: SSH decides
+            return err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN
+
+
+def random_mac():
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+
+@contextlib.contextmanager
+def launch(target, template, image, accelerator):
+    """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py)."""
+    hypervisor = target.hypervisor
+    name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
+    workdir = target.workroot / name
+    _require_space(hypervisor, target.workroot)
+    hypervisor.make_dir(workdir)
+    domain = None
+    try:
+        spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
+                                              accelerator)
+        started = time.monotonic()
+        try:
+            domain = target.conn.createXML(xml, 0)
+        except libvirt.libvirtError as err:
+            refusal = Refusal.of(err.get_error_message(), template)
+            raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) from None
+        created = time.monotonic()
+        console = functools.partial(_console_tail, hypervisor, workdir)
+        address = _wait_for_lease(target, domain, spec.mac, console)
+        leased = time.monotonic()
+        host = _wait_for_ssh(target, domain, address, keys, image.user, console)
+        ready = time.monotonic()
+        guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
+                      adaptations, accelerator, "direct" if spec.direct_boot else "disk",
+                      hypervisor, {"create_s": created - started,
+                                   "create_to_lease_s": leased - started,
+                                   "create_to_ssh_s": ready - started})
+        if image.kind == CLOUD:
+            guest.probe_binary = _copy_in(guest, image.probe_tool)
+        yield guest
+        host.backend.close()
+    finally:
+        if domain is not None:
+            _destroy(target, domain)
+        hypervisor.remove_tree(workdir)
+
+
+@contextlib.contextmanager
+def launch_together(count, target, template, image, accelerator):
+    """`count` guests of one template, booted at once. Every guest that booted is destroyed on
+    exit, also when another failed to boot or the run was interrupted while they booted."""
+    managers = [launch(target, template, image, accelerator) for _ in range(count)]
+    with contextlib.ExitStack() as stack:
+        with ThreadPoolExecutor(count, thread_name_prefix="vmiso-boot") as pool:
+            futures = [pool.submit(manager.__enter__) for manager in managers]
+            try:
+                for future in futures:
+                    future.exception()  # wait, whatever the outcome
+            finally:
+                # however the wait ended (an interrupt included), let every boot finish and
+                # keep the guests that came up for cleanup
+                pool.shutdown(wait=True)
+                for manager, future in zip(managers, futures):
+                    if future.exception() is None:
+                        stack.push(manager.__exit__)
+        yield [future.result() for future in futures]
+
+
+def _stage(workdir, name, template, image, target, accelerator):
+    """Everything the guest needs before libvirt starts it: overlay, seed, scratch disks and
+    share folders on the hypervisor, and the domain XML."""
+    try:
+        spec = _prepare(workdir, name, template, image, target, accelerator)
+        keys = _seed(spec, image, target.hypervisor)
+        xml, adaptations = instantiate(template, spec)
+        for scratch, size in spec.scratch_files.items():
+            target.hypervisor.make_sparse(scratch, size)
+    except (HypervisorError, OSError) as err:
+        raise GuestError(f"the guest's files could not be made in {workdir} on "
+                         f"{target.uri}'s host: {err}") from None
+    return spec, keys, xml, adaptations
+
+
+def _require_space(hypervisor, workroot):
+    try:
+        diskspace.require(workroot, "the guest's overlay, seed and console log",
+                          free_mib=hypervisor.free_mib)
+    except diskspace.DiskSpaceError as err:
+        raise GuestError(str(err)) from None
+
+
+def _safe(text):
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:24]
+
+
+def _prepare(workdir, name, template, image, target, accelerator):
+    hypervisor = target.hypervisor
+    overlay = workdir / "disk.qcow2"
+    base = target.images.provide(image.path)
+    try:
+        hypervisor.run("qemu-img", "create", "-q", "-f", "qcow2", "-F",
+                       diskimage.image_format(image.path), "-b", str(base), str(overlay))
+    except HypervisorError as err:
+        raise GuestError(f"qemu-img cannot put an overlay on {image.path}: {err}") from None
+    shares = {}
+    for fs in template.filesystems:
+        folder = workdir / f"share-{_safe(fs.tag)}"
+        hypervisor.make_dir(folder)
+        shares[fs.tag] = folder
+    return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / image.seed_name,
+                     network=target.network, scratch_dir=workdir, accelerator=accelerator,
+                     share_dirs=shares,
+                     memory_limits=confinement.can_raise_resource_limits(hypervisor,
+                                                                      target.daemon_pid),
+                     mark=RunMark.current(target.run_id),
+                     direct_boot=_direct_boot(target, template, image))
+
+
+def _direct_boot(target, template, image):
+    """The probe image's kernel and initramfs, copied where the hypervisor's QEMU reads them."""
+    boot = image.direct_boot
+    if boot is None or not boot.fits(template):
+        return None
+    return dataclasses.replace(boot, kernel=target.images.provide(boot.kernel),
+                               initrd=target.images.provide(boot.initrd))
+
+
+def _seed(spec, image, hypervisor):
+    """The guest's keys, written to its seed on the hypervisor: a tar archive for the probe
+    guest, a cloud-init NoCloud ISO for a cloud image."""
+    with tempfile.TemporaryDirectory(prefix="vmiso-keys-") as scratch:
+        try:
+            keys = ssh.GuestKeys.generate(scratch, openssh=image.kind == CLOUD)
+        except ssh.GuestUnreachable as err:
+            raise GuestError(str(err)) from None
+        if image.kind == CLOUD:
+            seed = Path(scratch) / "seed.iso"
+            cloudinit.seed_iso(seed, instance_id=spec.name, hostname=spec.name,
+                               user=image.user, authorized_key=keys.authorized_key.strip(),
+                               host_key_private=keys.host_private_openssh,
+                               host_key_public=keys.host_public_line)
+            data = seed.read_bytes()
+        else:
+            data = keys.seed_archive()
+    hypervisor.write_bytes(spec.seed, data)
+    return keys
+
+
+def _copy_in(guest, tool):
+    """vmiso-probe into the login user's home, over SFTP; its path in the guest."""
+    try:
+        return ssh.upload(guest.host, tool, "vmiso-probe", mode=0o755)
+    except ssh.GuestUnreachable as err:
+        raise GuestError(f"guest {guest.name}: {err}") from None
+
+
+def _wait_for_lease(target, domain, mac, console):
+    network = target.conn.networkLookupByName(target.network)
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while time.monotonic() < deadline:
+        _require_running(domain, console)
+        for lease in network.DHCPLeases(mac):
+            if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4:
+                return lease["ipaddr"]
+        time.sleep(0.2)
+    raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
+                     f"{console()}")
+
+
+def _wait_for_ssh(target, domain, address, keys, user, console):
+    started = time.monotonic()
+    deadline = started + BOOT_TIMEOUT
+    last = None
+    while time.monotonic() < deadline:
+        _require_running(domain, console)
+        # short handshakes at first: a SYN dropped while the filter waits for the lease is
+        # better sent again than retransmitted a second later
+        quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
+        try:
+            return ssh.connect(address, keys, target.open_socket, user=user,
+                               connect_timeout=QUICK_CONNECT_S if quick else None)
+        except ssh.GuestUnreachable as err:
+            last = err
+            time.sleep(0.1)
+    raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
+                     f"{BOOT_TIMEOUT}s ({last}){console()}")
+
+
+def _require_running(domain, console):
+    try:
+        running = domain.isActive()
+    except libvirt.libvirtError:
+        running = False
+    if not running:
+        raise GuestError(f"guest {domain.name()} stopped while booting{console()}")
+
+
+def _console_tail(hypervisor, workdir, lines=8):
+    try:
+        text = hypervisor.read_bytes(workdir / "console.log").decode(errors="replace")
+    except OSError:
+        return ""
+    tail = text.strip().splitlines()[-lines:]
+    return "; console: " + " | ".join(tail) if tail else ""
+
+
+def _destroy(target, domain):
+    """Destroy the guest, through a fresh connection if the run's one died (libvirtd
+    restarted); a guest already gone is fine."""
+    try:
+        domain.destroy()
+        return
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return
+    conn = libvirt.open(target.uri)
+    try:
+        conn.lookupByName(domain.name()).destroy()
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+    finally:
+        conn.close()
