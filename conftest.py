@@ -2,9 +2,11 @@
 
 pytest_plugins = [
     "helpers.plugin.options",
+    "helpers.plugin.inputs",
     "helpers.plugin.manyhosts",
     "helpers.plugin.report",
     "helpers.plugin.progress",
+    "fixtures.run",
     "fixtures.lab",
     "fixtures.images",
     "fixtures.guests",

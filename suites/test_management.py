@@ -4,7 +4,7 @@ host's other management services are out of the guest's reach."""
 import pytest
 
 from helpers.host.qemuproc import network_monitors
-from helpers.lab.canaries import MANAGEMENT_PORTS
+from helpers.lab.listeners import MANAGEMENT_PORTS
 from helpers.template import rules
 
 LIBVIRT_PORTS = (16509, 16514)

@@ -4,7 +4,8 @@ import pytest
 
 from helpers.host import netfilter
 from helpers.lab import lab
-from helpers.lab.canaries import SLIRP_HOST
+from helpers.lab.listeners import SLIRP_HOST
+from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
 
 SIBLING_PORT = 7777
@@ -71,7 +72,7 @@ def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
     sweep.record_twin(evidence)
     metadata = lab.METADATA_ADDRESS
     if metadata not in canaries.host_addresses:
-        raise LookupError(f"the lab holds no {metadata} canary: the metadata probe cannot decide")
+        raise Undecided(f"the lab holds no {metadata} canary: the metadata probe cannot decide")
     reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host if a == metadata]
     evidence.expect_none(f"canaries on {metadata} (tcp {canaries.ports['tcp']}, "
                          f"udp {canaries.ports['udp']}) reached from the guest", reached)
@@ -104,8 +105,8 @@ def test_every_interface_filter_drops_spoofed_traffic(template, target, evidence
 def test_spoofed_frames_from_the_guest_never_arrive(guest, spoof_capture, evidence):
     arrived = spoof_capture.frames_from(guest)
     if "genuine" not in arrived:
-        raise probes.ProbeError("positive twin failed: the guest's genuine frame never reached "
-                                "the uplink's capture, so missing spoofed frames prove nothing")
+        raise Undecided("positive twin failed: the guest's genuine frame never reached "
+                        "the uplink's capture, so missing spoofed frames prove nothing")
     evidence.note("positive twin: the guest's genuine broadcast frame captured on the uplink",
                   "arrived", "arrived")
     forged = sorted(arrived - {"genuine"})

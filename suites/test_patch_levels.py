@@ -9,6 +9,7 @@ from helpers.host import facts, qmp
 from helpers.patches import distro
 from helpers.patches.distro import Build
 from helpers.patches.versions import Version, judge_build
+from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
 
 
@@ -57,8 +58,8 @@ def test_host_kernel_meets_policy_with_cpu_mitigations_on(target, policy, osv_re
            f"{policy.host_kernel.floor}", judgement, "at or above floor, no open CVE")
     states = facts.cpu_vulnerabilities(target.hypervisor)
     if not states:
-        raise FileNotFoundError(f"{facts.VULNERABILITIES} is missing: the host kernel does "
-                                f"not report its CPU vulnerability mitigations")
+        raise Undecided(f"{facts.VULNERABILITIES} is missing: the host kernel does "
+                        f"not report its CPU vulnerability mitigations")
     evidence.expect_none(f"CPU vulnerabilities the host kernel reports unmitigated "
                          f"({len(states)} listed)", facts.unmitigated(states))
 

@@ -8,6 +8,7 @@ import pytest
 from helpers.host import agent, facts, qmp
 from helpers.plugin.options import per_control
 from helpers.template import rules
+from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
 
 VIRTIO_9P, VIRTIO_FS = "0x0009", "0x001a"
@@ -106,8 +107,8 @@ def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
     seen = probes.dmi_identity(guest)
     own_uuid = guest.domain.UUIDString().lower()
     if seen["product_uuid"].lower() != own_uuid:
-        raise probes.ProbeError(f"the guest's DMI product_uuid {seen['product_uuid']} is not "
-                                f"its domain UUID {own_uuid}: the DMI probe reads something else")
+        raise Undecided(f"the guest's DMI product_uuid {seen['product_uuid']} is not "
+                        f"its domain UUID {own_uuid}: the DMI probe reads something else")
     evidence.note("positive twin: the guest reads its own SMBIOS UUID",
                   seen["product_uuid"].lower(), own_uuid)
     host = facts.host_identity(target.conn, target.hypervisor)

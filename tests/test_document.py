@@ -39,7 +39,7 @@ def build(statuses, fail_on="any", host=HOST):
                           1795660042.5, fail_on)
 
 
-@given(runs, st.sampled_from(document.FAIL_ON))
+@given(runs, st.sampled_from(catalog.FAIL_ON))
 def test_every_document_validates_against_the_schema(statuses, fail_on):
     document.validate(build(statuses, fail_on))
 

@@ -9,6 +9,8 @@ without virtualization extensions, so the decision reads the CPU flags (as virt-
 import os
 import re
 
+from helpers.plugin.options import OPT_ACCEL
+
 
 class AcceleratorError(Exception):
     """The accelerator asked for is not available here."""
@@ -25,8 +27,8 @@ def choose(wanted):
     """'kvm' or 'tcg' for --accel auto|kvm|tcg."""
     usable = kvm_usable()
     if wanted == "kvm" and not usable:
-        raise AcceleratorError("--accel kvm: KVM is not usable here (no vmx/svm CPU flag or no "
-                               "access to /dev/kvm); use --accel auto or tcg")
+        raise AcceleratorError(f"{OPT_ACCEL} kvm: KVM is not usable here (no vmx/svm CPU flag or "
+                               f"no access to /dev/kvm); use {OPT_ACCEL} auto or tcg")
     if wanted == "auto":
         return "kvm" if usable else "tcg"
     return wanted

@@ -13,9 +13,7 @@ import re
 import libvirt
 import libvirt_qemu
 
-
-class MonitorError(Exception):
-    """The monitor query failed: the verdict that needed it cannot be decided."""
+from helpers.verdict.undecided import Undecided
 
 
 def qmp(domain, command, **arguments):
@@ -25,7 +23,7 @@ def qmp(domain, command, **arguments):
     try:
         reply = libvirt_qemu.qemuMonitorCommand(domain, json.dumps(request), 0)
     except libvirt.libvirtError as err:
-        raise MonitorError(f"QMP {command} failed: {err}") from None
+        raise Undecided(f"QMP {command} failed: {err}") from None
     return json.loads(reply)["return"]
 
 
@@ -34,14 +32,14 @@ def hmp(domain, command):
         return libvirt_qemu.qemuMonitorCommand(
             domain, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
     except libvirt.libvirtError as err:
-        raise MonitorError(f"HMP {command!r} failed: {err}") from None
+        raise Undecided(f"HMP {command!r} failed: {err}") from None
 
 
 def qtree_devices(tree):
     """The QEMU device types in an `info qtree` listing."""
     devices = set(re.findall(r"^\s*dev: ([\w.-]+),", tree, flags=re.M))
     if not devices:
-        raise MonitorError("`info qtree` listed no devices")
+        raise Undecided("`info qtree` listed no devices")
     return devices
 
 

@@ -5,11 +5,13 @@ clipboard with ClientCutText, as a person copying text in a VNC viewer does.
         cut_text(sock, "vmiso-clip-1234")
 
 Only displays without a password (security type None) are driven; a display with one raises
-VncError, since the canary could not be put on its clipboard.
+Undecided, since the canary could not be put on its clipboard.
 """
 
 import struct
 import time
+
+from helpers.verdict.undecided import Undecided
 
 RFB_VERSION = b"RFB 003.008\n"
 SECURITY_NONE = 1
@@ -17,30 +19,26 @@ CLIENT_CUT_TEXT = 6
 SETTLE_S = 0.5
 
 
-class VncError(Exception):
-    """The VNC server could not be driven; the message says why."""
-
-
 def _recv(sock, count):
     data = b""
     while len(data) < count:
         chunk = sock.recv(count - len(data))
         if not chunk:
-            raise VncError(f"the VNC server closed the connection after {len(data)} bytes")
+            raise Undecided(f"the VNC server closed the connection after {len(data)} bytes")
         data += chunk
     return data
 
 
 def _handshake(sock):
     if not _recv(sock, 12).startswith(b"RFB 003."):
-        raise VncError("the display did not greet as an RFB 3.x server")
+        raise Undecided("the display did not greet as an RFB 3.x server")
     sock.sendall(RFB_VERSION)
     types = _recv(sock, _recv(sock, 1)[0])
     if SECURITY_NONE not in types:
-        raise VncError(f"the display requires authentication (security types {list(types)})")
+        raise Undecided(f"the display requires authentication (security types {list(types)})")
     sock.sendall(bytes([SECURITY_NONE]))
     if struct.unpack(">I", _recv(sock, 4))[0] != 0:
-        raise VncError("the display refused the connection")
+        raise Undecided("the display refused the connection")
     sock.sendall(b"\x01")  # ClientInit: share the desktop
     _recv(sock, 20)  # width, height, pixel format
     _recv(sock, struct.unpack(">I", _recv(sock, 4))[0])  # desktop name

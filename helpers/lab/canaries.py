@@ -1,88 +1,144 @@
-"""Canary listeners: TCP and UDP sockets that record every token that reaches them.
+"""Network canaries for active reach probes: listeners on every host address of the lab and in
+its management network, and the same ports on the lab's uplink station, the allowed target that
+is each probe's positive twin. Real services the lab's host side runs (a libvirtd listening on
+TCP, a display) are probed beside the canaries, through the guest's own view of its connections.
 
-    with Listeners(netns="vmiso-1a2b3c", endpoints=[("tcp", "10.213.0.1", 22)]) as host:
-        ...                     # the guest sends a token to 10.213.0.1:22
-        host.reached("vmiso-canary-1234")   # [('tcp', '10.213.0.1', 22, '10.213.0.150')]
+    canaries = Canaries(host_side, uplink_side, loopback_side, mgmt_side, lab, ports)
+    sweep = canaries.host_sweep(guest)  # raises Undecided when the positive twin failed
+    sweep.reached_host                  # [] when isolation holds
 
-Arrival is judged on the receiving side: a token counts only when a listener read it.
+One sweep per guest serves every check: it carries the canaries, the host's real services, the
+slirp loopback targets, the guest's own display ports and the management port scan, all sent at
+once, so the probe's timeout is paid once and not once per check.
 """
 
-import selectors
+import secrets
 import socket
-import threading
+import time
+from dataclasses import dataclass
 
 from helpers.lab import netns
+from helpers.lab.listeners import MANAGEMENT_PORTS, SLIRP_HOST
+from helpers.verdict.undecided import Undecided
+from helpers.vm.probes import send_tokens
 
-# Management services a port scan of the host looks for (MGT-04): ftp, ssh, telnet, HTTP(S),
-# rpcbind, NFS, iSCSI, VNC, noVNC, Proxmox, cockpit, node exporter, zabbix, libvirt.
-MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080, 8006, 8080,
-                    8443, 9090, 9100, 10050, 16509, 16514)
-# QEMU's user-mode networking (slirp) maps this guest-side address to the host's loopback (NET-06).
-SLIRP_HOST = "10.0.2.2"
+# Services a host commonly offers: ssh, HTTP (a metadata service), VNC/SPICE, the libvirt remote
+# API, IPMI, SNMP, mDNS.
+TCP_PORTS = (22, 80, 5900, 16509, 16514)
+UDP_PORTS = (161, 623, 5353)
+DRAWN_PER_PROTOCOL = 2
+DRAW_RANGE = (1024, 65535)
+PROBE_TIMEOUT_MS = 2000
+SETTLE_S = 1.0
 
 
-class Listeners:
-    def __init__(self, netns_name, endpoints):
-        self.netns = netns_name
-        self.endpoints = list(endpoints)
-        self.arrivals = []  # (proto, address, port, peer, payload)
-        self._selector = selectors.DefaultSelector()
-        self._stop = threading.Event()
-        self._thread = None
+@dataclass
+class Sweep:
+    token: str
+    targets: list
+    reached_host: list
+    reached_uplink: list
+    reached_mgmt: list
+    connected_services: list  # real host listeners the guest completed a TCP handshake with
+    guest_view: dict
+    uplink_total: int = 0
 
-    def __enter__(self):
-        try:
-            for proto, address, port in self.endpoints:
-                kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
-                sock = netns.bound_socket(self.netns, socket.AF_INET, kind, (address, port))
-                if proto == "tcp":
-                    sock.listen(16)
-                sock.setblocking(False)
-                self._selector.register(sock, selectors.EVENT_READ, (proto, address, port))
-        except OSError:
-            self.close()
-            raise
-        self._thread = threading.Thread(target=self._serve, name=f"canary-{self.netns}",
-                                        daemon=True)
-        self._thread.start()
-        return self
+    def record_twin(self, evidence):
+        """The positive twin as evidence: the allowed uplink canaries heard this sweep (a sweep
+        whose twin failed raised Undecided instead)."""
+        evidence.note("positive twin: allowed uplink canaries reached",
+                      f"{len(self.reached_uplink)} of {self.uplink_total}", "all of them")
 
-    def __exit__(self, *exc):
-        self.close()
+    def connected(self, targets):
+        return sorted(t for t in targets if self.guest_view.get(t) == "connected")
 
-    def close(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        for key in list(self._selector.get_map().values()):
-            key.fileobj.close()
-        self._selector.close()
 
-    def _serve(self):
-        while not self._stop.is_set():
-            for key, _ in self._selector.select(timeout=0.1):
-                proto, address, port = key.data
-                try:
-                    if proto == "tcp":
-                        self._read_connection(key.fileobj, address, port)
-                    else:
-                        payload, peer = key.fileobj.recvfrom(512)
-                        self.arrivals.append(("udp", address, port, peer[0], payload))
-                except OSError:
-                    continue
+class Canaries:
+    def __init__(self, host, uplink, loopback, mgmt, lab, ports):
+        self.host = host
+        self.uplink = uplink
+        self.loopback = loopback  # the lab host's 127.0.0.1: what slirp's 10.0.2.2 leads to
+        self.mgmt = mgmt
+        self.lab = lab
+        self.host_addresses = lab.host_addresses
+        self.ports = ports
+        self._host_sweeps = {}
 
-    def _read_connection(self, listener, address, port):
-        conn, peer = listener.accept()
-        with conn:
-            conn.settimeout(2)
-            try:
-                payload = conn.recv(512)
-            except socket.timeout:
-                payload = b""
-        self.arrivals.append(("tcp", address, port, peer[0], payload))
+    def services(self):
+        """Real TCP listeners of the lab's host side (not canaries), per host address."""
+        ours = {(a, p) for _, a, p in self.host.endpoints}
+        found = set()
+        for address, port in self.lab.tcp_listeners():
+            for host_address in (self.host_addresses if address == "0.0.0.0" else [address]):
+                if (host_address, port) not in ours:
+                    found.add(("tcp", host_address, port))
+        return sorted(found)
 
-    def reached(self, token):
-        """The endpoints a payload containing `token` arrived at, with the sender."""
-        needle = token.encode()
-        return sorted({(p, a, port, peer) for p, a, port, peer, payload in self.arrivals
-                       if needle in payload})
+    def slirp_targets(self):
+        """The host's loopback as user-mode networking offers it to the guest (NET-06)."""
+        return [("tcp", SLIRP_HOST, port) for port in self.ports["tcp"]]
+
+    def display_targets(self, guest):
+        """The guest's own VNC/SPICE ports on every host address (MGT-01)."""
+        ports = sorted({port for _, _, port, _ in guest.live.displays if port > 0})
+        return [("tcp", address, port) for address in self.host_addresses for port in ports]
+
+    def scan_targets(self):
+        """Management services a host commonly runs, on every host address (MGT-04)."""
+        return [("tcp", address, port) for address in self.host_addresses
+                for port in MANAGEMENT_PORTS]
+
+    def host_sweep(self, guest):
+        """The sweep of everything known up front, made once per guest, shared by the checks."""
+        if guest.name not in self._host_sweeps:
+            extra = self.slirp_targets() + self.display_targets(guest) + self.scan_targets()
+            self._host_sweeps[guest.name] = self.sweep(guest, extra=extra)
+        return self._host_sweeps[guest.name]
+
+    def sweep(self, guest, extra=()):
+        """Send one token from the guest to every canary (host side, management network and
+        uplink), to the host's real services and to `extra` targets, all at once."""
+        token = f"vmiso-canary-{secrets.token_hex(8)}"
+        services = self.services()
+        own = self.host.endpoints + self.uplink.endpoints + self.mgmt.endpoints
+        targets = own + services + [t for t in extra if t not in own and t not in services]
+        guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
+        time.sleep(SETTLE_S)
+        sweep = Sweep(token, targets, self.host.reached(token), self.uplink.reached(token),
+                      self.mgmt.reached(token), [], guest_view, len(self.uplink.endpoints))
+        sweep.connected_services = sweep.connected(services)
+        missing = set(self.uplink.endpoints) - {r[:3] for r in sweep.reached_uplink}
+        if missing:
+            raise Undecided(
+                "positive twin failed: the guest could not reach the allowed uplink target(s) "
+                f"{_endpoints(missing)} (guest saw: "
+                f"{', '.join(guest_view.get(e, '?') for e in sorted(missing))}); "
+                "the guest's network is down or the lab is broken, so unreachable host "
+                "canaries prove nothing")
+        return sweep
+
+
+def _endpoints(endpoints):
+    return ", ".join(f"{p}/{a}:{port}" for p, a, port in sorted(endpoints))
+
+
+def prove_listening(listeners, from_netns):
+    """Send a token to every listener from `from_netns`: a canary that cannot hear its own
+    network would make every "unreachable" meaningless."""
+    token = f"vmiso-selftest-{secrets.token_hex(6)}"
+    for proto, address, port in listeners.endpoints:
+        if proto == "tcp":
+            with netns.connect(from_netns, (address, port), timeout=5) as conn:
+                conn.sendall(token.encode())
+        else:
+            with netns.bound_socket(from_netns, socket.AF_INET, socket.SOCK_DGRAM,
+                                    ("0.0.0.0", 0)) as sock:
+                sock.sendto(token.encode(), (address, port))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if len(listeners.reached(token)) == len(listeners.endpoints):
+            return
+        time.sleep(0.05)
+    raise Undecided(f"canaries in {listeners.netns} did not hear their own self-test from "
+                     f"{from_netns}: {len(listeners.reached(token))} of "
+                     f"{len(listeners.endpoints)} answered")

@@ -16,22 +16,12 @@ from pathlib import Path
 import jsonschema
 
 from helpers.verdict import verdicts
-from helpers.verdict.catalog import SEVERITIES  # most severe first
+from helpers.verdict.catalog import RISK_FACTORS, SEVERITIES
 from helpers.vm import digest
 
 FORMAT = "vmiso-controls/1"
 VERSION = "0.6.0"
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "controls.schema.json"
-RISK_FACTORS = {
-    1: "hypervisor attack surface",
-    2: "escape containment",
-    3: "shares, clipboard and host channels",
-    4: "network isolation",
-    5: "shared devices and privileges",
-    6: "patch levels",
-    7: "management plane",
-}
-FAIL_ON = ("any",) + SEVERITIES
 # A control whose status is one of these counts as passing in a comparison.
 GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)
 

@@ -17,10 +17,17 @@ from helpers.host import accel
 from helpers.output import document
 from helpers.patches import osv
 from helpers.patches.versions import Policies, PolicyError, load_policies
-from helpers.plugin.options import policy_path, template_path
+from helpers.plugin.options import OPT_HOST_PROFILE, OPT_IMAGE, OPT_TEMPLATE, OPT_URI
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"
+POLICIES = ROOT / "policies"
+OSV_DEFAULT = ROOT / "osv"
+
+inputs_key = pytest.StashKey["Inputs"]()
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,7 @@ def read(config):
     try:
         template = Domain.from_string(path.read_text())
     except OSError:
-        raise pytest.UsageError(f"template {path} cannot be read; use --template hardened, "
+        raise pytest.UsageError(f"template {path} cannot be read; use {OPT_TEMPLATE} hardened, "
                                 f"leaky or the path of a libvirt domain XML file") from None
     except TemplateError as err:
         raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
@@ -51,7 +58,7 @@ def read(config):
     except PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
-        records = osv.load(config.getoption("osv"))
+        records = osv.load(config.getoption("osv") or OSV_DEFAULT)
     except osv.OsvError as err:
         raise pytest.UsageError(str(err)) from None
     try:
@@ -59,12 +66,12 @@ def read(config):
     except accel.AcceleratorError as err:
         raise pytest.UsageError(str(err)) from None
     if config.getoption("libvirt_uri") and config.getoption("host_profile") != "hardened":
-        raise pytest.UsageError("--host-profile configures the local lab only; drop it with "
-                                "--libvirt-uri (a real host's configuration is what is tested)")
+        raise pytest.UsageError(f"{OPT_HOST_PROFILE} configures the local lab only; drop it with "
+                                f"{OPT_URI} (a real host's configuration is what is tested)")
     image = config.getoption("image")
     if image and not Path(image).is_file():
         raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
-                                f"disk image to --image")
+                                f"disk image to {OPT_IMAGE}")
     if image:
         try:
             diskimage.validate(Path(image))
@@ -93,3 +100,21 @@ def read_baseline(config):
         return document.load(path)
     except document.DocumentError as err:
         raise pytest.UsageError(str(err)) from None
+
+
+def template_path(config):
+    value = config.getoption("template")
+    builtin = TEMPLATES / f"{value}.xml"
+    return builtin if builtin.exists() else Path(value)
+
+
+def policy_path(config):
+    value = config.getoption("policy")
+    if value:
+        return Path(value)
+    named = POLICIES / f"{template_path(config).stem}.toml"
+    return named if named.exists() else POLICIES / "default.toml"
+
+
+def pytest_sessionstart(session):
+    session.config.stash[inputs_key] = read(session.config)

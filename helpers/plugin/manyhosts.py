@@ -12,6 +12,7 @@ report of host x control.
 import pytest
 
 from helpers.plugin import sampling
+from helpers.plugin.options import OPT_URI
 
 WORKER_PREFIX = "gw"  # xdist names its workers gw0, gw1, ...
 
@@ -32,7 +33,7 @@ def uri_for(config):
     if len(given) == 1:
         return given[0]
     if not is_worker(config):
-        raise RuntimeError("several --libvirt-uri values are tested by xdist workers only")
+        raise RuntimeError(f"several {OPT_URI} values are tested by xdist workers only")
     return given[int(config.workerinput["workerid"].removeprefix(WORKER_PREFIX))]
 
 
@@ -42,14 +43,14 @@ def pytest_cmdline_main(config):
     if len(given) < 2 or is_worker(config) or config.option.collectonly:
         return
     if len(set(given)) != len(given):
-        raise pytest.UsageError("--libvirt-uri names the same host twice; give each host once")
+        raise pytest.UsageError(f"{OPT_URI} names the same host twice; give each host once")
     if not config.pluginmanager.hasplugin("xdist"):
-        raise pytest.UsageError("several --libvirt-uri values need pytest-xdist (one worker per "
+        raise pytest.UsageError(f"several {OPT_URI} values need pytest-xdist (one worker per "
                                 "host): run `make venv`, or test one host per run")
     workers = config.getoption("numprocesses")
     if workers not in (None, 0, len(given)):
         raise pytest.UsageError(f"-n {workers} with {len(given)} hosts: vmiso runs one worker "
-                                f"per --libvirt-uri; leave -n out")
+                                f"per {OPT_URI}; leave -n out")
     config.option.numprocesses = len(given)
     config.option.dist = "each"
     if config.getoption("probe_seed") is None:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-POLICIES = ROOT / "policies"
+from helpers.verdict.catalog import FAIL_ON, SEVERITIES
 
 OPT_TEMPLATE = "--template"
 OPT_IMAGE = "--image"
@@ -35,7 +33,6 @@ OPT_BASELINE = "--baseline"
 # failed or drifted at or above --fail-on, or errored).
 EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
 EXIT_USAGE = 4  # pytest's usage error: a bad option or input file
-OSV_DEFAULT = ROOT / "osv"
 
 MARKERS = (
     "control(*ids): the catalog control(s) this check evidences",
@@ -74,7 +71,7 @@ def pytest_addoption(parser):
     group.addoption(OPT_POLICY, default=None, metavar="PATH",
                     help="version policy TOML (default: policies/<template>.toml if present, "
                          "else policies/default.toml)")
-    group.addoption(OPT_OSV, default=str(OSV_DEFAULT), metavar="DIR",
+    group.addoption(OPT_OSV, default=None, metavar="DIR",
                     help="folder of OSV vulnerability records (JSON) that judge distribution "
                          "builds of QEMU, libvirt and the kernels (default: the project's osv/)")
     group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
@@ -83,10 +80,10 @@ def pytest_addoption(parser):
     group.addoption(OPT_RISK, action="append", default=[], metavar="N[,N...]",
                     help="run only the controls of these risk factors 1-7 (repeatable)")
     group.addoption(OPT_SEVERITY, action="append", default=[], metavar="LEVEL[,LEVEL...]",
-                    help="run only the controls of these severities: critical, high, medium, "
-                         "low (repeatable)")
+                    help=f"run only the controls of these severities: {', '.join(SEVERITIES)} "
+                         f"(repeatable)")
     group.addoption(OPT_FAIL_ON, default="any",
-                    choices=("any", "critical", "high", "medium", "low"),
+                    choices=FAIL_ON,
                     help="the lowest severity whose failed or drifted control fails the run; an "
                          "error fails it whatever the severity (default: any)")
     group.addoption(OPT_BASELINE, default=None, metavar="PATH",
@@ -113,20 +110,6 @@ def pytest_configure(config):
         config.option.xmlpath = str(Path(config.getoption("report_dir")) / "checks.xml")
 
 
-inputs_key = pytest.StashKey["Inputs"]()
-
-
-def pytest_sessionstart(session):
-    from helpers.plugin import inputs  # deferred: it imports this module
-    session.config.stash[inputs_key] = inputs.read(session.config)
-
-
-@pytest.fixture(scope="session")
-def inputs(request):
-    """The run's checked inputs (helpers/plugin/inputs.py): template, policy, accelerator, image."""
-    return request.config.stash[inputs_key]
-
-
 class HostFailure(Exception):
     """One host of a many-hosts run could not be tested: every check that needs it errors with
     this line, and the other hosts go on."""
@@ -144,20 +127,6 @@ def infrastructure_failure(message, returncode=EXIT_INFRASTRUCTURE):
 def per_control(ids):
     """Parameters for a check that runs once per control, each case marked with its control."""
     return [pytest.param(cid, marks=pytest.mark.control(cid), id=cid) for cid in ids]
-
-
-def template_path(config):
-    value = config.getoption("template")
-    builtin = TEMPLATES / f"{value}.xml"
-    return builtin if builtin.exists() else Path(value)
-
-
-def policy_path(config):
-    value = config.getoption("policy")
-    if value:
-        return Path(value)
-    named = POLICIES / f"{template_path(config).stem}.toml"
-    return named if named.exists() else POLICIES / "default.toml"
 
 
 def _interrupt(signum, frame):

@@ -21,7 +21,7 @@ import pytest
 from helpers.output import document as document_mod
 from helpers.output import html, junit
 from helpers.plugin import manyhosts
-from helpers.plugin.options import inputs_key
+from helpers.plugin.inputs import inputs_key
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import verdicts, waivers
 from helpers.verdict.evidence import Evidence
@@ -85,7 +85,7 @@ class ControlReport:
         for option, key, known, parse, meaning in (
                 ("control", "controls", list(self.catalog), str,
                  f"no such control in catalog/controls.toml (known: {', '.join(self.catalog)})"),
-                ("risk", "risks", list(range(1, 8)), _risk, "not a risk factor 1-7"),
+                ("risk", "risks", list(catalog_mod.RISK_FACTORS), _risk, "not a risk factor 1-7"),
                 ("severity", "severities", list(catalog_mod.SEVERITIES), str,
                  f"not a severity ({', '.join(catalog_mod.SEVERITIES)})")):
             values = [v.strip() for value in config.getoption(option) for v in value.split(",")
@@ -333,21 +333,6 @@ def _one_line(excinfo):
 def pytest_configure(config):
     for severity in catalog_mod.SEVERITIES:
         config.addinivalue_line("markers", f"{severity}: checks of controls of this severity")
-    for risk, name in document_mod.RISK_FACTORS.items():
+    for risk, name in catalog_mod.RISK_FACTORS.items():
         config.addinivalue_line("markers", f"risk{risk}: checks of risk factor {risk} ({name})")
     config.pluginmanager.register(ControlReport(config, catalog_mod.load()), "vmiso-report")
-
-
-@pytest.fixture
-def evidence(request):
-    """Where a check records what it observed; see helpers/verdict/evidence.py."""
-    if evidence_key not in request.node.stash:
-        raise pytest.UsageError(f"{request.node.nodeid} uses `evidence` but has no "
-                                f"@pytest.mark.control marker")
-    return request.node.stash[evidence_key]
-
-
-@pytest.fixture(scope="session")
-def run_context(request):
-    """A dict of run facts (template, accelerator, versions) printed and saved with the report."""
-    return request.config.pluginmanager.get_plugin("vmiso-report").context

@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalog" / "controls.toml"
-SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITIES = ("critical", "high", "medium", "low")  # most severe first
+# The seven risk factors of the threat model (DESIGN.md), by number.
+RISK_FACTORS = {
+    1: "hypervisor attack surface",
+    2: "escape containment",
+    3: "shares, clipboard and host channels",
+    4: "network isolation",
+    5: "shared devices and privileges",
+    6: "patch levels",
+    7: "management plane",
+}
+# --fail-on: the lowest severity whose failure fails the run, or any.
+FAIL_ON = ("any",) + SEVERITIES
 
 
 class CatalogError(ValueError):
@@ -41,7 +53,7 @@ def _control(cid, fields):
     if fields["severity"] not in SEVERITIES:
         raise CatalogError(f"control {cid}: severity {fields['severity']!r} is not one of "
                            f"{', '.join(SEVERITIES)}")
-    if fields["risk"] not in range(1, 8):
+    if fields["risk"] not in RISK_FACTORS:
         raise CatalogError(f"control {cid}: risk {fields['risk']!r} is not a factor 1-7")
     return Control(cid, fields["title"], fields["risk"], fields["severity"],
                    tuple(fields["references"]), fields["remediation"].strip(),

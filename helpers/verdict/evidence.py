@@ -1,4 +1,5 @@
 """Evidence: what a check looked at, what it saw and what it expected, kept with its verdict.
+from helpers.verdict.undecided import Undecided
 
     def test_no_fdc_at_port_3f4(guest, evidence):
         value = probes.read_io_port(guest, 0x3F4)
@@ -47,7 +48,7 @@ class Evidence:
 
     def note(self, what, observed, expected):
         """Record a precondition that was verified where it was measured (e.g. a positive twin
-        that raises ProbeError, an error verdict, when it does not hold)."""
+        that raises Undecided, an error verdict, when it does not hold)."""
         self.entries.append(Entry(self.vantage, what, _text(observed), _text(expected), True))
 
     def mitigated(self, what, observed, expected):

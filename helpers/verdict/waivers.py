@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from helpers.plugin.options import OPT_WAIVERS
+
 FIELDS = ("control", "reason", "owner", "expires")
 
 
@@ -52,12 +54,12 @@ def load(path, known_controls, today):
         raw = yaml.safe_load(path.read_text())
     except OSError as err:
         raise WaiverError(f"waiver file {path} cannot be read ({err.strerror}); pass an "
-                          f"existing YAML file to --waivers") from None
+                          f"existing YAML file to {OPT_WAIVERS}") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise WaiverError(f"waiver file {path} is not valid YAML{line}; fix it or drop "
-                          f"--waivers") from None
+                          f"{OPT_WAIVERS}") from None
     if raw is None:
         return {}
     if not isinstance(raw, list):

@@ -3,7 +3,7 @@
     read_io_port(guest, 0x3F4)      # 'ff' when nothing decodes that port
     pci_devices(guest)              # [PciDevice('0000:00:01.0', '1af4', '1000', '020000'), ...]
 
-Each probe raises ProbeError when it cannot observe (a command failed, output is empty where the
+Each probe raises Undecided when it cannot observe (a command failed, output is empty where the
 hardware guarantees something): a probe that saw nothing is never read as "device absent".
 Hardware and identity probes read from guest.readings, taken once for all of them in one SSH
 round trip (helpers/vm/readings.py); probes that act (mount, send, listen) run their own commands.
@@ -13,7 +13,8 @@ import re
 import time
 from dataclasses import dataclass
 
-from helpers.vm.readings import IO_PORTS, ProbeError
+from helpers.verdict.undecided import Undecided
+from helpers.vm.readings import IO_PORTS
 
 FDC_STATUS_PORT = 0x3F4
 PARALLEL_PORTS = (0x378, 0x278, 0x3BC)
@@ -30,7 +31,7 @@ class PciDevice:
 def _run(guest, command, *args):
     result = guest.run(command, *args)
     if result.rc != 0:
-        raise ProbeError(f"`{result.command}` exited {result.rc}: {result.stderr.strip()[:200]}")
+        raise Undecided(f"`{result.command}` exited {result.rc}: {result.stderr.strip()[:200]}")
     return result.stdout
 
 
@@ -44,7 +45,7 @@ def read_io_port(guest, port):
         value = _run(guest, "dd if=/dev/port bs=1 skip=%s count=1 2>/dev/null | od -An -tx1",
                      str(port)).strip()
     if not re.fullmatch(r"[0-9a-f]{2}", value):
-        raise ProbeError(f"reading I/O port {port:#x} through /dev/port gave {value!r}")
+        raise Undecided(f"reading I/O port {port:#x} through /dev/port gave {value!r}")
     return value
 
 
@@ -57,7 +58,7 @@ def pci_devices(guest):
             devices.append(PciDevice(slot, vendor.removeprefix("0x"), device.removeprefix("0x"),
                                      pci_class.removeprefix("0x")))
     if not devices:
-        raise ProbeError("the guest lists no PCI devices at all: /sys is not readable")
+        raise Undecided("the guest lists no PCI devices at all: /sys is not readable")
     return devices
 
 
@@ -65,7 +66,7 @@ def dev_entries(guest):
     """The names in the guest's /dev."""
     entries = guest.readings.text("dev").split()
     if not entries:
-        raise ProbeError("the guest's /dev lists nothing: devtmpfs is not mounted")
+        raise Undecided("the guest's /dev lists nothing: devtmpfs is not mounted")
     return entries
 
 
@@ -82,8 +83,8 @@ def virtio_device_ids(guest):
     """Virtio device type ids (e.g. 0x0009 for 9p, 0x001a for virtiofs) the guest enumerated."""
     ids = sorted(guest.readings.text("virtio").split())
     if not ids and any(d.vendor == VIRTIO_VENDOR for d in pci_devices(guest)):
-        raise ProbeError("the guest has virtio PCI functions but enumerated no virtio devices: "
-                         "its virtio_pci driver is not loaded")
+        raise Undecided("the guest has virtio PCI functions but enumerated no virtio devices: "
+                        "its virtio_pci driver is not loaded")
     return ids
 
 
@@ -107,8 +108,8 @@ def virtio_ports(guest):
     lines = _lines(guest.readings.text("virtio-ports"))
     ports = dict(line.split(maxsplit=1) for line in lines if " " in line and line[0] != "+")
     if "+ class" not in lines and VIRTIO_CONSOLE in virtio_device_ids(guest):
-        raise ProbeError("the guest has a virtio-serial device but no /sys/class/virtio-ports: "
-                         "its virtio_console driver is not loaded")
+        raise Undecided("the guest has a virtio-serial device but no /sys/class/virtio-ports: "
+                        "its virtio_console driver is not loaded")
     return {f"/dev/{node}": name.strip() for node, name in ports.items()}
 
 
@@ -138,7 +139,7 @@ def mount_share(guest, kind, tag):
     mounted = guest.run("mkdir -p %s && mount -t %s -o %s %s %s",
                         mountpoint, fstype, options, tag, mountpoint)
     if mounted.rc != 0:
-        raise ProbeError(f"mounting {kind} tag {tag!r} failed: {mounted.stderr.strip()[:200]}")
+        raise Undecided(f"mounting {kind} tag {tag!r} failed: {mounted.stderr.strip()[:200]}")
     try:
         out = _run(guest, "cd %s && for f in *; do [ -f \"$f\" ] && echo \"$f:$(head -n1 \"$f\")\";"
                           " done; true", mountpoint)
@@ -178,9 +179,9 @@ def start_clipboard_agent(guest, device, seconds):
         if "error" in out or "timeout" in out:
             break
         time.sleep(0.3)
-    raise ProbeError(f"the guest's clipboard agent on {device} never exchanged capabilities "
-                     f"with QEMU ({clipboard_agent_output(guest).strip() or 'no output'}): the "
-                     f"clipboard probe cannot decide")
+    raise Undecided(f"the guest's clipboard agent on {device} never exchanged capabilities "
+                    f"with QEMU ({clipboard_agent_output(guest).strip() or 'no output'}): the "
+                    f"clipboard probe cannot decide")
 
 
 def clipboard_agent_output(guest):
@@ -201,7 +202,7 @@ def send_tokens(guest, token, targets, timeout_ms):
         if len(parts) == 4 and parts[2].isdigit():
             view[(parts[0], parts[1], int(parts[2]))] = parts[3]
     if set(view) != set(targets):
-        raise ProbeError(f"vmiso-probe answered for {len(view)} of {len(targets)} targets")
+        raise Undecided(f"vmiso-probe answered for {len(view)} of {len(targets)} targets")
     return view
 
 
@@ -210,8 +211,8 @@ def dmi_identity(guest):
     found = dict(line.split("=", 1) for line in guest.readings.text("dmi").splitlines()
                  if "=" in line)
     if "product_uuid" not in found:
-        raise ProbeError("the guest has no /sys/class/dmi/id/product_uuid: its DMI tables "
-                         "cannot be read")
+        raise Undecided("the guest has no /sys/class/dmi/id/product_uuid: its DMI tables "
+                        "cannot be read")
     return {k: v.strip() for k, v in found.items()}
 
 
@@ -222,7 +223,7 @@ def interface_with(guest, address):
         fields = line.split()
         if len(fields) > 3 and fields[3].split("/")[0] == address:
             return fields[1]
-    raise ProbeError(f"no interface in the guest holds {address}")
+    raise Undecided(f"no interface in the guest holds {address}")
 
 
 SPOOF_KINDS = ("genuine", "ip", "mac", "arp")
@@ -234,21 +235,21 @@ def send_spoofed_frames(guest, interface, token, forged_ip, destination, port):
                destination, str(port))
     sent = {line.split()[1] for line in out.splitlines() if line.endswith(" sent")}
     if sent != set(SPOOF_KINDS):
-        raise ProbeError(f"vmiso-probe spoof did not write every frame: {out.strip()[:200]}")
+        raise Undecided(f"vmiso-probe spoof did not write every frame: {out.strip()[:200]}")
 
 
 def cpu_flags(guest):
     """The CPU flags the guest's kernel reports (first processor in /proc/cpuinfo)."""
     flags = set(guest.readings.text("cpu-flags").split(":", 1)[-1].split())
     if not flags:
-        raise ProbeError("the guest's /proc/cpuinfo lists no CPU flags")
+        raise Undecided("the guest's /proc/cpuinfo lists no CPU flags")
     return flags
 
 
 def kernel_release(guest):
     release = guest.readings.text("uname-r").strip()
     if not release:
-        raise ProbeError("uname -r printed nothing in the guest")
+        raise Undecided("uname -r printed nothing in the guest")
     return release
 
 
@@ -256,7 +257,7 @@ def kernel_build(guest):
     """(uname -v, the text of /etc/os-release) in the guest; os-release may be empty."""
     version = guest.readings.text("uname-v").strip()
     if not version:
-        raise ProbeError("uname -v printed nothing in the guest")
+        raise Undecided("uname -v printed nothing in the guest")
     return version, guest.readings.text("os-release")
 
 

@@ -1,21 +1,19 @@
 """Read-only observations of a guest, taken together in one SSH round trip.
 
     readings = take(guest)          # guest.readings does this once, at the first check that reads
-    readings.text("pci")            # what the `pci` command printed; ProbeError if it failed
+    readings.text("pci")            # what the `pci` command printed; Undecided if it failed
 
 Hardware and identity do not change while a guest runs, so the checks that read them share one
 batch instead of paying a round trip per file. Each command runs in its own subshell, framed by
 marker lines that carry a random nonce: no output can forge another reading's frame. A command
-that failed, or whose frame is missing, raises ProbeError when its reading is asked for, as the
+that failed, or whose frame is missing, raises Undecided when its reading is asked for, as the
 command alone would have.
 """
 
 import re
 import secrets
 
-
-class ProbeError(Exception):
-    """A probe could not observe what it was asked to: the check's verdict is error."""
+from helpers.verdict.undecided import Undecided
 
 # I/O ports read ahead: the floppy controller's main status register (HV-01) and the data
 # registers of the three legacy parallel ports (HV-06).
@@ -51,7 +49,7 @@ class Readings:
 
     def text(self, name):
         if name in self._failures:
-            raise ProbeError(f"reading {name!r} in the guest failed: {self._failures[name]}")
+            raise Undecided(f"reading {name!r} in the guest failed: {self._failures[name]}")
         return self._texts[name]
 
 
