@@ -1,4 +1,5 @@
-# vmiso: `make conformance` checks a template in the local lab; `make test` runs vmiso's own tests.
+# vmiso: `make conformance` checks a template in the local lab; `make test` runs vmiso's own tests
+# (unit tests and self-tests); `make unit` the unit tests alone, without Debian packages or image.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -18,7 +19,7 @@ SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--ima
 	$(if $(LIBVIRT_URI),$(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)'),--host-profile \
 	$(HOST_PROFILE)) $(if $(NETWORK),--network $(NETWORK))
 
-.PHONY: conformance test load bench deps host venv image clean
+.PHONY: conformance test unit load bench deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
@@ -26,13 +27,17 @@ conformance: deps host venv image
 test: deps host venv image
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q
 
+# Pure logic only: a virtual environment of wheels, no root, no libvirt, no guest (seconds).
+unit: $(VENV)/.unit-installed
+	$(PY) -m pytest tests/unit --confcutdir=tests/unit -q
+
 # 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
 load: deps host venv image
-	$(PY) scripts/load.py
+	$(PY) -m scripts.load
 
 # What a run costs here, beside a bare QEMU boot of the same kernel: reports/bench.json.
 bench: deps host venv image
-	$(PY) scripts/bench.py
+	$(PY) -m scripts.bench
 
 deps:
 	@scripts/install-deps
@@ -42,13 +47,18 @@ host: deps
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt | deps
+$(VENV)/.installed: requirements.txt requirements-unit.txt | deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
+$(VENV)/.unit-installed: requirements-unit.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-unit.txt
+	touch $@
+
 image: deps
-	@$(PYTHON) guest/build.py >/dev/null
+	@$(PYTHON) -m guest.build >/dev/null
 
 clean:
 	rm -rf $(VENV) .cache $(REPORTS)

@@ -1,6 +1,6 @@
 """Build the probe guest disk image from Debian packages, cached by the hash of its recipe.
 
-    python3 guest/build.py [--cache DIR]     # prints the path of the built image
+    python3 -m guest.build [--cache DIR]     # prints the path of the built image
 
 The image is a FAT disk with syslinux as its bootloader, a Debian kernel and an initramfs holding
 busybox, dropbear, the kernel modules in modules.txt and vmiso-probe. Nothing is installed on the
@@ -23,8 +23,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import recipe  # guest/recipe.py
-from recipe import BuildError
+from guest import recipe
+from guest.recipe import BuildError
+from helpers.host import command
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",
@@ -46,12 +47,7 @@ def listed(name):
 
 
 def run(*cmd, cwd=None):
-    try:
-        return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout
-    except FileNotFoundError:
-        raise BuildError(f"'{cmd[0]}' is required to build the probe guest: run `make deps`")
-    except subprocess.CalledProcessError as err:
-        raise BuildError(f"`{' '.join(cmd)}` failed: {err.stderr.strip()[-400:]}")
+    return command.run(*cmd, error=BuildError, purpose="building the probe guest", cwd=cwd).stdout
 
 
 def kernel_package():

@@ -2,7 +2,7 @@
 """Benchmark: what a run costs on this machine, beside the floor the emulator sets. Prints the
 figures and writes them to reports/bench.json.
 
-    .venv/bin/python scripts/bench.py            # make bench
+    .venv/bin/python -m scripts.bench            # make bench
 
 Measured: the probe image build (cold and cached); the floor (a bare QEMU boot of the probe
 guest's kernel, with the same accelerator, to an /init that only says so), both as a bootloader
@@ -21,9 +21,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import load  # scripts/load.py: one_guest, the lab plumbing it uses
-
 from helpers.vm.directboot import DirectBoot
+from scripts import load  # one_guest, the lab plumbing it uses
 
 ROOT = load.ROOT
 FLOOR_MARK = b"vmiso-floor-init"

@@ -3,7 +3,7 @@
 the runner's memory after each, and a check that nothing is left behind. Prints the figures and
 writes them to reports/load.json.
 
-    .venv/bin/python scripts/load.py --sequential 20 --parallel 4
+    .venv/bin/python -m scripts.load --sequential 20 --parallel 4
 """
 
 import argparse
@@ -15,18 +15,15 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "guest"))
+from guest import build as probe_guest
+from helpers.host import accel
+from helpers.host.target import Target
+from helpers.lab.lab import Lab
+from helpers.template.domxml import Domain
+from helpers.vm.image import GuestImage
+from helpers.vm.launch import launch
 
-import build as probe_guest  # noqa: E402
-
-from helpers.host import accel  # noqa: E402
-from helpers.host.target import Target  # noqa: E402
-from helpers.lab.lab import Lab  # noqa: E402
-from helpers.template.domxml import Domain  # noqa: E402
-from helpers.vm.image import GuestImage  # noqa: E402
-from helpers.vm.launch import launch  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
 
 STATE_DIR = Path("/run/vmiso")
 TEMPLATE = Domain.from_string((ROOT / "templates" / "hardened.xml").read_text())

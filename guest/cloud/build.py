@@ -1,6 +1,6 @@
 """Build a Debian 12 cloud-style qcow2 image from Debian packages, cached by the hash of its recipe.
 
-    python3 guest/cloud/build.py [--cache DIR]     # as root; prints the path of the built image
+    python3 -m guest.cloud.build [--cache DIR]     # as root; prints the path of the built image
 
 What `--image` is meant for, built here so that the suite can be tried on a cloud image without
 downloading one: debootstrap --variant=minbase of bookworm from this machine's Debian mirror (the
@@ -20,7 +20,6 @@ image's SHA-256). A cold build takes about two minutes on a 2-core machine.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -33,9 +32,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import recipe  # noqa: E402  (guest/recipe.py)
-from recipe import BuildError  # noqa: E402
+from guest import recipe
+from guest.recipe import BuildError
+from helpers.host import command
+from helpers.vm.digest import sha256
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt")
@@ -103,26 +103,10 @@ def listed(name):
 
 
 def run(*cmd, env=None):
-    """Run a command in its own process group; on any exit from here (an error, Ctrl-C, SIGTERM)
-    the group is killed, so that nothing started by the build outlives it."""
-    try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env, start_new_session=True)
-    except FileNotFoundError:
-        raise BuildError(f"'{cmd[0]}' is required to build the cloud image: run `make deps`")
-    try:
-        out, err = proc.communicate()
-    except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        raise
-    if proc.returncode != 0:
-        said = (err.strip() or out.strip())[-400:]
-        raise BuildError(f"`{' '.join(cmd)}` failed (exit {proc.returncode}): {said}")
-    return out
+    """Run a command in its own process group, killed with anything it started on any exit from
+    here (an error, Ctrl-C, SIGTERM)."""
+    return command.run(*cmd, error=BuildError, purpose="building the cloud image", env=env,
+                       own_group=True).stdout
 
 
 def preflight():
@@ -426,14 +410,6 @@ def make_disk(work, root, fs_uuid):
     with Loop(disk, offset, fs_bytes) as device, Mounted(device, point=mnt):
         run("extlinux", "--install", str(mnt / "boot/extlinux"))
     return disk
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build(cache):

@@ -21,7 +21,6 @@ import os
 import shlex
 import shutil
 import socket
-import subprocess
 import threading
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlparse
@@ -31,7 +30,7 @@ import testinfra
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
-from helpers.host import diskspace
+from helpers.host import command, diskspace
 from helpers.vm.digest import sha256
 
 SSH_TIMEOUT = 15
@@ -119,14 +118,8 @@ class LocalHypervisor:
 
     def run(self, *argv):
         """Run a command; its stdout (raises HypervisorError when it fails)."""
-        try:
-            proc = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
-        except (OSError, subprocess.TimeoutExpired) as err:
-            raise HypervisorError(f"`{shlex.join(argv)}` failed on this machine: {err}") from None
-        if proc.returncode != 0:
-            raise HypervisorError(f"`{shlex.join(argv)}` failed on this machine: "
-                                  f"{proc.stderr.strip()[-300:]}")
-        return proc.stdout
+        return command.run(*argv, error=HypervisorError, purpose="this machine",
+                           timeout=COMMAND_TIMEOUT).stdout
 
     def close(self):
         pass

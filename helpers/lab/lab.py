@@ -21,12 +21,11 @@ import secrets
 import shlex
 import shutil
 import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host import diskspace, procnet
+from helpers.host import command, diskspace, procnet
 from helpers.lab import labconfig
 
 PREFIX = "vmiso-"
@@ -51,13 +50,7 @@ class LabError(Exception):
 
 
 def sh(*cmd, check=True):
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        raise LabError(f"'{cmd[0]}' is required for the local lab: run `make deps`")
-    if check and proc.returncode != 0:
-        raise LabError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip()[-300:]}")
-    return proc
+    return command.run(*cmd, error=LabError, purpose="the local lab", check=check, timeout=60)
 
 
 @dataclass

@@ -10,7 +10,9 @@ baseline. The HTML and JUnit reports are rendered from it alone.
 """
 
 import datetime
+import functools
 import json
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -21,7 +23,8 @@ from helpers.vm import digest
 
 FORMAT = "vmiso-controls/1"
 VERSION = "0.6.0"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema" / "controls.schema.json"
+CHECKOUT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = CHECKOUT / "schema" / "controls.schema.json"
 # A control whose status is one of these counts as passing in a comparison.
 GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)
 
@@ -29,6 +32,23 @@ GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAI
 class DocumentError(ValueError):
     """A report document cannot be used (unreadable, not JSON, another format)."""
 
+
+
+@functools.cache
+def suite_version():
+    """VERSION, and the commit where vmiso runs from a git checkout: '0.6.0+3fe84d7a1b2c', with
+    '.dirty' when the checkout has changes; VERSION alone elsewhere."""
+    try:
+        commit = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short=12", "HEAD"],
+                                capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(CHECKOUT), "status", "--porcelain",
+                                "--untracked-files=no"], capture_output=True, text=True,
+                               timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return VERSION
+    if commit.returncode != 0:
+        return VERSION
+    return f"{VERSION}+{commit.stdout.strip()}" + (".dirty" if dirty.stdout.strip() else "")
 
 def blocking(controls, fail_on):
     """IDs of the controls that fail the run: failed or drifted at or above `fail_on`, and every
@@ -65,7 +85,7 @@ def build(controls, context, started, finished, fail_on="any", selection=None, h
             for c in controls]
     document = {
         "format": FORMAT,
-        "vmiso_version": VERSION,
+        "vmiso_version": suite_version(),
         "started": _timestamp(started),
         "finished": _timestamp(finished),
         "duration_s": round(finished - started, 3),

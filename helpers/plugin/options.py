@@ -40,7 +40,6 @@ MARKERS = (
     "outside: the check observes from the host (XML, QMP, processes, configuration)",
     "declared: the check reads the template as given, not the running guest (drift compares "
     "the two)",
-    "slow: a self-test that takes minutes (make test runs it; -m 'not slow' leaves it out)",
 )
 
 

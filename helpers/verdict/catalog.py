@@ -11,7 +11,7 @@ from pathlib import Path
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalog" / "controls.toml"
 SEVERITIES = ("critical", "high", "medium", "low")  # most severe first
-# The seven risk factors of the threat model (DESIGN.md), by number.
+# The seven risk factors of the threat model, by number.
 RISK_FACTORS = {
     1: "hypervisor attack surface",
     2: "escape containment",

@@ -2,7 +2,7 @@
 
     boot = DirectBoot.beside(image)      # from the probe image's manifest; None for any other
     if boot and boot.fits(template):
-        ...                              # instance.py adds <kernel>, <initrd>, <cmdline>
+        ...                  # helpers/template/throwaway.py adds <kernel>, <initrd>, <cmdline>
 
 Under emulation most of a disk boot is the kernel decompressing itself: about 3 of the probe
 guest's 5 seconds to /init on a 2-core TCG host. The probe image ships its kernel decompressed;

@@ -1,0 +1,1 @@
+"""The Debian cloud image recipe: python3 -m guest.cloud.build."""

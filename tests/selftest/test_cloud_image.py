@@ -1,0 +1,57 @@
+"""Bring your own image: a Debian 12 cloud-style qcow2 built from Debian packages on this machine
+(debootstrap with systemd, openssh-server and cloud-init: guest/cloud/build.py), run through the
+whole suite with --image. The suite seeds it with cloud-init, logs in as a sudo user, copies
+vmiso-probe in, and every check runs as on the probe guest: the verdicts must be the probe
+guest's, control for control."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.expected import HOST_FAILURES, VANTAGES, expected_status
+from tests.support.suite import run_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_TIMEOUT = 1800
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cloud_image():
+    proc = subprocess.run([sys.executable, "-m", "guest.cloud.build"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=BUILD_TIMEOUT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module", params=["hardened", "leaky"])
+def run(request, cloud_image, tmp_path_factory):
+    proc, report = run_suite(tmp_path_factory.mktemp(request.param), "suites", "--image",
+                             str(cloud_image), "--template", request.param, "--host-profile",
+                             request.param)
+    return request.param, proc, report
+
+
+def test_a_cloud_image_reaches_the_probe_guests_verdicts(run):
+    template, proc, report = run
+    statuses = {c["id"]: c["status"] for c in report["controls"]}
+    assert statuses == {cid: expected_status(template, cid) for cid in VANTAGES}, \
+        proc.stdout[-3000:]
+
+
+def test_the_guest_was_the_cloud_image_seen_from_inside(run):
+    _, _, report = run
+    assert report["run"]["image_kind"] == "cloud"
+    assert report["run"]["guest_boot"] == "disk"
+    pat04 = next(c for c in report["controls"] if c["id"] == "PAT-04")
+    observed = " ".join(e["observed"] for e in pat04["evidence"])
+    assert "Debian" in observed, pat04["evidence"]
+
+
+def test_host_failures_are_the_machines_not_the_images(run):
+    _, _, report = run
+    failing = {c["id"] for c in report["controls"] if c["status"] == "fail"}
+    assert HOST_FAILURES <= failing

@@ -1,0 +1,162 @@
+"""Self-tests: run the suite as a user would, on the built-in templates, and read its report.
+
+Every control must pass on `hardened` and fail on `leaky`, from every vantage the control map
+lists, and the run must leave nothing behind. The leaky run takes the hardened run's report as
+its baseline, and every report file is read back: the JSON against its schema, the JUnit XML a
+case per control, the HTML in a browser.
+"""
+
+import html
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from helpers.output import document
+from tests.support.browser import chromium
+from tests.support.expected import VANTAGES, expected_status
+from tests.support.suite import run_suite
+
+
+def conformance(tmp_path_factory, template, *options):
+    """The suite as `make conformance TEMPLATE=...` runs it (leaky on the leaky host profile)."""
+    report_dir = tmp_path_factory.mktemp(template)
+    proc, report = run_suite(report_dir, "suites", "--template", template,
+                             "--host-profile", template, *options)
+    return template, proc, report, report_dir
+
+
+@pytest.fixture(scope="module")
+def hardened_run(tmp_path_factory):
+    return conformance(tmp_path_factory, "hardened")
+
+
+@pytest.fixture(scope="module")
+def leaky_run(tmp_path_factory, hardened_run):
+    """Leaky, compared with the hardened run: what a night-to-night regression looks like."""
+    return conformance(tmp_path_factory, "leaky", "--baseline",
+                       str(hardened_run[3] / "controls.json"))
+
+
+@pytest.fixture(scope="module", params=["hardened", "leaky"])
+def run(request):
+    return request.getfixturevalue(f"{request.param}_run")
+
+
+def by_id(report):
+    return {c["id"]: c for c in report["controls"]}
+
+
+def test_every_control_is_reported(run):
+    _, proc, report, _ = run
+    assert set(by_id(report)) == set(VANTAGES), proc.stdout[-2000:]
+
+
+def test_verdicts_match_the_template_and_the_host(run):
+    template, proc, report, _ = run
+    statuses = {cid: c["status"] for cid, c in by_id(report).items()}
+    assert statuses == {cid: expected_status(template, cid) for cid in VANTAGES}, \
+        proc.stdout[-3000:]
+
+
+def test_exit_status_is_zero_only_when_every_control_passed(run):
+    _, proc, report, _ = run
+    every_control_passed = all(c["status"] == "pass" for c in report["controls"])
+    assert (proc.returncode == 0) == every_control_passed, proc.stdout[-2000:]
+    assert report["gate"]["blocking"] == [c["id"] for c in report["controls"]
+                                          if c["status"] != "pass"]
+
+
+def test_the_report_validates_against_its_schema(run):
+    _, _, report, _ = run
+    document.validate(report)
+    assert report["host"]["accelerator"] in ("kvm", "tcg") and report["host"]["qemu"]
+    assert report["template"]["sha256"] == document.file_facts(report["template"]["path"])[
+        "sha256"]
+    assert report["image"]["sha256"] and isinstance(report["hypothesis_seed"], int)
+
+
+def test_the_baseline_lists_every_control_that_regressed(hardened_run, leaky_run):
+    before, after = by_id(hardened_run[2]), by_id(leaky_run[2])
+    regressed = sorted(cid for cid in after if before[cid]["status"] == "pass"
+                       and after[cid]["status"] == "fail")
+    baseline = leaky_run[2]["baseline"]
+    assert regressed and [c["control"] for c in baseline["regressed"]] == regressed
+    assert "regressed: " + str(len(regressed)) in leaky_run[1].stdout
+    assert all(c["control"] in leaky_run[1].stdout for c in baseline["regressed"])
+
+
+def test_the_leaky_html_report_renders_every_failing_controls_evidence(leaky_run, tmp_path):
+    _, _, report, report_dir = leaky_run
+    page = (report_dir / "report.html").as_uri()
+    shot = tmp_path / "report.png"
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,4000", page)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = html.unescape(chromium(tmp_path, "--dump-dom", page))
+    failing = [c for c in report["controls"] if c["status"] == "fail"]
+    assert failing and "GATE FAILED" in dom
+    for control in failing:
+        for entry in control["evidence"]:
+            if not entry["ok"]:
+                assert entry["observed"] in dom, (control["id"], entry["what"])
+        assert control["remediation"] in dom, control["id"]
+
+
+def test_junit_has_a_case_per_control_grouped_by_risk_factor(run):
+    _, _, report, report_dir = run
+    root = ET.parse(report_dir / "junit.xml").getroot()
+    cases = {case.get("name").split()[0]: (suite.get("name"), case)
+             for suite in root.iter("testsuite") for case in suite.iter("testcase")}
+    assert set(cases) == set(by_id(report))
+    for cid, control in by_id(report).items():
+        suite, case = cases[cid]
+        assert suite.startswith(f"risk {control['risk']}: ")
+        failure = case.find("failure")
+        assert (failure is not None) == (control["status"] == "fail"), cid
+        if failure is not None:
+            assert control["remediation"] in failure.text
+
+
+def test_each_vantage_reaches_the_same_verdict(run):
+    template, _, report, _ = run
+    for cid, control in by_id(report).items():
+        expected = expected_status(template, cid)
+        vantages = {c["vantage"] for c in control["checks"] if c["verdict"] == expected}
+        assert vantages == VANTAGES[cid], (cid, control["checks"])
+
+
+def test_evidence_says_what_was_observed_and_expected(run):
+    _, _, report, _ = run
+    for control in report["controls"]:
+        assert control["evidence"], control["id"]
+        for entry in control["evidence"]:
+            assert entry["what"] and entry["observed"] and entry["expected"], entry
+            assert entry["vantage"] in ("outside", "inside")
+
+
+def test_checks_xml_names_the_controls_of_each_case(run):
+    _, _, _, report_dir = run
+    cases = ET.parse(report_dir / "checks.xml").getroot().iter("testcase")
+    properties = [{p.get("name"): p.get("value") for p in case.iter("property")} for case in cases]
+    assert properties and all(set(p.get("controls", "").split()) <= set(VANTAGES)
+                              and p.get("controls") and p.get("verdict") for p in properties)
+
+
+def test_nothing_is_left_behind(run):
+    _, _, report, _ = run
+    lab = report["run"]["lab"]
+    run_id = lab.removeprefix("vmiso-")
+    assert not Path(f"/run/netns/{lab}").exists()
+    assert not Path(f"/run/netns/{lab}-up").exists()
+    assert not Path(f"/run/netns/{lab}-mg").exists()
+    assert not Path(f"/run/vmiso/{run_id}").exists()
+    leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and run_id in _cmdline(pid)]
+    assert not leftovers, [_cmdline(pid) for pid in leftovers]
+
+
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

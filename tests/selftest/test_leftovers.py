@@ -1,0 +1,165 @@
+"""Nothing left behind, nothing touched that is not the run's: Ctrl-C and SIGTERM during boot or
+checks, SIGKILL followed by a sweep in the next run, two runs at once, and a run that leaves the
+image, the machine's libvirt configuration and its secrets as they were."""
+
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from helpers.lab.lab import Lab
+from tests.support.suite import ROOT, run_suite
+from tests.support.suite import start as suite_process
+
+STATE_DIR = Path("/run/vmiso")
+REAL_HOST_WORKROOT = Path("/var/tmp/vmiso/guests")
+IDLE_DOMAIN = """<domain type='qemu'><name>{name}</name><memory unit='MiB'>32</memory>
+<os><type arch='x86_64' machine='q35'>hvm</type></os>
+<devices><controller type='usb' model='none'/><video><model type='none'/></video>
+<memballoon model='none'/></devices></domain>"""
+
+
+def start(*options, report_dir):
+    return suite_process("suites", "-v", "--report-dir", str(report_dir), *options,
+                         merge_stderr=True)
+
+
+def wait_for(condition, what, timeout=240):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def lab_of(proc):
+    """The run id of the lab the run with this process started."""
+    def find():
+        for owner in STATE_DIR.glob("*/owner"):
+            if owner.read_text().strip() == str(proc.pid):
+                return owner.parent.name
+        return None
+    return wait_for(find, f"run {proc.pid}'s lab")
+
+
+def booting(run_id):
+    return wait_for(lambda: list((STATE_DIR / run_id / "guests").glob("*/disk.qcow2")),
+                    f"a guest of lab {run_id}")
+
+
+def first_check_done(proc):
+    for line in proc.stdout:
+        if " PASSED" in line or " FAILED" in line or " ERROR" in line:
+            return
+    raise AssertionError("the run ended before any check finished")
+
+
+def leftovers(run_id):
+    found = [f"/run/netns/{ns}" for ns in os.listdir("/run/netns")
+             if ns.startswith(f"vmiso-{run_id}")]
+    found += [str(STATE_DIR / run_id)] if (STATE_DIR / run_id).exists() else []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if run_id in cmdline:
+            found.append(f"pid {pid}: {cmdline[:100]}")
+    return found
+
+
+@pytest.mark.parametrize("sig, moment", [(signal.SIGTERM, "boot"), (signal.SIGINT, "boot"),
+                                         (signal.SIGTERM, "checks"), (signal.SIGINT, "checks")])
+def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
+    proc = start("--control", "HV-01,HV-03,HV-06", report_dir=tmp_path)
+    run_id = lab_of(proc)
+    if moment == "boot":
+        booting(run_id)
+    else:
+        first_check_done(proc)
+    proc.send_signal(sig)
+    proc.communicate(timeout=120)
+    assert not leftovers(run_id)
+
+
+@pytest.fixture
+def held_lab():
+    """A lab this test process holds: a host with domains that are none of the suite's runs'."""
+    lab = Lab.start(STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
+    conn = libvirt.open(lab.uri)
+    for name in ("unrelated-guest", "vmiso-lookalike"):  # the second carries our prefix only
+        conn.createXML(IDLE_DOMAIN.format(name=name), 0)
+    yield lab, conn
+    conn.close()
+    lab.stop()
+
+
+def running_names(conn):
+    return {d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
+
+
+def test_killed_lab_run_is_swept_by_the_next_run_and_other_labs_survive(held_lab, tmp_path):
+    lab, conn = held_lab
+    proc = start("--control", "HV-03", report_dir=tmp_path / "killed")
+    run_id = lab_of(proc)
+    booting(run_id)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert leftovers(run_id), "SIGKILL left nothing: the sweep below would prove nothing"
+    run_suite(tmp_path / "next", "suites", "--control", "DEV-04")
+    assert not leftovers(run_id)
+    assert {"unrelated-guest", "vmiso-lookalike"} <= running_names(conn)
+    assert (lab.root / "owner").exists()
+
+
+def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, tmp_path):
+    lab, conn = held_lab
+    host = ["--libvirt-uri", lab.uri, "--network", "vmiso-lab"]
+    before = running_names(conn)
+    proc = start(*host, "--control", "HV-03", report_dir=tmp_path / "killed")
+    guest = wait_for(lambda: sorted(running_names(conn) - before), "the run's guest")[0]
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert guest in running_names(conn)
+    proc, report = run_suite(tmp_path / "next", "suites", *host, "--control", "DEV-04")
+    assert report["run"]["swept"] == [guest]
+    assert running_names(conn) == before
+    assert not (REAL_HOST_WORKROOT / guest).exists()
+
+
+def test_two_runs_at_once_do_not_collide(tmp_path):
+    runs = [start("--control", "HV-03,NET-03", report_dir=tmp_path / str(i)) for i in range(2)]
+    labs = [lab_of(proc) for proc in runs]
+    outputs = [proc.communicate(timeout=600)[0] for proc in runs]
+    assert [proc.returncode for proc in runs] == [0, 0], [o[-1500:] for o in outputs]
+    assert labs[0] != labs[1]
+    assert not leftovers(labs[0]) and not leftovers(labs[1])
+
+
+def digest(path):
+    path = Path(path)
+    if not path.exists():
+        return None
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    sha = hashlib.sha256()
+    for f in files:
+        sha.update(str(f).encode() + b"\0" + f.read_bytes())
+    return sha.hexdigest()
+
+
+def test_a_run_changes_nothing_outside_its_lab_and_reports_no_secret(tmp_path):
+    image = max((ROOT / ".cache" / "guest").glob("*/probe.img"), key=lambda p: p.stat().st_mtime)
+    watched = [image, Path("/etc/libvirt"), Path("/var/lib/libvirt")]
+    before = [digest(p) for p in watched]
+    proc, _ = run_suite(tmp_path, "suites", "--control", "HV-03,SHR-03,NET-01")
+    assert [digest(p) for p in watched] == before
+    written = proc.stdout + proc.stderr + "".join(
+        p.read_text(errors="replace") for p in tmp_path.iterdir() if p.is_file())
+    for secret in ("PRIVATE KEY", "ssh-ed25519 AAAA", "authorized_keys"):
+        assert secret not in written

@@ -1,0 +1,113 @@
+"""Self-tests: the suite against a remote hypervisor, `qemu+ssh://root@127.0.0.1/system`.
+
+The remote host is a lab's libvirtd behind an OpenSSH server in the lab's namespace
+(tests/support/sshhost.py). The suite runs as a controller would: libvirt over SSH, host-side checks
+through a testinfra host over SSH, overlays and seeds written on the host over SFTP, and guests
+reached through direct-tcpip channels of the host's sshd. The controller cannot reach the guest
+network any other way: a packet filter rejects whatever it sends there.
+
+Verdicts must equal the local lab's, control for control, except where an active probe needs the
+local lab's canary listeners (not applicable on a real host).
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.host.target import REAL_HOST_WORKROOT
+from helpers.lab.lab import NETWORK, UPLINK_ADDRESS, Lab
+from helpers.verdict import catalog
+from tests.support.expected import expected_status
+from tests.support.sshhost import RUNNER_GID, SshHost
+from tests.support.suite import run_suite
+
+# Controls whose every check from the guest is an active probe against the lab's canaries.
+NEEDS_LAB_CANARIES = {"NET-02", "NET-03", "MGT-04"}
+
+
+@pytest.fixture(scope="module", params=["hardened", "leaky"])
+def remote_run(request, tmp_path_factory):
+    template = request.param
+    home = tmp_path_factory.mktemp(f"ssh-{template}")
+    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / template, template)
+    try:
+        with SshHost.start(lab, home / "ssh") as remote:
+            proc, report = run_suite(home / "report", "suites", "--template", template,
+                                     "--libvirt-uri", remote.uri, "--network", NETWORK,
+                                     prefix=remote.runner_prefix)
+            yield template, proc, report, remote, _left_on(lab, report)
+    finally:
+        lab.stop()
+
+
+def _left_on(lab, report):
+    """The run's domains still defined and guest folders still on the host, after the run."""
+    conn = libvirt.open(lab.uri)
+    try:
+        domains = [d.name() for d in conn.listAllDomains()]
+    finally:
+        conn.close()
+    run_id = report["run"]["guest"].split("-")[1]
+    return domains + [p.name for p in Path(REAL_HOST_WORKROOT).glob(f"vmiso-{run_id}-*")]
+
+
+def test_a_remote_run_reports_every_control_of_that_host(remote_run):
+    _, proc, report, remote, _ = remote_run
+    assert {c["id"] for c in report["controls"]} == set(catalog.load()), proc.stdout[-2000:]
+    assert {c["host"] for c in report["controls"]} == {report["host"]["name"]}
+    assert report["host"]["uri"] == remote.uri
+    assert report["run"]["guest_boot"] == "direct"  # the probe kernel copied to the host's cache
+
+
+def test_remote_verdicts_equal_the_local_labs(remote_run):
+    template, proc, report, _, _ = remote_run
+    statuses = {c["id"]: c["status"] for c in report["controls"]}
+    expected = {cid: "not_applicable" if cid in NEEDS_LAB_CANARIES
+                else expected_status(template, cid) for cid in statuses}
+    assert statuses == expected, proc.stdout[-3000:]
+
+
+def test_the_terminal_says_which_controls_were_not_checked(remote_run):
+    _, proc, _, _, _ = remote_run
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("not checked"))
+    assert line.endswith(": " + ", ".join(sorted(NEEDS_LAB_CANARIES, key=_catalog_order)))
+
+
+def _catalog_order(cid):
+    return list(catalog.load()).index(cid)
+
+
+def test_host_side_checks_read_the_remote_host(remote_run):
+    _, _, report, _, _ = remote_run
+    observed = {c["id"]: " ".join(e["what"] + " " + str(e["observed"]) for e in c["evidence"])
+                for c in report["controls"]}
+    assert "QEMU pid" in observed["ESC-01"]  # /proc of the host, over SFTP
+    assert "deb12" in observed["PAT-02"]  # dpkg on the host, over SSH
+    assert "/etc/libvirt/libvirtd.conf" in observed["MGT-03"]  # the lab's, as the host sees it
+
+
+def test_guests_are_reached_only_through_the_hypervisors_sshd(remote_run):
+    _, _, _, remote, _ = remote_run
+    forwarded = [line for line in remote.log().splitlines()
+                 if "server_request_direct_tcpip" in line and "port 22" in line]
+    assert forwarded, "no guest was reached through a direct-tcpip channel"
+    before = remote.rejected_packets()
+    _connect_as_controller(remote, UPLINK_ADDRESS)
+    assert remote.rejected_packets() > before, \
+        f"the controller (group {RUNNER_GID}) could reach the guest network directly"
+
+
+def test_nothing_is_left_on_the_remote_host(remote_run):
+    *_, left = remote_run
+    assert left == []
+
+
+def _connect_as_controller(remote, address):
+    probe = (f"import socket\ntry:\n    socket.create_connection(({address!r}, 22), 1)\n"
+             f"except OSError:\n    pass\n")
+    subprocess.run([*remote.runner_prefix, sys.executable, "-c", probe], check=True, timeout=30)
+

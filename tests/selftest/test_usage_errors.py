@@ -1,0 +1,140 @@
+"""Bad input gets one line naming the problem and the fix, no traceback, and the documented exit
+status: 4 for a bad option or input file, 3 when the suite could not run on this host. Nothing of
+a run that stopped this way is left behind."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from helpers.lab.lab import Lab
+from tests.support.suite import suite
+
+ROOT = Path(__file__).resolve().parents[2]
+USAGE, INFRASTRUCTURE = 4, 3
+HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
+VSOCK = HARDENED.replace(
+    "<memballoon model='none'/>",
+    "<memballoon model='none'/><vsock model='virtio'><cid auto='yes'/></vsock>")
+# UEFI firmware files no package installs
+LOADER = HARDENED.replace("<boot dev='hd'/>", "<loader readonly='yes' type='pflash'>"
+                          "/usr/share/OVMF/VMISO_ABSENT_CODE.fd</loader><boot dev='hd'/>")
+# a device of another architecture
+WATCHDOG = HARDENED.replace("<memballoon model='none'/>",
+                            "<memballoon model='none'/><watchdog model='diag288'/>")
+
+
+def run_suite(*args):
+    return suite("suites", "-q", *args, timeout=300)
+
+
+@pytest.fixture
+def files(tmp_path):
+    (tmp_path / "network.xml").write_text("<network><name>x</name></network>")
+    (tmp_path / "garbled").write_text("<domain><devices>")
+    (tmp_path / "osv").mkdir()
+    (tmp_path / "osv" / "broken.json").write_text("{not json")
+    (tmp_path / "noise.img").write_bytes(os.urandom(1 << 20))
+    (tmp_path / "broken.qcow2").write_bytes(b"QFI\xfb" + os.urandom(4096))
+    (tmp_path / "vsock.xml").write_text(VSOCK)
+    (tmp_path / "loader.xml").write_text(LOADER)
+    (tmp_path / "watchdog.xml").write_text(WATCHDOG)
+    (tmp_path / "waivers.yaml").write_text("- control: ESC-04\n  reason: [unclosed\n")
+    (tmp_path / "expired.yaml").write_text("- {control: ESC-04, reason: x, owner: y, "
+                                           "expires: 31/12/2020}\n")
+    return tmp_path
+
+
+# "@name" stands for a file of the `files` fixture.
+@pytest.mark.parametrize("args, status, message", [
+    (["--template", "/nonexistent/domain.xml"], USAGE, "cannot be read; use --template hardened"),
+    (["--template", "@network.xml"], USAGE,
+     "is not a libvirt domain XML: the root element is <network>"),
+    (["--template", "@garbled"], USAGE, "is not a libvirt domain XML: not well-formed XML"),
+    (["--policy", "@garbled"], USAGE, "is malformed"),
+    (["--image", "/nonexistent/disk.qcow2"], USAGE, "pass an existing qcow2 or raw disk image"),
+    (["--image", "@noise.img"], USAGE, "is not a bootable disk (no boot signature"),
+    (["--image", "@broken.qcow2"], USAGE, "pass a qcow2 or raw disk image"),
+    (["--accel", "warp"], USAGE, "invalid choice"),
+    (["--osv", "/nonexistent/osv"], USAGE, "OSV folder /nonexistent/osv does not exist; pass one"),
+    (["--osv", "@osv"], USAGE, "is not valid JSON"),
+    (["--control", "XX-99"], USAGE, "--control XX-99: no such control"),
+    (["--waivers", "@waivers.yaml"], USAGE, "is not valid YAML at line"),
+    (["--waivers", "@expired.yaml"], USAGE, "is not a date; write YYYY-MM-DD"),
+    (["--waivers", "/nonexistent/waivers.yaml"], USAGE, "pass an existing YAML file"),
+    (["--risk", "4,9"], USAGE, "--risk 9: not a risk factor 1-7"),
+    (["--severity", "urgent"], USAGE, "--severity urgent: not a severity (critical, high"),
+    (["--fail-on", "sometimes"], USAGE, "invalid choice"),
+    (["--baseline", "/nonexistent/controls.json"], USAGE,
+     "baseline /nonexistent/controls.json cannot be read"),
+    (["--baseline", "@garbled"], USAGE, "is not JSON"),
+    (["--baseline", "@network.xml"], USAGE, "is not JSON"),
+    (["--libvirt-uri", "qemu+unix:///system?socket=/nonexistent/sock"], INFRASTRUCTURE,
+     "cannot connect to libvirt at qemu+unix:///system?socket=/nonexistent/sock"),
+    (["--libvirt-uri", "qemu+ssh://root@127.0.0.1:1/system"], INFRASTRUCTURE,
+     "cannot open SSH to the hypervisor root@127.0.0.1:1"),
+    (["--libvirt-uri", "qemu+tcp://127.0.0.1/system"], INFRASTRUCTURE,
+     "vmiso reaches a remote hypervisor through SSH, not transport tcp"),
+    (["--libvirt-uri", "qemu+ssh://root@127.0.0.1:1/system?known_hosts=/nonexistent/known"],
+     INFRASTRUCTURE, "cannot read known_hosts /nonexistent/known"),
+    (["--libvirt-uri", "qemu:///system", "--libvirt-uri", "qemu:///system"], USAGE,
+     "--libvirt-uri names the same host twice"),
+    (["--libvirt-uri", "qemu+ssh://a/system", "--libvirt-uri", "qemu+ssh://b/system", "-n", "3"],
+     USAGE, "-n 3 with 2 hosts: vmiso runs one worker per --libvirt-uri"),
+    (["--template", "@vsock.xml", "--control", "SHR-05"], INFRASTRUCTURE,
+     "the host has no /dev/vhost-vsock: load the vhost_vsock kernel module on the host"),
+    (["--template", "@loader.xml", "--control", "HV-01"], INFRASTRUCTURE,
+     "the UEFI firmware the template asks for is not installed on the host: install it"),
+    (["--template", "@watchdog.xml", "--control", "HV-01"], USAGE,
+     "change or remove <watchdog> in the template"),
+])
+def test_bad_input_is_one_clear_line(args, status, message, files):
+    args = [str(files / a[1:]) if a.startswith("@") else a for a in args]
+    proc = run_suite(*args)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == status, output
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_no_kvm_and_tcg_forbidden_is_one_clear_line():
+    if os.access("/dev/kvm", os.R_OK | os.W_OK) and "vmx" in Path("/proc/cpuinfo").read_text():
+        pytest.skip("KVM works on this machine")
+    proc = run_suite("--accel", "kvm")
+    assert proc.returncode == USAGE
+    assert "--accel kvm: KVM is not usable here" in proc.stdout + proc.stderr
+
+
+def test_no_free_disk_is_one_clear_line_and_leaves_nothing():
+    """The lab's state folder on a 1 MiB tmpfs, in a private mount namespace of the run."""
+    shell = ("mkdir -p /run/vmiso && mount -t tmpfs -o size=1m tmpfs /run/vmiso && "
+             f"exec {sys.executable} -m pytest suites -q --control NET-01")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == INFRASTRUCTURE, output
+    assert "MiB free under /run/vmiso" in output and "free some space" in output
+    assert "Traceback" not in output
+
+
+def test_unauthorised_libvirt_uri_is_one_clear_line():
+    """A user libvirt's socket does not admit (nobody, against a lab's root-only socket)."""
+    lab = Lab.start(Path("/run/vmiso"), ROOT / ".cache" / "libvirt" / "hardened")
+    tmp_path = Path(tempfile.mkdtemp(prefix="vmiso-nobody-"))  # a folder nobody can write
+    try:
+        tmp_path.chmod(0o777)
+        proc = suite("suites", "-q", "-p", "no:cacheprovider", "--libvirt-uri", lab.uri,
+                     "--control", "DEV-04", "--report-dir", str(tmp_path), timeout=120,
+                     prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"],
+                     env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, inherit_env=False)
+    finally:
+        lab.stop()
+        shutil.rmtree(tmp_path)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == INFRASTRUCTURE, output
+    assert "Permission denied; run vmiso as a user libvirt admits there" in output
+    assert "Traceback" not in output

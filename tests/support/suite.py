@@ -1,0 +1,60 @@
+"""The suite run as a user runs it, in a subprocess: the one launcher every self-test uses.
+
+    proc = suite("suites", "--control", "HV-01")                      # a CompletedProcess
+    proc, report = run_suite(report_dir, "suites", "--template", "leaky")   # report read back
+    process = start("suites", "-v", report_dir=tmp_path)              # a Popen, to interrupt
+
+Every finished run is checked for a lab it left behind.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_TIMEOUT = 900
+STATE_DIR = Path("/run/vmiso")
+
+
+def start(*options, clone=ROOT, prefix=(), env=None, inherit_env=True, merge_stderr=False):
+    """pytest with `options` in `clone`, running: `prefix` runs it (another namespace, another
+    user), `env` adds variables to this process's environment (or replaces it without
+    `inherit_env`)."""
+    return subprocess.Popen(
+        [*prefix, sys.executable, "-u", "-m", "pytest", *options], cwd=clone, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        env={**(os.environ if inherit_env else {}), **(env or {})})
+
+
+def suite(*options, timeout=RUN_TIMEOUT, **how):
+    """pytest with `options`, finished (see start for `how`); it must leave no lab behind."""
+    process = start(*options, **how)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    assert not labs_of(process.pid), f"run {process.pid} left its lab behind"
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_suite(report_dir, *options, **how):
+    """A run writing its reports to `report_dir`, and its controls.json read back."""
+    proc = suite(*options, "--report-dir", str(report_dir), "-q", "--tb=line", **how)
+    report_file = Path(report_dir) / "controls.json"
+    if not report_file.exists():
+        raise AssertionError(f"the run wrote no report (exit {proc.returncode}): "
+                             f"{proc.stdout[-1500:]} {proc.stderr[-1500:]}")
+    return proc, json.loads(report_file.read_text())
+
+
+def labs_of(pid):
+    """Lab state folders whose owner is the run with this pid."""
+    return [d for d in STATE_DIR.glob("*/owner") if d.read_text().strip() == str(pid)]
+
+
+def statuses(report):
+    return {c["id"]: c["status"] for c in report["controls"]}

@@ -1,0 +1,253 @@
+"""OSV records read from a folder, and the versions they report open."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers.patches.debversion import compare
+from helpers.patches.osv import OsvError, load
+
+SHIPPED = Path(__file__).resolve().parents[2] / "osv"
+ECOSYSTEM = "Debian:12"
+
+deb_versions = st.builds("{}.{}-{}".format, st.integers(0, 12), st.integers(0, 12),
+                     st.sampled_from(["1", "2", "2+deb12u1", "2+deb12u10", "2~bpo1"]))
+
+
+def osv_record(id="DEBIAN-CVE-TEST-1", package="qemu", ecosystem=ECOSYSTEM, events=None,
+               versions=None, **extra):
+    affected = {"package": {"ecosystem": ecosystem, "name": package}}
+    if events is not None:
+        affected["ranges"] = [{"type": "ECOSYSTEM", "events": events}]
+    if versions is not None:
+        affected["versions"] = versions
+    return {"id": id, "modified": "2026-01-01T00:00:00Z", "aliases": ["CVE-TEST-1"],
+            "summary": "a test flaw", "affected": [affected], **extra}
+
+
+def write(folder, name, content):
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+def open_ids(db, version, package="qemu"):
+    return [f.id for f in db.open_for(ECOSYSTEM, package, version)]
+
+
+def test_introduced_and_fixed(tmp_path):
+    path = write(tmp_path, "qemu.json", osv_record(
+        events=[{"introduced": "1:7.0+dfsg-1"}, {"fixed": "1:7.2+dfsg-7+deb12u2"}]))
+    db = load(tmp_path)
+    assert open_ids(db, "1:6.2+dfsg-1") == []
+    (finding,) = db.open_for(ECOSYSTEM, "qemu", "1:7.2+dfsg-7+deb12u1")
+    assert (finding.id, finding.aliases, finding.summary, finding.fixed, finding.path) == (
+        "DEBIAN-CVE-TEST-1", ("CVE-TEST-1",), "a test flaw", "1:7.2+dfsg-7+deb12u2", path)
+    assert open_ids(db, "1:7.2+dfsg-7+deb12u2") == []
+    assert open_ids(db, "1:7.2+dfsg-7+deb12u18") == []
+
+
+def test_last_affected_is_open_up_to_and_including_it(tmp_path):
+    write(tmp_path, "r.json", osv_record(events=[{"introduced": "0"},
+                                                 {"last_affected": "9.0.0-4"}]))
+    db = load(tmp_path)
+    assert [f.fixed for f in db.open_for(ECOSYSTEM, "qemu", "9.0.0-4")] == [None]
+    assert open_ids(db, "9.0.0-4+deb12u1") == []
+
+
+def test_explicit_versions(tmp_path):
+    write(tmp_path, "r.json", osv_record(versions=["6.1.27-1", "6.1.37-1"]))
+    db = load(tmp_path)
+    assert open_ids(db, "6.1.27-1") == ["DEBIAN-CVE-TEST-1"]
+    assert open_ids(db, "6.1.037-1") == ["DEBIAN-CVE-TEST-1"]  # equal to dpkg
+    assert open_ids(db, "6.1.30-1") == []
+
+
+def test_multiple_ranges_and_the_next_fix(tmp_path):
+    record = osv_record(events=[{"introduced": "1.0"}, {"fixed": "1.5"}])
+    record["affected"][0]["ranges"].append(
+        {"type": "ECOSYSTEM", "events": [{"introduced": "2.0"}, {"fixed": "2.3"}]})
+    write(tmp_path, "r.json", record)
+    db = load(tmp_path)
+    assert [f.fixed for f in db.open_for(ECOSYSTEM, "qemu", "1.2")] == ["1.5"]
+    assert open_ids(db, "1.7") == []
+    assert [f.fixed for f in db.open_for(ECOSYSTEM, "qemu", "2.1")] == ["2.3"]
+    assert open_ids(db, "2.3") == []
+
+
+def test_several_intervals_in_one_range_are_sorted_first(tmp_path):
+    write(tmp_path, "r.json", osv_record(events=[{"fixed": "3.2.5"}, {"introduced": "3.0.0"},
+                                                 {"fixed": "1.0.2"}, {"introduced": "1.0.0"}]))
+    db = load(tmp_path)
+    assert [v for v in ("0.9", "1.0.0", "1.0.2", "2.0", "3.1", "3.2.5") if open_ids(db, v)] == [
+        "1.0.0", "3.1"]
+
+
+def test_unfixed_is_open_for_every_version(tmp_path):
+    write(tmp_path, "r.json", osv_record(events=[{"introduced": "0"}]))
+    db = load(tmp_path)
+    assert [f.fixed for f in db.open_for(ECOSYSTEM, "qemu", "0~0")] == [None]
+    assert open_ids(db, "99:1") == ["DEBIAN-CVE-TEST-1"]
+
+
+def test_a_limit_bounds_the_range(tmp_path):
+    write(tmp_path, "r.json", osv_record(events=[{"introduced": "0"}, {"limit": "2.0"}]))
+    db = load(tmp_path)
+    assert open_ids(db, "1.9") == ["DEBIAN-CVE-TEST-1"]
+    assert open_ids(db, "2.0") == []
+
+
+def test_other_package_ecosystem_and_withdrawn_records(tmp_path):
+    write(tmp_path, "a.json", osv_record(events=[{"introduced": "0"}]))
+    write(tmp_path, "b.json", osv_record(id="DEBIAN-CVE-TEST-2", ecosystem="Debian:11",
+                                         package="libvirt", events=[{"introduced": "0"}]))
+    write(tmp_path, "c.json", osv_record(id="DEBIAN-CVE-TEST-3", package="libvirt",
+                                         events=[{"introduced": "0"}],
+                                         withdrawn="2026-01-02T00:00:00Z"))
+    db = load(tmp_path)
+    assert db.covers(ECOSYSTEM, "qemu") and db.covers(ECOSYSTEM, "libvirt")
+    assert db.covers("Debian:11", "libvirt") and not db.covers(ECOSYSTEM, "linux")
+    assert not db.covers("Debian", "qemu")  # ecosystems match exactly
+    assert open_ids(db, "1.0", package="libvirt") == []
+    assert open_ids(db, "1.0", package="linux") == []
+
+
+def test_lists_of_records_in_nested_folders_are_read(tmp_path):
+    write(tmp_path, "x/y/two.json", [osv_record(id="A", events=[{"introduced": "0"}]),
+                                     osv_record(id="B", package="linux")])
+    write(tmp_path, "one.json", osv_record(id="C", events=[{"introduced": "0"}]))
+    write(tmp_path, "notes.txt", "not a record")
+    db = load(tmp_path)
+    assert sorted(db.ids) == ["A", "B", "C"] and len(db) == 3 and len(db.files) == 2
+    assert sorted(open_ids(db, "1.0")) == ["A", "C"]
+
+
+def test_git_ranges_are_ignored(tmp_path):
+    record = osv_record()
+    record["affected"][0]["ranges"] = [{"type": "GIT", "repo": "https://x/q.git",
+                                        "events": [{"introduced": "0"}, {"fixed": "abc123"}]}]
+    write(tmp_path, "r.json", record)
+    assert open_ids(load(tmp_path), "1.0") == []
+
+
+def test_other_ecosystems_load_but_cannot_be_asked(tmp_path):
+    write(tmp_path, "r.json", osv_record(ecosystem="PyPI", package="jinja2",
+                                         events=[{"introduced": "0"}, {"fixed": "2.11.3"}]))
+    db = load(tmp_path)
+    assert db.covers("PyPI", "jinja2")
+    with pytest.raises(OsvError, match="version order of OSV ecosystem 'PyPI' is not supported"):
+        db.open_for("PyPI", "jinja2", "2.10")
+
+
+def test_a_malformed_installed_version_is_a_value_error(tmp_path):
+    write(tmp_path, "r.json", osv_record(events=[{"introduced": "0"}]))
+    with pytest.raises(ValueError, match="not a Debian version"):
+        load(tmp_path).open_for(ECOSYSTEM, "qemu", "1:")
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(OsvError, match=r"OSV folder .*nowhere does not exist; pass one with --osv"):
+        load(tmp_path / "nowhere")
+
+
+def test_folder_without_records(tmp_path):
+    write(tmp_path, "README.md", "nothing here")
+    with pytest.raises(OsvError, match="holds no \\*.json file"):
+        load(tmp_path)
+
+
+def test_malformed_json_names_the_file(tmp_path):
+    path = write(tmp_path, "bad.json", '{"id": "X",')
+    with pytest.raises(OsvError) as raised:
+        load(tmp_path)
+    message = str(raised.value)
+    assert str(path) in message and "not valid JSON" in message and "\n" not in message
+
+
+def without(record, *keys):
+    """A copy of record with the field at the path keys removed."""
+    record = json.loads(json.dumps(record))
+    *parents, last = keys
+    node = record
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return record
+
+
+GOOD = osv_record(events=[{"introduced": "0"}, {"fixed": "1.0-1"}])
+
+
+@pytest.mark.parametrize("raw, problem", [
+    (without(GOOD, "id"), "record 0 has no 'id' string"),
+    ([GOOD, "text"], "record 1 is not a JSON object"),
+    (without(GOOD, "affected", 0, "package"), "affected\\[0\\] has no 'package' object"),
+    (without(GOOD, "affected", 0, "package", "name"), "has no 'package.name' string"),
+    (without(GOOD, "affected", 0, "package", "ecosystem"), "has no 'package.ecosystem' string"),
+    (without(GOOD, "affected", 0, "ranges", 0, "type"), "ranges\\[0\\] has no 'type' of"),
+    (without(GOOD, "affected", 0, "ranges", 0, "events", 0), "has no 'introduced' event"),
+    (osv_record(events=[{"introduced": "0", "fixed": "1.0"}]), "has the event"),
+    (osv_record(events=[{"introduced": "0"}, {"fixed": 1}]), "has the event"),
+    (osv_record(events=[{"introduced": "0"}, {"fixed": "1.0-"}]), "dpkg cannot read"),
+    (osv_record(versions=["1:"]), "versions has a version dpkg cannot read"),
+    (osv_record(versions="1.0"), "'versions' that is not a list"),
+    ({**GOOD, "aliases": "CVE-1"}, "'aliases' that is not a list"),
+])
+def test_malformed_records_name_the_file_and_the_record(tmp_path, raw, problem):
+    path = write(tmp_path, "r.json", raw)
+    with pytest.raises(OsvError, match=problem) as raised:
+        load(tmp_path)
+    assert str(raised.value).startswith(f"OSV file {path}: record ")
+    assert "osv-schema" in str(raised.value)
+
+
+def test_a_semver_range_in_a_debian_ecosystem_is_refused(tmp_path):
+    record = osv_record(events=[{"introduced": "0"}])
+    record["affected"][0]["ranges"][0]["type"] = "SEMVER"
+    write(tmp_path, "r.json", record)
+    with pytest.raises(OsvError, match="SEMVER range in a Debian ecosystem"):
+        load(tmp_path)
+
+
+def test_a_record_in_two_files_is_refused(tmp_path):
+    write(tmp_path, "a.json", GOOD)
+    write(tmp_path, "b.json", GOOD)
+    with pytest.raises(OsvError, match="is also in .*a.json; keep one of the two"):
+        load(tmp_path)
+
+
+@given(deb_versions, deb_versions)
+def test_open_iff_below_the_fix(tmp_path_factory, installed, fixed):
+    folder = tmp_path_factory.mktemp("osv")
+    write(folder, "r.json", osv_record(events=[{"introduced": "0"}, {"fixed": fixed}]))
+    findings = load(folder).open_for(ECOSYSTEM, "qemu", installed)
+    assert bool(findings) == (compare(installed, fixed) < 0)
+    assert all(f.fixed == fixed for f in findings)
+
+
+def test_shipped_records_parse_and_say_where_their_versions_came_from():
+    db = load(SHIPPED)
+    assert len(db) >= 8
+    for package in ("qemu", "libvirt", "linux"):
+        assert db.covers(ECOSYSTEM, package)
+    for path in db.files:
+        raw = json.loads(path.read_text())
+        for record in raw if isinstance(raw, list) else [raw]:
+            notes = record["database_specific"]
+            assert isinstance(notes["source"], str) and notes["source"], record["id"]
+            assert isinstance(notes["verified"], bool), record["id"]
+            assert record["id"] == "DEBIAN-" + record["aliases"][0]
+
+
+def test_shipped_records_against_bookworm_releases():
+    db = load(SHIPPED)
+    assert open_ids(db, "1:7.2+dfsg-7") == ["DEBIAN-CVE-2023-2861", "DEBIAN-CVE-2023-3180"]
+    assert open_ids(db, "1:7.2+dfsg-7+deb12u18") == []
+    assert open_ids(db, "9.0.0-4", package="libvirt") == ["DEBIAN-CVE-2024-2494"]
+    assert open_ids(db, "6.1.27-1", package="linux") == ["DEBIAN-CVE-2023-3269",
+                                                         "DEBIAN-CVE-2024-2201"]
+    assert open_ids(db, "6.1.76-1", package="linux") == ["DEBIAN-CVE-2024-2201"]

@@ -1,0 +1,55 @@
+"""Whose problem a refused domain is (helpers/template/refusal.py): libvirt's own words, as this
+machine's libvirt 9.0 and QEMU 7.2 gave them to the lab, each read as the host's or the
+template's."""
+
+import pytest
+
+from helpers.template.domxml import Domain
+from helpers.template.refusal import Refusal
+from tests.support.suite import ROOT
+
+TEMPLATE = Domain.from_string(
+    (ROOT / "templates" / "hardened.xml").read_text()
+    .replace("machine='q35'", "machine='pc-q35-99.0'")
+    .replace("<memballoon model='none'/>",
+             "<memballoon model='none'/><watchdog model='diag288' action='reset'/>"))
+
+
+@pytest.mark.parametrize("message, fix", [
+    ("Cannot access backing file '/root/vmiso/.cache/guest/62e35c4c/probe.img' of storage file "
+     "'/run/vmiso/1/guests/vmiso-1-hardened-1/disk.qcow2' (as uid:64055, gid:64055): Permission "
+     "denied", "QEMU's user (uid 64055, gid 64055) cannot read a file the guest needs: give that "
+               "user read access"),
+    ("operation failed: Unable to find any firmware to satisfy 'efi'", "apt-get install ovmf"),
+    ("operation failed: unable to find any master var store for loader: "
+     "/usr/share/OVMF/OVMF_CODE_4M.fd", "apt-get install ovmf"),
+    ("unsupported configuration: TPM version '2.0' is not supported",
+     "apt-get install swtpm swtpm-tools"),
+    ("unsupported configuration: unable to open vhost-vsock device",
+     "load the vhost_vsock kernel module on the host"),
+    ("Cannot check QEMU binary /usr/bin/qemu-system-aarch64: No such file or directory",
+     "install the package that provides it"),
+    ("internal error: process exited while connecting to monitor: qemu-system-x86_64: "
+     "-blockdev {...}: Could not open '/run/vmiso/1/guests/x/disk.qcow2': No space left on "
+     "device", "the host's disk is full: free some space"),
+    ("Failed to connect socket to '/run/libvirt/virtlogd-sock': No such file or directory",
+     "start virtlogd"),
+])
+def test_a_host_problem_names_the_host_fix_and_never_the_template(message, fix):
+    refusal = Refusal.of(message, TEMPLATE)
+    line = str(refusal)
+    assert refusal.on_host and fix in line, line
+    assert "in the template" not in line and "\n" not in line
+
+
+@pytest.mark.parametrize("message, element", [
+    ("unsupported configuration: diag288 model of watchdog is allowed for s390 and s390x only",
+     "<watchdog>"),
+    ("unsupported configuration: Emulator '/usr/bin/qemu-system-x86_64' does not support "
+     "machine type 'pc-q35-99.0'", "<type machine='pc-q35-99.0'>"),
+    ("unsupported configuration: something new libvirt refuses", "the element libvirt names"),
+])
+def test_a_template_problem_names_the_element(message, element):
+    refusal = Refusal.of(message, TEMPLATE)
+    assert not refusal.on_host
+    assert str(refusal).endswith(f"change or remove {element} in the template")
