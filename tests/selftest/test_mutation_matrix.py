@@ -8,10 +8,10 @@ from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.verdict import catalog
 from tests.support import matrix
-from tests.support.suite import run_suite, statuses
+from tests.support.suite import ROOT, run_suite, statuses
 
 MATRIX = matrix.load()
-HARDENED = (matrix.MATRIX.parent.parent / "templates" / "hardened.xml").read_text()
+HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
 RUNNABLE = {cid for cid, m in MATRIX.items() if m.kind != "static"}
 
 
