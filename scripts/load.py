@@ -23,7 +23,7 @@ from helpers.template.domxml import Domain
 from helpers.vm.image import GuestImage
 from helpers.vm.launch import launch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 STATE_DIR = Path("/run/vmiso")
 TEMPLATE = Domain.from_string((ROOT / "templates" / "hardened.xml").read_text())
