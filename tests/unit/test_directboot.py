@@ -112,13 +112,3 @@ def test_an_unreadable_bzimage_yields_no_direct_boot(tmp_path, payload):
     bzimage = tmp_path / "vmlinuz"
     bzimage.write_bytes(b"MZ" + payload)
     assert probe_guest.decompressed_kernel(bzimage) is None
-
-
-def test_the_built_probe_image_boots_directly():
-    image = probe_guest.build(probe_guest.DEFAULT_CACHE)
-    boot = DirectBoot.beside(image)
-    assert boot is not None, "the probe image was built without a direct boot"
-    assert boot.kernel.read_bytes()[:4] == b"\x7fELF"
-    assert probe_guest.has_pvh_entry(boot.kernel)
-    assert boot.initrd.read_bytes()[:6] == b"070701"  # newc cpio
-    assert "rdinit=/init" in boot.cmdline
