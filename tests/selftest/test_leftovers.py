@@ -2,6 +2,7 @@
 checks, SIGKILL followed by a sweep in the next run, two runs at once, and a run that leaves the
 image, the machine's libvirt configuration and its secrets as they were."""
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -118,7 +119,19 @@ def test_killed_lab_run_is_swept_by_the_next_run_and_other_labs_survive(held_lab
     assert (lab.root / "owner").exists()
 
 
-def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, tmp_path):
+@pytest.fixture
+def real_host_workroot():
+    """A run against the lab as a real host makes this machine's real-host work root; the test
+    takes back the folders it made (a real host keeps them)."""
+    made = [p for p in (REAL_HOST_WORKROOT, REAL_HOST_WORKROOT.parent) if not p.exists()]
+    yield REAL_HOST_WORKROOT
+    for folder in made:  # the deepest first
+        with contextlib.suppress(OSError):  # not empty: something else uses it
+            folder.rmdir()
+
+
+def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, real_host_workroot,
+                                                          tmp_path):
     lab, conn = held_lab
     host = ["--libvirt-uri", lab.uri, "--network", "vmiso-lab"]
     before = running_names(conn)
@@ -130,7 +143,7 @@ def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, tmp_path):
     proc, report = run_suite(tmp_path / "next", "suites", *host, "--control", "DEV-04")
     assert report["run"]["swept"] == [guest]
     assert running_names(conn) == before
-    assert not (REAL_HOST_WORKROOT / guest).exists()
+    assert not (real_host_workroot / guest).exists()
 
 
 def test_two_runs_at_once_do_not_collide(tmp_path):
