@@ -35,6 +35,7 @@ class ImageCache:
         self.root = PurePosixPath(hypervisor.image_cache)
         self._lock = threading.Lock()  # guests boot in threads
         self._provided = {}  # local path -> its copy on the hypervisor
+        self._folders_made = set()
 
     def provide(self, local_path):
         """The path on the hypervisor of a copy of this machine's file, readable by QEMU."""
@@ -63,13 +64,16 @@ class ImageCache:
         return where
 
     def _make_folders(self, folder):
-        """Each folder from the cache's parent down, made or set to its owner, group and mode;
-        a folder someone else owns (made by another user in /var/tmp) is taken back or fails."""
+        """Each folder from the cache's parent down, made or set to its owner, group and mode,
+        once a run; a folder someone else owns (made by another user in /var/tmp) is taken back
+        or fails."""
         owner = self.hypervisor.uid
         for path, group, mode in ((self.root.parent, None, PASS_THROUGH),
                                   (self.root, None, PASS_THROUGH),
                                   (self.root / self.group, self.group, GROUP_FOLDER),
                                   (folder, self.group, GROUP_FOLDER)):
+            if path in self._folders_made:
+                continue
             group_args = ("-g", group) if group else ()
             try:
                 self.hypervisor.run("install", "-d", "-o", str(owner), *group_args, "-m",
@@ -79,6 +83,7 @@ class ImageCache:
                     f"the image cache folder {path} cannot be made or given to uid {owner} and "
                     f"group {group or 'unchanged'}: {err}; run vmiso as root on that host, or "
                     f"remove {path} if another user made it") from None
+            self._folders_made.add(path)
 
 
 def entries(root):
