@@ -15,7 +15,8 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers.host import confinement, facts, runmark
+from helpers.host import confinement, runmark
+from helpers.host import facts as host_facts
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.host.imagecache import ImageCache
 from helpers.host.libvirtdconf import daemon_pid
@@ -109,7 +110,7 @@ class Target:
     def facts(self, accelerator):
         """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
         return {"name": self.conn.getHostname(), "uri": self.uri,
-                "kernel": facts.kernel(self.hypervisor)[0],
+                "kernel": host_facts.kernel(self.hypervisor)[0],
                 "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
                 "accelerator": accelerator}
 
