@@ -4,8 +4,8 @@ host's other management services are out of the guest's reach."""
 import pytest
 
 from helpers.host.qemuproc import network_monitors
-from helpers.lab.listeners import MANAGEMENT_PORTS
 from helpers.template import rules
+from helpers.vm.sweep import MANAGEMENT_PORTS
 
 LIBVIRT_PORTS = (16509, 16514)
 
@@ -56,9 +56,7 @@ def test_guest_cannot_reach_the_libvirt_remote_api(guest, canaries, evidence):
 def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
     scan = canaries.scan_targets()
     sweep = canaries.host_sweep(guest)
-    evidence.note("positive twin: the scan found the uplink's canary ports open",
-                  f"{len(sweep.reached_uplink)} of {len(canaries.uplink.endpoints)}",
-                  "all of them")
+    sweep.record_twin(evidence)
     found = {f"{a}:{p}" for _, a, p in sweep.connected(scan) + sweep.connected_services}
     found |= {f"{a}:{p}" for proto, a, p, _ in sweep.reached_host if proto == "tcp"}
     evidence.expect_none(f"TCP ports open on the host's addresses (scan of "

@@ -5,6 +5,7 @@
     hv.host.run("uname -r")          # a testinfra Host: the local backend, or SSH
     hv.read_text("/proc/1/status")   # this machine's file system, or SFTP
     hv.write_bytes(path, data)
+    hv.spawn(path, arg)              # a long-running command spoken to by lines
     hv.open_socket(address, 22, 5)   # a connection to a guest: a direct-tcpip channel through
                                      # the host's SSH when remote, so the guest network need not
                                      # be routable from here
@@ -31,6 +32,7 @@ import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
 from helpers.host import command, diskspace
+from helpers.host.spawned import LocalProcess, SshProcess
 from helpers.vm.digest import sha256
 
 SSH_TIMEOUT = 15
@@ -115,6 +117,10 @@ class LocalHypervisor:
 
     def open_socket(self, address, port, timeout):
         return socket.create_connection((address, port), timeout=timeout)
+
+    def spawn(self, *argv):
+        """A long-running command, spoken to by lines (helpers/host/spawned.py)."""
+        return LocalProcess(argv)
 
     def run(self, *argv):
         """Run a command; its stdout (raises HypervisorError when it fails)."""
@@ -250,6 +256,9 @@ class SshHypervisor:
             raise OSError(f"the SSH connection to {self.name} is closed")
         return transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
                                       timeout=timeout)
+
+    def spawn(self, *argv):
+        return SshProcess(self.client, shlex.join(argv))
 
     def run(self, *argv):
         out = self.host.run(shlex.join(argv))

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers.host import confinement, runmark
+from helpers.host import canaryagent, confinement, runmark
 from helpers.host import facts as host_facts
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.host.imagecache import ImageCache
@@ -38,7 +38,7 @@ class Target:
     domain_prefix: str
     hypervisor: object  # LocalHypervisor or SshHypervisor
     lab: Optional[Lab] = None
-    swept: tuple = ()  # guests of dead earlier runs destroyed when the target was opened
+    swept: tuple = ()  # guests and canary folders of dead earlier runs, removed at the start
 
     @property
     def run_id(self):
@@ -59,6 +59,7 @@ class Target:
             swept = tuple(runmark.sweep(conn, PREFIX))
             for name in swept:
                 hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
+            swept += tuple(canaryagent.sweep(hypervisor))
         except BaseException:
             hypervisor.close()
             raise

@@ -1,60 +1,27 @@
-"""Network canaries for active reach probes: listeners on every host address of the lab and in
-its management network, and the same ports on the lab's uplink station, the allowed target that
-is each probe's positive twin. Real services the lab's host side runs (a libvirtd listening on
-TCP, a display) are probed beside the canaries, through the guest's own view of its connections.
+"""The local lab's canaries: listeners on every host address of the lab (the metadata address
+among them) and in its management network, and the same ports on the lab's uplink station, the
+allowed target that is each probe's positive twin. Real services the lab's host side runs (a
+libvirtd listening on TCP, a display) are probed beside the canaries, through the guest's own
+view of its connections. The sweep itself is helpers/vm/sweep.py.
 
-    canaries = Canaries(host_side, uplink_side, loopback_side, mgmt_side, lab, ports)
+    canaries = LabCanaries(host_side, uplink_side, loopback_side, mgmt_side, lab, ports)
     sweep = canaries.host_sweep(guest)  # raises Undecided when the positive twin failed
     sweep.reached_host                  # [] when isolation holds
-
-One sweep per guest serves every check: it carries the canaries, the host's real services, the
-slirp loopback targets, the guest's own display ports and the management port scan, all sent at
-once, so the probe's timeout is paid once and not once per check.
 """
 
 import secrets
 import socket
 import time
-from dataclasses import dataclass
 
 from helpers.lab import netns
-from helpers.lab.listeners import MANAGEMENT_PORTS, SLIRP_HOST
+from helpers.lab.lab import MGMT_ADDRESS
 from helpers.verdict.undecided import Undecided
-from helpers.vm.probes import send_tokens
-
-# Services a host commonly offers: ssh, HTTP (a metadata service), VNC/SPICE, the libvirt remote
-# API, IPMI, SNMP, mDNS.
-TCP_PORTS = (22, 80, 5900, 16509, 16514)
-UDP_PORTS = (161, 623, 5353)
-DRAWN_PER_PROTOCOL = 2
-DRAW_RANGE = (1024, 65535)
-PROBE_TIMEOUT_MS = 2000
-SETTLE_S = 1.0
+from helpers.vm.sweep import METADATA_ADDRESS, Canaries, endpoints_text
 
 
-@dataclass
-class Sweep:
-    token: str
-    targets: list
-    reached_host: list
-    reached_uplink: list
-    reached_mgmt: list
-    connected_services: list  # real host listeners the guest completed a TCP handshake with
-    guest_view: dict
-    uplink_total: int = 0
-
-    def record_twin(self, evidence):
-        """The positive twin as evidence: the allowed uplink canaries heard this sweep (a sweep
-        whose twin failed raised Undecided instead)."""
-        evidence.note("positive twin: allowed uplink canaries reached",
-                      f"{len(self.reached_uplink)} of {self.uplink_total}", "all of them")
-
-    def connected(self, targets):
-        return sorted(t for t in targets if self.guest_view.get(t) == "connected")
-
-
-class Canaries:
+class LabCanaries(Canaries):
     def __init__(self, host, uplink, loopback, mgmt, lab, ports):
+        super().__init__()
         self.host = host
         self.uplink = uplink
         self.loopback = loopback  # the lab host's 127.0.0.1: what slirp's 10.0.2.2 leads to
@@ -62,7 +29,13 @@ class Canaries:
         self.lab = lab
         self.host_addresses = lab.host_addresses
         self.ports = ports
-        self._host_sweeps = {}
+        self.management_description = f"management network canaries on {MGMT_ADDRESS}"
+
+    def twin_targets(self):
+        return self.uplink.endpoints
+
+    def management_targets(self):
+        return self.mgmt.endpoints
 
     def services(self):
         """Real TCP listeners of the lab's host side (not canaries), per host address."""
@@ -74,52 +47,29 @@ class Canaries:
                     found.add(("tcp", host_address, port))
         return sorted(found)
 
-    def slirp_targets(self):
-        """The host's loopback as user-mode networking offers it to the guest (NET-06)."""
-        return [("tcp", SLIRP_HOST, port) for port in self.ports["tcp"]]
-
-    def display_targets(self, guest):
-        """The guest's own VNC/SPICE ports on every host address (MGT-01)."""
-        ports = sorted({port for _, _, port, _ in guest.live.displays if port > 0})
-        return [("tcp", address, port) for address in self.host_addresses for port in ports]
-
-    def scan_targets(self):
-        """Management services a host commonly runs, on every host address (MGT-04)."""
-        return [("tcp", address, port) for address in self.host_addresses
-                for port in MANAGEMENT_PORTS]
-
-    def host_sweep(self, guest):
-        """The sweep of everything known up front, made once per guest, shared by the checks."""
-        if guest.name not in self._host_sweeps:
-            extra = self.slirp_targets() + self.display_targets(guest) + self.scan_targets()
-            self._host_sweeps[guest.name] = self.sweep(guest, extra=extra)
-        return self._host_sweeps[guest.name]
-
-    def sweep(self, guest, extra=()):
-        """Send one token from the guest to every canary (host side, management network and
-        uplink), to the host's real services and to `extra` targets, all at once."""
-        token = f"vmiso-canary-{secrets.token_hex(8)}"
-        services = self.services()
-        own = self.host.endpoints + self.uplink.endpoints + self.mgmt.endpoints
-        targets = own + services + [t for t in extra if t not in own and t not in services]
-        guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
-        time.sleep(SETTLE_S)
-        sweep = Sweep(token, targets, self.host.reached(token), self.uplink.reached(token),
-                      self.mgmt.reached(token), [], guest_view, len(self.uplink.endpoints))
-        sweep.connected_services = sweep.connected(services)
-        missing = set(self.uplink.endpoints) - {r[:3] for r in sweep.reached_uplink}
+    def judge(self, sweep, guest):
+        sweep.reached_mgmt = self.mgmt.reached(sweep.token)
+        reached = {r[:3] for r in self.uplink.reached(sweep.token)}
+        missing = set(self.uplink.endpoints) - reached
         if missing:
             raise Undecided(
                 "positive twin failed: the guest could not reach the allowed uplink target(s) "
-                f"{_endpoints(missing)} (guest saw: "
-                f"{', '.join(guest_view.get(e, '?') for e in sorted(missing))}); "
+                f"{endpoints_text(missing)} (guest saw: "
+                f"{', '.join(sweep.guest_view.get(e, '?') for e in sorted(missing))}); "
                 "the guest's network is down or the lab is broken, so unreachable host "
                 "canaries prove nothing")
-        return sweep
+        sweep.twin = ("positive twin: allowed uplink canaries reached",
+                      f"{len(reached)} of {len(self.uplink.endpoints)}", "all of them")
 
+    def management_twin(self):
+        return ("positive twin: the management canaries heard the host side's self-test",
+                "heard", "heard")
 
-def _endpoints(endpoints):
-    return ", ".join(f"{p}/{a}:{port}" for p, a, port in sorted(endpoints))
+    def metadata_reached(self, sweep):
+        if METADATA_ADDRESS not in self.host_addresses:
+            raise Undecided(f"the lab holds no {METADATA_ADDRESS} canary: the metadata probe "
+                            f"cannot decide")
+        return [r[:3] for r in sweep.reached_host if r[1] == METADATA_ADDRESS]
 
 
 def prove_listening(listeners, from_netns):

@@ -27,13 +27,13 @@ from pathlib import Path
 
 from helpers.host import command, diskspace, procnet
 from helpers.lab import labconfig
+from helpers.vm.sweep import METADATA_ADDRESS
 
 PREFIX = "vmiso-"
 NETWORK = "vmiso-lab"
 BRIDGE = "vmisobr0"
 SUBNET = ipaddress.ip_network("10.213.0.0/24")
 HOST_ADDRESS = "10.213.0.1"
-METADATA_ADDRESS = "169.254.169.254"  # simulated on the lab's host side, like a cloud's
 UPLINK_ADDRESS = "10.213.0.2"
 # The management network, a third namespace behind the lab's host side: guests must not reach it.
 MGMT_SUBNET = ipaddress.ip_network("10.214.0.0/24")

@@ -13,13 +13,6 @@ import threading
 
 from helpers.lab import netns
 
-# Management services a port scan of the host looks for (MGT-04): ftp, ssh, telnet, HTTP(S),
-# rpcbind, NFS, iSCSI, VNC, noVNC, Proxmox, cockpit, node exporter, zabbix, libvirt.
-MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080, 8006, 8080,
-                    8443, 9090, 9100, 10050, 16509, 16514)
-# QEMU's user-mode networking (slirp) maps this guest-side address to the host's loopback (NET-06).
-SLIRP_HOST = "10.0.2.2"
-
 
 class Listeners:
     def __init__(self, netns_name, endpoints):

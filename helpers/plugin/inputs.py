@@ -7,6 +7,7 @@ Bad input is a usage error with one line naming it, never a traceback or a run o
 """
 
 import datetime
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -17,7 +18,14 @@ from helpers.host import accel
 from helpers.output import document
 from helpers.patches import osv
 from helpers.patches.versions import Policies, PolicyError, load_policies
-from helpers.plugin.options import OPT_HOST_PROFILE, OPT_IMAGE, OPT_TEMPLATE, OPT_URI
+from helpers.plugin.options import (
+    OPT_ALLOWED_TARGET,
+    OPT_HOST_PROFILE,
+    OPT_IMAGE,
+    OPT_MANAGEMENT_TARGET,
+    OPT_TEMPLATE,
+    OPT_URI,
+)
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
@@ -41,6 +49,8 @@ class Inputs:
     osv: osv.Database
     waivers: dict  # control id -> waivers.Waiver
     baseline: Optional[dict]  # an earlier run's document (--baseline)
+    allowed_targets: tuple = ()  # ("tcp", address, port) a guest on a real host must reach
+    management_targets: tuple = ()  # (address, port or None) it must not
 
 
 def read(config):
@@ -79,7 +89,35 @@ def read(config):
             raise pytest.UsageError(str(err)) from None
     return Inputs(path, template, policy_file, policies, accelerator,
                   Path(image).resolve() if image else None, records, read_waivers(config),
-                  read_baseline(config))
+                  read_baseline(config), *read_real_host_targets(config))
+
+
+def read_real_host_targets(config):
+    allowed = config.getoption("allowed_target")
+    management = config.getoption("management_target")
+    if (allowed or management) and not config.getoption("libvirt_uri"):
+        option = OPT_ALLOWED_TARGET if allowed else OPT_MANAGEMENT_TARGET
+        raise pytest.UsageError(f"{option} names a real host's neighbours; give it with "
+                                f"{OPT_URI} (the local lab has its own uplink and management "
+                                f"network)")
+    return (tuple(("tcp", *endpoint(v, OPT_ALLOWED_TARGET, True)) for v in allowed),
+            tuple(endpoint(v, OPT_MANAGEMENT_TARGET, False) for v in management))
+
+
+def endpoint(value, option, port_required):
+    """(address, port) from 'ADDR:PORT' (or 'ADDR' where the port is optional: port None)."""
+    address, colon, port = value.rpartition(":") if ":" in value else (value, "", "")
+    form = "ADDR:PORT" if port_required else "ADDR[:PORT]"
+    try:
+        ipaddress.IPv4Address(address)
+        number = int(port) if colon else None
+    except ValueError:
+        number = 0
+    if number is not None and not 0 < number < 65536 or (port_required and number is None):
+        raise pytest.UsageError(f"{option} {value!r} is not {form}; give an IPv4 address"
+                                f"{' and a TCP port' if port_required else ''}, e.g. "
+                                f"{option} 10.0.0.5{':443' if port_required else ''}")
+    return address, number
 
 
 def read_waivers(config):

@@ -16,6 +16,8 @@ OPT_IMAGE = "--image"
 OPT_IMAGE_USER = "--image-user"
 OPT_URI = "--libvirt-uri"
 OPT_NETWORK = "--network"
+OPT_ALLOWED_TARGET = "--allowed-target"
+OPT_MANAGEMENT_TARGET = "--management-target"
 OPT_HOST_PROFILE = "--host-profile"
 OPT_ACCEL = "--accel"
 OPT_POLICY = "--policy"
@@ -61,6 +63,15 @@ def pytest_addoption(parser):
                          "namespace with its own libvirtd)")
     group.addoption(OPT_NETWORK, default="default", metavar="NAME",
                     help="libvirt network for guests on a real host (default: default)")
+    group.addoption(OPT_ALLOWED_TARGET, action="append", default=[], metavar="ADDR:PORT",
+                    help=f"with {OPT_URI}: a TCP service guests on that host must reach (a "
+                         f"mirror, a gateway); the sweep that probes the host reaches it too, as "
+                         f"its positive twin (repeatable)")
+    group.addoption(OPT_MANAGEMENT_TARGET, action="append", default=[], metavar="ADDR[:PORT]",
+                    help=f"with {OPT_URI}: an address of the management network (a BMC, the "
+                         f"host's management address, a configuration server) guests must not "
+                         f"reach, and the host does; without a port, the common management "
+                         f"ports are probed (repeatable; NET-02 is not applicable without one)")
     group.addoption(OPT_HOST_PROFILE, default="hardened", choices=("hardened", "leaky"),
                     help="the local lab's libvirt/QEMU configuration: hardened (Debian's "
                          "defaults) or leaky (QEMU as root, capabilities kept, no seccomp); "

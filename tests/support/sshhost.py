@@ -14,7 +14,9 @@ through SSH channels that sshd (group root) opens.
 The hypervisor opens those channels from a management address of its own, JUMP_ADDRESS: the lab's
 host filter (vmiso-no-host-access) drops, statelessly, everything a guest sends to the host's
 bridge address, so a guest's answers to that address would never arrive. A real host that jumps
-to its guests needs the same: an address of its own that its guests may answer.
+to its guests needs the same: an address of its own that its guests may answer, used as the
+source of its route to them, and a stateful rule that lets guests send it nothing but answers
+(without it the guests reach every service of the host there, and vmiso's canaries say so).
 """
 
 import contextlib
@@ -91,11 +93,14 @@ class SshHost:
             stdout=subprocess.DEVNULL, stderr=open(home / "sshd.log", "wb"))
         rule = ["OUTPUT", "-d", str(SUBNET), "-m", "owner", "--gid-owner", str(RUNNER_GID),
                 "-j", "REJECT"]
+        answers_only = ["INPUT", "-d", JUMP_ADDRESS, "-m", "conntrack", "!", "--ctstate",
+                        "ESTABLISHED,RELATED", "-j", "DROP"]
         route = ["route", "replace", str(SUBNET), "dev", BRIDGE, "proto", "kernel", "scope",
                  "link", "src"]
         try:
             _wait_listening(lab, process, home, address)
             _iptables(lab, "-I", *rule)
+            _iptables(lab, "-I", *answers_only)
             _ip(lab.netns, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
             _ip(lab.netns, *route, JUMP_ADDRESS)
             yield cls(lab, home, process, address)
@@ -103,6 +108,7 @@ class SshHost:
             _ip(lab.netns, *route, HOST_ADDRESS, check=False)
             _ip(lab.netns, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
             _iptables(lab, "-D", *rule, check=False)
+            _iptables(lab, "-D", *answers_only, check=False)
             process.terminate()
             process.wait(timeout=10)
             if made_privsep:

@@ -1,0 +1,169 @@
+"""vmiso-canary (canary/vmiso-canary.c) on the hypervisor's host for the length of a run: canary
+listeners on every address the host holds, a capture at the guests' tap devices, and the host's
+own reach of an address.
+
+    agent = CanaryAgent.start(hypervisor, build(), "1a2b3c", tcp_ports=[22, 80], udp_ports=[161])
+    agent.capture("vnet0")                     # True once frames of vnet0 are reported
+    agent.connect("10.214.0.2", 623)           # 'connected', 'refused', 'timeout', ...
+    agent.reached("vmiso-canary-1234")         # [('tcp', '10.213.0.1', 22, '10.213.0.150')]
+    agent.close()                              # stopped, and its folder removed
+
+On a remote host the static binary is copied over SFTP into a folder of the run's own,
+/var/tmp/vmiso/canary/<run id>, and runs as the URI's user; it exits when its SSH channel closes,
+so a killed run leaves at most the folder, which the next run removes (`sweep`): a live run's
+agent holds a lock on its binary. On this machine it runs from the build cache as a child whose
+stdin pipe closes with the run.
+"""
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from helpers.host import command
+from helpers.host.hypervisor import HypervisorError
+from helpers.vm.digest import sha256
+
+SOURCE = Path(__file__).resolve().parents[2] / "canary" / "vmiso-canary.c"
+BUILD_DIR = Path(__file__).resolve().parents[2] / ".cache" / "canary"
+BINARY = "vmiso-canary"
+REMOTE_ROOT = PurePosixPath("/var/tmp/vmiso/canary")
+START_TIMEOUT = 15
+REPLY_TIMEOUT = 10
+
+
+def build():
+    """The static binary, compiled once per version of its source."""
+    out = BUILD_DIR / sha256(SOURCE)[:16] / BINARY
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_suffix(".partial")
+        command.run("gcc", "-static", "-Os", "-Wall", "-o", str(partial), str(SOURCE),
+                    error=HypervisorError, purpose="building vmiso-canary")
+        partial.rename(out)
+    return out
+
+
+def sweep(hypervisor):
+    """Remove the folders of agents no run holds any more (their run was killed); the folders
+    removed."""
+    if hypervisor.is_local:
+        return []
+    script = (f'for d in {REMOTE_ROOT}/*/; do [ -d "$d" ] || continue; '
+              f'flock -n "$d{BINARY}" rm -rf -- "$d" && echo "$d"; done; true')
+    return hypervisor.run("sh", "-c", script).split()
+
+
+@dataclass(frozen=True)
+class Frame:
+    iface: str
+    direction: str  # in: from the guest; out: to it
+    proto: str  # tcp (a SYN or SYN-ACK), udp or arp (a request)
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    text: str
+
+
+class CanaryAgent:
+    def __init__(self, hypervisor, process, folder):
+        self.hypervisor = hypervisor
+        self.process = process
+        self.folder = folder
+        self.bound, self.busy, self.denied = [], [], []
+        self.arrivals = []  # (proto, address, port, peer, text)
+        self.frames = []
+        self.captures = {}  # iface -> True, or why it cannot be captured
+        self._ready = threading.Event()
+        self._ended = threading.Event()
+        self._replies = queue.Queue()
+        self._command_lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="vmiso-canary", daemon=True)
+        self._reader.start()
+
+    @classmethod
+    def start(cls, hypervisor, binary, run_id, tcp_ports, udp_ports):
+        folder = None if hypervisor.is_local else _place(hypervisor, binary, run_id)
+        path = binary if folder is None else folder / BINARY
+        lock = "-" if folder is None else str(path)
+        process = hypervisor.spawn(str(path), lock, _ports(tcp_ports), _ports(udp_ports))
+        agent = cls(hypervisor, process, folder)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (agent._ready.is_set() or agent._ended.is_set()) \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not agent._ready.is_set():
+            reason = process.error_text().strip() or f"no answer in {START_TIMEOUT} s"
+            agent.close()
+            raise HypervisorError(f"the canary agent {path} did not start on the hypervisor's "
+                                  f"host: {reason}")
+        return agent
+
+    def _read(self):
+        for line in self.process.lines():
+            if not line.strip():
+                continue
+            kind, *fields = line.split()
+            if kind in ("bound", "busy", "denied"):
+                getattr(self, kind).append((fields[0], fields[1], int(fields[2])))
+            elif kind == "ready":
+                self._ready.set()
+            elif kind == "arrival":
+                self.arrivals.append((fields[0], fields[1], int(fields[2]), fields[3],
+                                      fields[4]))
+            elif kind == "frame" and len(fields) == 8:
+                self.frames.append(Frame(*fields[:4], int(fields[4]), fields[5],
+                                         int(fields[6]), fields[7]))
+            else:
+                self._replies.put((kind, fields))
+        self._ended.set()
+
+    def _ask(self, line):
+        with self._command_lock:
+            self.process.send(line)
+            try:
+                return self._replies.get(timeout=REPLY_TIMEOUT)
+            except queue.Empty:
+                raise HypervisorError(f"the canary agent did not answer `{line}`") from None
+
+    def capture(self, iface):
+        """Start reporting the frames of `iface` (once); True when they are reported."""
+        if iface not in self.captures:
+            kind, fields = self._ask(f"capture {iface}")
+            self.captures[iface] = True if kind == "capturing" else " ".join(fields[1:])
+        return self.captures[iface] is True
+
+    def connect(self, address, port):
+        """The host's own TCP reach of address:port."""
+        _, fields = self._ask(f"connect {address} {port}")
+        return fields[-1]
+
+    def reached(self, token):
+        return sorted({(p, a, port, peer) for p, a, port, peer, text in self.arrivals
+                       if text == token})
+
+    def close(self):
+        self.process.close()
+        self._reader.join(timeout=5)
+        if self.folder is not None:
+            self.hypervisor.remove_tree(self.folder)
+
+
+def _ports(ports):
+    return ",".join(str(p) for p in ports)
+
+
+def _place(hypervisor, binary, run_id):
+    """A folder of the run's own on the host, under parents only the URI's user can change,
+    holding the binary."""
+    owner = str(hypervisor.uid)
+    for parent in (REMOTE_ROOT.parent, REMOTE_ROOT):
+        hypervisor.run("install", "-d", "-o", owner, "-m", "711", str(parent))
+    folder = REMOTE_ROOT / run_id
+    hypervisor.run("mkdir", "-m", "700", str(folder))
+    hypervisor.put(binary, folder / BINARY)
+    hypervisor.run("chmod", "700", str(folder / BINARY))
+    return folder
+

@@ -1,0 +1,136 @@
+"""One token from the guest to many targets at once, judged where it lands: the engine of every
+active reach probe. Where the canaries listen and what proves the probe left the guest (its
+positive twin) is said by a subclass: helpers/lab/canaries.py in the local lab,
+helpers/host/hostcanaries.py on a real host.
+
+    sweep = canaries.host_sweep(guest)  # raises Undecided when the positive twin failed
+    sweep.reached_host                  # [] when isolation holds
+    sweep.record_twin(evidence)
+
+One sweep per guest serves every check: it carries the canaries, the host's real services, the
+slirp loopback targets, the guest's own display ports, the management port scan, the management
+network and the metadata address, all sent at once, so the probe's timeout is paid once and not
+once per check.
+"""
+
+import secrets
+import time
+from dataclasses import dataclass, field
+
+from helpers.vm.probes import send_tokens
+
+# Services a host commonly offers: ssh, HTTP (a metadata service), VNC/SPICE, the libvirt remote
+# API, IPMI, SNMP, mDNS.
+TCP_PORTS = (22, 80, 5900, 16509, 16514)
+UDP_PORTS = (161, 623, 5353)
+DRAWN_PER_PROTOCOL = 2
+DRAW_RANGE = (1024, 65535)
+PROBE_TIMEOUT_MS = 2000
+SETTLE_S = 1.0
+# Management services a port scan of the host looks for (MGT-04): ftp, ssh, telnet, HTTP(S),
+# rpcbind, NFS, iSCSI, VNC, noVNC, Proxmox, cockpit, node exporter, zabbix, libvirt.
+MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080, 8006, 8080,
+                    8443, 9090, 9100, 10050, 16509, 16514)
+# QEMU's user-mode networking (slirp) maps this guest-side address to the host's loopback (NET-06).
+SLIRP_HOST = "10.0.2.2"
+METADATA_ADDRESS = "169.254.169.254"
+
+
+@dataclass
+class Sweep:
+    token: str
+    targets: list
+    guest_view: dict
+    reached_host: list
+    reached_mgmt: list
+    connected_services: list = field(default_factory=list)  # real host listeners handshaken
+    twin: tuple = ()  # (what, observed, expected): the evidence that the probe left the guest
+    frames: list = field(default_factory=list)  # frames captured at the guest's tap (real host)
+
+    def record_twin(self, evidence):
+        evidence.note(*self.twin)
+
+    def connected(self, targets):
+        return sorted(t for t in targets if self.guest_view.get(t) == "connected")
+
+
+class Canaries:
+    """The sweep; subclasses hold the canaries and judge the positive twin."""
+
+    host = loopback = None  # listeners on the host's addresses and on its 127.0.0.1
+    host_addresses = ()
+    ports = {}
+
+    def __init__(self):
+        self._host_sweeps = {}
+
+    # what a subclass says
+    def twin_targets(self):
+        return []
+
+    def management_targets(self):
+        return []
+
+    def metadata_targets(self):
+        return []
+
+    def services(self):
+        return []
+
+    def before_sweep(self, guest):
+        pass
+
+    def judge(self, sweep, guest):
+        """Set sweep.twin and sweep.reached_mgmt, or raise Undecided."""
+        raise NotImplementedError
+
+    def management_twin(self):
+        """(what, observed, expected): the management targets are there to be reached, or
+        Undecided."""
+        raise NotImplementedError
+
+    def metadata_reached(self, sweep):
+        """The metadata address's endpoints that answered the guest."""
+        raise NotImplementedError
+
+    # the engine
+    def slirp_targets(self):
+        """The host's loopback as user-mode networking offers it to the guest (NET-06)."""
+        return [("tcp", SLIRP_HOST, port) for port in self.ports["tcp"]]
+
+    def display_targets(self, guest):
+        """The guest's own VNC/SPICE ports on every host address (MGT-01)."""
+        ports = sorted({port for _, _, port, _ in guest.live.displays if port > 0})
+        return [("tcp", address, port) for address in self.host_addresses for port in ports]
+
+    def scan_targets(self):
+        """Management services a host commonly runs, on every host address (MGT-04)."""
+        return [("tcp", address, port) for address in self.host_addresses
+                for port in MANAGEMENT_PORTS]
+
+    def host_sweep(self, guest):
+        """The sweep of everything known up front, made once per guest, shared by the checks."""
+        if guest.name not in self._host_sweeps:
+            extra = self.slirp_targets() + self.display_targets(guest) + self.scan_targets()
+            self._host_sweeps[guest.name] = self.sweep(guest, extra=extra)
+        return self._host_sweeps[guest.name]
+
+    def sweep(self, guest, extra=()):
+        """Send one token from the guest to every canary, the twin's targets, the management
+        and metadata targets, the host's real services and `extra`, all at once."""
+        token = f"vmiso-canary-{secrets.token_hex(8)}"
+        services = self.services()
+        targets = list(dict.fromkeys(
+            self.host.endpoints + self.twin_targets() + self.management_targets()
+            + self.metadata_targets() + services + list(extra)))
+        self.before_sweep(guest)
+        guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
+        time.sleep(SETTLE_S)
+        sweep = Sweep(token, targets, guest_view, self.host.reached(token), [])
+        sweep.connected_services = sweep.connected(services)
+        self.judge(sweep, guest)
+        return sweep
+
+
+def endpoints_text(endpoints):
+    return ", ".join(f"{p}/{a}:{port}" for p, a, port in sorted(endpoints))
