@@ -51,7 +51,7 @@ def sweep(hypervisor):
     if hypervisor.is_local:
         return []
     script = (f'for d in {REMOTE_ROOT}/*/; do [ -d "$d" ] || continue; '
-              f'flock -n "$d{BINARY}" rm -rf -- "$d" && echo "$d"; done; true')
+              f'flock -n "${{d}}{BINARY}" rm -rf -- "$d" && echo "$d"; done; true')
     return hypervisor.run("sh", "-c", script).split()
 
 
@@ -85,21 +85,31 @@ class CanaryAgent:
 
     @classmethod
     def start(cls, hypervisor, binary, run_id, tcp_ports, udp_ports):
-        folder = None if hypervisor.is_local else _place(hypervisor, binary, run_id)
-        path = binary if folder is None else folder / BINARY
-        lock = "-" if folder is None else str(path)
-        process = hypervisor.spawn(str(path), lock, _ports(tcp_ports), _ports(udp_ports))
-        agent = cls(hypervisor, process, folder)
+        folder = agent = None
+        try:  # an interrupt at any step still stops what was started
+            folder = None if hypervisor.is_local else _place(hypervisor, binary, run_id)
+            path = binary if folder is None else folder / BINARY
+            lock = "-" if folder is None else str(path)
+            process = hypervisor.spawn(str(path), lock, _ports(tcp_ports), _ports(udp_ports))
+            agent = cls(hypervisor, process, folder)
+            agent._wait_until_ready(path)
+            return agent
+        except BaseException:
+            if agent is not None:
+                agent.close()
+            elif folder is not None:
+                hypervisor.remove_tree(folder)
+            raise
+
+    def _wait_until_ready(self, path):
         deadline = time.monotonic() + START_TIMEOUT
-        while not (agent._ready.is_set() or agent._ended.is_set()) \
+        while not (self._ready.is_set() or self._ended.is_set()) \
                 and time.monotonic() < deadline:
             time.sleep(0.05)
-        if not agent._ready.is_set():
-            reason = process.error_text().strip() or f"no answer in {START_TIMEOUT} s"
-            agent.close()
+        if not self._ready.is_set():
+            reason = self.process.error_text().strip() or f"no answer in {START_TIMEOUT} s"
             raise HypervisorError(f"the canary agent {path} did not start on the hypervisor's "
                                   f"host: {reason}")
-        return agent
 
     def _read(self):
         for line in self.process.lines():
@@ -149,6 +159,7 @@ class CanaryAgent:
         self._reader.join(timeout=5)
         if self.folder is not None:
             self.hypervisor.remove_tree(self.folder)
+            self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
 
 
 def _ports(ports):

@@ -19,6 +19,7 @@ import libvirt
 import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
 from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
 from helpers.lab.listeners import Listeners
@@ -48,14 +49,16 @@ def remote_run(request, tmp_path_factory):
 
 
 def _left_on(lab, report):
-    """The run's domains still defined and guest folders still on the host, after the run."""
+    """The run's domains still defined, and its guest and canary folders still on the host,
+    after the run."""
     conn = libvirt.open(lab.uri)
     try:
         domains = [d.name() for d in conn.listAllDomains()]
     finally:
         conn.close()
     run_id = report["run"]["guest"].split("-")[1]
-    return domains + [p.name for p in Path(REAL_HOST_WORKROOT).glob(f"vmiso-{run_id}-*")]
+    return (domains + [p.name for p in Path(REAL_HOST_WORKROOT).glob(f"vmiso-{run_id}-*")]
+            + [str(p) for p in Path(CANARY_ROOT).glob(run_id)])
 
 
 def test_a_remote_run_reports_every_control_of_that_host(remote_run):

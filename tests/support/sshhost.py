@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
 from helpers.host.hypervisor import REMOTE_IMAGE_CACHE
 from helpers.host.imagecache import entries
 from helpers.host.target import REAL_HOST_WORKROOT
@@ -121,7 +122,7 @@ def _host_files():
     and its guest folders go there."""
     cache = Path(REMOTE_IMAGE_CACHE)
     folders = [cache.parent, cache, *(cache.iterdir() if cache.is_dir() else ()),
-               Path(REAL_HOST_WORKROOT)]
+               Path(REAL_HOST_WORKROOT), Path(CANARY_ROOT)]
     return {p for p in folders if p.exists()} | entries(cache)
 
 

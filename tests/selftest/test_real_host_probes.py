@@ -1,0 +1,167 @@
+"""Self-tests: the active probes on a real host decide nothing they cannot prove, and leave nothing
+on the host, whether the run ends, is interrupted or is killed.
+
+The real host is a hardened lab's libvirtd behind an OpenSSH server (tests/support/sshhost.py),
+with a BMC-like listener in its management network; the suite reaches it over qemu+ssh:// as a
+controller does, or runs on it with a local URI. Only the controls with active probes run.
+"""
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import libvirt
+import pytest
+
+from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.host.canaryagent import REMOTE_ROOT
+from helpers.host.target import REAL_HOST_WORKROOT
+from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
+from helpers.lab.listeners import Listeners
+from tests.support.sshhost import SshHost
+from tests.support.suite import run_suite, start, statuses, suite
+
+ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
+BMC = f"{MGMT_ADDRESS}:443"
+MIRROR_PORT = 8443  # an allowed service on the uplink station: the mirror guests must reach
+CLOSED_PORT = 8444  # nothing listens there
+SUITES = ("suites/test_network.py", "suites/test_management.py")
+
+
+@pytest.fixture(scope="module")
+def real_host(tmp_path_factory):
+    home = tmp_path_factory.mktemp("real-host")
+    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
+    try:
+        with SshHost.start(lab, home / "ssh") as remote, \
+                Listeners(lab.mgmt_netns, [("tcp", MGMT_ADDRESS, 443)]), \
+                Listeners(lab.uplink_netns, [("tcp", UPLINK_ADDRESS, MIRROR_PORT)]):
+            yield remote
+    finally:
+        lab.stop()
+
+
+def _options(remote, *extra):
+    return (*SUITES, "--template", "hardened", "--libvirt-uri", remote.uri, "--network", NETWORK,
+            "--control", ",".join(ACTIVE), *extra)
+
+
+def _run(remote, report_dir, *extra, prefix=None):
+    return run_suite(report_dir, *_options(remote, *extra),
+                     prefix=remote.runner_prefix if prefix is None else prefix)
+
+
+def _inside_checks(report):
+    return [check for control in report["controls"] for check in control["checks"]
+            if check["vantage"] == "inside"]
+
+
+def test_an_allowed_target_reached_is_the_twin_and_no_management_target_is_said(real_host,
+                                                                                  tmp_path):
+    proc, report = _run(real_host, tmp_path, "--allowed-target",
+                        f"{UPLINK_ADDRESS}:{MIRROR_PORT}")
+    found = statuses(report)
+    assert found == {**{cid: "pass" for cid in ACTIVE}, "NET-02": "not_applicable"}, \
+        proc.stdout[-3000:]
+    net02 = next(c for c in report["controls"] if c["id"] == "NET-02")
+    assert "no management target named: pass --management-target" in \
+        net02["checks"][0]["message"]
+    net01 = next(c for c in report["controls"] if c["id"] == "NET-01")
+    twin = next(e for e in net01["evidence"] if e["what"].startswith("positive twin"))
+    assert "1 of 1 allowed target(s) reached" in twin["observed"]
+    assert "probes captured leaving at vnet" in twin["observed"]
+
+
+def test_an_allowed_target_out_of_reach_decides_nothing(real_host, tmp_path):
+    proc, report = _run(real_host, tmp_path, "--management-target", BMC,
+                        "--allowed-target", f"{UPLINK_ADDRESS}:{CLOSED_PORT}")
+    inside = _inside_checks(report)
+    assert inside and {c["verdict"] for c in inside} == {"error"}, proc.stdout[-3000:]
+    assert all("could not reach the allowed target" in c["message"] for c in inside)
+    assert set(statuses(report).values()) == {"error"}
+
+
+def test_probes_that_never_leave_the_guest_decide_nothing(real_host, tmp_path):
+    proc, report = _run(real_host, tmp_path, "--management-target", BMC,
+                        "-p", "tests.support.plugins.probes_stay_in_guest")
+    inside = _inside_checks(report)
+    assert inside and {c["verdict"] for c in inside} == {"error"}, proc.stdout[-3000:]
+    assert all("never left it" in c["message"] for c in inside)
+    assert set(statuses(report).values()) == {"error"}
+
+
+def test_the_controller_may_run_on_the_host_itself(real_host, tmp_path):
+    """qemu:///system?socket=… on the host: the canary agent is a child of the run there."""
+    lab = real_host.lab
+    on_host = ["nsenter", f"--net=/run/netns/{lab.netns}", "--"]
+    proc, report = run_suite(tmp_path, *SUITES, "--template", "hardened", "--libvirt-uri",
+                             lab.uri, "--network", NETWORK, "--control", ",".join(ACTIVE),
+                             "--management-target", BMC, prefix=on_host)
+    assert statuses(report) == {cid: "pass" for cid in ACTIVE}, proc.stdout[-3000:]
+    assert report["run"]["host_canaries"]["where"] == "this machine"
+
+
+def test_an_interrupted_run_leaves_nothing_on_the_host(real_host, tmp_path):
+    process = _started(real_host, tmp_path)
+    _wait_for_agent(process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert _left_on(real_host) == [], out[-3000:] + err[-3000:]
+
+
+def test_a_killed_runs_leftovers_are_swept_by_the_next_run(real_host, tmp_path):
+    process = _started(real_host, tmp_path / "killed")
+    _wait_for_agent(process)
+    time.sleep(3)
+    process.kill()
+    process.communicate(timeout=60)
+    time.sleep(2)  # sshd closes the dead controller's channels; the agent exits on its own
+    assert not _agent_processes()
+    assert _left_on(real_host), "the killed run left nothing to sweep"
+    proc = suite(*_options(real_host, "--management-target", BMC, "--control", "NET-03"),
+                 "--report-dir", str(tmp_path / "next"), "-q", prefix=real_host.runner_prefix)
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert _left_on(real_host) == []
+
+
+def _started(remote, report_dir):
+    return start(*_options(remote, "--management-target", BMC), "--report-dir",
+                 str(report_dir), "-q", prefix=remote.runner_prefix)
+
+
+def _wait_for_agent(process, timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended early: {process.communicate()}")
+        if _agent_processes():
+            return
+        time.sleep(0.5)
+    raise AssertionError("the canary agent never started on the host")
+
+
+def _agent_processes():
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if str(REMOTE_ROOT) in (entry / "cmdline").read_text():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def _left_on(remote):
+    """What a run of vmiso left on the host: domains, guest folders, canary folders and
+    agent processes."""
+    conn = libvirt.open(remote.lab.uri)
+    try:
+        domains = [d.name() for d in conn.listAllDomains()]
+    finally:
+        conn.close()
+    folders = [p for root in (REAL_HOST_WORKROOT, REMOTE_ROOT) if Path(root).is_dir()
+               for p in Path(root).iterdir()]
+    return domains + [str(p) for p in folders] + [f"pid {p}" for p in _agent_processes()]
+
