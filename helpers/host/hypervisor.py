@@ -184,13 +184,19 @@ class SshHypervisor:
         return cls(client, name)
 
     def _sftp_call(self, what, path, call, *args):
-        """An SFTP call; OSError as the file system gave it (absent, denied), HypervisorError
-        when the SSH session itself failed."""
+        """An SFTP call; OSError as the file system gave it (absent, denied) naming the file,
+        HypervisorError when the SSH session itself failed."""
         try:
             with self._sftp_lock:
                 return call(str(path), *args)
         except paramiko.SSHException as err:
             raise HypervisorError(f"{what} {path} on {self.name} failed: {err}") from None
+        except OSError as err:
+            if err.filename or err.errno is None:
+                raise
+            # SFTP's errors name no file: say which, as a local one would
+            raise type(err)(err.errno, f"{err.strerror or os.strerror(err.errno)} on "
+                                       f"{self.name}", str(path)) from None
 
     def read_bytes(self, path):
         def read(name):

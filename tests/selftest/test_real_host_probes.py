@@ -8,6 +8,8 @@ controller does, or runs on it with a local URI. Only the controls with active p
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
 from helpers.lab.listeners import Listeners
 from tests.support.sshhost import SshHost
-from tests.support.suite import run_suite, start, statuses, suite
+from tests.support.suite import ROOT, run_suite, start, statuses, suite
 
 ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
 BMC = f"{MGMT_ADDRESS}:443"
@@ -165,3 +167,15 @@ def _left_on(remote):
                for p in Path(root).iterdir()]
     return domains + [str(p) for p in folders] + [f"pid {p}" for p in _agent_processes()]
 
+
+
+def test_a_file_missing_on_the_host_is_named(real_host):
+    """Errors read over SFTP name the file, as local ones do (SFTP's own say "No such file")."""
+    missing = "/sys/fs/cgroup/vmiso-missing/memory.max"
+    script = ("from helpers.host.hypervisor import hypervisor_for\n"
+              f"hv = hypervisor_for({real_host.uri!r})\n"
+              f"try:\n    hv.read_text({missing!r})\nexcept FileNotFoundError as err:\n"
+              "    print(err)\nfinally:\n    hv.close()\n")
+    out = subprocess.run([*real_host.runner_prefix, sys.executable, "-c", script], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert missing in out.stdout and "root@127.0.0.1" in out.stdout, out.stdout + out.stderr
