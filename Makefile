@@ -10,6 +10,11 @@ IMAGE ?=
 # of the lab; several are tested at once, one pytest-xdist worker each.
 LIBVIRT_URI ?=
 NETWORK ?=
+# On real hosts: management addresses guests must not reach (ADDR[:PORT]) and services they must
+# (ADDR:PORT), space-separated; KEEP: the host's own address guests may answer (make nwfilter).
+MANAGEMENT_TARGET ?=
+ALLOWED_TARGET ?=
+KEEP ?=
 # The lab's host configuration: the leaky template runs on the leaky host profile by default.
 HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
@@ -17,9 +22,11 @@ REPORTS ?= reports
 SUITE_OPTS ?=
 SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
 	$(if $(LIBVIRT_URI),$(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)'),--host-profile \
-	$(HOST_PROFILE)) $(if $(NETWORK),--network $(NETWORK))
+	$(HOST_PROFILE)) $(if $(NETWORK),--network $(NETWORK)) \
+	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
+	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test unit load bench deps host venv image clean
+.PHONY: conformance test unit load bench nwfilter deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
@@ -38,6 +45,13 @@ load: deps host venv image
 # What a run costs here, beside a bare QEMU boot of the same kernel: reports/bench.json.
 bench: deps host venv image
 	$(PY) -m scripts.bench
+
+# The hardened template's traffic filter, defined on each LIBVIRT_URI host for its addresses.
+nwfilter: deps venv
+	@test -n "$(LIBVIRT_URI)" || { echo "make nwfilter: name the host, e.g. \
+	LIBVIRT_URI=qemu+ssh://root@kvm1/system" >&2; exit 2; }
+	@$(foreach uri,$(LIBVIRT_URI),$(PY) -m scripts.nwfilter '$(uri)' \
+	$(foreach a,$(KEEP),--keep $(a)) &&) true
 
 deps:
 	@scripts/install-deps

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.host import command, diskspace, procnet
+from helpers.host.hostfilter import no_host_access_filter
 from helpers.lab import labconfig
 from helpers.vm.sweep import METADATA_ADDRESS
 
@@ -193,7 +194,7 @@ class Lab:
         conn = libvirt.open(self.uri)
         route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
-            conn.nwfilterDefineXML(labconfig.no_host_access_filter(
+            conn.nwfilterDefineXML(no_host_access_filter(
                 [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS]))
             conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET,
                                                         route_to))

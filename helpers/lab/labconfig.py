@@ -5,7 +5,6 @@
 
 import shutil
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)
 BIND_MOUNTS = (
@@ -104,28 +103,4 @@ def network_xml(name, bridge, host_address, subnet, route_to=None):
     <dnsmasq:option value='no-ping'/>
   </dnsmasq:options>
 </network>"""
-
-
-def no_host_access_filter(host_addresses):
-    """nwfilter `vmiso-no-host-access`: from the guest, only DHCP may reach the lab's host side,
-    and libvirt's clean-traffic drops MAC, IP and ARP spoofing (NET-04).
-
-    The host rules come first (negative priorities, ahead of clean-traffic's IPv4 accept).
-    Stateless ebtables rules, so nothing a guest sends (any source port, any protocol) can open a
-    path to a host address; the runner reaches the guest's sshd from the uplink station instead.
-    """
-    rules = ["  <filterref filter='clean-traffic'/>"]
-    for addr in host_addresses:
-        rules.append(f"""  <rule action='accept' direction='out' priority='-960'>
-    <ip srcmacaddr='$MAC' protocol='udp' dstipaddr={quoteattr(addr)} srcportstart='68'
-        dstportstart='67'/>
-  </rule>
-  <rule action='drop' direction='out' priority='-950'>
-    <ip dstipaddr={quoteattr(addr)}/>
-  </rule>""")
-    rules.append("""  <rule action='drop' direction='out' priority='-940'>
-    <ipv6/>
-  </rule>""")
-    body = "\n".join(rules)
-    return f"<filter name='vmiso-no-host-access' chain='root'>\n{body}\n</filter>"
 

@@ -10,7 +10,8 @@ import libvirt
 import pytest
 
 from helpers.host import netfilter
-from helpers.lab.labconfig import BUILTIN_FILTERS, no_host_access_filter
+from helpers.host.hostfilter import no_host_access_filter
+from helpers.lab.labconfig import BUILTIN_FILTERS
 from helpers.template.domxml import Domain
 from tests.support.suite import run_suite
 

@@ -19,9 +19,16 @@ import pytest
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.host.canaryagent import REMOTE_ROOT
 from helpers.host.target import REAL_HOST_WORKROOT
-from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
+from helpers.lab.lab import (
+    HOST_ADDRESS,
+    MGMT_ADDRESS,
+    MGMT_HOST_ADDRESS,
+    NETWORK,
+    UPLINK_ADDRESS,
+    Lab,
+)
 from helpers.lab.listeners import Listeners
-from tests.support.sshhost import SshHost
+from tests.support.sshhost import JUMP_ADDRESS, SshHost
 from tests.support.suite import ROOT, run_suite, start, statuses, suite
 
 ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
@@ -179,3 +186,22 @@ def test_a_file_missing_on_the_host_is_named(real_host):
     out = subprocess.run([*real_host.runner_prefix, sys.executable, "-c", script], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert missing in out.stdout and "root@127.0.0.1" in out.stdout, out.stdout + out.stderr
+
+
+def test_the_shipped_filter_defined_for_the_hosts_addresses_isolates(real_host, tmp_path):
+    """`make nwfilter` on the host (over SSH, the jump address kept), then the active controls."""
+    define = subprocess.run([*real_host.runner_prefix, sys.executable, "-m", "scripts.nwfilter",
+                             real_host.uri, "--keep", JUMP_ADDRESS], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert define.returncode == 0, define.stderr
+    assert f"left reachable: {JUMP_ADDRESS}" in define.stdout
+    conn = libvirt.open(real_host.lab.uri)
+    try:
+        xml = conn.nwfilterLookupByName("vmiso-no-host-access").XMLDesc(0)
+    finally:
+        conn.close()
+    for address in (HOST_ADDRESS, MGMT_HOST_ADDRESS, "169.254.169.254"):
+        assert f"dstipaddr='{address}'" in xml
+    assert JUMP_ADDRESS not in xml
+    proc, report = _run(real_host, tmp_path, "--management-target", BMC)
+    assert statuses(report) == {cid: "pass" for cid in ACTIVE}, proc.stdout[-3000:]

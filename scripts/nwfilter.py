@@ -1,0 +1,71 @@
+"""Define the traffic filter the hardened template names, vmiso-no-host-access, on a host: its
+drop rules name every IPv4 address the host holds, and the metadata address.
+
+    .venv/bin/python -m scripts.nwfilter qemu+ssh://root@kvm1/system
+    .venv/bin/python -m scripts.nwfilter qemu:///system --keep 192.168.122.2   # the host's jump
+                                                                            # address to guests
+    .venv/bin/python -m scripts.nwfilter qemu:///system --print               # show, define nothing
+
+(`make nwfilter LIBVIRT_URI=... KEEP=...` runs it.) Run it again when the host's addresses change.
+"""
+
+import argparse
+import json
+import sys
+
+import libvirt
+
+from helpers.host.hostfilter import NAME, no_host_access_filter
+from helpers.host.hypervisor import HypervisorError, hypervisor_for
+from helpers.vm.sweep import METADATA_ADDRESS
+
+
+def host_addresses(hypervisor):
+    """Every IPv4 address the host holds on an interface other than loopback."""
+    links = json.loads(hypervisor.run("ip", "-j", "-4", "address", "show"))
+    return [a["local"] for link in links if link["ifname"] != "lo"
+            for a in link.get("addr_info", [])]
+
+
+def _existing_uuid(conn):
+    try:
+        return conn.nwfilterLookupByName(NAME).UUIDString()
+    except libvirt.libvirtError:
+        return None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="make nwfilter", description=__doc__.splitlines()[0])
+    parser.add_argument("uri", help="libvirt URI of the host, e.g. qemu+ssh://root@kvm1/system")
+    parser.add_argument("--keep", action="append", default=[], metavar="ADDR",
+                        help="an address of the host guests may answer (its jump address)")
+    parser.add_argument("--print", action="store_true", help="print the filter, define nothing")
+    args = parser.parse_args(argv)
+    try:
+        hypervisor = hypervisor_for(args.uri)
+        try:
+            addresses = [a for a in host_addresses(hypervisor) if a not in args.keep]
+        finally:
+            hypervisor.close()
+    except HypervisorError as err:
+        sys.exit(f"vmiso: {err}")
+    if args.print:
+        sys.stdout.write(no_host_access_filter(addresses + [METADATA_ADDRESS]))
+        return
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    try:
+        conn = libvirt.open(args.uri)
+        conn.nwfilterDefineXML(no_host_access_filter(addresses + [METADATA_ADDRESS],
+                                                     _existing_uuid(conn)))
+        conn.close()
+    except libvirt.libvirtError as err:
+        sys.exit(f"vmiso: cannot define nwfilter {NAME} at {args.uri}: "
+                 f"{err.get_error_message()}; check the URI and that its user may manage "
+                 f"libvirt there")
+    print(f"defined nwfilter {NAME} at {args.uri}: guests reach none of "
+          f"{', '.join(addresses + [METADATA_ADDRESS])} but for DHCP"
+          + (f"; left reachable: {', '.join(args.keep)}" if args.keep else ""))
+
+
+if __name__ == "__main__":
+    main()
