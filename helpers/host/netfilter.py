@@ -79,3 +79,19 @@ def interfaces_open_while_learning(conn, dom):
             for i, iface in enumerate(dom.interfaces)
             if iface.get("type") != "user" and dom.interface_filter(iface)
             and learns_ip_from_traffic(conn, iface, dom.interface_filter(iface))]
+
+
+def dropped_destinations(conn, dom):
+    """IPv4 addresses the interfaces' filters (with what they include) drop everything a guest
+    sends to: a host that talks to its guests from one of them never hears their answers."""
+    found = set()
+    for iface in dom.interfaces:
+        name = dom.interface_filter(iface)
+        for included in (included_filters(conn, name) if name else ()):
+            root = ET.fromstring(_filter_xml(conn, included) or "<filter/>")
+            for rule in root.findall("rule"):
+                ip = rule.find("ip")
+                if rule.get("action") == "drop" and rule.get("direction") in ("out", "inout") \
+                        and ip is not None and ip.get("dstipaddr") and len(ip.attrib) == 1:
+                    found.add(ip.get("dstipaddr"))
+    return found

@@ -29,6 +29,7 @@ from pathlib import Path
 import libvirt
 
 from helpers.host import confinement, diskspace, qmp
+from helpers.host.guestroute import unanswerable_source
 from helpers.host.hypervisor import HypervisorError
 from helpers.host.runmark import RunMark
 from helpers.template.domxml import Domain
@@ -156,6 +157,8 @@ def launch(target, template, image, accelerator):
         console = functools.partial(_console_tail, hypervisor, workdir)
         address = _wait_for_lease(target, domain, spec.mac, console)
         leased = time.monotonic()
+        if target.lab is None and (problem := unanswerable_source(target, template, address)):
+            raise GuestError(problem)
         host = _wait_for_ssh(target, domain, address, keys, image.user, console)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,

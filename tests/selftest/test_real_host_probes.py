@@ -20,10 +20,12 @@ from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.host.canaryagent import REMOTE_ROOT
 from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import (
+    BRIDGE,
     HOST_ADDRESS,
     MGMT_ADDRESS,
     MGMT_HOST_ADDRESS,
     NETWORK,
+    SUBNET,
     UPLINK_ADDRESS,
     Lab,
 )
@@ -205,3 +207,19 @@ def test_the_shipped_filter_defined_for_the_hosts_addresses_isolates(real_host, 
     assert JUMP_ADDRESS not in xml
     proc, report = _run(real_host, tmp_path, "--management-target", BMC)
     assert statuses(report) == {cid: "pass" for cid in ACTIVE}, proc.stdout[-3000:]
+
+
+def test_a_host_that_reaches_guests_from_a_filtered_address_is_told_the_fix(real_host, tmp_path):
+    """The route to the guest network back to the bridge address, which the filter drops."""
+    route = ["ip", "-n", real_host.lab.netns, "route", "replace", str(SUBNET), "dev", BRIDGE,
+             "proto", "kernel", "scope", "link", "src"]
+    subprocess.run([*route, HOST_ADDRESS], check=True)
+    try:
+        proc = suite(*_options(real_host, "--control", "NET-03"), "--report-dir",
+                     str(tmp_path), "-q", prefix=real_host.runner_prefix, timeout=300)
+    finally:
+        subprocess.run([*route, JUMP_ADDRESS], check=True)
+    assert proc.returncode == 3, proc.stdout[-2000:]
+    assert f"from {HOST_ADDRESS} (`ip route get" in proc.stdout + proc.stderr
+    assert "make nwfilter KEEP=JUMP" in proc.stdout + proc.stderr
+    assert _left_on(real_host) == []
