@@ -6,6 +6,7 @@ import stat
 import pytest
 
 from helpers.host import qmp
+from helpers.host.socketaccess import SocketAccess
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -26,14 +27,15 @@ def test_kvm_device_is_not_open_to_everyone(host_files, evidence):
 
 @pytest.mark.control("DEV-04")
 @pytest.mark.outside
-def test_libvirt_socket_is_not_open_to_everyone(target, host_files, evidence):
+def test_libvirt_socket_is_not_open_to_everyone(target, host_files, libvirtd_config, evidence):
     socket = target.socket_path
     mode = host_files.mode(socket)
     if mode is None:
         raise Undecided(f"libvirt's socket {socket} is not there although the run uses it")
-    evidence.check(f"libvirt read-write socket {socket}",
-                   f"{stat.filemode(mode)} ({mode & 0o777:o})", "no access for others",
-                   not mode & 0o007)
+    access = SocketAccess.judge(target.hypervisor, libvirtd_config, mode)
+    evidence.check(f"who may drive VMs through libvirt's read-write socket {socket} "
+                   f"({stat.filemode(mode)})", access.how, "not every local user",
+                   not access.everyone)
     for group in PRIVILEGED_GROUPS:  # listed for a person to review, as the control asks
         users = host_files.group_members(group)
         evidence.note(f"members of group {group} (each may drive VMs on this host)",
