@@ -15,7 +15,8 @@ NETWORK ?=
 MANAGEMENT_TARGET ?=
 ALLOWED_TARGET ?=
 KEEP ?=
-# The lab's host configuration: the leaky template runs on the leaky host profile by default.
+# The lab's host configuration (hardened, leaky, or system: this machine's own /etc/libvirt);
+# the leaky template runs on the leaky host profile by default.
 HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
 # Further suite options, e.g. SUITE_OPTS="--fail-on high --baseline last-night/controls.json"

@@ -15,7 +15,7 @@ import sys
 
 import libvirt
 
-from helpers.host.hostfilter import NAME, no_host_access_filter
+from helpers.host.hostfilter import NAME, define, no_host_access_filter
 from helpers.host.hypervisor import HypervisorError, hypervisor_for
 from helpers.vm.sweep import METADATA_ADDRESS
 
@@ -25,13 +25,6 @@ def host_addresses(hypervisor):
     links = json.loads(hypervisor.run("ip", "-j", "-4", "address", "show"))
     return [a["local"] for link in links if link["ifname"] != "lo"
             for a in link.get("addr_info", [])]
-
-
-def _existing_uuid(conn):
-    try:
-        return conn.nwfilterLookupByName(NAME).UUIDString()
-    except libvirt.libvirtError:
-        return None
 
 
 def main(argv=None):
@@ -55,8 +48,7 @@ def main(argv=None):
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
         conn = libvirt.open(args.uri)
-        conn.nwfilterDefineXML(no_host_access_filter(addresses + [METADATA_ADDRESS],
-                                                     _existing_uuid(conn)))
+        define(conn, addresses + [METADATA_ADDRESS])
         conn.close()
     except libvirt.libvirtError as err:
         sys.exit(f"vmiso: cannot define nwfilter {NAME} at {args.uri}: "

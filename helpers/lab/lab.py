@@ -25,8 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host import command, diskspace, procnet
-from helpers.host.hostfilter import no_host_access_filter
+from helpers.host import command, diskspace, hostfilter, procnet
 from helpers.lab import labconfig
 from helpers.vm.sweep import METADATA_ADDRESS
 
@@ -85,6 +84,13 @@ class Lab:
     @property
     def libvirtd_conf(self):
         return self.root / "etc/libvirt/libvirtd.conf"
+
+    @property
+    def judged_libvirtd_conf(self):
+        """The libvirtd.conf whose settings the checks judge: with the system profile, this
+        machine's own (the lab's differs where the lab must own a setting)."""
+        system = self.root / "etc/libvirt/libvirtd.conf.system"
+        return system if self.profile == "system" else self.libvirtd_conf
 
     @property
     def socket(self):
@@ -194,8 +200,7 @@ class Lab:
         conn = libvirt.open(self.uri)
         route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
-            conn.nwfilterDefineXML(no_host_access_filter(
-                [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS]))
+            hostfilter.define(conn, [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS])
             conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET,
                                                         route_to))
         finally:

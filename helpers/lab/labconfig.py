@@ -1,10 +1,20 @@
 """Configuration files and XML the lab's libvirtd starts from (the host profile under test).
 
     write(root, cache_dir, "hardened")   # root/etc/libvirt/libvirtd.conf, qemu.conf, ...
+    write(root, cache_dir, "system")     # this machine's own /etc/libvirt, read, never changed
+
+The `system` profile copies this machine's qemu.conf, libvirtd.conf and nwfilters and keeps
+every setting but the few the lab must own (its socket folder, its log, and no polkit: no polkitd
+runs in the lab's namespaces). libvirtd.conf as the machine has it is kept beside the lab's as
+libvirtd.conf.system: checks of who may use the socket judge that one (judged_libvirtd_conf).
 """
 
+import re
 import shutil
 from pathlib import Path
+
+from helpers.host import libvirtdconf
+from helpers.host.socketaccess import ACTION_FILE
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)
 BIND_MOUNTS = (
@@ -32,26 +42,33 @@ PROFILES = {
                          'security_driver = "none"', "dump_guest_core = 1",
                          'vnc_listen = "0.0.0.0"', 'spice_listen = "0.0.0.0"', ""]),
 }
+SYSTEM_LIBVIRT = Path("/etc/libvirt")
+# Settings the lab sets itself, whatever the profile.
+LAB_OWNED = {"libvirtd.conf": ("unix_sock_dir", "log_outputs", "auth_unix_rw", "auth_unix_ro",
+                               "unix_sock_ro_perms", "unix_sock_admin_perms",
+                               "unix_sock_rw_perms"),
+             "qemu.conf": ("remote_display_port_min", "remote_display_port_max")}
+PROFILE_NAMES = ("hardened", "leaky", "system")
 # libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt and
 # serves its remote API on TCP without authentication.
 SOCKET_PERMS = {"hardened": "0700", "leaky": "0777"}
-REMOTE_API = {"hardened": [],
+REMOTE_API = {"hardened": [], "system": [],
               "leaky": ["listen_tcp = 1", "listen_tls = 0", 'auth_tcp = "none"',
                         'listen_addr = "0.0.0.0"']}
 # Flags the lab's libvirtd starts with: --listen opens the TCP/TLS listeners libvirtd.conf names.
-DAEMON_FLAGS = {"hardened": (), "leaky": ("--listen",)}
+DAEMON_FLAGS = {"hardened": (), "leaky": ("--listen",), "system": ()}
 # The leaky host "upgrades" QEMU under running guests: they run a binary that is gone (PAT-05).
-REPLACED_EMULATOR = {"hardened": False, "leaky": True}
+REPLACED_EMULATOR = {"hardened": False, "leaky": True, "system": False}
 # The leaky host routes guest traffic onward, into the management network (NET-02).
-ROUTED = {"hardened": False, "leaky": True}
+ROUTED = {"hardened": False, "leaky": True, "system": False}
 
 
-def libvirtd_conf(root, profile):
+def libvirtd_conf(root, profile, socket_perms=None):
     return "\n".join([
         f'unix_sock_dir = "{root / "sock"}"',
         'auth_unix_rw = "none"',
         'auth_unix_ro = "none"',
-        f'unix_sock_rw_perms = "{SOCKET_PERMS[profile]}"',
+        f'unix_sock_rw_perms = "{socket_perms or SOCKET_PERMS[profile]}"',
         'unix_sock_ro_perms = "0700"',
         'unix_sock_admin_perms = "0700"',
         f'log_outputs = "3:file:{root / "log/libvirt/libvirtd.log"}"',
@@ -72,10 +89,48 @@ def write(root, cache_dir, profile):
         raise FileNotFoundError(f"{BUILTIN_FILTERS}/clean-traffic.xml is missing: install "
                                 f"libvirt-daemon-config-nwfilter (make deps)")
     shutil.copytree(BUILTIN_FILTERS, etc / "nwfilter")
-    (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
-    (etc / "qemu.conf").write_text(QEMU_CONF_COMMON + PROFILES[profile])
+    if profile == "system":
+        _write_system(root, etc)
+    else:
+        (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
+        (etc / "qemu.conf").write_text(QEMU_CONF_COMMON + PROFILES[profile])
     (etc / "virtlogd.conf").write_text("")
     (root / "lib/libvirt").chmod(0o755)
+
+
+def _write_system(root, etc):
+    """This machine's configuration, but for what the lab owns."""
+    system = {name: _read(SYSTEM_LIBVIRT / name) for name in LAB_OWNED}
+    (etc / "libvirtd.conf.system").write_text(system["libvirtd.conf"])
+    settings = libvirtdconf.parse(system["libvirtd.conf"])
+    (etc / "libvirtd.conf").write_text(
+        _without(system["libvirtd.conf"], LAB_OWNED["libvirtd.conf"]) + "\n"
+        + libvirtd_conf(root, "system", _socket_perms(settings)))
+    (etc / "qemu.conf").write_text(_without(system["qemu.conf"], LAB_OWNED["qemu.conf"])
+                                   + "\n" + QEMU_CONF_COMMON)
+    if (SYSTEM_LIBVIRT / "nwfilter").is_dir():
+        shutil.copytree(SYSTEM_LIBVIRT / "nwfilter", etc / "nwfilter", dirs_exist_ok=True)
+
+
+def _socket_perms(settings):
+    """The read-write socket's mode as libvirtd makes it from these settings: 0777 under polkit
+    (polkit decides), else 0700, unless unix_sock_rw_perms says otherwise."""
+    if settings.get("unix_sock_rw_perms"):
+        return settings["unix_sock_rw_perms"]
+    auth = settings.get("auth_unix_rw") or ("polkit" if Path(ACTION_FILE).exists() else "none")
+    return "0777" if auth == "polkit" else "0700"
+
+
+def _read(path):
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return ""  # libvirt's defaults
+
+
+def _without(text, keys):
+    pattern = re.compile(rf"\s*({'|'.join(keys)})\s*=")
+    return "\n".join(line for line in text.splitlines() if not pattern.match(line))
 
 
 def network_xml(name, bridge, host_address, subnet, route_to=None):

@@ -72,10 +72,12 @@ def pytest_addoption(parser):
                          f"host's management address, a configuration server) guests must not "
                          f"reach, and the host does; without a port, the common management "
                          f"ports are probed (repeatable; NET-02 is not applicable without one)")
-    group.addoption(OPT_HOST_PROFILE, default="hardened", choices=("hardened", "leaky"),
+    group.addoption(OPT_HOST_PROFILE, default="hardened",
+                    choices=("hardened", "leaky", "system"),
                     help="the local lab's libvirt/QEMU configuration: hardened (Debian's "
-                         "defaults) or leaky (QEMU as root, capabilities kept, no seccomp); "
-                         "lab only (default: hardened)")
+                         "defaults), leaky (QEMU as root, capabilities kept, no seccomp) or "
+                         "system (this machine's own /etc/libvirt, read, never changed); lab "
+                         "only (default: hardened)")
     group.addoption(OPT_ACCEL, default="auto", choices=("auto", "kvm", "tcg"),
                     help="accelerator: auto picks KVM only where it really works (default: auto)")
     group.addoption(OPT_POLICY, default=None, metavar="PATH",

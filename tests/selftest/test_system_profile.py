@@ -1,0 +1,62 @@
+"""Self-tests: `--host-profile system` judges this machine's own /etc/libvirt in the lab.
+
+On this machine's stock Debian configuration the hardened template gets the hardened profile's
+verdicts (DEV-04 included: the socket is 0777 on purpose under polkit, which admits the libvirt
+group alone). A machine with a careless configuration is simulated by a private mount namespace
+whose /etc/libvirt and /etc/polkit-1/rules.d are careless copies, bind-mounted for that run
+alone: the machine's own files stay as they are.
+"""
+
+import shutil
+from pathlib import Path
+
+from helpers.lab.labconfig import PROFILES
+from tests.support.expected import HOST_FAILURES, expected_status
+from tests.support.suite import run_suite, statuses
+
+# What the careless qemu.conf (the leaky profile's lines) breaks: QEMU as root with its
+# capabilities and no seccomp or namespaces, no MAC driver; and what the polkit rule breaks.
+CARELESS_FAILS = {"ESC-01", "ESC-02", "ESC-03", "ESC-05", "DEV-04"}
+EVERYONE_RULE = """polkit.addRule(function(action, subject) {
+    if (action.id == "org.libvirt.unix.manage") {
+        return polkit.Result.YES;
+    }
+});
+"""
+
+
+def test_the_stock_configuration_gets_the_hardened_verdicts(tmp_path):
+    before = _files("/etc/libvirt")
+    proc, report = run_suite(tmp_path, "suites", "--template", "hardened", "--host-profile",
+                             "system")
+    assert _files("/etc/libvirt") == before  # read, never written
+    assert report["run"]["host_profile"] == "system"
+    assert statuses(report) == {cid: expected_status("hardened", cid)
+                                for cid in statuses(report)}, proc.stdout[-3000:]
+
+
+def test_a_careless_configuration_fails_its_controls(tmp_path):
+    etc = tmp_path / "etc-libvirt"
+    shutil.copytree("/etc/libvirt", etc, symlinks=True)
+    (etc / "qemu.conf").write_text((etc / "qemu.conf").read_text() + "\n" + PROFILES["leaky"])
+    rules = tmp_path / "polkit-rules"
+    rules.mkdir()
+    (rules / "10-everyone-drives-vms.rules").write_text(EVERYONE_RULE)
+    binds = " && ".join(f"mount --bind {source} {target}" for source, target in
+                        ((etc, "/etc/libvirt"), (rules, "/etc/polkit-1/rules.d")))
+    in_careless_machine = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                           f'{binds} && exec "$@"', "sh"]
+    proc, report = run_suite(tmp_path / "report", "suites", "--template", "hardened",
+                             "--host-profile", "system", prefix=in_careless_machine)
+    found = statuses(report)
+    assert found == {cid: "fail" if cid in CARELESS_FAILS | HOST_FAILURES else "pass"
+                     for cid in found}, proc.stdout[-3000:]
+    assert "every local user (/etc/polkit-1/rules.d/10-everyone-drives-vms.rules)" in \
+        proc.stdout
+    assert "user = \"root\"" not in Path("/etc/libvirt/qemu.conf").read_text()
+
+
+
+def _files(folder):
+    return {(str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in Path(folder).rglob("*")
+            if p.is_file()}
