@@ -13,8 +13,10 @@
  *   arrival PROTO ADDR PORT PEER TEXT   something reached a canary
  *   capturing IFACE | nocapture IFACE REASON
  *   frame IFACE DIR PROTO SRC SPORT DST DPORT TEXT
- *                                       a frame on a captured interface: from the guest (DIR in:
- *                                       ARP requests, TCP SYNs, UDP) or to it (out: SYN-ACKs, UDP)
+ *                                       a frame on a captured interface: arriving (DIR in: ARP,
+ *                                       TCP SYNs, UDP) or sent (out: SYN-ACKs, UDP); on a tap, in
+ *                                       is from the guest. PROTO arp is a request, arpreply a
+ *                                       reply (TEXT from its trailer)
  *   connect ADDR PORT RESULT            the host's own reach of ADDR:PORT (connected, refused,
  *                                       timeout, unreachable, error)
  * TEXT is the payload's first run of [A-Za-z0-9-] from "vmiso-" (a token), else "-".
@@ -188,10 +190,12 @@ static void report_frame(const char *iface, int out, const unsigned char *f, int
     if (len < 14)
         return;
     type = f[12] << 8 | f[13];
-    if (type == ETHERTYPE_ARP && len >= 42 && f[21] == 1 && !out) {  /* ARP request */
+    if (type == ETHERTYPE_ARP && len >= 42 && !out) {  /* a request, or a reply (a claim) */
         inet_ntop(AF_INET, f + 28, src, sizeof src);
         inet_ntop(AF_INET, f + 38, dst, sizeof dst);
-        printf("frame %s in arp %s 0 %s 0 -\n", iface, src, dst);
+        token_of(f + 42, len - 42, token);
+        printf("frame %s in %s %s 0 %s 0 %s\n", iface, f[21] == 1 ? "arp" : "arpreply", src,
+               dst, token);
         return;
     }
     if (type != ETHERTYPE_IP || len < 34 || (f[14] >> 4) != 4)

@@ -103,8 +103,8 @@ def test_spoofed_frames_from_the_guest_never_arrive(guest, spoof_capture, eviden
     arrived = spoof_capture.frames_from(guest)
     if "genuine" not in arrived:
         raise Undecided("positive twin failed: the guest's genuine frame never reached "
-                        "the uplink's capture, so missing spoofed frames prove nothing")
-    evidence.note("positive twin: the guest's genuine broadcast frame captured on the uplink",
+                        "the capture past its port, so missing spoofed frames prove nothing")
+    evidence.note("positive twin: the guest's genuine broadcast frame captured past its port",
                   "arrived", "arrived")
     forged = sorted(arrived - {"genuine"})
     evidence.expect_none("frames with a forged source IP, source MAC or ARP claim captured on "
