@@ -87,6 +87,13 @@ class Target:
             return netns.connect(self.lab.uplink_netns, (address, port), timeout)
         return self.hypervisor.open_socket(address, port, timeout)
 
+    def open_host_socket(self, address, port, timeout):
+        """A connection to a service of the hypervisor's host (a display), made on the host:
+        from the lab's host side, or through the remote host's sshd."""
+        if self.lab is not None:
+            return netns.connect(self.lab.netns, (address, port), timeout)
+        return self.hypervisor.open_socket(address, port, timeout)
+
     @property
     def socket_path(self):
         """The libvirt UNIX socket this run talks to, on the hypervisor's host."""
