@@ -167,10 +167,13 @@ def virtio_port_device(guest, name):
 VDAGENT_OUT = "/tmp/vmiso-vdagent.out"
 
 
-def start_clipboard_agent(guest, device, seconds):
-    """Start vmiso-probe's SPICE agent on `device` and wait until it spoke with QEMU."""
+def start_clipboard_agent(guest, device, seconds, wait=True):
+    """Start vmiso-probe's SPICE agent on `device` and (with `wait`) wait until it spoke with
+    QEMU; a spicevmc port speaks only once a SPICE client is there."""
     _run(guest, f"rm -f {VDAGENT_OUT}; ({guest.probe_binary} vdagent %s %s > {VDAGENT_OUT} 2>&1 &)",
          device, str(seconds))
+    if not wait:
+        return
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         out = clipboard_agent_output(guest)

@@ -223,3 +223,20 @@ def test_a_host_that_reaches_guests_from_a_filtered_address_is_told_the_fix(real
     assert f"from {HOST_ADDRESS} (`ip route get" in proc.stdout + proc.stderr
     assert "make nwfilter KEEP=JUMP" in proc.stdout + proc.stderr
     assert _left_on(real_host) == []
+
+
+def test_a_spice_clipboard_reaches_the_guest_through_the_hosts_sshd(real_host, tmp_path):
+    """virt-manager's default display: SPICE with its vdagent channel, driven by spice-gtk."""
+    template = tmp_path / "spice.xml"
+    template.write_text((ROOT / "templates/hardened.xml").read_text().replace(
+        "  </devices>", "    <graphics type='spice' autoport='yes' listen='127.0.0.1'/>\n"
+        "    <channel type='spicevmc'><target type='virtio' name='com.redhat.spice.0'/>"
+        "</channel>\n  </devices>", 1))
+    proc, report = run_suite(tmp_path / "report", "suites/test_shares.py", "--template",
+                             str(template), "--libvirt-uri", real_host.uri, "--network", NETWORK,
+                             "--control", "SHR-02", prefix=real_host.runner_prefix)
+    shr02 = next(c for c in report["controls"] if c["id"] == "SHR-02")
+    inside = next(c for c in shr02["checks"] if "clipboard_canary" in c["check"])
+    assert inside["verdict"] == "fail", proc.stdout[-3000:]
+    assert "clipboard canary put on SPICE 127.0.0.1:" in inside["message"]
+    assert "observed arrived" in inside["message"]
