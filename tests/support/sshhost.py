@@ -40,6 +40,19 @@ PRIVSEP_DIR = Path("/run/sshd")
 JUMP_ADDRESS = str(SUBNET[3])  # outside the DHCP range and the host filter's drops
 
 
+@dataclass(frozen=True)
+class GuestNetwork:
+    """A guest network of the host: its bridge, subnet, the host's address there, and the jump
+    address the host reaches its guests from."""
+    bridge: str
+    subnet: str
+    host_address: str
+    jump: str
+
+
+LAB_GUESTS = GuestNetwork(BRIDGE, str(SUBNET), HOST_ADDRESS, JUMP_ADDRESS)
+
+
 @dataclass
 class SshHost:
     lab: object
@@ -76,7 +89,9 @@ class SshHost:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, lab, home, address="127.0.0.1"):
+    def start(cls, lab, home, address="127.0.0.1", guests=None):
+        """`guests`: the guest network the host jumps to (the lab's by default)."""
+        guests = guests or LAB_GUESTS
         home = Path(home)
         home.mkdir(parents=True, exist_ok=True)
         _keys(home, address)
@@ -92,22 +107,23 @@ class SshHost:
              "--propagation", "private", "--", "sh", "-c",
              f"{steps} && exec {SSHD} -D -e -f {shlex.quote(str(_config(home, address)))}"],
             stdout=subprocess.DEVNULL, stderr=open(home / "sshd.log", "wb"))
-        rule = ["OUTPUT", "-d", str(SUBNET), "-m", "owner", "--gid-owner", str(RUNNER_GID),
+        rule = ["OUTPUT", "-d", guests.subnet, "-m", "owner", "--gid-owner", str(RUNNER_GID),
                 "-j", "REJECT"]
-        answers_only = ["INPUT", "-d", JUMP_ADDRESS, "-m", "conntrack", "!", "--ctstate",
+        answers_only = ["INPUT", "-d", guests.jump, "-m", "conntrack", "!", "--ctstate",
                         "ESTABLISHED,RELATED", "-j", "DROP"]
-        route = ["route", "replace", str(SUBNET), "dev", BRIDGE, "proto", "kernel", "scope",
-                 "link", "src"]
+        route = ["route", "replace", guests.subnet, "dev", guests.bridge, "proto", "kernel",
+                 "scope", "link", "src"]
         try:
             _wait_listening(lab, process, home, address)
             _iptables(lab, "-I", *rule)
             _iptables(lab, "-I", *answers_only)
-            _ip(lab.netns, "address", "add", f"{JUMP_ADDRESS}/32", "dev", BRIDGE)
-            _ip(lab.netns, *route, JUMP_ADDRESS)
+            _ip(lab.netns, "address", "add", f"{guests.jump}/32", "dev", guests.bridge)
+            _ip(lab.netns, *route, guests.jump)
             yield cls(lab, home, process, address)
         finally:
-            _ip(lab.netns, *route, HOST_ADDRESS, check=False)
-            _ip(lab.netns, "address", "del", f"{JUMP_ADDRESS}/32", "dev", BRIDGE, check=False)
+            _ip(lab.netns, *route, guests.host_address, check=False)
+            _ip(lab.netns, "address", "del", f"{guests.jump}/32", "dev", guests.bridge,
+                check=False)
             _iptables(lab, "-D", *rule, check=False)
             _iptables(lab, "-D", *answers_only, check=False)
             process.terminate()

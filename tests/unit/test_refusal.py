@@ -34,6 +34,9 @@ TEMPLATE = Domain.from_string(
      "device", "the host's disk is full: free some space"),
     ("Failed to connect socket to '/run/libvirt/virtlogd-sock': No such file or directory",
      "start virtlogd"),
+    ("internal error: referenced filter 'vmiso-no-host-access' is missing",
+     "the traffic filter vmiso-no-host-access the template names is not defined on the host: "
+     "define it there"),
 ])
 def test_a_host_problem_names_the_host_fix_and_never_the_template(message, fix):
     refusal = Refusal.of(message, TEMPLATE)

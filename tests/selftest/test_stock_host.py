@@ -1,0 +1,87 @@
+"""Self-tests: a host as Debian installs it, reached by a controller over qemu+ssh:// as the README
+says, taken from its stock state to isolated one step at a time.
+
+The host is a lab on the `system` host profile (this machine's stock /etc/libvirt, so polkit's
+0777 socket and QEMU as libvirt-qemu), running libvirt's stock NAT network `default` (virbr0,
+192.168.122.0/24, `<forward/>` with no dev), with a management network behind another link
+holding a BMC-like listener, and sshd. Its jump address is a /32 outside the NAT network's DHCP
+range, which covers the whole subnet.
+
+No polkitd runs here, so the host's libvirtd runs with auth_unix_rw "none" on its 0777 socket:
+DEV-04 fails on it, truly (the polkit judgement is proven by test_system_profile.py).
+"""
+
+import subprocess
+import sys
+
+import libvirt
+import pytest
+
+from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.lab.lab import MGMT_ADDRESS, MGMT_SUBNET, Lab
+from helpers.lab.listeners import Listeners
+from tests.support.expected import HOST_FAILURES
+from tests.support.sshhost import GuestNetwork, SshHost
+from tests.support.suite import ROOT, run_suite, statuses, suite
+
+STOCK_NETWORK = "/usr/share/libvirt/networks/default.xml"
+GUESTS = GuestNetwork("virbr0", "192.168.122.0/24", "192.168.122.1", "10.255.122.2")
+BMC = f"{MGMT_ADDRESS}:443"
+CONTROLS = ("NET-01", "NET-02", "NET-03", "NET-04", "NET-05", "NET-06", "MGT-01", "MGT-03",
+            "MGT-04", "DEV-04", "ESC-01", "ESC-02")
+FORWARD_TO_MGMT = ["FORWARD", "-i", "virbr0", "-d", str(MGMT_SUBNET), "-j", "DROP"]
+
+
+@pytest.fixture(scope="module")
+def stock_host(tmp_path_factory):
+    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "system", "system")
+    try:
+        conn = libvirt.open(lab.uri)
+        try:
+            conn.networkCreateXML(open(STOCK_NETWORK).read())
+            conn.nwfilterLookupByName("vmiso-no-host-access").undefine()  # the lab's own
+        finally:
+            conn.close()
+        with SshHost.start(lab, tmp_path_factory.mktemp("stock") / "ssh", guests=GUESTS) \
+                as remote, Listeners(lab.mgmt_netns, [("tcp", MGMT_ADDRESS, 443)]):
+            yield remote
+    finally:
+        lab.stop()
+
+
+def _options(remote, *extra):
+    return ("suites", "--template", "hardened", "--libvirt-uri", remote.uri, "--network",
+            "default", "--management-target", BMC, "--control", ",".join(CONTROLS), *extra)
+
+
+def test_1_the_hardened_templates_filter_is_not_on_a_stock_host(stock_host, tmp_path):
+    proc = suite(*_options(stock_host), "--report-dir", str(tmp_path), "-q",
+                 prefix=stock_host.runner_prefix, timeout=300)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 3, said[-2000:]
+    assert "vmiso-no-host-access" in said and "make nwfilter" in said, said[-2000:]
+
+
+def test_2_stock_nat_carries_guests_to_the_management_network(stock_host, tmp_path):
+    define = subprocess.run([*stock_host.runner_prefix, sys.executable, "-m", "scripts.nwfilter",
+                             stock_host.uri, "--keep", GUESTS.jump], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert define.returncode == 0, define.stderr
+    proc, report = run_suite(tmp_path, *_options(stock_host), prefix=stock_host.runner_prefix)
+    found = statuses(report)
+    assert found == {cid: "fail" if cid in {"NET-02", "DEV-04"} | HOST_FAILURES else "pass"
+                     for cid in CONTROLS}, proc.stdout[-3000:]
+    assert f"management targets {BMC} reached from the guest: tcp/{BMC}" in proc.stdout
+
+
+def test_3_a_host_that_forwards_nothing_to_management_passes(stock_host, tmp_path):
+    iptables = ["ip", "netns", "exec", stock_host.lab.netns, "iptables", "-w"]
+    subprocess.run([*iptables, "-I", *FORWARD_TO_MGMT], check=True)
+    try:
+        proc, report = run_suite(tmp_path, *_options(stock_host),
+                                 prefix=stock_host.runner_prefix)
+    finally:
+        subprocess.run([*iptables, "-D", *FORWARD_TO_MGMT], check=True)
+    assert statuses(report) == {cid: "fail" if cid in {"DEV-04"} | HOST_FAILURES else "pass"
+                                for cid in CONTROLS}, proc.stdout[-3000:]
+
