@@ -15,8 +15,9 @@ import sys
 
 import libvirt
 
-from helpers.host.hostfilter import NAME, define, no_host_access_filter
+from helpers.host.hostfilter import NAME, no_host_access_filter
 from helpers.host.hypervisor import HypervisorError, hypervisor_for
+from helpers.host.netfilter import define_no_host_access
 from helpers.vm.sweep import METADATA_ADDRESS
 
 
@@ -48,7 +49,7 @@ def main(argv=None):
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
         conn = libvirt.open(args.uri)
-        define(conn, addresses + [METADATA_ADDRESS])
+        define_no_host_access(conn, addresses + [METADATA_ADDRESS])
         conn.close()
     except libvirt.libvirtError as err:
         sys.exit(f"vmiso: cannot define nwfilter {NAME} at {args.uri}: "

@@ -3,7 +3,7 @@ addresses: from the guest, only DHCP may reach the host, and libvirt's clean-tra
 IP and ARP spoofing (NET-04).
 
     xml = no_host_access_filter(["192.168.122.1", "169.254.169.254"])
-    define(conn, addresses)           # what `make nwfilter` does on a host (scripts/nwfilter.py)
+    netfilter.define_no_host_access(conn, addresses)   # make nwfilter (scripts/nwfilter.py)
 
 nwfilters/vmiso-no-host-access.xml is this filter for libvirt's stock `default` network.
 
@@ -14,8 +14,6 @@ that the filter leaves out (see the README's "Real hosts").
 """
 
 from xml.sax.saxutils import quoteattr
-
-import libvirt
 
 NAME = "vmiso-no-host-access"
 
@@ -38,11 +36,3 @@ def no_host_access_filter(host_addresses, uuid=None):
     body = "\n".join(rules)
     return f"<filter name='{NAME}' chain='root'>\n{body}\n</filter>\n"
 
-
-def define(conn, host_addresses):
-    """Define (or redefine, keeping its UUID) the filter for these addresses."""
-    try:
-        uuid = conn.nwfilterLookupByName(NAME).UUIDString()
-    except libvirt.libvirtError:
-        uuid = None
-    conn.nwfilterDefineXML(no_host_access_filter(host_addresses, uuid))

@@ -4,6 +4,8 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
+from helpers.host import hostfilter
+
 
 def undefined_filters(conn, dom):
     """Filter names the interfaces reference that the host does not define."""
@@ -95,3 +97,12 @@ def dropped_destinations(conn, dom):
                         and ip is not None and ip.get("dstipaddr") and len(ip.attrib) == 1:
                     found.add(ip.get("dstipaddr"))
     return found
+
+
+def define_no_host_access(conn, host_addresses):
+    """Define (or redefine, keeping its UUID) vmiso-no-host-access for these addresses."""
+    try:
+        uuid = conn.nwfilterLookupByName(hostfilter.NAME).UUIDString()
+    except libvirt.libvirtError:
+        uuid = None
+    conn.nwfilterDefineXML(hostfilter.no_host_access_filter(host_addresses, uuid))

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host import command, diskspace, hostfilter, procnet
+from helpers.host import command, diskspace, netfilter, procnet
 from helpers.lab import labconfig
 from helpers.vm.sweep import METADATA_ADDRESS
 
@@ -200,7 +200,8 @@ class Lab:
         conn = libvirt.open(self.uri)
         route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
-            hostfilter.define(conn, [HOST_ADDRESS, MGMT_HOST_ADDRESS, METADATA_ADDRESS])
+            netfilter.define_no_host_access(conn, [HOST_ADDRESS, MGMT_HOST_ADDRESS,
+                                                   METADATA_ADDRESS])
             conn.networkCreateXML(labconfig.network_xml(NETWORK, BRIDGE, HOST_ADDRESS, SUBNET,
                                                         route_to))
         finally:
