@@ -106,17 +106,18 @@ def read_real_host_targets(config):
 
 def endpoint(value, option, port_required):
     """(address, port) from 'ADDR:PORT' (or 'ADDR' where the port is optional: port None)."""
-    address, colon, port = value.rpartition(":") if ":" in value else (value, "", "")
-    form = "ADDR:PORT" if port_required else "ADDR[:PORT]"
+    address, colon, port = value.partition(":")
     try:
         ipaddress.IPv4Address(address)
         number = int(port) if colon else None
+        if (number is None and port_required) or (number is not None and
+                                                   not 0 < number < 65536):
+            raise ValueError(value)
     except ValueError:
-        number = 0
-    if number is not None and not 0 < number < 65536 or (port_required and number is None):
+        form, example = ("ADDR:PORT", ":443") if port_required else ("ADDR[:PORT]", "")
         raise pytest.UsageError(f"{option} {value!r} is not {form}; give an IPv4 address"
                                 f"{' and a TCP port' if port_required else ''}, e.g. "
-                                f"{option} 10.0.0.5{':443' if port_required else ''}")
+                                f"{option} 10.0.0.5{example}") from None
     return address, number
 
 

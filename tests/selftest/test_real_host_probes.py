@@ -240,3 +240,19 @@ def test_a_spice_clipboard_reaches_the_guest_through_the_hosts_sshd(real_host, t
     assert inside["verdict"] == "fail", proc.stdout[-3000:]
     assert "clipboard canary put on SPICE 127.0.0.1:" in inside["message"]
     assert "observed arrived" in inside["message"]
+
+
+def test_a_firewall_that_lets_guests_reach_the_hosts_sshd_fails(real_host, tmp_path):
+    """Without its answers-only rule, the host's jump address serves guests like anyone."""
+    rule = ["INPUT", "-d", JUMP_ADDRESS, "-m", "conntrack", "!", "--ctstate",
+            "ESTABLISHED,RELATED", "-j", "DROP"]
+    iptables = ["ip", "netns", "exec", real_host.lab.netns, "iptables", "-w"]
+    subprocess.run([*iptables, "-D", *rule], check=True)
+    try:
+        proc, report = _run(real_host, tmp_path, "--management-target", BMC)
+    finally:
+        subprocess.run([*iptables, "-I", *rule], check=True)
+    found = statuses(report)
+    assert {cid for cid, status in found.items() if status == "fail"} == \
+        {"NET-01", "MGT-03", "MGT-04"}, proc.stdout[-3000:]
+    assert f"{JUMP_ADDRESS}:22" in proc.stdout  # sshd, reached from the guest
