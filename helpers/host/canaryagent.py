@@ -16,6 +16,7 @@ stdin pipe closes with the run.
 """
 
 import queue
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ def build():
     out = BUILD_DIR / sha256(SOURCE)[:16] / BINARY
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        partial = out.with_suffix(".partial")
+        partial = out.with_name(f".{BINARY}.{secrets.token_hex(4)}")  # workers build at once
         command.run("gcc", "-static", "-Os", "-Wall", "-o", str(partial), str(SOURCE),
                     error=HypervisorError, purpose="building vmiso-canary")
         partial.rename(out)
