@@ -17,6 +17,8 @@
  *                                       TCP SYNs, UDP) or sent (out: SYN-ACKs, UDP); on a tap, in
  *                                       is from the guest. PROTO arp is a request, arpreply a
  *                                       reply (TEXT from its trailer)
+ *   lease IFACE MAC ADDR                a DHCPACK to the guest on a captured tap: its address
+ *                                       (for networks whose DHCP libvirt does not serve)
  *   connect ADDR PORT RESULT            the host's own reach of ADDR:PORT (connected, refused,
  *                                       timeout, unreachable, error)
  * TEXT is the payload's first run of [A-Za-z0-9-] from "vmiso-" (a token), else "-".
@@ -181,6 +183,30 @@ static void start_capture(const char *iface)
     watch(fd, CAPTURE, NULL, 0, iface);
 }
 
+/* A DHCPACK to the guest: which address its MAC was given. */
+static void report_lease(const char *iface, const unsigned char *b, int len)
+{
+    static const unsigned char cookie[4] = { 99, 130, 83, 99 };
+    char addr[INET_ADDRSTRLEN];
+    int i = 240;
+
+    if (len < 240 || b[0] != 2 || memcmp(b + 236, cookie, 4) != 0)
+        return;
+    while (i + 2 < len && b[i] != 255) {
+        if (b[i] == 0) {
+            i++;
+            continue;
+        }
+        if (b[i] == 53 && b[i + 1] == 1 && b[i + 2] == 5) {  /* message type: ACK */
+            inet_ntop(AF_INET, b + 16, addr, sizeof addr);
+            printf("lease %s %02x:%02x:%02x:%02x:%02x:%02x %s\n", iface, b[28], b[29], b[30],
+                   b[31], b[32], b[33], addr);
+            return;
+        }
+        i += 2 + b[i + 1];
+    }
+}
+
 static void report_frame(const char *iface, int out, const unsigned char *f, int len)
 {
     char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], token[TOKEN_MAX] = "-";
@@ -215,6 +241,8 @@ static void report_frame(const char *iface, int out, const unsigned char *f, int
     } else if (f[23] == IPPROTO_UDP) {
         token_of(f + 14 + hl + 8, len - 14 - hl - 8, token);
         printf("frame %s %s udp %s %d %s %d %s\n", iface, dir, src, sport, dst, dport, token);
+        if (out && sport == 67 && dport == 68)
+            report_lease(iface, f + 14 + hl + 8, len - 14 - hl - 8);
     }
 }
 

@@ -4,6 +4,7 @@ own reach of an address.
 
     agent = CanaryAgent.start(hypervisor, build(), "1a2b3c", tcp_ports=[22, 80], udp_ports=[161])
     agent.capture("vnet0")                     # True once frames of vnet0 are reported
+    agent.leases                               # {'52:54:00:…': '10.216.0.120'}: DHCPACKs seen
     agent.connect("10.214.0.2", 623)           # 'connected', 'refused', 'timeout', ...
     agent.reached("vmiso-canary-1234")         # [('tcp', '10.213.0.1', 22, '10.213.0.150')]
     agent.close()                              # stopped, and its folder removed
@@ -77,6 +78,7 @@ class CanaryAgent:
         self.arrivals = []  # (proto, address, port, peer, text)
         self.frames = []
         self.captures = {}  # iface -> True, or why it cannot be captured
+        self.leases = {}  # MAC -> the IPv4 address a DHCPACK on a captured tap gave it
         self._ready = threading.Event()
         self._ended = threading.Event()
         self._replies = queue.Queue()
@@ -124,6 +126,8 @@ class CanaryAgent:
             elif kind == "arrival":
                 self.arrivals.append((fields[0], fields[1], int(fields[2]), fields[3],
                                       fields[4]))
+            elif kind == "lease" and len(fields) == 3:
+                self.leases[fields[1]] = fields[2]
             elif kind == "frame" and len(fields) == 8:
                 self.frames.append(Frame(*fields[:4], int(fields[4]), fields[5],
                                          int(fields[6]), fields[7]))

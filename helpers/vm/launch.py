@@ -31,6 +31,7 @@ import libvirt
 from helpers.host import confinement, diskspace, qmp
 from helpers.host.guestroute import unanswerable_source
 from helpers.host.hypervisor import HypervisorError
+from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.host.runmark import RunMark
 from helpers.template.domxml import Domain
 from helpers.template.refusal import Refusal
@@ -148,14 +149,16 @@ def launch(target, template, image, accelerator):
         spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
                                               accelerator)
         started = time.monotonic()
-        try:
-            domain = target.conn.createXML(xml, 0)
-        except libvirt.libvirtError as err:
-            refusal = Refusal.of(err.get_error_message(), template)
-            raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) from None
-        created = time.monotonic()
-        console = functools.partial(_console_tail, hypervisor, workdir)
-        address = _wait_for_lease(target, domain, spec.mac, console)
+        with _lease_source(target, name) as watch:
+            try:
+                domain = target.conn.createXML(xml, 0)
+            except libvirt.libvirtError as err:
+                refusal = Refusal.of(err.get_error_message(), template)
+                raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) \
+                    from None
+            created = time.monotonic()
+            console = functools.partial(_console_tail, hypervisor, workdir)
+            address = _wait_for_lease(target, domain, spec.mac, console, watch)
         leased = time.monotonic()
         if target.lab is None and (problem := unanswerable_source(target, template, address)):
             raise GuestError(problem)
@@ -285,12 +288,35 @@ def _copy_in(guest, tool):
         raise GuestError(f"guest {guest.name}: {err}") from None
 
 
-def _wait_for_lease(target, domain, mac, console):
+@contextlib.contextmanager
+def _lease_source(target, name):
+    """None where libvirt hands out the guest's address (its leases tell it); else a watch of
+    the guest's tap for the DHCPACK another server sends (helpers/host/leasewatch.py)."""
+    if target.lab is not None or libvirt_serves_dhcp(target.conn, target.network):
+        yield None
+        return
+    try:
+        watch = LeaseWatch.start(target, name)
+    except HypervisorError as err:
+        raise GuestError(f"the guests' addresses on network {target.network} come from a DHCP "
+                         f"server libvirt does not run, and cannot be watched for: {err}") \
+            from None
+    try:
+        yield watch
+    finally:
+        watch.close()
+
+
+def _wait_for_lease(target, domain, mac, console, watch=None):
     network = target.conn.networkLookupByName(target.network)
+    if watch is not None:
+        watch.follow(domain)
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
         _require_running(domain, console)
-        for lease in network.DHCPLeases(mac):
+        if watch is not None and watch.address(mac):
+            return watch.address(mac)
+        for lease in ([] if watch else network.DHCPLeases(mac)):
             if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4:
                 return lease["ipaddr"]
         time.sleep(0.2)

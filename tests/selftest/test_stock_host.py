@@ -4,8 +4,9 @@ says, taken from its stock state to isolated one step at a time.
 The host is a lab on the `system` host profile (this machine's stock /etc/libvirt, so polkit's
 0777 socket and QEMU as libvirt-qemu), running libvirt's stock NAT network `default` (virbr0,
 192.168.122.0/24, `<forward/>` with no dev), with a management network behind another link
-holding a BMC-like listener, and sshd. Its jump address is a /32 outside the NAT network's DHCP
-range, which covers the whole subnet.
+holding a BMC-like listener, and sshd on a link of its own to the controller, which runs in a
+namespace of its own with no route to the guest network. Its jump address is a /32 outside the
+NAT network's DHCP range, which covers the whole subnet.
 
 No polkitd runs here, so the host's libvirtd runs with auth_unix_rw "none" on its 0777 socket:
 DEV-04 fails on it, truly (the polkit judgement is proven by test_system_profile.py).
@@ -13,6 +14,7 @@ DEV-04 fails on it, truly (the polkit judgement is proven by test_system_profile
 
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import libvirt
 import pytest
@@ -21,7 +23,7 @@ from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.lab.lab import MGMT_ADDRESS, MGMT_SUBNET, Lab
 from helpers.lab.listeners import Listeners
 from tests.support.expected import HOST_FAILURES
-from tests.support.sshhost import GuestNetwork, SshHost
+from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses, suite
 
 STOCK_NETWORK = "/usr/share/libvirt/networks/default.xml"
@@ -30,6 +32,13 @@ BMC = f"{MGMT_ADDRESS}:443"
 CONTROLS = ("NET-01", "NET-02", "NET-03", "NET-04", "NET-05", "NET-06", "MGT-01", "MGT-03",
             "MGT-04", "DEV-04", "ESC-01", "ESC-02")
 FORWARD_TO_MGMT = ["FORWARD", "-i", "virbr0", "-d", str(MGMT_SUBNET), "-j", "DROP"]
+
+
+@dataclass
+class StockHost:
+    uri: str
+    lab: Lab
+    runner_prefix: list  # the controller, in a namespace of its own
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +51,11 @@ def stock_host(tmp_path_factory):
             conn.nwfilterLookupByName("vmiso-no-host-access").undefine()  # the lab's own
         finally:
             conn.close()
-        with SshHost.start(lab, tmp_path_factory.mktemp("stock") / "ssh", guests=GUESTS) \
-                as remote, Listeners(lab.mgmt_netns, [("tcp", MGMT_ADDRESS, 443)]):
-            yield remote
+        with controller([lab]) as (prefix, addresses), \
+                SshHost.start(lab, tmp_path_factory.mktemp("stock") / "ssh", addresses[0],
+                              guests=GUESTS) as remote, \
+                Listeners(lab.mgmt_netns, [("tcp", MGMT_ADDRESS, 443)]):
+            yield StockHost(remote.uri, lab, prefix)
     finally:
         lab.stop()
 
