@@ -190,8 +190,8 @@ def test_a_file_missing_on_the_host_is_named(real_host):
     assert missing in out.stdout and "root@127.0.0.1" in out.stdout, out.stdout + out.stderr
 
 
-def test_the_shipped_filter_defined_for_the_hosts_addresses_isolates(real_host, tmp_path):
-    """`make nwfilter` on the host (over SSH, the jump address kept), then the active controls."""
+def test_make_nwfilter_defines_the_filter_for_the_hosts_addresses(real_host):
+    """`make nwfilter` on the host, over SSH, the jump address kept."""
     define = subprocess.run([*real_host.runner_prefix, sys.executable, "-m", "scripts.nwfilter",
                              real_host.uri, "--keep", JUMP_ADDRESS], cwd=ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -205,8 +205,7 @@ def test_the_shipped_filter_defined_for_the_hosts_addresses_isolates(real_host, 
     for address in (HOST_ADDRESS, MGMT_HOST_ADDRESS, "169.254.169.254"):
         assert f"dstipaddr='{address}'" in xml
     assert JUMP_ADDRESS not in xml
-    proc, report = _run(real_host, tmp_path, "--management-target", BMC)
-    assert statuses(report) == {cid: "pass" for cid in ACTIVE}, proc.stdout[-3000:]
+    # that it isolates: the stock and bridged hosts run the suite under it (test_stock_host.py)
 
 
 def test_a_host_that_reaches_guests_from_a_filtered_address_is_told_the_fix(real_host, tmp_path):
