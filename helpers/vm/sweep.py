@@ -17,6 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
+from helpers.verdict.undecided import Undecided
 from helpers.vm.probes import send_tokens
 
 # Services a host commonly offers: ssh, HTTP (a metadata service), VNC/SPICE, the libvirt remote
@@ -109,11 +110,18 @@ class Canaries:
                 for port in MANAGEMENT_PORTS]
 
     def host_sweep(self, guest):
-        """The sweep of everything known up front, made once per guest, shared by the checks."""
+        """The sweep of everything known up front, made once per guest, shared by the checks;
+        a sweep that could not decide is not sent again for each check."""
         if guest.name not in self._host_sweeps:
             extra = self.slirp_targets() + self.display_targets(guest) + self.scan_targets()
-            self._host_sweeps[guest.name] = self.sweep(guest, extra=extra)
-        return self._host_sweeps[guest.name]
+            try:
+                self._host_sweeps[guest.name] = self.sweep(guest, extra=extra)
+            except Undecided as err:
+                self._host_sweeps[guest.name] = err
+        found = self._host_sweeps[guest.name]
+        if isinstance(found, Undecided):
+            raise found
+        return found
 
     def sweep(self, guest, extra=()):
         """Send one token from the guest to every canary, the twin's targets, the management
