@@ -58,12 +58,12 @@ class HostCanaries(Canaries):
                       and not e[1].startswith("127."))
 
     def before_sweep(self, guest):
-        for tap in taps(guest):
+        for tap in guest.live.tap_devices:
             self.agent.capture(tap)
         self._sweep_start[guest.name] = len(self.agent.frames)
 
     def judge(self, sweep, guest):
-        guest_taps = set(taps(guest))
+        guest_taps = set(guest.live.tap_devices)
         sweep.frames = [f for f in self.agent.frames[self._sweep_start[guest.name]:]
                         if f.iface in guest_taps]
         sweep.reached_mgmt = [t + ("guest",) for t in self.management_targets()
@@ -131,12 +131,6 @@ class HostCanaries(Canaries):
         answered |= {(f.proto, f.src, f.sport) for f in sweep.frames
                      if f.direction == "out" and f.src == METADATA_ADDRESS}
         return sorted(answered)
-
-
-def taps(guest):
-    """The host-side devices of the guest's interfaces, as libvirt runs them."""
-    return [target.get("dev") for iface in guest.live.interfaces
-            if (target := iface.find("target")) is not None and target.get("dev")]
 
 
 def _departed(frames):

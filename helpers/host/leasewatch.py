@@ -18,6 +18,7 @@ import libvirt
 
 from helpers.host import canaryagent
 from helpers.host.canaryagent import CanaryAgent
+from helpers.template.domxml import Domain
 
 
 def libvirt_serves_dhcp(conn, network):
@@ -43,9 +44,8 @@ class LeaseWatch:
         self.agent.close()
 
     def follow(self, domain):
-        for tap in ET.fromstring(domain.XMLDesc(0)).findall("devices/interface/target"):
-            if tap.get("dev"):
-                self.agent.capture(tap.get("dev"))
+        for tap in Domain.from_string(domain.XMLDesc(0)).tap_devices:
+            self.agent.capture(tap)
 
     def address(self, mac):
         return self.agent.leases.get(mac.lower())

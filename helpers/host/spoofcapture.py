@@ -12,7 +12,6 @@ TEST-NET-1 (RFC 5737), which no host on a real network holds.
 
 import secrets
 import time
-import xml.etree.ElementTree as ET
 
 import libvirt
 
@@ -50,8 +49,7 @@ class HostSpoofCapture:
 
     def frames_from(self, guest):
         """The kinds of frame (genuine, ip, mac, arp) from `guest` seen past its port."""
-        live = ET.fromstring(guest.domain.XMLDesc(0))
-        devices = [d for d in (port_device(self.conn, i) for i in live.iter("interface")) if d]
+        devices = [d for d in (port_device(self.conn, i) for i in guest.live.interfaces) if d]
         if not devices:
             raise Undecided("the guest's interfaces belong to no bridge or lower device the "
                             "host can capture on")

@@ -245,6 +245,11 @@ class Domain:
     def interfaces(self):
         return self._all("devices/interface")
 
+    @property
+    def tap_devices(self):
+        """The host-side devices of the interfaces (<target dev>), as libvirt runs them."""
+        return [t.get("dev") for t in self._all("devices/interface/target") if t.get("dev")]
+
     @staticmethod
     def interface_isolated(iface):
         port = iface.find("port")
