@@ -92,7 +92,7 @@ def _offer_over_spice(guest, local_port, token):
                         f"and gir1.2-spiceclientglib-2.0 (make deps)")
     if "vdagent ready" not in out:
         raise Undecided(f"the guest's clipboard agent never exchanged capabilities with the "
-                        f"SPICE client (client: {' / '.join(said.split(chr(10))[-4:]) or 'silent'}"
+                        f"SPICE client (client: {' / '.join(said.splitlines()[-4:]) or 'silent'}"
                         f"; agent: {out.strip() or 'silent'}): the clipboard probe cannot decide")
     return out
 

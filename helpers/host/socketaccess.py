@@ -33,7 +33,7 @@ class SocketAccess:
         perms = f"socket {mode & 0o777:o}"
         if not mode & 0o007:
             return cls(False, f"{perms}: other users cannot connect")
-        auth = config.get("auth_unix_rw") or _default_auth(hypervisor)
+        auth = config.get("auth_unix_rw") or default_auth(hypervisor)
         if auth == "sasl":
             return cls(False, f"{perms}; auth_unix_rw sasl: a SASL login is required")
         if auth != "polkit":
@@ -44,7 +44,7 @@ class SocketAccess:
                                    f"{'; '.join(grants) or 'administrators only (auth_admin)'}")
 
 
-def _default_auth(hypervisor):
+def default_auth(hypervisor):
     """libvirtd's default: polkit where it was built with it (it ships the action), else none."""
     return "polkit" if hypervisor.mode(ACTION_FILE) is not None else "none"
 

@@ -14,7 +14,8 @@ import shutil
 from pathlib import Path
 
 from helpers.host import libvirtdconf
-from helpers.host.socketaccess import ACTION_FILE
+from helpers.host.hypervisor import LocalHypervisor
+from helpers.host.socketaccess import default_auth
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)
 BIND_MOUNTS = (
@@ -48,7 +49,6 @@ LAB_OWNED = {"libvirtd.conf": ("unix_sock_dir", "log_outputs", "auth_unix_rw", "
                                "unix_sock_ro_perms", "unix_sock_admin_perms",
                                "unix_sock_rw_perms"),
              "qemu.conf": ("remote_display_port_min", "remote_display_port_max")}
-PROFILE_NAMES = ("hardened", "leaky", "system")
 # libvirtd.conf lines a profile changes: the leaky host lets any local user drive libvirt and
 # serves its remote API on TCP without authentication.
 SOCKET_PERMS = {"hardened": "0700", "leaky": "0777"}
@@ -117,7 +117,7 @@ def _socket_perms(settings):
     (polkit decides), else 0700, unless unix_sock_rw_perms says otherwise."""
     if settings.get("unix_sock_rw_perms"):
         return settings["unix_sock_rw_perms"]
-    auth = settings.get("auth_unix_rw") or ("polkit" if Path(ACTION_FILE).exists() else "none")
+    auth = settings.get("auth_unix_rw") or default_auth(LocalHypervisor())
     return "0777" if auth == "polkit" else "0700"
 
 
