@@ -179,7 +179,11 @@ def _place(hypervisor, binary, run_id):
         hypervisor.run("install", "-d", "-o", owner, "-m", "711", str(parent))
     folder = REMOTE_ROOT / run_id
     hypervisor.run("mkdir", "-m", "700", str(folder))
-    hypervisor.put(binary, folder / BINARY)
-    hypervisor.run("chmod", "700", str(folder / BINARY))
+    try:  # the copy takes a while: an interrupt during it must not leave the folder
+        hypervisor.put(binary, folder / BINARY)
+        hypervisor.run("chmod", "700", str(folder / BINARY))
+    except BaseException:
+        hypervisor.remove_tree(folder)
+        raise
     return folder
 

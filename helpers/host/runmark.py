@@ -17,6 +17,7 @@ from pathlib import Path
 import libvirt
 
 NAMESPACE = "urn:vmiso:run:1"
+MARK_FILE = "run-mark"  # in a guest's folder on the host: its run's mark, as one line
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 
@@ -60,11 +61,42 @@ class RunMark:
         except ValueError:
             return None
 
+    def to_text(self):
+        """The mark as one line: what a guest's folder on the host keeps (MARK_FILE)."""
+        return f"{self.run_id} {self.boot_id} {self.pid} {self.started}\n"
+
+    @classmethod
+    def from_text(cls, text):
+        try:
+            run_id, boot_id, pid, started = text.split()
+            return cls(run_id, boot_id, int(pid), started)
+        except ValueError:
+            return None
+
     def runner_is_gone(self):
         """True only when the runner ran on this machine since its last boot and has exited."""
         if self.boot_id != BOOT_ID.read_text().strip():
             return False  # another machine's (or another boot's) run: not ours to judge
         return _start_time(self.pid) != self.started
+
+
+def sweep_folders(hypervisor, root, prefix):
+    """Remove the guest folders under `root` whose mark says their runner is gone (a run killed
+    before its domain started leaves a folder and no domain); their names."""
+    try:
+        names = [n for n in hypervisor.listdir(root) if n.startswith(prefix)]
+    except OSError:
+        return []
+    swept = []
+    for name in names:
+        try:
+            mark = RunMark.from_text(hypervisor.read_text(f"{root}/{name}/{MARK_FILE}"))
+        except OSError:
+            continue
+        if mark is not None and mark.runner_is_gone():
+            hypervisor.remove_tree(f"{root}/{name}")
+            swept.append(name)
+    return swept
 
 
 def sweep(conn, prefix):

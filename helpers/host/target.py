@@ -59,6 +59,7 @@ class Target:
             swept = tuple(runmark.sweep(conn, PREFIX))
             for name in swept:
                 hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
+            swept += tuple(runmark.sweep_folders(hypervisor, REAL_HOST_WORKROOT, PREFIX))
             swept += tuple(canaryagent.sweep(hypervisor))
         except BaseException:
             hypervisor.close()

@@ -32,7 +32,7 @@ from helpers.host import confinement, diskspace, qmp
 from helpers.host.guestroute import unanswerable_source
 from helpers.host.hypervisor import HypervisorError
 from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
-from helpers.host.runmark import RunMark
+from helpers.host.runmark import MARK_FILE, RunMark
 from helpers.template.domxml import Domain
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
@@ -146,6 +146,8 @@ def launch(target, template, image, accelerator):
     hypervisor.make_dir(workdir)
     domain = None
     try:
+        hypervisor.write_bytes(workdir / MARK_FILE,
+                               RunMark.current(target.run_id).to_text().encode())
         spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
                                               accelerator)
         started = time.monotonic()
@@ -308,20 +310,26 @@ def _lease_source(target, name):
 
 
 def _wait_for_lease(target, domain, mac, console, watch=None):
-    network = target.conn.networkLookupByName(target.network)
     if watch is not None:
         watch.follow(domain)
+        leased = functools.partial(watch.address, mac)
+    else:
+        leased = functools.partial(_libvirt_lease, target.conn.networkLookupByName(target.network),
+                                   mac)
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
         _require_running(domain, console)
-        if watch is not None and watch.address(mac):
-            return watch.address(mac)
-        for lease in ([] if watch else network.DHCPLeases(mac)):
-            if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4:
-                return lease["ipaddr"]
+        address = leased()
+        if address:
+            return address
         time.sleep(0.2)
     raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
                      f"{console()}")
+
+
+def _libvirt_lease(network, mac):
+    return next((lease["ipaddr"] for lease in network.DHCPLeases(mac)
+                 if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4), None)
 
 
 def _wait_for_ssh(target, domain, address, keys, user, console):
