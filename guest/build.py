@@ -2,9 +2,13 @@
 
     python3 -m guest.build [--cache DIR]     # prints the path of the built image
 
-The image is a FAT disk with syslinux as its bootloader, a Debian kernel and an initramfs holding
-busybox, dropbear, the kernel modules in modules.txt and vmiso-probe. Nothing is installed on the
-host: packages are fetched with `apt-get download` and unpacked into a build folder.
+The image is a FAT disk holding a Debian kernel and an initramfs (busybox, dropbear, the kernel
+modules in modules.txt and vmiso-probe), bootable under both firmwares: syslinux in its boot
+sector for BIOS, and for UEFI Debian's signed boot chain at the removable-media path
+(EFI/BOOT/BOOTX64.EFI is shim, signed by the Microsoft UEFI CA; it verifies Debian's signed GRUB,
+which verifies Debian's signed kernel), so the guest boots under Secure Boot with the keys a
+template's firmware enrolls. Nothing is installed on the host: packages are fetched with
+`apt-get download` and unpacked into a build folder.
 
 Beside the image lie the same kernel decompressed (vmlinux) and the initramfs uncompressed, named
 in manifest.json under "direct_boot": under emulation most of a disk boot is the kernel
@@ -182,14 +186,29 @@ def copy_tools_and_libraries(root, fs):
     (fs / "lib/x86_64-linux-gnu").symlink_to(".")
 
 
+# The UEFI boot chain, from the packages: shim at the path firmware boots removable media from,
+# GRUB beside it (shim loads grubx64.efi from its own folder), GRUB's config beside GRUB (Debian's
+# signed GRUB reads $cmdpath/grub.cfg when no /boot/grub is found).
+EFI_FILES = (("usr/lib/shim/shimx64.efi.signed", "EFI/BOOT/BOOTX64.EFI"),
+             ("usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "EFI/BOOT/grubx64.efi"))
+
+
 def make_disk(work, root, release, initrd):
-    """A FAT image with syslinux in its boot sector: booted by the firmware like any disk."""
+    """A FAT image booted by the firmware like any disk: syslinux in its boot sector for BIOS,
+    shim and GRUB at EFI/BOOT for UEFI, both starting the same kernel with the same command
+    line."""
     image = work / IMAGE_NAME
     run("mkfs.vfat", "-C", "-n", "VMISOPROBE", str(image), str(IMAGE_MIB * 1024))
     run("syslinux", "--install", str(image))
+    grub_cfg = work / "grub.cfg"
+    grub_cfg.write_text(f"set timeout=0\nlinux /vmlinuz {kernel_cmdline()}\n"
+                        f"initrd /initrd.gz\nboot\n")
     kernel = root / "boot" / f"vmlinuz-{release}"
+    run("mmd", "-i", str(image), "::/EFI", "::/EFI/BOOT")
     for source, name in ((kernel, "vmlinuz"), (initrd, "initrd.gz"),
-                         (RECIPE_DIR / "syslinux.cfg", "syslinux.cfg")):
+                         (RECIPE_DIR / "syslinux.cfg", "syslinux.cfg"),
+                         *((root / packaged, name) for packaged, name in EFI_FILES),
+                         (grub_cfg, "EFI/BOOT/grub.cfg")):
         run("mcopy", "-i", str(image), str(source), f"::{name}")
     return image
 

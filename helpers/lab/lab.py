@@ -6,7 +6,7 @@
     lab.stop()
 
 Inside namespace vmiso-<id> a private mount namespace puts lab copies over /etc/libvirt,
-/run/libvirt, /var/lib/libvirt, /var/log/libvirt and /var/cache/libvirt, so the machine's own
+/run/libvirt, /var/lib/libvirt, /var/log and /var/cache/libvirt, so the machine's own
 libvirt configuration is never read or written. The libvirt network `vmiso-lab` has no <forward>
 (isolated: nothing is routed out of the namespace). A second namespace, vmiso-<id>-up, is the lab's
 uplink station on the same bridge: the allowed neighbour a guest may reach (the positive twin of

@@ -22,7 +22,7 @@ BIND_MOUNTS = (
     ("etc/libvirt", "/etc/libvirt"),
     ("run/libvirt", "/run/libvirt"),
     ("lib/libvirt", "/var/lib/libvirt"),
-    ("log/libvirt", "/var/log/libvirt"),
+    ("log", "/var/log"),  # libvirt's logs, and the TPM emulator's that libvirt never removes
     ("cache", "/var/cache/libvirt"),
 )
 
@@ -81,6 +81,7 @@ def write(root, cache_dir, profile):
     for sub, _ in BIND_MOUNTS:
         if sub != "cache":
             (root / sub).mkdir(parents=True, exist_ok=True)
+    (root / "log/libvirt").mkdir()
     (root / "sock").mkdir(mode=0o755)
     cache_dir.mkdir(parents=True, exist_ok=True)
     (root / "cache").symlink_to(cache_dir.resolve())

@@ -51,6 +51,7 @@ class Inputs:
     baseline: Optional[dict]  # an earlier run's document (--baseline)
     allowed_targets: tuple = ()  # ("tcp", address, port) a guest on a real host must reach
     management_targets: tuple = ()  # (address, port or None) it must not
+    allow_raw_qemu: bool = False  # boot <qemu:commandline>/<qemu:override> (--allow-raw-qemu)
 
 
 def read(config):
@@ -89,7 +90,8 @@ def read(config):
             raise pytest.UsageError(str(err)) from None
     return Inputs(path, template, policy_file, policies, accelerator,
                   Path(image).resolve() if image else None, records, read_waivers(config),
-                  read_baseline(config), *read_real_host_targets(config))
+                  read_baseline(config), *read_real_host_targets(config),
+                  allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES)
 
 
 def read_real_host_targets(config):

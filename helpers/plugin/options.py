@@ -30,6 +30,7 @@ OPT_RISK = "--risk"
 OPT_SEVERITY = "--severity"
 OPT_FAIL_ON = "--fail-on"
 OPT_BASELINE = "--baseline"
+OPT_ALLOW_RAW_QEMU = "--allow-raw-qemu"
 
 # Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
 # failed or drifted at or above --fail-on, or errored).
@@ -50,6 +51,11 @@ def pytest_addoption(parser):
     group.addoption(OPT_TEMPLATE, default="hardened", metavar="NAME|PATH",
                     help="template under test: a built-in name (hardened, leaky) or a domain XML "
                          "file (default: hardened)")
+    group.addoption(OPT_ALLOW_RAW_QEMU, action="store_true",
+                    help="boot the template's <qemu:commandline> and <qemu:override> as given: "
+                         "the template author's QEMU arguments run as the host's QEMU user "
+                         "(default: the throwaway guest boots without them; HV-08 judges them "
+                         "either way; the built-in templates keep theirs)")
     group.addoption(OPT_IMAGE, default=None, metavar="PATH",
                     help="guest disk image: a cloud image (qcow2) with cloud-init, given a "
                          "NoCloud seed (default: the probe guest, built on first use)")

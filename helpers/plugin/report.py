@@ -128,15 +128,17 @@ class ControlReport:
         """The phase that decides a check: a failed or skipped setup, else the call."""
         return report.when == "call" or (report.when == "setup" and not report.passed)
 
-    def controls(self, checks=None):
-        """Each control's row: its checks (this run's, or the `checks` given) aggregated."""
+    def controls(self, checks=None, context=None):
+        """Each control's row: its checks (this run's, or the `checks` given with the `context`
+        they ran in) aggregated."""
         checks_of_run = self.checks if checks is None else checks
+        adapted = (self.context if context is None else context).get("adapted_controls", ())
         results = []
         for cid, control in self.catalog.items():
             checks = [c for c in checks_of_run if cid in c["controls"]]
             if not checks:
                 continue
-            status = self._status(control, checks)
+            status = self._status(control, checks, cid in adapted)
             waiver = self._waivers().get(cid)
             row = {
                 "id": cid, "title": control.title, "risk": control.risk,
@@ -159,9 +161,10 @@ class ControlReport:
         return inputs.waivers if inputs is not None else {}
 
     @staticmethod
-    def _status(control, checks):
-        """Drift applies where the template and the running guest describe the same fact."""
-        if not control.mirrored:
+    def _status(control, checks, adapted):
+        """Drift applies where the template and the running guest describe the same fact, and
+        vmiso's own adaptations did not change it for the throwaway guest."""
+        if not control.mirrored or adapted:
             return verdicts.aggregate([c["verdict"] for c in checks])
         return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
                                         [c["verdict"] for c in checks if not c["declared"]])
@@ -229,7 +232,8 @@ class ControlReport:
             # shares it with another host of the run
             name = fact.get("name")
             key = name if name and names.count(name) == 1 else fact.get("uri")
-            rows += [dict(row, host=key) for row in self.controls(part["checks"])]
+            rows += [dict(row, host=key)
+                     for row in self.controls(part["checks"], part["context"])]
         shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
         shared["hosts"] = {fact.get("uri"): {k: v for k, v in h["context"].items()
                                               if k not in ("host", "template", "probe_seed")}

@@ -198,6 +198,14 @@ def findings(dom):
     return {control: rule(dom) for control, rule in STATIC.items()}
 
 
+def adapted(template, instantiated):
+    """The controls whose static findings differ between the template and the XML the
+    throwaway guest was started from: what the guest shows for them was changed by vmiso's own
+    adaptations, so it cannot be compared with the template (no drift)."""
+    given, booted = findings(template), findings(instantiated)
+    return sorted(control for control in STATIC if given[control] != booted[control])
+
+
 def qtree_surface(control, devices):
     """The QEMU devices in `devices` that are `control`'s attack surface."""
     pattern = QTREE_SURFACE[control]

@@ -3,9 +3,10 @@
     xml, adaptations = instantiate(template, Throwaway(name=..., mac=..., overlay=..., ...))
 
 Only what a throwaway guest needs is substituted: name, UUID, MAC, disk sources (the first disk
-becomes the qcow2 overlay, other disks blank scratch files), the network source, share sources
-and the accelerator when KVM is unusable. Each change that alters what the guest runs on is
-returned as an adaptation, for the report. Static verdicts are computed on the template as given.
+becomes the qcow2 overlay, other disks blank scratch files), the network source, share sources,
+the accelerator when KVM is unusable, and everything that names the host (helpers/template/
+confine.py). Each change that alters what the guest runs on is returned as an adaptation, for
+the report. Static verdicts are computed on the template as given.
 """
 
 import copy
@@ -14,6 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpers.template.confine import confine
 from helpers.template.domxml import Domain, TemplateError
 
 
@@ -32,6 +34,7 @@ class Throwaway:
     direct_boot: object = None  # a directboot.DirectBoot, for the probe image on BIOS templates
     # path -> size of the blank disks instantiate() points at; the caller creates them
     scratch_files: dict = field(default_factory=dict)
+    allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -54,14 +57,16 @@ def instantiate(template: Domain, spec: Throwaway):
         root.remove(memtune)
         adaptations.append("<memtune> removed: libvirt cannot apply memory limits on this host "
                            "(it lacks CAP_SYS_RESOURCE to set QEMU's locked-memory limit)")
-    if spec.direct_boot is not None:
-        _boot_directly(root, spec.direct_boot)
     devices = root.find("devices")
     if devices is None:
         raise TemplateError("the template has no <devices> element")
+    adaptations += confine(root, spec.scratch_dir, spec.allow_raw_qemu)
+    _nvram_in_scratch(root, spec)
+    if spec.direct_boot is not None:
+        _boot_directly(root, spec.direct_boot)
     _substitute_disks(devices, spec)
-    _substitute_interfaces(devices, spec)
-    _substitute_shares(devices, spec)
+    adaptations += _substitute_interfaces(devices, spec)
+    adaptations += _substitute_shares(devices, spec)
     _add_seed(devices, spec)
     _log_console(devices, spec)
     return ET.tostring(root, encoding="unicode"), adaptations
@@ -89,6 +94,17 @@ def _boot_directly(root, boot):
         element.text = text
         os_.insert(at, element)
         at += 1
+
+
+def _nvram_in_scratch(root, spec):
+    """UEFI variables live in the guest's folder: libvirt would otherwise make them in its own
+    nvram folder on the host, where a transient guest's file is never removed."""
+    os_ = root.find("os")
+    if os_ is None or os_.find("nvram") is not None:
+        return
+    loader = os_.find("loader")
+    if os_.get("firmware") == "efi" or (loader is not None and loader.get("type") == "pflash"):
+        ET.SubElement(os_, "nvram").text = str(spec.scratch_dir / "nvram_VARS.fd")
 
 
 def _drop_host_cpu_model(cpu):
@@ -137,14 +153,26 @@ def _point_disk(disk, path, fmt):
         driver.set("type", fmt)
 
 
+# Interface types whose source is a device, a socket or a program of the host.
+HOST_INTERFACES = ("hostdev", "direct", "vdpa", "vhostuser", "ethernet", "server", "client",
+                   "mcast", "udp")
+# What an interface may name on the host: a tap or macvtap name, scripts it runs, device paths,
+# an Open vSwitch port, routes and addresses set on the host side, passt's log and port forwards.
+HOST_SIDE = ("target", "script", "downscript", "backend", "virtualport", "teaming", "ip", "route",
+             "portForward")
+GUEST_DRIVERS = ("qemu", "vhost")
+
+
 def _substitute_interfaces(devices, spec):
     """Every interface joins the lab network, except user-mode (slirp) ones, which stay what
     they are (NET-06 tests them). The first on the network gets `spec.mac`: its lease is the
-    guest's address."""
+    guest's address. Returns the adaptations worth reporting."""
+    changes = []
     interfaces = devices.findall("interface")
     ordered = [i for i in interfaces if i.get("type") != "user"] + \
         [i for i in interfaces if i.get("type") == "user"]
     for index, iface in enumerate(ordered):
+        changes += _strip_host_side(iface, index)
         for old in iface.findall("source") + iface.findall("mac"):
             iface.remove(old)
         if iface.get("type") != "user":
@@ -152,15 +180,60 @@ def _substitute_interfaces(devices, spec):
             iface.insert(0, ET.Element("source", network=spec.network))
         mac = f"{spec.mac[:-2]}{(int(spec.mac[-2:], 16) + index) % 256:02x}"
         iface.insert(0, ET.Element("mac", address=mac))
+    return changes
+
+
+def _strip_host_side(iface, index):
+    kind = iface.get("type", "")
+    changes = []
+    if kind in HOST_INTERFACES:
+        changes.append(f"interface {index + 1} <interface type='{kind}'> -> the run's network: "
+                       f"no host device, socket or program backs it")
+    named = [child for child in iface if child.tag in HOST_SIDE]
+    driver = iface.find("driver")
+    if driver is not None and driver.get("name") and driver.get("name") not in GUEST_DRIVERS:
+        named.append(driver)
+    for child in named:
+        iface.remove(child)
+    if named:
+        changes.append(f"interface {index + 1}: "
+                       f"{', '.join(f'<{c.tag}>' for c in named)} removed (host side)")
+    return changes
 
 
 def _substitute_shares(devices, spec):
+    """Every <filesystem> exports the guest's own share folder, whatever it named on the host
+    (a folder, an image file, a block device, a virtiofsd socket); a virtiofsd binary of the
+    template's choosing is never run."""
+    changes = []
     for fs in devices.findall("filesystem"):
         target = fs.find("target")
         tag = "" if target is None else target.get("dir", "")
         source = fs.find("source")
-        if source is not None and source.get("dir") is not None and tag in spec.share_dirs:
-            source.set("dir", str(spec.share_dirs[tag]))
+        if tag not in spec.share_dirs:
+            devices.remove(fs)
+            changes.append(f"<filesystem> {tag or '(no target)'}: {_source_text(source)} "
+                           f"removed: the guest has no folder of its own for it")
+            continue
+        if fs.get("type", "mount") != "mount" or (source is not None and source.get("socket")):
+            changes.append(f"<filesystem type='{fs.get('type', 'mount')}'> {tag}: "
+                           f"{_source_text(source)} -> a folder of the guest's own")
+        if source is not None:
+            fs.remove(source)
+        fs.set("type", "mount")
+        fs.insert(0, ET.Element("source", dir=str(spec.share_dirs[tag])))
+        binary = fs.find("binary")
+        if binary is not None and binary.get("path"):
+            changes.append(f"<filesystem> {tag}: <binary path='{binary.get('path')}'> -> "
+                           f"libvirt's own virtiofsd")
+            binary.attrib.pop("path")
+    return changes
+
+
+def _source_text(source):
+    if source is None:
+        return "(no source)"
+    return next(iter(source.attrib.values()), "(no source)")
 
 
 def _add_seed(devices, spec):

@@ -33,6 +33,7 @@ from helpers.host.guestroute import unanswerable_source
 from helpers.host.hypervisor import HypervisorError
 from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.host.runmark import MARK_FILE, RunMark
+from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
@@ -68,6 +69,7 @@ class Guest:
     boot: str  # "direct" (the probe kernel through fw_cfg) or "disk"
     hypervisor: object  # where workdir and the share folders are (helpers/host/hypervisor.py)
     timings: dict = field(default_factory=dict)
+    adapted_controls: list = field(default_factory=list)  # rules.adapted: no drift for these
     probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
 
@@ -137,8 +139,9 @@ def random_mac():
 
 
 @contextlib.contextmanager
-def launch(target, template, image, accelerator):
-    """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py)."""
+def launch(target, template, image, accelerator, raw_qemu=False):
+    """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py); with
+    `raw_qemu` its <qemu:commandline> and <qemu:override> run as given."""
     hypervisor = target.hypervisor
     name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
     workdir = target.workroot / name
@@ -149,7 +152,7 @@ def launch(target, template, image, accelerator):
         hypervisor.write_bytes(workdir / MARK_FILE,
                                RunMark.current(target.run_id).to_text().encode())
         spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
-                                              accelerator)
+                                              accelerator, raw_qemu)
         started = time.monotonic()
         with _lease_source(target, name) as watch:
             try:
@@ -170,7 +173,8 @@ def launch(target, template, image, accelerator):
                       adaptations, accelerator, "direct" if spec.direct_boot else "disk",
                       hypervisor, {"create_s": created - started,
                                    "create_to_lease_s": leased - started,
-                                   "create_to_ssh_s": ready - started})
+                                   "create_to_ssh_s": ready - started},
+                      adapted_controls=rules.adapted(template, Domain.from_string(xml)))
         if image.kind == CLOUD:
             guest.probe_binary = _copy_in(guest, image.probe_tool)
         yield guest
@@ -178,14 +182,15 @@ def launch(target, template, image, accelerator):
     finally:
         if domain is not None:
             _destroy(target, domain)
+            _remove_tpm_log(hypervisor, name)
         hypervisor.remove_tree(workdir)
 
 
 @contextlib.contextmanager
-def launch_together(count, target, template, image, accelerator):
+def launch_together(count, target, template, image, accelerator, raw_qemu=False):
     """`count` guests of one template, booted at once. Every guest that booted is destroyed on
     exit, also when another failed to boot or the run was interrupted while they booted."""
-    managers = [launch(target, template, image, accelerator) for _ in range(count)]
+    managers = [launch(target, template, image, accelerator, raw_qemu) for _ in range(count)]
     with contextlib.ExitStack() as stack:
         with ThreadPoolExecutor(count, thread_name_prefix="vmiso-boot") as pool:
             futures = [pool.submit(manager.__enter__) for manager in managers]
@@ -202,11 +207,12 @@ def launch_together(count, target, template, image, accelerator):
         yield [future.result() for future in futures]
 
 
-def _stage(workdir, name, template, image, target, accelerator):
+def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
     """Everything the guest needs before libvirt starts it: overlay, seed, scratch disks and
     share folders on the hypervisor, and the domain XML."""
     try:
         spec = _prepare(workdir, name, template, image, target, accelerator)
+        spec.allow_raw_qemu = raw_qemu
         keys = _seed(spec, image, target.hypervisor)
         xml, adaptations = instantiate(template, spec)
         for scratch, size in spec.scratch_files.items():
@@ -367,6 +373,18 @@ def _console_tail(hypervisor, workdir, lines=8):
         return ""
     tail = text.strip().splitlines()[-lines:]
     return "; console: " + " | ".join(tail) if tail else ""
+
+
+# libvirt keeps a TPM emulator's log after its guest is gone (its state it removes with a
+# transient guest); the lab keeps its own /var/log.
+SWTPM_LOG = "/var/log/swtpm/libvirt/qemu/{name}-swtpm.log"
+
+
+def _remove_tpm_log(hypervisor, name):
+    try:
+        hypervisor.run("rm", "-f", "--", SWTPM_LOG.format(name=name))
+    except HypervisorError:
+        pass  # the guest's files are gone; a log left behind is not worth failing the run
 
 
 def _destroy(target, domain):
