@@ -22,6 +22,7 @@ from helpers.output import document as document_mod
 from helpers.output import html, junit
 from helpers.plugin import manyhosts
 from helpers.plugin.inputs import inputs_key
+from helpers.plugin.options import EXIT_USAGE
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import verdicts, waivers
 from helpers.verdict.evidence import Evidence
@@ -191,11 +192,17 @@ class ControlReport:
                 and not self.other_failures:
             session.exitstatus = (pytest.ExitCode.TESTS_FAILED
                                   if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
+        if self._template_refused():
+            session.exitstatus = EXIT_USAGE  # fix the template, not the host
         report_dir = Path(self.config.getoption("report_dir"))
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / "controls.json").write_text(json.dumps(self.document, indent=2) + "\n")
         html.write(self.document, report_dir / "report.html")
         junit.write(self.document, report_dir / "junit.xml")
+
+    def _template_refused(self):
+        contexts = [self.context] + [w["context"] for w in self.workers.values()]
+        return any("template_refused" in context for context in contexts)
 
     def _document(self):
         context = dict(self.context, **self._file_facts(self.context))

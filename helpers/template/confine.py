@@ -100,7 +100,7 @@ def _host_hardware_reason(element):
     kind, mode = element.get("type", ""), element.get("mode", "")
     if element.tag == "hostdev":
         return "host hardware is never given to a throwaway guest (a managed PCI device would " \
-               "leave its host driver)"
+               "be unbound from its host driver)"
     if element.tag == "smartcard" and not (mode == "passthrough" and kind == SPICE_SMARTCARD):
         return "it reads the host's smartcard reader, certificates or a TCP peer"
     if element.tag == "redirdev" and kind != "spicevmc":
@@ -113,8 +113,8 @@ def _host_hardware_reason(element):
 
 
 def _describe(element):
-    attributes = " ".join(f"{k}='{v}'" for k, v in element.attrib.items() if k in ("type", "mode",
-                                                                                  "name", "model"))
+    attributes = " ".join(f"{k}='{element.get(k)}'" for k in ("type", "mode", "name", "model")
+                          if element.get(k))
     return f"<{element.tag}{' ' + attributes if attributes else ''}>"
 
 

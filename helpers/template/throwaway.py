@@ -35,6 +35,7 @@ class Throwaway:
     # path -> size of the blank disks instantiate() points at; the caller creates them
     scratch_files: dict = field(default_factory=dict)
     allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
+    host_qemu: object = None  # a machines.HostQemu: the emulators and machines the host has
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -42,6 +43,8 @@ def instantiate(template: Domain, spec: Throwaway):
     adaptations = []
     _set_text(root, "name", spec.name)
     _set_text(root, "uuid", str(uuid.uuid4()))
+    if spec.host_qemu is not None:
+        adaptations += spec.host_qemu.fit(root)
     if spec.mark is not None:
         _add_mark(root, spec.mark)
     if spec.accelerator == "tcg" and root.get("type") != "qemu":

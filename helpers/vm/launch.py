@@ -35,6 +35,7 @@ from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.host.runmark import MARK_FILE, RunMark
 from helpers.template import rules
 from helpers.template.domxml import Domain
+from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
 from helpers.vm import cloudinit, diskimage, ssh
@@ -217,7 +218,7 @@ def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
         xml, adaptations = instantiate(template, spec)
         for scratch, size in spec.scratch_files.items():
             target.hypervisor.make_sparse(scratch, size)
-    except (HypervisorError, OSError) as err:
+    except (HypervisorError, OSError, libvirt.libvirtError) as err:
         raise GuestError(f"the guest's files could not be made in {workdir} on "
                          f"{target.uri}'s host: {err}") from None
     return spec, keys, xml, adaptations
@@ -255,6 +256,7 @@ def _prepare(workdir, name, template, image, target, accelerator):
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
                                                                       target.daemon_pid),
                      mark=RunMark.current(target.run_id),
+                     host_qemu=HostQemu.parse(target.conn.getCapabilities()),
                      direct_boot=_direct_boot(target, template, image))
 
 

@@ -18,6 +18,9 @@ from helpers.vm.readings import IO_PORTS
 
 FDC_STATUS_PORT = 0x3F4
 PARALLEL_PORTS = (0x378, 0x278, 0x3BC)
+# PnP ids under which the firmware describes a floppy controller and a parallel port
+FDC_PNP_IDS = {"PNP0700"}
+PARALLEL_PNP_IDS = {"PNP0400", "PNP0401"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,22 @@ def read_io_port(guest, port):
     if not re.fullmatch(r"[0-9a-f]{2}", value):
         raise Undecided(f"reading I/O port {port:#x} through /dev/port gave {value!r}")
     return value
+
+
+def pnp_ids(guest):
+    """The PnP ids of the devices the guest's firmware describes (ACPI), upper case."""
+    ids = {line.strip().upper() for line in guest.readings.text("pnp").splitlines()
+           if line.strip()}
+    if not ids:
+        raise Undecided("the guest lists no PnP devices, though every PC describes its clock "
+                        "and keyboard controller: /sys/bus/pnp is not readable")
+    return ids
+
+
+def locked_down(guest):
+    """Whether the guest kernel's lockdown (Secure Boot) keeps /dev/port from userspace."""
+    return re.search(r"\[(integrity|confidentiality)\]",
+                     guest.readings.text("lockdown")) is not None
 
 
 def pci_devices(guest):

@@ -36,6 +36,10 @@ COMMANDS = {
     "uname-r": "uname -r",
     "uname-v": "uname -v",
     "os-release": "cat /etc/os-release 2>/dev/null; true",
+    # PnP ids of the devices the firmware describes (ACPI), one per line
+    "pnp": "cat /sys/bus/pnp/devices/*/id 2>/dev/null; true",
+    # "none [integrity] confidentiality": under Secure Boot the kernel locks /dev/port away
+    "lockdown": "cat /sys/kernel/security/lockdown 2>/dev/null; true",
     "io-ports": "for p in " + " ".join(str(p) for p in IO_PORTS) + "; do"
                 " echo $p $(dd if=/dev/port bs=1 skip=$p count=1 2>/dev/null | od -An -tx1);"
                 " done",
