@@ -35,10 +35,9 @@ class DirectBoot:
 
     @staticmethod
     def fits(template):
-        """PVH entry goes through SeaBIOS: only a template on the default BIOS firmware, and
-        one that does not boot a kernel of its own, is booted directly."""
+        """PVH entry goes through SeaBIOS: only a template on the default BIOS firmware is
+        booted directly (a kernel of the template's own is never used: confine.py)."""
         os_ = template.root.find("os")
         if os_ is None:
             return True
-        return (os_.get("firmware") in (None, "bios") and os_.find("loader") is None
-                and os_.find("kernel") is None)
+        return os_.get("firmware") in (None, "bios") and os_.find("loader") is None

@@ -1,5 +1,14 @@
-"""Templates real tools write: virt-install --print-xml, on this machine, with its defaults and
-several --osinfo values, run through the whole suite as a user would (--template PATH).
+"""Production templates: what virt-install --print-xml writes on this machine, run through the
+whole suite as a user would (--template PATH).
+
+- win11: UEFI with Secure Boot and Microsoft's keys enrolled (libvirt picks OVMF's
+  secure-enrolled firmware), an emulated TPM 2.0 (swtpm); the probe disk boots through its
+  signed chain, the guest kernel is locked down.
+- rhel9.2 and sles15sp5, as those hosts write them: RHEL's /usr/libexec/qemu-kvm and
+  pc-q35-rhel9.2.0 machine, SUSE's /usr/bin/qemu-kvm. This machine's osinfo-db (2022-11) knows
+  RHEL up to 9.1 and SLE up to 15 SP4, so the newest of each is asked for and the host-specific
+  parts are written as RHEL 9.2 and SLES 15 SP5 hosts write them; the suite fits them to this
+  host's QEMU and records it.
 
 The expected verdicts were written from reading those XMLs (the comments say what in the XML
 each failure comes from); the suite must reach exactly them, record what it adapted to run the
@@ -32,10 +41,22 @@ COMMON = {
     "ESC-06",  # no <memtune> hard limit: QEMU's memory is unbounded
 }
 EXPECTED_FAILURES = {
-    "debian11": COMMON | {"SHR-03"},  # <channel type="unix"> org.qemu.guest_agent.0
-    "ubuntu22.04": COMMON | {"SHR-03", "HV-05"},  # ... and <video><model type="qxl"/>
+    "rhel9.2": COMMON | {"SHR-03"},  # <channel type="unix"> org.qemu.guest_agent.0
+    "sles15sp5": COMMON | {"SHR-03"},  # the same devices
     "win11": COMMON | {"HV-04", "HV-05"},  # sata disk, e1000e NIC; qxl video; no agent channel
 }
+# name -> (the --osinfo this machine's virt-install knows, what the template's host writes)
+WRITTEN_AS = {
+    "rhel9.2": ("rhel9.1", {'machine="q35"': 'machine="pc-q35-rhel9.2.0"',
+                            "/usr/bin/qemu-system-x86_64": "/usr/libexec/qemu-kvm"}),
+    "sles15sp5": ("sle15sp4", {"/usr/bin/qemu-system-x86_64": "/usr/bin/qemu-kvm"}),
+    "win11": ("win11", {}),
+}
+# what the suite must record fitting each to this host's QEMU
+FITTED = {"rhel9.2": ["<emulator> /usr/libexec/qemu-kvm -> /usr/bin/qemu-system-x86_64",
+                      "machine pc-q35-rhel9.2.0 -> pc-q35-"],
+          "sles15sp5": ["<emulator> /usr/bin/qemu-kvm -> /usr/bin/qemu-system-x86_64"],
+          "win11": []}
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +68,16 @@ def templates(tmp_path_factory):
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "1G"], check=True)
     lab = Lab.start(Path("/run/vmiso"), ROOT / ".cache" / "libvirt" / "hardened")
     try:
-        for osinfo in EXPECTED_FAILURES:
+        for name, (osinfo, host_parts) in WRITTEN_AS.items():
             xml = subprocess.run(
-                ["virt-install", "--connect", lab.uri, "--print-xml", "--name", f"vi-{osinfo}",
+                ["virt-install", "--connect", lab.uri, "--print-xml", "--name", f"vi-{name}",
                  "--osinfo", osinfo, "--memory", "1024", "--import",
                  "--disk", f"path={disk},format=qcow2", "--network", f"network={NETWORK}"],
                 check=True, capture_output=True, text=True, timeout=120).stdout
-            (folder / f"{osinfo}.xml").write_text(xml)
+            for written_here, written_there in host_parts.items():
+                assert written_here in xml
+                xml = xml.replace(written_here, written_there)
+            (folder / f"{name}.xml").write_text(xml)
     finally:
         lab.stop()
     return folder
@@ -76,12 +100,24 @@ def test_the_suite_reaches_the_verdicts_read_from_the_xml(run):
 
 
 def test_what_the_host_cannot_run_is_adapted_and_recorded(run):
-    _, _, _, report = run
+    name, _, _, report = run
     adaptations = " ".join(report["run"]["adaptations"])
     if report["host"]["accelerator"] == "tcg":
         assert "domain type 'kvm' -> 'qemu'" in adaptations
         assert "cpu mode 'host-passthrough' removed" in adaptations
-    assert report["run"]["guest_boot"] == "direct"
+    for fitted in FITTED[name]:
+        assert fitted in adaptations
+    assert report["run"]["guest_boot"] == ("disk" if name == "win11" else "direct")
+
+
+def test_the_guest_kernel_sees_secure_boot_exactly_where_the_template_asks_for_uefi(run):
+    """win11 runs on OVMF's Secure Boot firmware with Microsoft's keys enrolled: the probe
+    disk's signed chain booted and the guest kernel locked itself down (the I/O-port reads say
+    so); the BIOS templates' guests read their ports."""
+    name, _, _, report = run
+    evidence = [e for c in report["controls"] if c["id"] == "HV-01" for e in c["evidence"]]
+    locked = any("locked down (Secure Boot)" in str(e["observed"]) for e in evidence)
+    assert locked == (name == "win11"), evidence
 
 
 def test_static_verdicts_judge_the_xml_as_given(run):

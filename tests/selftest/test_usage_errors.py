@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.lab.lab import Lab
+from tests.support import suite as support
 from tests.support.suite import suite
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,8 +97,6 @@ def files(tmp_path):
      "the host has no /dev/vhost-vsock: load the vhost_vsock kernel module on the host"),
     (["--template", "@loader.xml", "--control", "HV-01"], INFRASTRUCTURE,
      "the UEFI firmware the template asks for is not installed on the host: install it"),
-    (["--template", "@watchdog.xml", "--control", "HV-01"], USAGE,
-     "change or remove <watchdog> in the template"),
 ])
 def test_bad_input_is_one_clear_line(args, status, message, files):
     args = [str(files / a[1:]) if a.startswith("@") else a for a in args]
@@ -106,6 +105,23 @@ def test_bad_input_is_one_clear_line(args, status, message, files):
     assert proc.returncode == status, output
     assert message in output
     assert "Traceback" not in output
+
+
+def test_a_template_the_host_cannot_run_still_gets_every_verdict_without_a_guest(files, tmp_path):
+    """One line names the element and the fix; the template's and the host's checks decide,
+    the guest's error with that line, and every report file is written (exit 4)."""
+    proc, report = support.run_suite(tmp_path / "report", "suites", "--template",
+                                     str(files / "watchdog.xml"), "--control", "HV-01,DEV-03")
+    assert proc.returncode == USAGE, proc.stdout[-2000:]
+    assert "change or remove <watchdog> in the template" in proc.stdout
+    checks = [c for row in report["controls"] for c in row["checks"]]
+    assert {c["verdict"] for c in checks if c["declared"]} == {"pass"}
+    guest_checks = [c for c in checks if c["vantage"] == "inside"]
+    assert guest_checks and all(c["verdict"] == "error" and "<watchdog>" in c["message"]
+                                for c in guest_checks)
+    assert "<watchdog>" in report["run"]["template_refused"]
+    assert {p.name for p in (tmp_path / "report").iterdir()} >= {"controls.json", "report.html",
+                                                                 "junit.xml"}
 
 
 def test_no_kvm_and_tcg_forbidden_is_one_clear_line():

@@ -65,10 +65,15 @@ def test_built_in_templates_boot_directly(name):
 @pytest.mark.parametrize("os_extra, attributes", [
     ("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>", ""),
     ("", " firmware='efi'"),
-    ("<kernel>/boot/vmlinuz</kernel>", ""),
 ])
-def test_uefi_or_own_kernel_templates_boot_from_their_disk(os_extra, attributes):
+def test_uefi_templates_boot_from_their_disk(os_extra, attributes):
+    """The probe disk boots under UEFI through its signed chain (shim, GRUB, kernel)."""
     assert not DirectBoot.fits(with_os(os_extra, attributes))
+
+
+def test_a_template_with_its_own_kernel_boots_the_probe_kernel_directly():
+    """Its kernel is a host file, never handed to QEMU (helpers/template/confine.py)."""
+    assert DirectBoot.fits(with_os("<kernel>/boot/vmlinuz</kernel>", ""))
 
 
 def write_manifest(folder, entry):
