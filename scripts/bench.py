@@ -7,7 +7,8 @@ figures and writes them to reports/bench.json.
 Measured: the probe image build (cold and cached); the floor (a bare QEMU boot of the probe
 guest's kernel, with the same accelerator, to an /init that only says so), both as a bootloader
 boots it (the compressed bzImage) and as the suite boots it (decompressed, through PVH); domain
-creation and boot to SSH-ready over several boots; the cost of one check from the outside and
+creation and boot to SSH-ready over several boots, under BIOS and under UEFI with Secure Boot
+and a TPM (the probe disk's signed chain, the hardened template's hardware); the cost of one check from the outside and
 from the inside (from a hardened run's report); whole conformance runs on hardened and leaky;
 wall time for 1, 2 and 4 guests booted at once; and wall time against the number of controls.
 """
@@ -43,6 +44,13 @@ int main(void)
 }
 """
 BOOTS = 5
+# The hardened template on UEFI firmware with Secure Boot, Microsoft's keys and a TPM 2.0.
+UEFI_TEMPLATE = load.Domain.from_string(
+    (ROOT / "templates" / "hardened.xml").read_text()
+    .replace("<os>", "<os firmware='efi'><firmware><feature enabled='yes' name='secure-boot'/>"
+                     "<feature enabled='yes' name='enrolled-keys'/></firmware>")
+    .replace("<memballoon model='none'/>", "<memballoon model='none'/><tpm model='tpm-crb'>"
+                                           "<backend type='emulator' version='2.0'/></tpm>"))
 CONTROL_COUNTS = (1, 10)
 
 
@@ -106,12 +114,12 @@ def one_floor_boot(kernel, initrd, accelerator):
         qemu.wait()
 
 
-def boots(target, image, accelerator):
+def boots(target, image, accelerator, template=load.TEMPLATE, count=BOOTS):
     """Boot timings, and the disk a guest costs: its qcow2 overlay, beside the base image."""
     figures = {"create_s": [], "create_to_lease_s": [], "create_to_ssh_s": []}
     overlays = []
-    for _ in range(BOOTS):
-        with load.launch(target, load.TEMPLATE, image, accelerator) as guest:
+    for _ in range(count):
+        with load.launch(target, template, image, accelerator) as guest:
             for key in figures:
                 figures[key].append(guest.timings[key])
             overlays.append((guest.workdir / "disk.qcow2").stat().st_blocks * 512 / 1024)
@@ -164,6 +172,8 @@ def main():
         target = load.Target.for_lab(lab)
         guest_image = load.GuestImage.probe(image)
         figures["boots"] = boots(target, guest_image, accelerator)
+        figures["boots_uefi_secure_boot_tpm"] = boots(target, guest_image, accelerator,
+                                                      UEFI_TEMPLATE, count=3)
         figures["parallel_wall_s"] = {n: parallel(target, guest_image, accelerator, n)
                                       for n in (1, 2, 4)}
         target.close()

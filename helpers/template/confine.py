@@ -7,12 +7,13 @@ the host the guest runs on is pointed into the guest's own scratch folder or rem
 change is returned as one line for the report:
 
 - character devices (serial, parallel, console, channel) on files, pipes, host devices, unix
-  sockets or the network, and every <log file>: files and sockets in scratch;
+  sockets or the network, and every <log file>: files in scratch, or a channel's socket in
+  libvirt's own folder for the guest (QEMU's user cannot make one in scratch);
 - host hardware: <hostdev> of every kind, <smartcard> other than SPICE's, <redirdev> over TCP,
   <input> passthrough/evdev, <shmem>, a passthrough <tpm>: removed, or the TPM emulated;
   an <rng> reads /dev/urandom;
 - files: <os> kernel, initrd and dtb (the probe guest boots its own), a writable <loader>,
-  <nvram>, a file-backed <memoryBacking>, a display's or an audio backend's host path;
+  <nvram>, a file-backed <memoryBacking>, a display's socket or an audio backend;
 - what runs on the host: <qemu:commandline>/<qemu:override> (unless allow_raw_qemu), an
   interface's <script>, a virtiofsd <binary path>, a <resource> partition, a fixed vsock CID.
 
@@ -52,13 +53,12 @@ def _chardevs(devices, scratch):
         kind = dev.get("type", "pty")
         source = dev.find("source")
         label = f"<{dev.tag} type='{kind}'>"
-        if kind == "unix" and source is not None and source.get("path"):
-            path = scratch / f"{dev.tag}{index}.sock"
-            changes.append(f"{label} socket {source.get('path')} -> {path} (bound by QEMU)")
-            source.attrib.clear()
-            source.set("mode", "bind")
-            source.set("path", str(path))
-        elif kind not in SAFE_CHARDEV_TYPES and kind != "unix":
+        if kind == "unix" and dev.tag == "channel" and source is not None \
+                and source.get("path"):
+            changes.append(f"{label} socket {source.get('path')} -> one libvirt makes in its "
+                           f"own folder for the guest")
+            source.attrib = {"mode": "bind"}
+        elif kind not in SAFE_CHARDEV_TYPES and not (kind == "unix" and dev.tag == "channel"):
             path = scratch / f"{dev.tag}{index}.out"
             changes.append(f"{label} {_where(source)} -> file {path}")
             _make_file_chardev(dev, path)
@@ -154,12 +154,12 @@ def _tpm(devices, _scratch):
     return changes
 
 
-def _displays_and_audio(devices, scratch):
+def _displays_and_audio(devices, _scratch):
     changes = []
-    for index, listen in enumerate(devices.findall("graphics/listen[@socket]")):
-        path = scratch / f"display{index}.sock"
-        changes.append(f"<graphics> socket {listen.get('socket')} -> {path}")
-        listen.set("socket", str(path))
+    for listen in devices.findall("graphics/listen[@socket]"):
+        changes.append(f"<graphics> socket {listen.get('socket')} -> one libvirt makes in its "
+                       f"own folder for the guest")
+        listen.attrib.pop("socket")
     for audio in devices.findall("audio"):
         if audio.get("type") in HOST_AUDIO:
             changes.append(f"<audio type='{audio.get('type')}'> -> type 'none': it plays into "

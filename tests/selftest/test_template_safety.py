@@ -101,6 +101,8 @@ def run(tmp_path_factory):
     hardened = (ROOT / "templates" / "hardened.xml").read_text()
     template = tmp_path_factory.mktemp("template") / "canaries.xml"
     template.write_text(hardened
+                        .replace("<serial type='pty'/>",  # port 0: the console's
+                                 "<serial type='pty'><target port='0'/></serial>")
                         .replace("<boot dev='hd'/>", KERNEL.format(c=canaries) + "<boot dev='hd'/>")
                         .replace("<memballoon model='none'/>",
                                  "<memballoon model='none'/>" + snippets)

@@ -71,6 +71,13 @@ def test_uefi_templates_boot_from_their_disk(os_extra, attributes):
     assert not DirectBoot.fits(with_os(os_extra, attributes))
 
 
+def test_a_template_with_a_tpm_boots_from_its_disk():
+    dom = template("hardened")
+    dom.root.find("devices").append(ET.fromstring("<tpm model='tpm-crb'><backend "
+                                                  "type='emulator' version='2.0'/></tpm>"))
+    assert not DirectBoot.fits(dom)
+
+
 def test_a_template_with_its_own_kernel_boots_the_probe_kernel_directly():
     """Its kernel is a host file, never handed to QEMU (helpers/template/confine.py)."""
     assert DirectBoot.fits(with_os("<kernel>/boot/vmlinuz</kernel>", ""))
