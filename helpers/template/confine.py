@@ -126,8 +126,8 @@ def _rng(devices, _scratch):
             continue
         if backend.get("model") == "random" and (backend.text or URANDOM).strip() == URANDOM:
             continue
-        changes.append(f"<rng> backend {backend.get('model')} {(backend.text or '').strip() or ''}"
-                       .rstrip() + f" -> random {URANDOM}")
+        named = (backend.text or "").strip() or _where(backend.find("source"))
+        changes.append(f"<rng> backend {backend.get('model')} {named} -> random {URANDOM}")
         backend.attrib.clear()
         backend.set("model", "random")
         for child in list(backend):
