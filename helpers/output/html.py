@@ -154,6 +154,13 @@ def _header(document):
         ("hypothesis seed", esc(document["hypothesis_seed"])),
         ("fail on", esc(document["gate"]["fail_on"])),
     ]
+    run = document.get("run", {})
+    if run.get("template_refused"):
+        rows.append(("template refused", f"<span class=\"text\">"
+                                         f"{esc(run['template_refused'])}</span>"))
+    if run.get("adaptations"):
+        rows.append(("adaptations", "<br>".join(f"<span class=\"text\">{esc(a)}</span>"
+                                                for a in run["adaptations"])))
     return f"<h1>vmiso report</h1>\n{_gate(document)}\n{_facts(rows)}"
 
 

@@ -1,13 +1,15 @@
-"""Fit a template from another distribution to this host's QEMU: its emulator and machine type.
+"""Fit a template from another distribution to this host's QEMU: emulator, machine, firmware.
 
-    qemu = HostQemu.parse(conn.getCapabilities())
+    qemu = HostQemu.parse(conn.getCapabilities(), conn.getDomainCapabilities())
     adaptations = qemu.fit(root)    # root: the XML being made for the throwaway guest
 
 A RHEL template names /usr/libexec/qemu-kvm and pc-q35-rhel9.2.0, a SUSE one /usr/bin/qemu-kvm:
 where this host lacks the emulator it gets the host's own for the same architecture, and where
 its QEMU lacks the machine type, the newest of the same family (q35 stays q35, i440fx stays
 i440fx: the family decides which devices the board itself brings, such as i440fx's floppy
-controller). Each change is one adaptation for the report; the static checks judge the template
+controller). A UEFI <loader> this host does not have (RHEL's /usr/share/edk2/ovmf/...) becomes
+libvirt's choice among the host's own firmware, with Secure Boot and enrolled keys where the
+template's loader was secure. Each change is one adaptation for the report; the static checks judge the template
 as given.
 """
 
@@ -41,10 +43,14 @@ class HostQemu:
     emulators: dict = field(default_factory=dict)
     # arch -> machine type names and aliases its QEMU offers
     machines: dict = field(default_factory=dict)
+    loaders: set = field(default_factory=set)  # UEFI firmware files libvirt can give a guest
 
     @classmethod
-    def parse(cls, capabilities_xml):
+    def parse(cls, capabilities_xml, domain_capabilities_xml=None):
         qemu = cls()
+        if domain_capabilities_xml:
+            qemu.loaders = {v.text for v in ET.fromstring(domain_capabilities_xml)
+                            .iterfind("os/loader/value") if v.text}
         for arch in ET.fromstring(capabilities_xml).iterfind("guest/arch"):
             name = arch.get("name")
             paths = [e.text for e in arch.iter("emulator") if e.text]
@@ -59,7 +65,28 @@ class HostQemu:
         arch = os_type.get("arch", DEFAULT_ARCH) if os_type is not None else DEFAULT_ARCH
         if arch not in self.emulators:
             return []  # libvirt names what it cannot run
-        return self._fit_emulator(root, arch) + self._fit_machine(os_type, arch)
+        return (self._fit_emulator(root, arch) + self._fit_machine(os_type, arch)
+                + self._fit_loader(root.find("os")))
+
+    def _fit_loader(self, os_):
+        loader = None if os_ is None else os_.find("loader")
+        if loader is None or not (loader.text or "").strip() or not self.loaders \
+                or loader.text.strip() in self.loaders:
+            return []
+        secure = "yes" if loader.get("secure") == "yes" else "no"
+        os_.remove(loader)
+        nvram = os_.find("nvram")
+        if nvram is not None:
+            nvram.attrib.pop("template", None)  # the missing firmware's variables
+        os_.set("firmware", "efi")
+        firmware = os_.find("firmware")
+        if firmware is None:
+            firmware = ET.SubElement(os_, "firmware")
+        for feature in ("secure-boot", "enrolled-keys"):
+            ET.SubElement(firmware, "feature", enabled=secure, name=feature)
+        return [f"<loader> {loader.text.strip()} (not on this host) -> this host's UEFI "
+                f"firmware{' with Secure Boot and enrolled keys' if secure == 'yes' else ''}, "
+                f"as libvirt picks it"]
 
     def _fit_emulator(self, root, arch):
         emulator = root.find("devices/emulator")

@@ -256,8 +256,18 @@ def _prepare(workdir, name, template, image, target, accelerator):
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
                                                                       target.daemon_pid),
                      mark=RunMark.current(target.run_id),
-                     host_qemu=HostQemu.parse(target.conn.getCapabilities()),
+                     host_qemu=_host_qemu(target.conn, accelerator),
                      direct_boot=_direct_boot(target, template, image))
+
+
+def _host_qemu(conn, accelerator):
+    """The emulators, machines and UEFI firmware this host's libvirt offers."""
+    try:
+        domain_caps = conn.getDomainCapabilities(None, "x86_64", None,
+                                                 "qemu" if accelerator == "tcg" else "kvm")
+    except libvirt.libvirtError:
+        domain_caps = None  # no firmware to offer: a template's own loader is kept
+    return HostQemu.parse(conn.getCapabilities(), domain_caps)
 
 
 def _direct_boot(target, template, image):

@@ -127,3 +127,27 @@ def test_static_verdicts_judge_the_xml_as_given(run):
     declared = [c for c in hv07["checks"] if c["declared"]]
     assert declared and all(c["verdict"] == "fail" for c in declared)
     assert report["template"]["path"] == str(template)
+
+
+def test_a_uefi_loader_this_host_lacks_becomes_its_own_firmware(tmp_path):
+    """A template dumped on a RHEL host names RHEL's firmware files: the guest boots on this
+    host's OVMF with Secure Boot, as the template's secure loader asked, and the report says so;
+    the template's checks still judge the XML as given."""
+    hardened = (ROOT / "templates" / "hardened.xml").read_text()
+    template = tmp_path / "rhel-uefi.xml"
+    template.write_text(hardened.replace(
+        "<type arch='x86_64' machine='q35'>hvm</type>",
+        "<type arch='x86_64' machine='pc-q35-rhel9.2.0'>hvm</type>"
+        "<loader readonly='yes' secure='yes' type='pflash'>"
+        "/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd</loader>"
+        "<nvram template='/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd'>"
+        "/var/lib/libvirt/qemu/nvram/rhel_VARS.fd</nvram>"))
+    proc, report = run_suite(tmp_path / "report", "suites", "--template", str(template),
+                             "--control", "HV-01")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    adaptations = " ".join(report["run"]["adaptations"])
+    assert "OVMF_CODE.secboot.fd (not on this host) -> this host's UEFI firmware with Secure " \
+           "Boot" in adaptations
+    assert report["run"]["guest_boot"] == "disk"
+    evidence = [e for c in report["controls"] for e in c["evidence"]]
+    assert any("locked down (Secure Boot)" in str(e["observed"]) for e in evidence), evidence

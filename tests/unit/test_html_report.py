@@ -134,6 +134,15 @@ def test_markup_in_evidence_is_escaped():
     assert "&lt;script&gt;alert(1)&lt;/script&gt; and &lt;b&gt;x&lt;/b&gt;" in text
 
 
+def test_adaptations_and_a_refused_template_are_shown_escaped():
+    document = sample("hardened")
+    document["run"]["adaptations"] = ["<serial type='file'> /srv/f -> file /run/x/serial0.out"]
+    document["run"]["template_refused"] = "libvirt refused <watchdog>: change or remove it"
+    page = htmlreport.render(document)
+    assert "&lt;serial type=&#x27;file&#x27;&gt; /srv/f" in page
+    assert "libvirt refused &lt;watchdog&gt;" in page
+
+
 def test_the_page_fetches_nothing():
     text = htmlreport.render(sample("leaky"))
     links = re.findall(r"""\b(?:src|href|srcset|action|data)\s*=\s*["']?([^"'\s>]*)""", text)

@@ -77,3 +77,44 @@ def test_a_fitted_machine_never_leaves_its_family(family_name, vendor, version):
     root = domain("/usr/bin/qemu-system-x86_64", machine)
     QEMU.fit(root)
     assert family(root.find("os/type").get("machine")) == family_name
+
+
+DOMAIN_CAPABILITIES = """<domainCapabilities><os supported='yes'>
+  <enum name='firmware'><value>efi</value></enum>
+  <loader supported='yes'><value>/usr/share/OVMF/OVMF_CODE_4M.ms.fd</value>
+    <value>/usr/share/OVMF/OVMF_CODE_4M.fd</value></loader></os></domainCapabilities>"""
+WITH_FIRMWARE = HostQemu.parse(CAPABILITIES, DOMAIN_CAPABILITIES)
+
+
+def with_loader(path, secure):
+    root = domain("/usr/libexec/qemu-kvm", "pc-q35-rhel9.2.0")
+    root.find("os").extend([
+        ET.fromstring(f"<loader readonly='yes' secure='{secure}' type='pflash'>{path}</loader>"),
+        ET.fromstring("<nvram template='/usr/share/edk2/ovmf/OVMF_VARS.secboot.fd'>"
+                      "/var/lib/libvirt/qemu/nvram/rhel_VARS.fd</nvram>")])
+    return root
+
+
+@pytest.mark.parametrize("secure", ["yes", "no"])
+def test_a_rhel_uefi_loader_becomes_this_hosts_firmware_of_the_same_kind(secure):
+    root = with_loader("/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", secure)
+    adaptations = WITH_FIRMWARE.fit(root)
+    os_ = root.find("os")
+    assert os_.find("loader") is None and os_.get("firmware") == "efi"
+    assert {f.get("name"): f.get("enabled") for f in os_.iterfind("firmware/feature")} == \
+        {"secure-boot": secure, "enrolled-keys": secure}
+    assert os_.find("nvram").get("template") is None
+    assert any("OVMF_CODE.secboot.fd (not on this host)" in a for a in adaptations)
+
+
+def test_a_loader_the_host_has_is_kept():
+    root = with_loader("/usr/share/OVMF/OVMF_CODE_4M.ms.fd", "yes")
+    adaptations = WITH_FIRMWARE.fit(root)
+    assert root.find("os/loader") is not None
+    assert not any("loader" in a for a in adaptations)
+
+
+def test_a_host_without_uefi_firmware_keeps_the_loader_for_libvirt_to_refuse():
+    root = with_loader("/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "yes")
+    QEMU.fit(root)
+    assert root.find("os/loader") is not None
