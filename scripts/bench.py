@@ -8,9 +8,10 @@ Measured: the probe image build (cold and cached); the floor (a bare QEMU boot o
 guest's kernel, with the same accelerator, to an /init that only says so), both as a bootloader
 boots it (the compressed bzImage) and as the suite boots it (decompressed, through PVH); domain
 creation and boot to SSH-ready over several boots, under BIOS and under UEFI with Secure Boot
-and a TPM (the probe disk's signed chain, the hardened template's hardware); the cost of one check from the outside and
-from the inside (from a hardened run's report); whole conformance runs on hardened and leaky;
-wall time for 1, 2 and 4 guests booted at once; and wall time against the number of controls.
+and a TPM (the probe disk's signed chain, the hardened template's hardware); the cost of one
+check from the outside and from the inside (from a hardened run's report); whole conformance
+runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; and wall time
+against the number of controls.
 """
 
 import json

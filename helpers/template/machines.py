@@ -9,8 +9,8 @@ its QEMU lacks the machine type, the newest of the same family (q35 stays q35, i
 i440fx: the family decides which devices the board itself brings, such as i440fx's floppy
 controller). A UEFI <loader> this host does not have (RHEL's /usr/share/edk2/ovmf/...) becomes
 libvirt's choice among the host's own firmware, with Secure Boot and enrolled keys where the
-template's loader was secure. Each change is one adaptation for the report; the static checks judge the template
-as given.
+template's loader was secure. Each change is one adaptation for the report; the static
+checks judge the template as given.
 """
 
 import re
