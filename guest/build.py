@@ -187,8 +187,8 @@ def copy_tools_and_libraries(root, fs):
 
 
 # The UEFI boot chain, from the packages: shim at the path firmware boots removable media from,
-# GRUB beside it (shim loads grubx64.efi from its own folder), GRUB's config beside GRUB (Debian's
-# signed GRUB reads $cmdpath/grub.cfg when no /boot/grub is found).
+# GRUB beside it (shim loads grubx64.efi from its own folder). Debian's signed GRUB finds its
+# disk by the file /.disk/info and reads /boot/grub/grub.cfg there.
 EFI_FILES = (("usr/lib/shim/shimx64.efi.signed", "EFI/BOOT/BOOTX64.EFI"),
              ("usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed", "EFI/BOOT/grubx64.efi"))
 
@@ -203,12 +203,14 @@ def make_disk(work, root, release, initrd):
     grub_cfg = work / "grub.cfg"
     grub_cfg.write_text(f"set timeout=0\nlinux /vmlinuz {kernel_cmdline()}\n"
                         f"initrd /initrd.gz\nboot\n")
+    disk_info = work / "info"
+    disk_info.write_text("vmiso probe guest\n")
     kernel = root / "boot" / f"vmlinuz-{release}"
-    run("mmd", "-i", str(image), "::/EFI", "::/EFI/BOOT")
+    run("mmd", "-i", str(image), "::/EFI", "::/EFI/BOOT", "::/boot", "::/boot/grub", "::/.disk")
     for source, name in ((kernel, "vmlinuz"), (initrd, "initrd.gz"),
                          (RECIPE_DIR / "syslinux.cfg", "syslinux.cfg"),
                          *((root / packaged, name) for packaged, name in EFI_FILES),
-                         (grub_cfg, "EFI/BOOT/grub.cfg")):
+                         (grub_cfg, "boot/grub/grub.cfg"), (disk_info, ".disk/info")):
         run("mcopy", "-i", str(image), str(source), f"::{name}")
     return image
 

@@ -46,8 +46,10 @@ int main(void)
 """
 BOOTS = 5
 # The hardened template on UEFI firmware with Secure Boot, Microsoft's keys and a TPM 2.0.
+# UEFI and the kernel's decompression under it need more than hardened's 256 MiB.
 UEFI_TEMPLATE = load.Domain.from_string(
     (ROOT / "templates" / "hardened.xml").read_text()
+    .replace("256</memory>", "1024</memory>").replace("768</hard_limit>", "1536</hard_limit>")
     .replace("<os>", "<os firmware='efi'><firmware><feature enabled='yes' name='secure-boot'/>"
                      "<feature enabled='yes' name='enrolled-keys'/></firmware>")
     .replace("<memballoon model='none'/>", "<memballoon model='none'/><tpm model='tpm-crb'>"

@@ -135,7 +135,9 @@ def test_a_uefi_loader_this_host_lacks_becomes_its_own_firmware(tmp_path):
     the template's checks still judge the XML as given."""
     hardened = (ROOT / "templates" / "hardened.xml").read_text()
     template = tmp_path / "rhel-uefi.xml"
-    template.write_text(hardened.replace(
+    # UEFI firmware and the kernel's decompression under it need more than hardened's 256 MiB
+    template.write_text(hardened.replace("256</memory>", "1024</memory>").replace(
+        "768</hard_limit>", "1536</hard_limit>").replace(
         "<type arch='x86_64' machine='q35'>hvm</type>",
         "<type arch='x86_64' machine='pc-q35-rhel9.2.0'>hvm</type>"
         "<loader readonly='yes' secure='yes' type='pflash'>"
