@@ -183,7 +183,8 @@ def launch(target, template, image, accelerator, raw_qemu=False):
     finally:
         if domain is not None:
             _destroy(target, domain)
-            _remove_tpm_log(hypervisor, name)
+            if template.root.find("devices/tpm") is not None:
+                _remove_tpm_log(hypervisor, name)
         hypervisor.remove_tree(workdir)
 
 
