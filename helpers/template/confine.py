@@ -21,6 +21,8 @@ Disks, interfaces and share sources are substituted in throwaway.py; static verd
 judge the template as given.
 """
 
+import xml.etree.ElementTree as ET
+
 from helpers.template.domxml import QEMU_NS
 
 CHARDEVS = ("serial", "parallel", "console", "channel")
@@ -34,14 +36,11 @@ URANDOM = "/dev/urandom"
 
 def confine(root, scratch, allow_raw_qemu=False):
     devices = root.find("devices")
-    changes = []
-    for step in (_chardevs, _host_hardware, _rng, _tpm, _displays_and_audio):
-        changes += step(devices, scratch)
-    for step in (_boot_files, _memory_backing, _resource, _vsock):
-        changes += step(root, scratch)
-    if not allow_raw_qemu:
-        changes += _raw_qemu(root)
-    return changes
+    changes = (_chardevs(devices, scratch) + _host_hardware(devices) + _rng(devices)
+               + _tpm(devices) + _displays_and_audio(devices) + _boot_files(root)
+               + _uefi_variables(root, scratch) + _memory_backing(root) + _resource(root)
+               + _vsock(root))
+    return changes if allow_raw_qemu else changes + _raw_qemu(root)
 
 
 def _chardevs(devices, scratch):
@@ -53,12 +52,12 @@ def _chardevs(devices, scratch):
         kind = dev.get("type", "pty")
         source = dev.find("source")
         label = f"<{dev.tag} type='{kind}'>"
-        if kind == "unix" and dev.tag == "channel" and source is not None \
-                and source.get("path"):
-            changes.append(f"{label} socket {source.get('path')} -> one libvirt makes in its "
-                           f"own folder for the guest")
-            source.attrib = {"mode": "bind"}
-        elif kind not in SAFE_CHARDEV_TYPES and not (kind == "unix" and dev.tag == "channel"):
+        if kind == "unix" and dev.tag == "channel":
+            if source is not None and source.get("path"):
+                changes.append(f"{label} socket {source.get('path')} -> one libvirt makes in "
+                               f"its own folder for the guest")
+                source.attrib = {"mode": "bind"}
+        elif kind not in SAFE_CHARDEV_TYPES:
             path = scratch / f"{dev.tag}{index}.out"
             changes.append(f"{label} {_where(source)} -> file {path}")
             _make_file_chardev(dev, path)
@@ -86,7 +85,7 @@ def _make_file_chardev(dev, path):
     dev.insert(0, source)
 
 
-def _host_hardware(devices, _scratch):
+def _host_hardware(devices):
     changes = []
     for element in list(devices):
         why = _host_hardware_reason(element)
@@ -118,7 +117,7 @@ def _describe(element):
     return f"<{element.tag}{' ' + attributes if attributes else ''}>"
 
 
-def _rng(devices, _scratch):
+def _rng(devices):
     changes = []
     for rng in devices.findall("rng"):
         backend = rng.find("backend")
@@ -136,7 +135,7 @@ def _rng(devices, _scratch):
     return changes
 
 
-def _tpm(devices, _scratch):
+def _tpm(devices):
     changes = []
     for tpm in devices.findall("tpm"):
         backend = tpm.find("backend")
@@ -154,7 +153,7 @@ def _tpm(devices, _scratch):
     return changes
 
 
-def _displays_and_audio(devices, _scratch):
+def _displays_and_audio(devices):
     changes = []
     for listen in devices.findall("graphics/listen[@socket]"):
         changes.append(f"<graphics> socket {listen.get('socket')} -> one libvirt makes in its "
@@ -170,7 +169,7 @@ def _displays_and_audio(devices, _scratch):
     return changes
 
 
-def _boot_files(root, scratch):
+def _boot_files(root):
     os_ = root.find("os")
     if os_ is None:
         return []
@@ -186,21 +185,34 @@ def _boot_files(root, scratch):
         changes.append(f"<loader readonly='no'> {loader.text.strip()}: read-only (QEMU would "
                        f"write into the host's firmware file)")
         loader.set("readonly", "yes")
-    nvram = os_.find("nvram")
-    if nvram is not None:
-        path = scratch / "nvram_VARS.fd"
-        named = (nvram.text or "").strip() or (nvram.find("source").get("file", "")
-                                               if nvram.find("source") is not None else "")
-        if named:
-            changes.append(f"<nvram> {named} -> {path}, made from the firmware's template")
-        for child in list(nvram):
-            nvram.remove(child)
-        nvram.attrib.pop("type", None)
-        nvram.text = str(path)
     return changes
 
 
-def _memory_backing(root, _scratch):
+def _uefi_variables(root, scratch):
+    """UEFI variables live in the guest's folder, made from the firmware's template: never a
+    production guest's variables file, nor one in libvirt's nvram folder, where a transient
+    guest's is never removed."""
+    os_ = root.find("os")
+    if os_ is None:
+        return []
+    path = scratch / "nvram_VARS.fd"
+    nvram = os_.find("nvram")
+    if nvram is None:
+        loader = os_.find("loader")
+        if os_.get("firmware") == "efi" or (loader is not None
+                                            and loader.get("type") == "pflash"):
+            ET.SubElement(os_, "nvram").text = str(path)
+        return []
+    source = nvram.find("source")
+    named = (nvram.text or "").strip() or ("" if source is None else source.get("file", ""))
+    for child in list(nvram):
+        nvram.remove(child)
+    nvram.attrib.pop("type", None)
+    nvram.text = str(path)
+    return [f"<nvram> {named} -> {path}, made from the firmware's template"] if named else []
+
+
+def _memory_backing(root):
     source = root.find("memoryBacking/source")
     if source is None or source.get("type") != "file":
         return []
@@ -209,7 +221,7 @@ def _memory_backing(root, _scratch):
             "in the host's memory folder"]
 
 
-def _resource(root, _scratch):
+def _resource(root):
     resource = root.find("resource")
     if resource is None:
         return []
@@ -218,7 +230,7 @@ def _resource(root, _scratch):
             "partition is made"]
 
 
-def _vsock(root, _scratch):
+def _vsock(root):
     cid = root.find("devices/vsock/cid")
     if cid is None or cid.get("auto") == "yes":
         return []

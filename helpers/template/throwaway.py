@@ -64,7 +64,6 @@ def instantiate(template: Domain, spec: Throwaway):
     if devices is None:
         raise TemplateError("the template has no <devices> element")
     adaptations += confine(root, spec.scratch_dir, spec.allow_raw_qemu)
-    _nvram_in_scratch(root, spec)
     if spec.direct_boot is not None:
         _boot_directly(root, spec.direct_boot)
     _substitute_disks(devices, spec)
@@ -97,17 +96,6 @@ def _boot_directly(root, boot):
         element.text = text
         os_.insert(at, element)
         at += 1
-
-
-def _nvram_in_scratch(root, spec):
-    """UEFI variables live in the guest's folder: libvirt would otherwise make them in its own
-    nvram folder on the host, where a transient guest's file is never removed."""
-    os_ = root.find("os")
-    if os_ is None or os_.find("nvram") is not None:
-        return
-    loader = os_.find("loader")
-    if os_.get("firmware") == "efi" or (loader is not None and loader.get("type") == "pflash"):
-        ET.SubElement(os_, "nvram").text = str(spec.scratch_dir / "nvram_VARS.fd")
 
 
 def _drop_host_cpu_model(cpu):
