@@ -213,8 +213,7 @@ def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
     """Everything the guest needs before libvirt starts it: overlay, seed, scratch disks and
     share folders on the hypervisor, and the domain XML."""
     try:
-        spec = _prepare(workdir, name, template, image, target, accelerator)
-        spec.allow_raw_qemu = raw_qemu
+        spec = _prepare(workdir, name, template, image, target, accelerator, raw_qemu)
         keys = _seed(spec, image, target.hypervisor)
         xml, adaptations = instantiate(template, spec)
         for scratch, size in spec.scratch_files.items():
@@ -237,7 +236,7 @@ def _safe(text):
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in text)[:24]
 
 
-def _prepare(workdir, name, template, image, target, accelerator):
+def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
     hypervisor = target.hypervisor
     overlay = workdir / "disk.qcow2"
     base = target.images.provide(image.path)
@@ -256,7 +255,7 @@ def _prepare(workdir, name, template, image, target, accelerator):
                      share_dirs=shares,
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
                                                                       target.daemon_pid),
-                     mark=RunMark.current(target.run_id),
+                     mark=RunMark.current(target.run_id), allow_raw_qemu=raw_qemu,
                      host_qemu=_host_qemu(target.conn, accelerator),
                      direct_boot=_direct_boot(target, template, image))
 
