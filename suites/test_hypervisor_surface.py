@@ -14,7 +14,9 @@ AUDIO_PCI_CLASSES = ("0401", "0403")
 NIC_PCI_CLASS = "0200"
 VIRTIO_NICS = {("1af4", "1000"), ("1af4", "1041")}
 DISPLAY_PCI_CLASS = "03"
-EMULATED_DISPLAY_VENDORS = {"1013": "cirrus", "1b36": "qxl", "1234": "std VGA", "15ad": "vmware"}
+EMULATED_DISPLAY_VENDORS = {"1013": "cirrus", "1b36": "qxl", "15ad": "vmware", "1002": "ati"}
+# QEMU's std VGA and bochs-display share 1234:1111; only the VGA one decodes the legacy VGA ranges.
+STD_VGA = ("1234", "0300")
 
 
 def port_values(guest, evidence, what, ports):
@@ -84,8 +86,10 @@ def test_guest_nics_are_all_virtio(guest, evidence):
 def test_guest_sees_no_emulated_video(guest, evidence):
     displays = functions(probes.pci_devices(guest),
                          lambda d: d.pci_class.startswith(DISPLAY_PCI_CLASS)
-                         and d.vendor in EMULATED_DISPLAY_VENDORS)
-    evidence.expect_none("display PCI functions from cirrus/qxl/std-VGA/vmware vendors", displays)
+                         and (d.vendor in EMULATED_DISPLAY_VENDORS
+                              or (d.vendor, d.pci_class[:4]) == STD_VGA))
+    evidence.expect_none("display PCI functions of cirrus/qxl/vmware/ati, or QEMU's std VGA "
+                         "(1234 class 0300)", displays)
 
 
 @pytest.mark.control("HV-06")

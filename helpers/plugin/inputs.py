@@ -26,6 +26,7 @@ from helpers.plugin.options import (
     OPT_TEMPLATE,
     OPT_URI,
 )
+from helpers.template import allowlist
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
@@ -52,6 +53,7 @@ class Inputs:
     allowed_targets: tuple = ()  # ("tcp", address, port) a guest on a real host must reach
     management_targets: tuple = ()  # (address, port or None) it must not
     allow_raw_qemu: bool = False  # boot <qemu:commandline>/<qemu:override> (--allow-raw-qemu)
+    allowed_devices: tuple = ()  # HV-09: QEMU device types (or patterns) the policy allows
 
 
 def read(config):
@@ -66,7 +68,8 @@ def read(config):
     policy_file = policy_path(config)
     try:
         policies = load_policies(policy_file)
-    except PolicyError as err:
+        allowed_devices = allowlist.load(policy_file)
+    except (PolicyError, allowlist.AllowlistError) as err:
         raise pytest.UsageError(str(err)) from None
     try:
         records = osv.load(config.getoption("osv") or OSV_DEFAULT)
@@ -91,7 +94,8 @@ def read(config):
     return Inputs(path, template, policy_file, policies, accelerator,
                   Path(image).resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
-                  allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES)
+                  allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES,
+                  allowed_devices=allowed_devices)
 
 
 def read_real_host_targets(config):

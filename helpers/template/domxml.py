@@ -10,11 +10,17 @@ Element reference: https://libvirt.org/formatdomain.html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-# Machine types built on QEMU's i440fx/PIIX setup, which always creates an isa-fdc.
-I440FX_MACHINES = ("pc", "isapc")
+# Machine types built on QEMU's i440fx/PIIX setup, which always creates an isa-fdc; xenfv is a
+# Xen HVM guest's device model, QEMU on i440fx.
+I440FX_MACHINES = ("pc", "isapc", "xenfv")
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
 NESTED_FEATURES = ("vmx", "svm")
 I440FX_PREFIX = "pc-i440fx-"
+# Xen guests without a device model (no emulated hardware): PV and PVH, by machine or OS type.
+XEN_PARAVIRTUAL = ("xenpv", "xenpvh", "linux", "xen")
+# The bus libvirt gives a disk without one, from its target's name (virDiskNameToBus).
+BUS_BY_PREFIX = (("hd", "ide"), ("sd", "scsi"), ("vd", "virtio"), ("xvd", "xen"), ("ub", "usb"),
+                 ("fd", "fdc"))
 
 
 class TemplateError(ValueError):
@@ -69,6 +75,24 @@ class Domain:
     def machine(self):
         os_type = self.root.find("os/type")
         return os_type.get("machine", "pc") if os_type is not None else "pc"
+
+    @property
+    def is_xen(self):
+        return self.virt_type == "xen"
+
+    @property
+    def is_xen_paravirtual(self):
+        """A Xen PV or PVH guest: no device model, so no emulated device at all."""
+        os_type = self.root.find("os/type")
+        return self.is_xen and os_type is not None and \
+            (os_type.get("machine") in XEN_PARAVIRTUAL or (os_type.text or "").strip() in
+             XEN_PARAVIRTUAL)
+
+    @property
+    def uses_uefi(self):
+        os_ = self.root.find("os")
+        return os_ is not None and (os_.get("firmware") == "efi"
+                                    or os_.find("loader[@type='pflash']") is not None)
 
     @property
     def is_i440fx(self):
@@ -135,7 +159,28 @@ class Domain:
 
     @property
     def video_models(self):
-        return [m.get("type", "") for m in self._all("devices/video/model")]
+        """Each <video>'s model type ('' for a <video> without one: libvirt picks)."""
+        return [v.find("model").get("type", "") if v.find("model") is not None else ""
+                for v in self._all("devices/video")]
+
+    @property
+    def video_accelerations(self):
+        """(model, what) of each video device with 3D acceleration or a vhost-user backend."""
+        found = []
+        for v in self._all("devices/video"):
+            model = v.find("model")
+            kind = "" if model is None else model.get("type", "")
+            if kind != "virtio":  # virgl and vhost-user back virtio GPUs only
+                continue
+            if model.find("acceleration[@accel3d='yes']") is not None:
+                found.append((kind, "3D acceleration (virgl)"))
+            if v.find("driver[@name='vhostuser']") is not None:
+                found.append((kind, "a vhost-user GPU backend"))
+        return found
+
+    @property
+    def graphics_types(self):
+        return [g.get("type", "") for g in self._all("devices/graphics")]
 
     @property
     def parallel_ports(self):
@@ -151,11 +196,20 @@ class Domain:
         return [i.find("model").get("type", "") if i.find("model") is not None else ""
                 for i in self.interfaces]
 
+    @staticmethod
+    def disk_bus(target):
+        """A disk target's bus: the one given, else the one libvirt derives from its name."""
+        if target.get("bus"):
+            return target.get("bus")
+        dev = target.get("dev", "")
+        return next((bus for prefix, bus in BUS_BY_PREFIX if dev.startswith(prefix)), "")
+
     @property
     def disk_buses(self):
-        """(target dev, bus) of every <disk device='disk'>."""
-        return [(t.get("dev", ""), t.get("bus", "")) for d in self._all("devices/disk")
-                if d.get("device", "disk") == "disk" for t in d.findall("target")]
+        """(target dev, device, bus) of every disk but floppies (cdrom and lun included)."""
+        return [(t.get("dev", ""), d.get("device", "disk"), self.disk_bus(t))
+                for d in self._all("devices/disk") if d.get("device", "disk") != "floppy"
+                for t in d.findall("target")]
 
     @property
     def cpu_mode(self):
@@ -163,12 +217,27 @@ class Domain:
         return "" if cpu is None else cpu.get("mode", "")
 
     @property
+    def cpu_match(self):
+        cpu = self.root.find("cpu")
+        return "" if cpu is None else cpu.get("match", "")
+
+    @property
+    def cpu_model(self):
+        """The named CPU model, '' when the XML names none (QEMU's default model then)."""
+        return (self.root.findtext("cpu/model") or "").strip()
+
+    @property
     def nested_virt_features(self):
-        """vmx/svm CPU features the XML requires or forces."""
+        """vmx/svm CPU features the XML requires, forces or takes where the host has them."""
         return [f"{f.get('name')} ({f.get('policy', 'require')})"
                 for f in self._all("cpu/feature")
                 if f.get("name") in NESTED_FEATURES and f.get("policy", "require") in
-                ("require", "force")]
+                ("require", "force", "optional")]
+
+    @property
+    def disabled_cpu_features(self):
+        return {f.get("name") for f in self._all("cpu/feature")
+                if f.get("policy") in ("disable", "forbid")}
 
     @property
     def qemu_passthrough(self):
@@ -189,7 +258,11 @@ class Domain:
 
     @property
     def scsi_controller_models(self):
-        return {c.get("model", "") for c in self._all("devices/controller[@type='scsi']")}
+        return [c.get("model", "") for c in self._all("devices/controller[@type='scsi']")]
+
+    @property
+    def shared_memory(self):
+        return [s.get("name", "") for s in self._all("devices/shmem")]
 
     @property
     def displays(self):
@@ -201,6 +274,9 @@ class Domain:
             listen = g.find("listen")
             if listen is not None and listen.get("type") in ("socket", "none"):
                 where = listen.get("type")
+            elif listen is not None and listen.get("type") == "network":
+                where = listen.get("address") or \
+                    f"the address of network {listen.get('network', '?')!r}"
             else:
                 where = (listen.get("address") if listen is not None else None) \
                     or g.get("listen") or ""

@@ -7,15 +7,25 @@ An empty list means the XML gives the control nothing to object to. The same mod
 QEMU device types (as `info qtree` prints them) that count as each control's attack surface.
 """
 
+import fnmatch
 import ipaddress
 import re
 
+from helpers.template import expansion
+
 CLIPBOARD_CHANNEL_TYPES = ("spicevmc", "qemu-vdagent")
 GUEST_AGENT_PORT = "org.qemu.guest_agent.0"
-PARAVIRTUAL_NICS = ("virtio",)
-PARAVIRTUAL_DISK_BUSES = ("virtio", "scsi")  # scsi: on a virtio-scsi controller, see below
+PARAVIRTUAL_NICS = ("virtio", "virtio-transitional", "virtio-non-transitional", "netfront")
+# Interfaces whose guest device is no emulated NIC: a host function, or always virtio.
+NON_EMULATED_INTERFACES = ("hostdev", "vdpa", "vhostuser")
+PARAVIRTUAL_DISK_BUSES = ("virtio", "scsi", "xen")  # scsi: on a virtio-scsi controller, see below
+VIRTIO_SCSI = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")
 EMULATED_VIDEO = ("cirrus", "qxl", "vga", "vmvga")
 HOST_CPU_MODES = ("host-passthrough", "host-model", "maximum")
+# QEMU 7.2's x86 CPU models whose definition has svm (query-cpu-model-expansion, measured); the
+# default model when the XML names none is qemu64.
+SVM_MODELS = re.compile(r"^(qemu64|phenom|Opteron_G[2-5]|EPYC|Dhyana)(-.*)?$")
+DEFAULT_CPU_MODEL = "qemu64"
 CLIPBOARD_PORT = "com.redhat.spice.0"
 WEBDAV_PORT = "org.spice-space.webdav.0"
 
@@ -27,20 +37,37 @@ QTREE_SURFACE = {
     "HV-03": re.compile(r"^(intel-hda|ich9-intel-hda|hda-.*|AC97|ES1370|sb16|gus|cs4231a|adlib"
                         r"|usb-audio)$"),
     "HV-04": re.compile(r"^(e1000|e1000e|rtl8139|pcnet|ne2k_pci|ne2k_isa|i8255.*|vmxnet3"
-                        r"|ide-hd|ide-cd|nvme|usb-storage)$"),
-    "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|vmware-svga)$"),
+                        r"|ide-hd|ide-cd|nvme|usb-storage|lsi53c.*|megasas.*|mptsas1068|pvscsi"
+                        r"|am53c974|dc-390|sdhci-pci|pvrdma)$"),
+    "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|vmware-svga"
+                        r"|ati-vga|virtio-vga-gl|virtio-gpu-gl-pci|vhost-user-vga"
+                        r"|vhost-user-gpu-pci)$"),
     "HV-06": re.compile(r"^isa-parallel$"),
     "DEV-01": re.compile(r"^usb-redir$"),
     "DEV-02": re.compile(r"^(vfio-.*|pci-assign|kvm-pci-assign|usb-host)$"),
-    "SHR-05": re.compile(r"^(vhost-vsock-.*|vhost-user-vsock-.*|virtio-balloon-.*)$"),
+    "SHR-05": re.compile(r"^(vhost-vsock-.*|vhost-user-vsock-.*|virtio-balloon-.*|ivshmem.*)$"),
 }
 
 
+class NotDecided(Exception):
+    """The XML cannot decide the control for this kind of guest; the message says what does."""
+
+
+def emulated(rule):
+    """A rule about emulated devices: a Xen PV or PVH guest has none (no device model)."""
+    def judge(dom):
+        return [] if dom.is_xen_paravirtual else rule(dom)
+    judge.__doc__, judge.__name__ = rule.__doc__, rule.__name__
+    return judge
+
+
+@emulated
 def floppy(dom):
     """floppy disks and i440fx machine types (built-in isa-fdc)"""
     found = []
     if dom.is_i440fx:
-        found.append(f"machine {dom.machine!r} is i440fx, which always has an isa-fdc")
+        what = "a Xen HVM guest's device model" if dom.is_xen else f"machine {dom.machine!r}"
+        found.append(f"{what} is i440fx, which always has an isa-fdc")
     found += [f"floppy disk {dev}" for dev in dom.floppy_disks]
     return found
 
@@ -48,7 +75,9 @@ def floppy(dom):
 def usb(dom):
     """USB controllers (explicit or libvirt's implicit one) and USB devices"""
     models = dom.usb_controller_models
-    found = [] if models else ["no <controller type='usb'>: libvirt adds a default USB controller"]
+    implicit = not models and not dom.is_xen  # libxl adds no USB controller by itself
+    found = ["no <controller type='usb'>: libvirt adds a default USB controller"] \
+        if implicit else []
     found += [f"USB controller model {m or '(libvirt default)'}" for m in models if m != "none"]
     return found + [f"USB device: {d}" for d in dom.usb_devices]
 
@@ -74,32 +103,49 @@ def clipboard(dom):
 
 def host_filter(dom):
     """interfaces without a traffic filter (<filterref>)"""
+    _needs_nwfilter(dom)
     return [f"interface {i + 1} ({iface.get('type')}) has no <filterref>"
             for i, iface in enumerate(dom.interfaces) if not dom.interface_filter(iface)]
 
 
+@emulated
 def sound(dom):
     """<sound> devices"""
     return [f"sound device {model or '(default)'}" for model in dom.sound_models]
 
 
+@emulated
 def emulated_nic_and_disk(dom):
-    """emulated NIC models and disk buses (anything but virtio / virtio-scsi)"""
+    """emulated NIC models, disk buses and SCSI host adapters (anything but virtio /
+    virtio-scsi; xen under Xen)"""
     found = [f"interface {i + 1} model {model or 'unset (libvirt picks an emulated NIC)'}"
-             for i, model in enumerate(dom.nic_models) if model not in PARAVIRTUAL_NICS]
-    for dev, bus in dom.disk_buses:
-        if bus == "scsi" and dom.scsi_controller_models != {"virtio-scsi"}:
-            found.append(f"disk {dev} on a SCSI controller that is not only virtio-scsi")
+             for i, (iface, model) in enumerate(zip(dom.interfaces, dom.nic_models))
+             if iface.get("type") not in NON_EMULATED_INTERFACES
+             and model not in PARAVIRTUAL_NICS]
+    scsi = dom.scsi_controller_models
+    for dev, device, bus in dom.disk_buses:
+        if bus == "scsi" and not scsi:
+            found.append(f"{device} {dev} on bus scsi: libvirt adds its default SCSI adapter "
+                         f"(an emulated LSI)")
         elif bus not in PARAVIRTUAL_DISK_BUSES:
-            found.append(f"disk {dev} on emulated bus {bus or '(default)'}")
-    return found
+            found.append(f"{device} {dev} on emulated bus {bus or '(default)'}")
+    return found + [f"SCSI controller model {model or 'unset (libvirt picks an emulated LSI)'}"
+                    for model in scsi if model not in VIRTIO_SCSI]
 
 
+@emulated
 def video(dom):
-    """legacy or accelerated emulated video (cirrus, qxl, vga, vmvga)"""
-    return [f"video model {model}" for model in dom.video_models if model in EMULATED_VIDEO]
+    """legacy or accelerated emulated video (cirrus, qxl, vga, vmvga, virgl, vhost-user GPU),
+    and the cirrus libvirt adds for a display without a video model"""
+    models = dom.video_models
+    found = ["a <graphics> display and no <video>: libvirt adds a cirrus VGA"] \
+        if dom.graphics_types and not models else []
+    found += [f"video model {model or 'unset (libvirt picks cirrus)'}" for model in models
+              if model in EMULATED_VIDEO + ("",)]
+    return found + [f"video model {model} with {what}" for model, what in dom.video_accelerations]
 
 
+@emulated
 def parallel(dom):
     """<parallel> ports"""
     return [f"parallel port ({kind})" for kind in dom.parallel_ports]
@@ -107,6 +153,7 @@ def parallel(dom):
 
 def guest_isolation(dom):
     """interfaces without <port isolated='yes'/> (guest-to-guest traffic on the bridge)"""
+    _needs_nwfilter(dom)
     return [f"interface {i + 1} ({iface.get('type')}) is not an isolated port"
             for i, iface in enumerate(dom.interfaces) if not dom.interface_isolated(iface)]
 
@@ -116,6 +163,12 @@ def exposed_display(dom):
     return [f"{kind} display listens on {where}" + ("" if password else " without a password")
             for kind, where, _, password in dom.displays
             if where and where not in ("socket", "none") and not _is_loopback(where)]
+
+
+def _needs_nwfilter(dom):
+    if dom.is_xen:
+        raise NotDecided("libxl has no nwfilter nor isolated ports: the vif script and the "
+                         "host's firewall decide, which only a live run on the Xen host sees")
 
 
 def _is_loopback(address):
@@ -143,9 +196,24 @@ def guest_agent(dom):
 
 
 def nested_virtualization(dom):
-    """host CPU models (host-passthrough, host-model) and vmx/svm features exposed to the guest"""
-    found = [f"cpu mode {dom.cpu_mode}"] if dom.cpu_mode in HOST_CPU_MODES else []
-    return found + [f"cpu feature {f}" for f in dom.nested_virt_features]
+    """host CPU models (host-passthrough, host-model, match='minimum'), CPU models with svm left
+    on (QEMU's default qemu64 among them) and vmx/svm features exposed to the guest"""
+    return _cpu_model_findings(dom) + [f"cpu feature {f}" for f in dom.nested_virt_features]
+
+
+def _cpu_model_findings(dom):
+    if dom.cpu_mode in HOST_CPU_MODES:
+        return [f"cpu mode {dom.cpu_mode}"]
+    if dom.cpu_match == "minimum" and not {"vmx", "svm"} <= dom.disabled_cpu_features:
+        return ["cpu match='minimum': libvirt starts from the host's CPU model, vmx/svm included "
+                "unless both are disabled"]
+    if dom.is_xen:  # libxl exposes vmx/svm only with nestedhvm, which reads as the above
+        return []
+    model = dom.cpu_model or DEFAULT_CPU_MODEL
+    if SVM_MODELS.match(model) and "svm" not in dom.disabled_cpu_features:
+        named = f"cpu model {model}" if dom.cpu_model else f"no CPU model: QEMU's default {model}"
+        return [f"{named} has svm (no <feature policy='disable' name='svm'/>)"]
+    return []
 
 
 def raw_qemu(dom):
@@ -165,17 +233,35 @@ def host_identity(dom):
 
 
 def host_channels(dom):
-    """vsock devices and memory balloons (host channels a guest does not need)"""
+    """vsock devices, shared memory and memory balloons (host channels a guest does not
+    need; Xen's own balloon driver is not one)"""
     found = [f"vsock ({model})" for model in dom.vsock_models]
-    if not dom.memballoon_models:
+    found += [f"shmem {name} (ivshmem: memory shared outside the guest)"
+              for name in dom.shared_memory]
+    if not dom.memballoon_models and not dom.is_xen:  # libxl adds no virtio balloon
         found.append("no <memballoon>: libvirt adds a default virtio memory balloon")
     return found + [f"memballoon model {model or '(default virtio)'}"
-                    for model in dom.memballoon_models if model != "none"]
+                    for model in dom.memballoon_models if model not in ("none", "xen")]
 
 
 def host_devices(dom):
     """host devices passed through (<hostdev>, hostdev interfaces)"""
     return dom.host_devices
+
+
+def unlisted_devices(dom, allowed):
+    """QEMU devices the template makes (the chipset's and libvirt's implicit ones included) that
+    are not on the policy's allowlist"""
+    found = {}
+    for device in expansion.qemu_devices(dom):
+        if not is_allowed(device.qemu_type, allowed):
+            found.setdefault(device.qemu_type, device.source)
+    return [f"{qemu_type} (from {source})" for qemu_type, source in sorted(found.items())]
+
+
+def is_allowed(qemu_type, allowed):
+    """Whether a QEMU device type is on the allowlist (names or shell-style patterns)."""
+    return any(fnmatch.fnmatchcase(qemu_type, pattern) for pattern in allowed)
 
 
 def resource_limits(dom):
@@ -194,8 +280,28 @@ STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_a
           "DEV-03": disk_format, "MGT-01": exposed_display}
 
 
-def findings(dom):
-    return {control: rule(dom) for control, rule in STATIC.items()}
+# Controls whose rule needs the policy's device allowlist besides the XML.
+WITH_ALLOWLIST = {"HV-09": unlisted_devices}
+
+
+def judge(control, dom, allowed):
+    """One control's findings on the XML; raises NotDecided where the XML cannot decide it."""
+    if control in WITH_ALLOWLIST:
+        return WITH_ALLOWLIST[control](dom, allowed)
+    return STATIC[control](dom)
+
+
+def findings(dom, allowed=None):
+    """Every XML-decided control's findings (None where the XML cannot decide it); HV-09 only
+    when an allowlist is given."""
+    controls = list(STATIC) + (list(WITH_ALLOWLIST) if allowed is not None else [])
+    result = {}
+    for control in controls:
+        try:
+            result[control] = judge(control, dom, allowed)
+        except NotDecided:
+            result[control] = None
+    return result
 
 
 def adapted(template, instantiated):

@@ -321,3 +321,84 @@ def test_own_smbios_values_are_not_a_host_identity_leak():
     root = ET.fromstring(HARDENED)
     smbios_mode("sysinfo")(root)
     assert findings(Domain(root))["SHR-04"] == []
+
+
+def domain(devices="", cpu="", machine="q35", kind="qemu"):
+    return Domain.from_string(f"<domain type='{kind}'><name>t</name><os><type machine="
+                              f"'{machine}'>hvm</type></os>{cpu}<devices>{devices}</devices>"
+                              f"</domain>")
+
+
+DISABLED = ("<cpu><model>qemu64</model><feature policy='disable' name='svm'/>"
+            "<feature policy='disable' name='vmx'/></cpu>")
+# What libvirt gives QEMU for each (the classes the corpus of real XMLs and QEMU command lines
+# found): (devices, cpu, control, whether the control has a finding).
+IMPLICIT_DEFAULTS = [
+    ("<graphics type='vnc'/>", DISABLED, "HV-05", True),  # no <video>: cirrus
+    ("<graphics type='vnc'/><video/>", DISABLED, "HV-05", True),  # no model: cirrus
+    ("<graphics type='vnc'/><video><model type='none'/></video>", DISABLED, "HV-05", False),
+    ("<video><model type='virtio'><acceleration accel3d='yes'/></model></video>", DISABLED,
+     "HV-05", True),  # virgl
+    ("<video><model type='virtio'/><driver name='vhostuser'/></video>", DISABLED, "HV-05", True),
+    ("<disk device='cdrom'><target dev='sda' bus='sata'/></disk>", DISABLED, "HV-04", True),
+    ("<disk device='lun'><target dev='sda' bus='usb'/></disk>", DISABLED, "HV-04", True),
+    ("<disk device='cdrom'><target dev='hdc'/></disk>", DISABLED, "HV-04", True),  # ide by name
+    ("<disk><target dev='vda'/></disk>", DISABLED, "HV-04", False),  # virtio by name
+    ("<disk><target dev='sda' bus='scsi'/></disk>", DISABLED, "HV-04", True),  # default lsi
+    ("<controller type='scsi' model='lsisas1078'/>", DISABLED, "HV-04", True),  # no disk on it
+    ("<controller type='scsi' model='virtio-scsi'/><disk><target dev='sda' bus='scsi'/></disk>",
+     DISABLED, "HV-04", False),
+    ("<graphics type='vnc'><listen type='network' network='default'/></graphics>", DISABLED,
+     "MGT-01", True),
+    ("", "<cpu match='minimum'><model>qemu64</model></cpu>", "HV-07", True),
+    ("", "<cpu><model>kvm64</model><feature policy='optional' name='vmx'/></cpu>", "HV-07", True),
+    ("", "<cpu><model>kvm64</model><feature policy='optional' name='svm'/></cpu>", "HV-07", True),
+    ("", "", "HV-07", True),  # no <cpu>: qemu64 shows svm
+    ("", "<cpu><model>EPYC</model></cpu>", "HV-07", True),
+    ("", "<cpu><model>kvm64</model></cpu>", "HV-07", False),
+    ("", DISABLED, "HV-07", False),
+    ("<interface type='network'><model type='virtio-transitional'/><filterref filter='f'/>"
+     "</interface>", DISABLED, "HV-04", False),
+    ("<interface type='network'><model type='virtio-non-transitional'/></interface>", DISABLED,
+     "HV-04", False),
+    ("<interface type='hostdev'><source><address type='pci'/></source></interface>", DISABLED,
+     "HV-04", False),
+    ("<interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>", DISABLED, "HV-04",
+     False),
+    ("<interface type='vhostuser'><source type='unix' path='/x' mode='client'/></interface>",
+     DISABLED, "HV-04", False),
+    ("<shmem name='ivshmem0'/>", DISABLED, "SHR-05", True),
+]
+
+
+@pytest.mark.parametrize("devices, cpu, control, expected", IMPLICIT_DEFAULTS)
+def test_the_rules_model_what_libvirt_adds_by_default(devices, cpu, control, expected):
+    assert bool(findings(domain(devices, cpu))[control]) is expected
+
+
+XEN_HVM = ("<domain type='xen'><name>x</name><os><type arch='x86_64' machine='xenfv'>hvm</type>"
+           "</os><devices>{}</devices></domain>")
+XEN_PV = ("<domain type='xen'><name>x</name><os><type arch='x86_64' machine='xenpv'>linux</type>"
+          "</os><devices>{}</devices></domain>")
+
+
+def test_a_xen_hvm_guest_has_qemus_i440fx_floppy_controller():
+    found = findings(Domain.from_string(XEN_HVM.format("")))
+    assert found["HV-01"] and not found["HV-02"] and not found["SHR-05"]
+    assert found["NET-01"] is None  # libxl has no nwfilter: only the live run decides
+
+
+def test_a_xen_pv_guest_has_no_emulated_device():
+    devices = ("<disk type='file'><target dev='xvda' bus='xen'/></disk>"
+               "<interface type='bridge'><source bridge='xenbr0'/></interface>"
+               "<graphics type='vnc' listen='127.0.0.1'/><memballoon model='xen'/>")
+    found = findings(Domain.from_string(XEN_PV.format(devices)))
+    assert not any(found[c] for c in ("HV-01", "HV-02", "HV-03", "HV-04", "HV-05", "HV-06",
+                                      "HV-07", "SHR-05"))
+
+
+def test_an_unset_nic_model_under_xen_hvm_is_emulated():
+    iface = "<interface type='bridge'><source bridge='xenbr0'/></interface>"
+    assert findings(Domain.from_string(XEN_HVM.format(iface)))["HV-04"]
+    xen_disk = "<disk type='file'><target dev='xvda' bus='xen'/></disk>"
+    assert not findings(Domain.from_string(XEN_HVM.format(xen_disk)))["HV-04"]

@@ -196,13 +196,14 @@ def test_hardware_shape_is_the_templates_plus_one_disk(name, accelerator, spec):
 @pytest.mark.parametrize("name", BUILT_IN)
 @pytest.mark.parametrize("accelerator", ["kvm", "tcg"])
 def test_instance_breaks_the_same_controls_as_its_template(name, accelerator, spec):
-    """...except the host CPU model, which TCG cannot run and the adaptations record."""
+    """...except where the host CPU model, which TCG cannot run, was replaced (the adaptations
+    record it; QEMU's default model then still shows svm)."""
     def broken(dom):
         return {control for control, found in findings(dom).items() if found}
     spec.accelerator = accelerator
     root, adaptations = guest(name, spec)
     adapted = {"HV-07"} if any(a.startswith("cpu mode") for a in adaptations) else set()
-    assert broken(Domain(root)) == broken(template(name)) - adapted
+    assert broken(Domain(root)) ^ broken(template(name)) <= adapted
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
