@@ -18,6 +18,7 @@ VANTAGES = {
     "HV-06": {"outside", "inside"},
     "HV-07": {"outside", "inside"},
     "HV-08": {"outside"},
+    "HV-09": {"outside"},
     "ESC-01": {"outside"},
     "ESC-02": {"outside"},
     "ESC-03": {"outside"},

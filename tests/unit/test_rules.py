@@ -7,8 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.template import allowlist
 from helpers.template.domxml import Domain, TemplateError
-from helpers.template.rules import STATIC, findings, qtree_surface
+from helpers.template.rules import STATIC, findings, is_allowed, qtree_surface
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 HARDENED = (TEMPLATES / "hardened.xml").read_text()
@@ -402,3 +403,43 @@ def test_an_unset_nic_model_under_xen_hvm_is_emulated():
     assert findings(Domain.from_string(XEN_HVM.format(iface)))["HV-04"]
     xen_disk = "<disk type='file'><target dev='xvda' bus='xen'/></disk>"
     assert not findings(Domain.from_string(XEN_HVM.format(xen_disk)))["HV-04"]
+
+
+ALLOWED = allowlist.load(TEMPLATES.parent / "policies" / "default.toml")
+# The devices no other rule named before HV-09: as libvirt XML where libvirt has one, and by the
+# QEMU type QEMU's device tree shows.
+UNLISTED_XML = {
+    "lsi53c895a": "<controller type='scsi' model='lsilogic'/>",
+    "megasas": "<controller type='scsi' model='lsisas1078'/>",
+    "mptsas1068": "<controller type='scsi' model='lsisas1068'/>",
+    "pvscsi": "<controller type='scsi' model='vmpvscsi'/>",
+    "am53c974": "<controller type='scsi' model='am53c974'/>",
+    "virtio-vga-gl": "<video><model type='virtio'><acceleration accel3d='yes'/></model></video>",
+    "vhost-user-vga": "<video><model type='virtio'/><driver name='vhostuser'/></video>",
+    "ivshmem-plain": "<shmem name='s'><model type='ivshmem-plain'/></shmem>",
+}
+UNLISTED_QTREE = ("lsi53c895a", "megasas", "mptsas1068", "pvscsi", "am53c974", "ati-vga",
+                  "virtio-vga-gl", "vhost-user-gpu-pci", "sdhci-pci", "pvrdma", "ivshmem-plain",
+                  "nvme")
+
+
+@pytest.mark.parametrize("qemu_type", sorted(UNLISTED_XML))
+def test_hv09_names_each_risky_device_a_template_adds(qemu_type):
+    hardened = Domain.from_string(HARDENED)
+    devices = hardened.root.find("devices")
+    for video in devices.findall("video"):  # <model type='none'/> must be the only video
+        devices.remove(video)
+    devices.append(ET.fromstring(UNLISTED_XML[qemu_type]))
+    found = findings(hardened, ALLOWED)["HV-09"]
+    assert any(f.startswith(qemu_type + " ") for f in found), found
+
+
+@pytest.mark.parametrize("qemu_type", UNLISTED_QTREE)
+def test_hv09_fails_each_risky_device_in_qemus_tree(qemu_type):
+    assert not is_allowed(qemu_type, ALLOWED)
+    assert any(qtree_surface(c, [qemu_type]) for c in ("HV-04", "HV-05", "SHR-05"))
+
+
+def test_hv09_passes_hardened_and_fails_leaky():
+    assert findings(Domain.from_string(HARDENED), ALLOWED)["HV-09"] == []
+    assert findings(Domain.from_string(LEAKY), ALLOWED)["HV-09"]
