@@ -27,7 +27,7 @@ SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--ima
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test unit load bench nwfilter deps host venv image clean
+.PHONY: conformance test unit check-templates load bench nwfilter deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
@@ -38,6 +38,12 @@ test: deps host venv image
 # Pure logic only: a virtual environment of wheels, no root, no libvirt, no guest (seconds).
 unit: $(VENV)/.unit-installed
 	$(PY) -m pytest tests/unit --confcutdir=tests/unit -q
+
+# Templates judged from their files alone (domain XML or xl.cfg): no lab, no guest, no root,
+# no Debian package; report files per template and one SARIF file in $(REPORTS)/static.
+TEMPLATES ?= hardened leaky
+check-templates: $(VENV)/.unit-installed
+	$(PY) -m scripts.check_templates $(TEMPLATES) --report-dir $(REPORTS)/static $(SUITE_OPTS)
 
 # 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
 load: deps host venv image

@@ -26,7 +26,7 @@ from helpers.plugin.options import (
     OPT_TEMPLATE,
     OPT_URI,
 )
-from helpers.template import allowlist
+from helpers.template import allowlist, templatefile
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
@@ -59,10 +59,11 @@ class Inputs:
 def read(config):
     path = template_path(config)
     try:
-        template = Domain.from_string(path.read_text())
+        template = templatefile.read(path).domain
     except OSError:
         raise pytest.UsageError(f"template {path} cannot be read; use {OPT_TEMPLATE} hardened, "
-                                f"leaky or the path of a libvirt domain XML file") from None
+                                f"leaky or the path of a libvirt domain XML or xl.cfg file"
+                                ) from None
     except TemplateError as err:
         raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
     policy_file = policy_path(config)

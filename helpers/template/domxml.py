@@ -14,6 +14,7 @@ from dataclasses import dataclass
 # Xen HVM guest's device model, QEMU on i440fx.
 I440FX_MACHINES = ("pc", "isapc", "xenfv")
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
+XEN_NS = "{http://libvirt.org/schemas/domain/xen/1.0}"  # libxl's device_model_args
 NESTED_FEATURES = ("vmx", "svm")
 I440FX_PREFIX = "pc-i440fx-"
 # Xen guests without a device model (no emulated hardware): PV and PVH, by machine or OS type.
@@ -241,11 +242,14 @@ class Domain:
 
     @property
     def qemu_passthrough(self):
-        """qemu:commandline arguments and qemu:override elements (raw QEMU, bypassing libvirt)."""
+        """qemu:commandline arguments, qemu:override elements and libxl's xen:commandline
+    arguments (raw QEMU, bypassing libvirt)."""
         found = [f"qemu:arg {a.get('value')}" for a in
                  self.root.findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
         found += [f"qemu:env {e.get('name')}" for e in
                   self.root.findall(f"{QEMU_NS}commandline/{QEMU_NS}env")]
+        found += [f"xen:arg {a.get('value')}" for a in
+                  self.root.findall(f"{XEN_NS}commandline/{XEN_NS}arg")]
         return found + ["qemu:override" for _ in self.root.findall(f"{QEMU_NS}override")]
 
     @property

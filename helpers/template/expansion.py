@@ -3,7 +3,7 @@ included: the machine's own chipset, the USB controller and memory balloon it ad
 not to, the video card a display gets, the controllers a disk or channel needs.
 
     >>> dom = Domain.from_string(open("templates/hardened.xml").read())
-    >>> [d.qemu_type for d in qemu_devices(dom) if d.source != "the machine's chipset"]
+    >>> [d.qemu_type for d in qemu_devices(dom) if d.source != CHIPSET]
     ['virtio-blk-pci', 'virtio-net-pci', 'isa-serial']
 
 Device types are QEMU's (`info qtree` "dev:" names). A property test (tests/selftest/
@@ -24,6 +24,7 @@ I440FX_CHIPSET = ("PIIX3", "PIIX4_PM", "fw_cfg_io", "hpet", "i440FX", "i440FX-pc
                   "vmmouse", "vmport")
 XEN_HVM_CHIPSET = I440FX_CHIPSET + ("xen-platform",)
 UEFI_FLASH = "cfi.pflash01"
+CHIPSET = "the machine's chipset (os type)"
 
 USB_CONTROLLERS = {"piix3-uhci": "piix3-usb-uhci", "piix4-uhci": "piix4-usb-uhci",
                    "ehci": "usb-ehci", "ich9-ehci1": "ich9-usb-ehci1",
@@ -85,7 +86,7 @@ def qemu_devices(dom):
     """Every QEMU device the domain gets; a Xen PV or PVH guest has no device model (none)."""
     if dom.is_xen_paravirtual:
         return []
-    found = [Device(t, "the machine's chipset") for t in chipset(dom)]
+    found = [Device(t, CHIPSET) for t in chipset(dom)]
     for reader in (_disks, _controllers, _interfaces, _video, _sound, _inputs, _balloon,
                    _serials, _channels, _filesystems, _hostdevs, _simple, _watchdogs, _panic,
                    _shmem, _smartcards, _tpm):
@@ -225,7 +226,7 @@ def _balloon(dom):
     models = dom.memballoon_models
     if not models and not dom.is_xen:
         models = ["virtio"]
-    return [Device("virtio-balloon-pci", "memory balloon") for m in models
+    return [Device("virtio-balloon-pci", f"memballoon {m}") for m in models
             if m in ("virtio", "virtio-transitional", "virtio-non-transitional")]
 
 
@@ -248,7 +249,7 @@ def _channels(dom):
 
 def _filesystems(dom):
     return [Device("vhost-user-fs-pci" if fs.kind == "virtiofs" else "virtio-9p-pci",
-                   f"{fs.kind} share {fs.tag}") for fs in dom.filesystems]
+                   f"filesystem {fs.kind} {fs.tag}") for fs in dom.filesystems]
 
 
 def _hostdevs(dom):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from helpers.output import document
+from tests.support import static as static_support
 from tests.support.browser import chromium
 from tests.support.expected import VANTAGES, expected_status
 from tests.support.suite import run_suite
@@ -160,3 +161,10 @@ def _cmdline(pid):
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def test_the_static_run_gives_the_verdicts_of_the_full_runs_template_checks(run, tmp_path):
+    template, _, report, _ = run
+    path = Path(__file__).resolve().parents[2] / "templates" / f"{template}.xml"
+    assert static_support.declared_verdicts(report) == \
+        static_support.static_verdicts(path, tmp_path)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers.lab.lab import NETWORK, Lab
+from tests.support import static as static_support
 from tests.support.expected import HOST_FAILURES, VANTAGES
 from tests.support.suite import run_suite
 
@@ -39,6 +40,7 @@ COMMON = {
     "NET-05",  # no <port isolated="yes"/>
     "DEV-01",  # two <redirdev bus="usb" type="spicevmc"/>
     "ESC-06",  # no <memtune> hard limit: QEMU's memory is unbounded
+    "HV-09",   # qemu-xhci, usb-tablet, usb-redir, ich9-intel-hda...: none on the allowlist
 }
 EXPECTED_FAILURES = {
     "rhel9.2": COMMON | {"SHR-03"},  # <channel type="unix"> org.qemu.guest_agent.0
@@ -127,6 +129,12 @@ def test_static_verdicts_judge_the_xml_as_given(run):
     declared = [c for c in hv07["checks"] if c["declared"]]
     assert declared and all(c["verdict"] == "fail" for c in declared)
     assert report["template"]["path"] == str(template)
+
+
+def test_the_static_run_gives_the_verdicts_of_the_full_runs_template_checks(run, tmp_path):
+    _, template, _, report = run
+    assert static_support.declared_verdicts(report) == \
+        static_support.static_verdicts(template, tmp_path)
 
 
 def test_a_uefi_loader_this_host_lacks_becomes_its_own_firmware(tmp_path):

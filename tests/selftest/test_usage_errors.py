@@ -161,3 +161,23 @@ def test_unauthorised_libvirt_uri_is_one_clear_line():
     assert proc.returncode == INFRASTRUCTURE, output
     assert "Permission denied; run vmiso as a user libvirt admits there" in output
     assert "Traceback" not in output
+
+
+def test_a_xen_template_in_a_lab_without_xen_gets_its_template_verdicts_and_one_line(tmp_path):
+    """An xl.cfg HVM guest: the template checks decide (its device model's floppy controller
+    fails HV-01), the guest's checks say the live checks need a Xen host."""
+    cfg = tmp_path / "desk.cfg"
+    cfg.write_text("name = 'desk'\ntype = 'hvm'\nmemory = 1024\n"
+                   "disk = [ 'format=raw, vdev=xvda, target=/srv/xen/desk.img' ]\n")
+    proc, report = support.run_suite(tmp_path / "report", "suites", "--template", str(cfg),
+                                     "--control", "HV-01,HV-07")
+    assert proc.returncode == USAGE, proc.stdout[-2000:]
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "live checks need a Xen host, run with --libvirt-uri xen:///system" in proc.stdout
+    statuses = {row["id"]: row for row in report["controls"]}
+    declared = {row["id"]: [c["verdict"] for c in row["checks"] if c["declared"]]
+                for row in statuses.values()}
+    assert declared == {"HV-01": ["fail"], "HV-07": ["pass"]}
+    guest_checks = [c for row in statuses.values() for c in row["checks"] if not c["declared"]]
+    assert guest_checks and all(c["verdict"] == "error" and "Xen host" in c["message"]
+                                for c in guest_checks)

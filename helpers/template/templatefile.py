@@ -1,0 +1,66 @@
+"""A template file as the user keeps it: a libvirt domain XML, or a Xen xl.cfg read into the
+domain XML libvirt's libxl driver would make of it; with the line of each XML element.
+
+    template = read(Path("templates/hardened.xml"))
+    template.domain.machine          # 'q35'
+    template.line_of(template.domain.root.find("devices/video"))   # 52
+"""
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.parsers import expat
+
+from helpers.template import xlcfg
+from helpers.template.domxml import Domain, TemplateError
+
+
+@dataclass
+class TemplateFile:
+    path: Path
+    domain: Domain
+    dialect: str  # "libvirt XML" or "xl.cfg"
+    lines: dict = field(default_factory=dict)  # element -> 1-based line (XML files only)
+
+    def line_of(self, element):
+        return self.lines.get(element)
+
+
+def parse_with_lines(text):
+    """(root element, {element: line}) of an XML document, as ElementTree would build it."""
+    builder, lines = ET.TreeBuilder(), {}
+    parser = expat.ParserCreate(namespace_separator="}")
+
+    def start(tag, attributes):
+        element = builder.start(_qualified(tag), {_qualified(k): v for k, v in
+                                                  attributes.items()})
+        lines[element] = parser.CurrentLineNumber
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = lambda tag: builder.end(_qualified(tag))
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as err:
+        raise TemplateError(f"not well-formed XML ({err})") from None
+    return builder.close(), lines
+
+
+def _qualified(name):
+    """expat's 'uri}local' as ElementTree's '{uri}local'."""
+    return "{" + name if "}" in name else name
+
+
+def read(path):
+    """The template at `path`; OSError when unreadable, TemplateError (one line) when it is
+    neither a domain XML nor an xl.cfg."""
+    path = Path(path)
+    text = path.read_text()
+    if xlcfg.looks_like_xl_cfg(text):
+        try:
+            xml = xlcfg.to_domain_xml(text, name=path.stem)
+        except xlcfg.XlCfgError as err:
+            raise TemplateError(f"not a usable xl.cfg: {err}") from None
+        return TemplateFile(path, Domain.from_string(xml), "xl.cfg")
+    root, lines = parse_with_lines(text)
+    return TemplateFile(path, Domain(root), "libvirt XML", lines)
