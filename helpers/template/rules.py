@@ -306,10 +306,18 @@ def findings(dom, allowed=None):
 
 def adapted(template, instantiated):
     """The controls whose static findings differ between the template and the XML the
-    throwaway guest was started from: what the guest shows for them was changed by vmiso's own
-    adaptations, so it cannot be compared with the template (no drift)."""
+    throwaway guest was started from (for HV-09: the QEMU devices it makes): what the guest
+    shows for them was changed by vmiso's own adaptations, so it cannot be compared with the
+    template (no drift)."""
     given, booted = findings(template), findings(instantiated)
-    return sorted(control for control in STATIC if given[control] != booted[control])
+    changed = [control for control in STATIC if given[control] != booted[control]]
+    if _device_types(template) != _device_types(instantiated):
+        changed.append("HV-09")
+    return sorted(changed)
+
+
+def _device_types(dom):
+    return {device.qemu_type for device in expansion.qemu_devices(dom)}
 
 
 def qtree_surface(control, devices):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from helpers.template import allowlist
 from helpers.template.domxml import Domain, TemplateError
 from helpers.template.rules import STATIC, findings, is_allowed, qtree_surface
+from helpers.template.rules import adapted as rules_adapted
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 HARDENED = (TEMPLATES / "hardened.xml").read_text()
@@ -443,3 +444,12 @@ def test_hv09_fails_each_risky_device_in_qemus_tree(qemu_type):
 def test_hv09_passes_hardened_and_fails_leaky():
     assert findings(Domain.from_string(HARDENED), ALLOWED)["HV-09"] == []
     assert findings(Domain.from_string(LEAKY), ALLOWED)["HV-09"]
+
+
+def test_a_device_the_throwaway_instance_lost_makes_hv09_adapted_not_drift():
+    template = Domain.from_string(LEAKY)
+    instance = Domain.from_string(LEAKY)
+    devices = instance.root.find("devices")
+    devices.remove(devices.find("parallel"))
+    assert "HV-09" in rules_adapted(template, instance)
+    assert "HV-09" not in rules_adapted(template, Domain.from_string(LEAKY))
