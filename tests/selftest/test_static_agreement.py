@@ -21,7 +21,10 @@ from tests.support.qemuargv import QemuArgv, qtree_types
 from tests.support.suite import ROOT, STATE_DIR
 
 EXAMPLES = 300
-SURFACE_CONTROLS = ("HV-02", "HV-03", "HV-04", "HV-05", "HV-06", "DEV-01", "SHR-01", "SHR-05")
+SURFACE_CONTROLS = ("HV-02", "HV-03", "HV-04", "HV-05", "HV-06", "DEV-01", "DEV-02", "SHR-01",
+                    "SHR-05")
+CHANNEL_CONTROLS = ("SHR-02", "SHR-03")
+CLIPBOARD_PORT, AGENT_PORT = "com.redhat.spice.0", "org.qemu.guest_agent.0"
 # PCI plumbing libvirt adds for addresses, not modelled per device.
 PLUMBING = {"pcie-root-port", "pcie-pci-bridge", "pci-bridge"}
 ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
@@ -125,8 +128,8 @@ def interface(kind, model):
     return element("interface", children, type=kind)
 
 
-def graphics(kind, listen):
-    children = []
+def graphics(kind, listen, sharing=()):
+    children = [element(tag, **{attribute: "no"}) for tag, attribute in sharing]
     if listen == "network":
         children.append(element("listen", type="network", network=NETWORK))
     elif listen is not None:
@@ -172,8 +175,28 @@ def templates(draw):
         devices.append(interface(kind, model))
     display = draw(st.sampled_from([None, "vnc", "spice"]))
     if display:
+        sharing = draw(st.sampled_from([(), (("clipboard", "copypaste"),),
+                                        (("clipboard", "copypaste"),
+                                         ("filetransfer", "enable"))])) \
+            if display == "spice" else ()
         devices.append(graphics(display, draw(st.sampled_from(
-            [None, "127.0.0.1", "0.0.0.0", "10.213.0.1", "network"]))))
+            [None, "127.0.0.1", "0.0.0.0", "10.213.0.1", "network"])), sharing))
+    if display == "spice" and draw(st.booleans()):
+        devices.append(element("channel", [element("target", type="virtio",
+                                                   name=CLIPBOARD_PORT)], type="spicevmc"))
+    elif draw(st.booleans()):
+        devices.append(element("channel", [
+            element("source", [element("clipboard", copypaste=draw(st.sampled_from(
+                ["yes", "no"])))]),
+            element("target", type="virtio", name=CLIPBOARD_PORT)], type="qemu-vdagent"))
+    if draw(st.booleans()):
+        devices.append(element("hostdev", [element("source", [
+            element("vendor", id="0x1d6b"), element("product", id="0x0002"),
+            element("address", bus="1", device="1")])], mode="subsystem", type="usb"))
+    if draw(st.booleans()):
+        devices.append(element("hostdev", [element("driver", name="vfio"), element("source", [
+            element("address", domain="0", bus="0", slot="1", function="0")])],
+            mode="subsystem", type="pci", managed="yes"))
     if draw(st.booleans()):
         devices.append(video(draw(st.sampled_from([None, "none", "cirrus", "vga", "qxl",
                                                    "virtio", "bochs", "vmvga"])),
@@ -192,7 +215,7 @@ def templates(draw):
         devices.append(element("parallel", [element("target", port="0")], type="pty"))
     if draw(st.booleans()):
         devices.append(element("channel", [element("target", type="virtio",
-                                                   name="org.qemu.guest_agent.0")], type="pty"))
+                                                   name=AGENT_PORT)], type="pty"))
     if draw(st.booleans()):
         devices.append(element("filesystem", [element("source", dir="/srv/share"),
                                               element("target", dir="share")],
@@ -232,13 +255,23 @@ def expanded_verdicts(argv, qemu):
     verdicts["HV-07"] = bool(nested or default)
     verdicts["MGT-01"] = bool(argv.exposed_displays())
     verdicts["HV-09"] = any(not rules.is_allowed(d, ALLOWED) for d in have - PLUMBING)
+    verdicts["SHR-02"] = clipboard_reaches_the_guest(argv)
+    verdicts["SHR-03"] = AGENT_PORT in argv.ports
     return verdicts, have - PLUMBING
+
+
+def clipboard_reaches_the_guest(argv):
+    """A vdagent port (SPICE's or QEMU's), or SPICE with copy-paste or file transfer left on."""
+    vdagent = CLIPBOARD_PORT in argv.ports
+    spice = argv.spice is not None and any(argv.spice.get(off) != "on" for off in (
+        "disable-copy-paste", "disable-agent-file-xfer"))
+    return vdagent or spice
 
 
 def static_verdicts(dom):
     found = rules.findings(dom, ALLOWED)
     return {control: bool(found[control]) for control in
-            SURFACE_CONTROLS + ("HV-01", "HV-07", "MGT-01", "HV-09")}
+            SURFACE_CONTROLS + CHANNEL_CONTROLS + ("HV-01", "HV-07", "MGT-01", "HV-09")}
 
 
 @settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -3,6 +3,7 @@ ground truth the static rules are held to in tests/selftest/test_static_agreemen
 
     argv = QemuArgv.parse(conn.domainXMLToNative("qemu-argv", xml, 0))
     argv.machine, argv.devices, argv.cpu_model, argv.cpu_flags, argv.display_addresses
+    argv.ports, argv.chardevs, argv.spice
 """
 
 import ipaddress
@@ -23,6 +24,9 @@ class QemuArgv:
     cpu_model: str = DEFAULT_CPU_MODEL
     cpu_flags: dict = field(default_factory=dict)  # name -> True (on) / False (off)
     display_addresses: list = field(default_factory=list)  # where VNC/SPICE listen on TCP
+    ports: list = field(default_factory=list)  # virtio-serial port names
+    chardevs: list = field(default_factory=list)  # (backend, {setting: value})
+    spice: dict = None  # -spice settings, None without SPICE
 
     @classmethod
     def parse(cls, text):
@@ -38,8 +42,14 @@ class QemuArgv:
         self.machine = value.split(",")[0]
 
     def _device(self, value):
-        name = json.loads(value)["driver"] if value.startswith("{") else value.split(",")[0]
-        self.devices.append(ALIASES.get(name, name))
+        props = json.loads(value) if value.startswith("{") else \
+            dict(_settings(value), driver=value.split(",")[0])
+        self.devices.append(ALIASES.get(props["driver"], props["driver"]))
+        if props["driver"] == "virtserialport":
+            self.ports.append(props.get("name", ""))
+
+    def _chardev(self, value):
+        self.chardevs.append((value.split(",")[0], _settings(value)))
 
     def _cpu(self, value):
         model, *flags = value.split(",")
@@ -57,12 +67,16 @@ class QemuArgv:
             self.display_addresses.append(where.rpartition(":")[0] or "0.0.0.0")
 
     def _spice(self, value):
-        settings = dict(p.split("=", 1) for p in value.split(",") if "=" in p)
+        settings = self.spice = _settings(value)
         if settings.get("port", "0") != "0" or settings.get("tls-port", "0") != "0":
             self.display_addresses.append(settings.get("addr", "0.0.0.0"))
 
     def exposed_displays(self):
         return [a for a in self.display_addresses if not _loopback(a)]
+
+
+def _settings(value):
+    return dict(p.split("=", 1) for p in value.split(",") if "=" in p)
 
 
 def _loopback(address):

@@ -192,10 +192,7 @@ def test_any_values_of_mapped_keys_give_xml_or_one_line_error(values):
     ('vif = [ "a" ]\nvif += "b"\n', 2, "+= adds a list to a list"),
 ])
 def test_malformed_syntax_names_the_line_and_the_fix(text, line, words):
-    with pytest.raises(XlCfgError) as raised:
-        parse(text)
-    message = str(raised.value)
-    assert message.startswith(f"line {line}: ") and words in message and "\n" not in message
+    assert_one_line_error(parse, text, line, words)
 
 
 @pytest.mark.parametrize("text, line, words", [
@@ -216,8 +213,13 @@ def test_malformed_syntax_names_the_line_and_the_fix(text, line, words):
     ('name = "a"\nchannel = [ "connection=tcp,name=x" ]\n', 2, "connection=socket"),
 ])
 def test_what_libvirt_would_refuse_names_the_setting_line(text, line, words):
+    assert_one_line_error(to_domain_xml, text, line, words)
+
+
+def assert_one_line_error(read, text, line, words):
+    __tracebackhide__ = True
     with pytest.raises(XlCfgError) as raised:
-        to_domain_xml(text)
+        read(text)
     message = str(raised.value)
     assert message.startswith(f"line {line}: ") and words in message and "\n" not in message
 
