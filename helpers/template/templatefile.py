@@ -11,8 +11,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
-from helpers.template import xlcfg
+from helpers.template import xlcfg, xlxml
 from helpers.template.domxml import Domain, TemplateError
+
+# The xl.cfg settings each libvirt element comes from, most specific first (an element of an
+# xl.cfg template is placed on the first of them the file sets).
+XL_SOURCES = {
+    "disk": ("disk",), "interface": ("vif",), "graphics": ("spice", "vnc", "vfb", "sdl"),
+    "video": ("vga", "stdvga", "videoram", "vnc", "spice", "vfb"), "sound": ("soundhw",),
+    "input": ("usbdevice",), "controller": ("usbctrl", "disk"), "hostdev": ("pci", "usbdev"),
+    "redirdev": ("spiceusbredirection",), "channel": ("channel", "spicevdagent"),
+    "filesystem": ("p9",), "cpu": ("nestedhvm", "cpuid"), "serial": ("serial",),
+    "parallel": ("parallel",), "memballoon": ("memory",), "memory": ("memory", "maxmem"),
+    "os": ("type", "builder"), "type": ("type", "builder"), "emulator": ("device_model_override",),
+    "commandline": ("device_model_args", "device_model_args_hvm", "device_model_args_pv"),
+    "arg": ("device_model_args", "device_model_args_hvm", "device_model_args_pv"),
+    "clipboard": ("spice_clipboard_sharing",), "devices": ("type", "builder", "name"),
+    "domain": ("name",),
+}
 
 
 @dataclass
@@ -20,7 +36,7 @@ class TemplateFile:
     path: Path
     domain: Domain
     dialect: str  # "libvirt XML" or "xl.cfg"
-    lines: dict = field(default_factory=dict)  # element -> 1-based line (XML files only)
+    lines: dict = field(default_factory=dict)  # element -> 1-based line of what made it
 
     def line_of(self, element):
         return self.lines.get(element)
@@ -57,10 +73,21 @@ def read(path):
     path = Path(path)
     text = path.read_text()
     if xlcfg.looks_like_xl_cfg(text):
-        try:
-            xml = xlcfg.to_domain_xml(text, name=path.stem)
-        except xlcfg.XlCfgError as err:
-            raise TemplateError(f"not a usable xl.cfg: {err}") from None
-        return TemplateFile(path, Domain.from_string(xml), "xl.cfg")
+        return _read_xl_cfg(path, text)
     root, lines = parse_with_lines(text)
     return TemplateFile(path, Domain(root), "libvirt XML", lines)
+
+
+def _read_xl_cfg(path, text):
+    try:
+        settings = xlcfg.read(text)
+        domain = Domain.from_string(xlxml.domain_xml(settings, path.stem))
+    except xlcfg.XlCfgError as err:
+        raise TemplateError(f"not a usable xl.cfg: {err}") from None
+    lines = {}
+    for element in domain.root.iter():
+        keys = XL_SOURCES.get(element.tag.rpartition("}")[2], ())
+        line = next((settings.lines[k] for k in keys if k in settings.lines), None)
+        if line is not None:
+            lines[element] = line
+    return TemplateFile(path, domain, "xl.cfg", lines)

@@ -19,6 +19,7 @@ from helpers.verdict.evidence import Evidence
 XML_CONTROLS = {**rules.STATIC, **rules.WITH_ALLOWLIST}
 STATIC_RUN = "static run: only a live guest or host decides this control"
 CHECK = "static::{}"
+CONTAINERS = ("domain", "devices")  # the fallbacks, never a finding's own element
 
 
 @dataclass(frozen=True)
@@ -69,26 +70,35 @@ def _row(cid, control, verdict, message, entries):
 
 
 def _line(finding, template):
-    """The line of the element a finding names: the one whose tag the finding mentions and
-    whose attribute values it repeats most (the Nth <interface> where it says "interface N");
-    the <devices> or <domain> line when none is named; None for an xl.cfg."""
-    if not template.lines:
-        return None
+    """The line of the element a finding names, else of <devices> (or <domain>); for an
+    xl.cfg, the line of the setting that made the element. None where nothing is placed."""
     root = template.domain.root
-    words = set(re.findall(r"[\w.:/-]+", finding))
-    ordinal = re.match(r"interface (\d+)", finding)
-    if ordinal:
-        interfaces = root.findall("devices/interface")
-        index = int(ordinal.group(1)) - 1
-        if index < len(interfaces):
-            return template.line_of(interfaces[index])
     devices = root.find("devices")
-    best, line = 0, template.line_of(root if devices is None else devices)
+    fallback = template.line_of(root if devices is None else devices)
+    element = _named_element(finding, root)
+    line = None if element is None else template.line_of(element)
+    return fallback if line is None else line
+
+
+def _named_element(finding, root):
+    """The element the finding names (None when it names none), by score: its tag counts two;
+    each attribute value of it or its children that the finding repeats one, and one more with
+    the attribute's name (device='disk' on a <disk> restates the tag: nothing); two at least;
+    on a tie, the tag the finding names first. "interface N" is the Nth <interface>."""
+    ordinal = re.match(r"interface (\d+)", finding)
+    interfaces = root.findall("devices/interface")
+    if ordinal and int(ordinal.group(1)) <= len(interfaces):
+        return interfaces[int(ordinal.group(1)) - 1]
+    words = set(re.findall(r"[\w.:/-]+", finding))
+    best, named = (1, 0), None
     for element in root.iter():
-        tag = element.tag.rpartition("}")[2]
-        if not re.search(rf"\b{re.escape(tag)}\b", finding):
+        name = element.tag.rpartition("}")[2]
+        if name in CONTAINERS:
             continue
-        score = 1 + len({v for e in element.iter() for v in e.attrib.values()} & words)
+        tag = re.search(rf"\b{re.escape(name)}\b", finding)
+        pairs = {(k, v) for e in [element, *element] for k, v in e.attrib.items() if v != name}
+        repeated = sum((v in words) * (1 + (k in words)) for k, v in pairs)
+        score = (2 * bool(tag) + repeated, -tag.start() if tag else -len(finding))
         if score > best:
-            best, line = score, template.line_of(element)
-    return line
+            best, named = score, element
+    return named

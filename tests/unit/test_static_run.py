@@ -118,3 +118,19 @@ def test_an_xl_cfg_pv_guest_has_no_emulated_device(tmp_path):
         assert found[cid][0] == "pass", (cid, found[cid])
     log = json.loads((tmp_path / "r" / "vmiso.sarif").read_text())
     validate(log)
+
+
+def test_an_xl_cfg_finding_points_at_the_setting_that_made_the_device(tmp_path):
+    (tmp_path / "desk.cfg").write_text(XL_HVM)
+    check_templates.main([str(tmp_path / "desk.cfg"), "--report-dir", str(tmp_path / "r")])
+    results = json.loads((tmp_path / "r" / "vmiso.sarif").read_text())["runs"][0]["results"]
+    lines = XL_HVM.splitlines()
+
+    def setting_of(rule):
+        found = next(r for r in results if r["ruleId"] == rule)
+        return lines[found["locations"][0]["physicalLocation"]["region"]["startLine"] - 1]
+
+    assert setting_of("HV-03").startswith("soundhw")
+    assert setting_of("HV-04").startswith(("disk", "vif"))
+    assert setting_of("HV-01").startswith("type")
+    assert setting_of("MGT-01").startswith("vnc")
