@@ -10,11 +10,13 @@ boots it (the compressed bzImage) and as the suite boots it (decompressed, throu
 creation and boot to SSH-ready over several boots, under BIOS and under UEFI with Secure Boot
 and a TPM (the probe disk's signed chain, the hardened template's hardware); the cost of one
 check from the outside and from the inside (from a hardened run's report); whole conformance
-runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; and wall time
-against the number of controls.
+runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; wall time
+against the number of controls; and the static run (make check-templates) over 100 templates,
+with its peak memory.
 """
 
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -162,10 +164,31 @@ def check_costs(report):
     return {vantage: spread(values) for vantage, values in costs.items() if values}
 
 
+def static_run(count=100):
+    """make check-templates over `count` templates (hardened and leaky alternately): wall
+    seconds and the process's peak memory."""
+    with tempfile.TemporaryDirectory() as folder:
+        paths = []
+        for i in range(count):
+            path = Path(folder) / f"t{i:03}.xml"
+            path.write_text((ROOT / "templates" / ("leaky.xml" if i % 2 else "hardened.xml"))
+                            .read_text())
+            paths.append(str(path))
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-m", "scripts.check_templates", *paths,
+                        "--report-dir", str(Path(folder) / "reports")],
+                       cwd=ROOT, capture_output=True)
+        wall = time.monotonic() - started
+    # the largest child so far: run first, this is the static run's own peak
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"templates": count, "wall_s": round(wall, 2), "peak_rss_mib": round(peak_kib / 1024)}
+
+
 def main():
+    static = static_run()  # first: the children's peak memory is then its own
     accelerator = load.accel.choose("auto")
     image = load.probe_guest.build(load.probe_guest.DEFAULT_CACHE)
-    figures = {"accelerator": accelerator, "image_build": image_build()}
+    figures = {"static_run": static, "accelerator": accelerator, "image_build": image_build()}
     floors = floor_boots(image, accelerator)
     figures["floor_qemu_to_init_s"] = spread(floors["bzimage"])
     if "direct" in floors:

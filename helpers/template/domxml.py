@@ -110,8 +110,14 @@ class Domain:
 
     @property
     def usb_devices(self):
-        """Devices that sit on a USB bus: input, hostdev, redirdev, hub, USB disks."""
-        found = [f"input {i.get('type')}" for i in self._all("devices/input[@bus='usb']")]
+        """Devices that sit on a USB bus: input (a tablet without a bus too), hostdev, redirdev,
+        hub, USB disks, smartcards (usb-ccid), USB sound and USB serial ports."""
+        found = [f"input {i.get('type')}" for i in self._all("devices/input")
+                 if i.get("bus", "usb" if i.get("type") == "tablet" else "") == "usb"]
+        found += ["smartcard (usb-ccid)" for _ in self._all("devices/smartcard")]
+        found += ["sound usb" for _ in self._all("devices/sound[@model='usb']")]
+        found += ["serial usb-serial" for _ in
+                  self._all("devices/serial/target[@type='usb-serial']")]
         found += ["hostdev usb" for _ in self._all("devices/hostdev[@type='usb']")]
         found += [f"redirdev {r.get('type')}" for r in self._all("devices/redirdev")]
         found += [f"hub {h.get('type')}" for h in self._all("devices/hub")]

@@ -453,3 +453,12 @@ def test_a_device_the_throwaway_instance_lost_makes_hv09_adapted_not_drift():
     devices.remove(devices.find("parallel"))
     assert "HV-09" in rules_adapted(template, instance)
     assert "HV-09" not in rules_adapted(template, Domain.from_string(LEAKY))
+
+
+@pytest.mark.parametrize("device", [
+    "<input type='tablet'/>", "<smartcard mode='passthrough' type='spicevmc'/>",
+    "<sound model='usb'/>", "<serial type='pty'><target type='usb-serial'/></serial>"])
+def test_a_device_libvirt_puts_on_usb_fails_hv02(device):
+    hardened = Domain.from_string(HARDENED)
+    hardened.root.find("devices").append(ET.fromstring(device))
+    assert findings(hardened)["HV-02"]
