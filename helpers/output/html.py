@@ -86,7 +86,8 @@ def esc(value):
 
 def _head(document):
     verdict = "GATE FAILED" if document["gate"]["blocking"] else "GATE PASSED"
-    host = ", ".join(str(h.get("name")) for h in _hosts(document))
+    host = f"static run of {document['template']['path']}" if _is_static(document) else \
+        ", ".join(str(h.get("name")) for h in _hosts(document))
     # default-src 'none': the page may fetch nothing, whatever a string in it says.
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -138,12 +139,13 @@ def _gate(document):
             f"{links}</p>")
 
 
+def _is_static(document):
+    return document.get("run", {}).get("mode") == "static"
+
+
 def _header(document):
-    rows = []
-    for host in _hosts(document):
-        rows += [("host", esc(host.get("name")))]
-        rows += [(key, esc(host.get(key)))
-                 for key in ("uri", "kernel", "qemu", "libvirt", "accelerator")]
+    rows = [("run", "static: the template file alone; no host, no guest (make check-templates)")] \
+        if _is_static(document) else _host_rows(document)
     rows += [
         ("template", _file(document["template"])),
         ("image", _file(document["image"])),
@@ -154,6 +156,8 @@ def _header(document):
         ("hypothesis seed", esc(document["hypothesis_seed"])),
         ("fail on", esc(document["gate"]["fail_on"])),
     ]
+    if _is_static(document):
+        rows = [row for row in rows if row[0] not in ("image", "hypothesis seed")]
     run = document.get("run", {})
     if run.get("template_refused"):
         rows.append(("template refused", f"<span class=\"text\">"
@@ -162,6 +166,15 @@ def _header(document):
         rows.append(("adaptations", "<br>".join(f"<span class=\"text\">{esc(a)}</span>"
                                                 for a in run["adaptations"])))
     return f"<h1>vmiso report</h1>\n{_gate(document)}\n{_facts(rows)}"
+
+
+def _host_rows(document):
+    rows = []
+    for host in _hosts(document):
+        rows += [("host", esc(host.get("name")))]
+        rows += [(key, esc(host.get(key)))
+                 for key in ("uri", "kernel", "qemu", "libvirt", "accelerator")]
+    return rows
 
 
 def _seconds(value):

@@ -134,3 +134,9 @@ def test_an_xl_cfg_finding_points_at_the_setting_that_made_the_device(tmp_path):
     assert setting_of("HV-04").startswith(("disk", "vif"))
     assert setting_of("HV-01").startswith("type")
     assert setting_of("MGT-01").startswith("vnc")
+
+
+def test_the_html_page_says_it_is_a_static_run(reports):
+    _, folder = reports
+    page = (folder / "leaky" / "report.html").read_text()
+    assert "<title>vmiso report: static run of " in page and "no host, no guest" in page
