@@ -21,28 +21,11 @@ from pathlib import Path
 from helpers.output import document, html, junit, sarif
 from helpers.template import allowlist
 from helpers.template.domxml import TemplateError
-from helpers.template.templatefile import read
+from helpers.template.templatefile import locate, policy_for, read
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import staticrun
 
-ROOT = Path(__file__).resolve().parents[1]
-BUILT_IN = ROOT / "templates"
-POLICIES = ROOT / "policies"
 EXIT_FAILED, EXIT_USAGE = 1, 4
-
-
-def template_path(value):
-    """A built-in template's name (hardened, leaky) or a file."""
-    built_in = BUILT_IN / f"{value}.xml"
-    return built_in if "/" not in value and built_in.is_file() else Path(value)
-
-
-def policy_for(path, given):
-    """--policy, else the built-in policy named after the template, else the default."""
-    if given:
-        return Path(given)
-    named = POLICIES / f"{path.stem}.toml"
-    return named if path.parent == BUILT_IN and named.is_file() else POLICIES / "default.toml"
 
 
 def report_names(paths):
@@ -78,7 +61,7 @@ def main(argv=None):
     parser.add_argument("--fail-on", default="any", choices=catalog_mod.FAIL_ON)
     args = parser.parse_args(argv)
     catalog = catalog_mod.load()
-    paths = [template_path(t) for t in args.templates]
+    paths = [locate(t) for t in args.templates]
     findings, failed = [], []
     for path, name in zip(paths, report_names(paths)):
         try:

@@ -32,8 +32,7 @@ from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"
-POLICIES = ROOT / "policies"
+TEMPLATES = templatefile.TEMPLATES
 OSV_DEFAULT = ROOT / "osv"
 
 inputs_key = pytest.StashKey["Inputs"]()
@@ -149,17 +148,11 @@ def read_baseline(config):
 
 
 def template_path(config):
-    value = config.getoption("template")
-    builtin = TEMPLATES / f"{value}.xml"
-    return builtin if builtin.exists() else Path(value)
+    return templatefile.locate(config.getoption("template"))
 
 
 def policy_path(config):
-    value = config.getoption("policy")
-    if value:
-        return Path(value)
-    named = POLICIES / f"{template_path(config).stem}.toml"
-    return named if named.exists() else POLICIES / "default.toml"
+    return templatefile.policy_for(template_path(config), config.getoption("policy"))
 
 
 def pytest_sessionstart(session):

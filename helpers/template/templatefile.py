@@ -1,7 +1,8 @@
 """A template file as the user keeps it: a libvirt domain XML, or a Xen xl.cfg read into the
 domain XML libvirt's libxl driver would make of it; with the line of each XML element.
 
-    template = read(Path("templates/hardened.xml"))
+    template = read(locate("hardened"))          # a built-in name or a path
+    policy_for(template.path)                    # policies/hardened.toml, else default.toml
     template.domain.machine          # 'q35'
     template.line_of(template.domain.root.find("devices/video"))   # 52
 """
@@ -13,6 +14,10 @@ from xml.parsers import expat
 
 from helpers.template import xlcfg, xlxml
 from helpers.template.domxml import Domain, TemplateError
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT / "templates"  # the built-in templates, by name
+POLICIES = ROOT / "policies"
 
 # The xl.cfg settings each libvirt element comes from, most specific first (an element of an
 # xl.cfg template is placed on the first of them the file sets).
@@ -40,6 +45,21 @@ class TemplateFile:
 
     def line_of(self, element):
         return self.lines.get(element)
+
+
+def locate(value):
+    """A built-in template's file (hardened, leaky) or the path given."""
+    built_in = TEMPLATES / f"{value}.xml"
+    return built_in if built_in.exists() else Path(value)
+
+
+def policy_for(template, given=None):
+    """The policy file: the one given, else the built-in one named after the template, else
+    the default."""
+    if given:
+        return Path(given)
+    named = POLICIES / f"{Path(template).stem}.toml"
+    return named if named.exists() else POLICIES / "default.toml"
 
 
 def parse_with_lines(text):
