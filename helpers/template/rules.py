@@ -8,6 +8,7 @@ QEMU device types (as `info qtree` prints them) that count as each control's att
 """
 
 import fnmatch
+import functools
 import ipaddress
 import re
 
@@ -55,9 +56,9 @@ class NotDecided(Exception):
 
 def emulated(rule):
     """A rule about emulated devices: a Xen PV or PVH guest has none (no device model)."""
+    @functools.wraps(rule)
     def judge(dom):
         return [] if dom.is_xen_paravirtual else rule(dom)
-    judge.__doc__, judge.__name__ = rule.__doc__, rule.__name__
     return judge
 
 
