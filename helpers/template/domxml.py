@@ -247,9 +247,15 @@ class Domain:
                 if f.get("policy") in ("disable", "forbid")}
 
     @property
+    def raw_qemu_args(self):
+        """The arguments of every <qemu:commandline> and <xen:commandline>, in order."""
+        return [a.get("value", "") for ns in (QEMU_NS, XEN_NS)
+                for a in self.root.findall(f"{ns}commandline/{ns}arg")]
+
+    @property
     def qemu_passthrough(self):
         """qemu:commandline arguments, qemu:override elements and libxl's xen:commandline
-    arguments (raw QEMU, bypassing libvirt)."""
+        arguments (raw QEMU, bypassing libvirt)."""
         found = [f"qemu:arg {a.get('value')}" for a in
                  self.root.findall(f"{QEMU_NS}commandline/{QEMU_NS}arg")]
         found += [f"qemu:env {e.get('name')}" for e in

@@ -10,6 +10,7 @@ Device types are QEMU's (`info qtree` "dev:" names). A property test (tests/self
 test_static_agreement.py) holds this model to the command lines the lab's libvirtd writes.
 """
 
+import json
 from dataclasses import dataclass
 
 # The devices QEMU's machine types create by themselves (info qtree of `-machine X -nodefaults`,
@@ -89,7 +90,7 @@ def qemu_devices(dom):
     found = [Device(t, CHIPSET) for t in chipset(dom)]
     for reader in (_disks, _controllers, _interfaces, _video, _sound, _inputs, _balloon,
                    _serials, _channels, _filesystems, _hostdevs, _simple, _watchdogs, _panic,
-                   _shmem, _smartcards, _tpm):
+                   _shmem, _smartcards, _tpm, _raw_devices):
         found += reader(dom)
     return found + _usb_hub(found)
 
@@ -286,6 +287,23 @@ def _smartcards(dom):
     found = [Device("usb-ccid", "smartcard")] if cards else []
     return found + [Device("ccid-card-emulated" if c.get("mode") == "host" else
                            "ccid-card-passthru", f"smartcard {c.get('mode')}") for c in cards]
+
+
+def _raw_devices(dom):
+    """-device arguments passed to QEMU past libvirt (qemu:commandline, xen:commandline)."""
+    args = dom.raw_qemu_args
+    return [Device(_device_type(value), f"raw QEMU argument -device {value}")
+            for option, value in zip(args, args[1:]) if option in ("-device", "--device")]
+
+
+def _device_type(value):
+    if value.startswith("{"):
+        try:
+            return str(json.loads(value).get("driver", value))
+        except (ValueError, AttributeError):
+            return value
+    first = value.split(",")[0]
+    return first.removeprefix("driver=")
 
 
 def _tpm(dom):

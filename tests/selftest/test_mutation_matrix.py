@@ -4,7 +4,7 @@ leaky host profile and policy, in one run of the suite that must fail every such
 
 import pytest
 
-from helpers.template import rules
+from helpers.template import allowlist, rules
 from helpers.template.domxml import Domain
 from helpers.verdict import catalog
 from tests.support import matrix
@@ -13,6 +13,10 @@ from tests.support.suite import ROOT, run_suite, statuses
 MATRIX = matrix.load()
 HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
 RUNNABLE = {cid for cid, m in MATRIX.items() if m.kind != "static"}
+ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
+# HV-09's mutation: every device it adds must be named by QEMU's device tree in the mutated run.
+HV09_DEVICES = ("lsi53c895a", "megasas", "mptsas1068", "pvscsi", "am53c974", "ati-vga",
+                "sdhci-pci", "nvme", "ivshmem-plain")
 
 
 def test_every_catalog_control_has_a_mutation():
@@ -25,10 +29,10 @@ def test_template_mutation_alone_breaks_its_control_in_the_xml(control):
     mutation = MATRIX[control]
     if mutation.kind == "static":
         pytest.skip(f"{control}: {mutation.value}; see tests/unit/test_rules.py")
-    if control not in rules.STATIC:
+    if control not in rules.STATIC and control not in rules.WITH_ALLOWLIST:
         pytest.skip(f"{control} has no XML rule; the mutated run proves it")
     dom = Domain.from_string(matrix.apply(HARDENED, [mutation]))
-    assert rules.findings(dom)[control], mutation.description
+    assert rules.findings(dom, ALLOWED)[control], mutation.description
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +43,20 @@ def mutated_run(tmp_path_factory):
     proc, report = run_suite(folder / "report", "suites", "--template", str(template),
                              "--host-profile", "leaky", "--policy", "policies/leaky.toml",
                              "--allow-raw-qemu")  # MGT-02's monitor is raw QEMU
-    return proc, statuses(report)
+    return proc, statuses(report), report
 
 
 def test_mutated_run_fails_every_runnable_control(mutated_run):
-    proc, status = mutated_run
+    proc, status, _ = mutated_run
     not_failed = {cid: status.get(cid, "absent") for cid in RUNNABLE
                   if status.get(cid) != "fail"}
     assert not not_failed, proc.stdout[-3000:]
     print(f"controls proven falsifiable by a run: {len(RUNNABLE)} of {len(MATRIX)}")
+
+
+def test_hv09_names_every_device_the_mutation_adds_in_qemus_tree(mutated_run):
+    _, _, report = mutated_run
+    hv09 = next(c for c in report["controls"] if c["id"] == "HV-09")
+    live = next(e for e in hv09["evidence"] if e["what"].startswith("QMP info qtree"))
+    named = set(live["observed"].split(", "))
+    assert set(HV09_DEVICES) <= named, live["observed"]

@@ -462,3 +462,14 @@ def test_a_device_libvirt_puts_on_usb_fails_hv02(device):
     hardened = Domain.from_string(HARDENED)
     hardened.root.find("devices").append(ET.fromstring(device))
     assert findings(hardened)["HV-02"]
+
+
+def test_devices_passed_past_libvirt_are_judged_by_hv09_too():
+    hardened = Domain.from_string(HARDENED)
+    ns = "http://libvirt.org/schemas/domain/qemu/1.0"
+    commandline = ET.SubElement(hardened.root, f"{{{ns}}}commandline")
+    for value in ("-device", "ati-vga,id=v", "-device", '{"driver":"sdhci-pci"}', "-msg",
+                  "timestamp=on"):
+        ET.SubElement(commandline, f"{{{ns}}}arg", value=value)
+    found = findings(hardened, ALLOWED)["HV-09"]
+    assert [f.split()[0] for f in found] == ["ati-vga", "sdhci-pci"]
