@@ -23,7 +23,7 @@ judge the template as given.
 
 import xml.etree.ElementTree as ET
 
-from helpers.template.domxml import QEMU_NS
+from helpers.template.domxml import QEMU_NS, Domain
 
 CHARDEVS = ("serial", "parallel", "console", "channel")
 # Backends that reach no host file, device or address: kept as they are.
@@ -198,9 +198,7 @@ def _uefi_variables(root, scratch):
     path = scratch / "nvram_VARS.fd"
     nvram = os_.find("nvram")
     if nvram is None:
-        loader = os_.find("loader")
-        if os_.get("firmware") == "efi" or (loader is not None
-                                            and loader.get("type") == "pflash"):
+        if Domain(root).uses_uefi:
             ET.SubElement(os_, "nvram").text = str(path)
         return []
     source = nvram.find("source")

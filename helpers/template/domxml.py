@@ -63,6 +63,11 @@ class Domain:
     def _all(self, path):
         return self.root.findall(path)
 
+    def _attribute(self, path, name):
+        """An attribute of the element at `path`, '' where either is absent."""
+        element = self.root.find(path)
+        return "" if element is None else element.get(name, "")
+
     @property
     def name(self):
         return self.root.findtext("name", "")
@@ -220,13 +225,11 @@ class Domain:
 
     @property
     def cpu_mode(self):
-        cpu = self.root.find("cpu")
-        return "" if cpu is None else cpu.get("mode", "")
+        return self._attribute("cpu", "mode")
 
     @property
     def cpu_match(self):
-        cpu = self.root.find("cpu")
-        return "" if cpu is None else cpu.get("match", "")
+        return self._attribute("cpu", "match")
 
     @property
     def cpu_model(self):
@@ -312,8 +315,7 @@ class Domain:
 
     @property
     def smbios_mode(self):
-        smbios = self.root.find("os/smbios")
-        return "" if smbios is None else smbios.get("mode", "")
+        return self._attribute("os/smbios", "mode")
 
     @property
     def vsock_models(self):
@@ -326,8 +328,7 @@ class Domain:
     @property
     def dump_core(self):
         """<memory dumpCore>: 'on', 'off' or '' (qemu.conf's dump_guest_core decides)."""
-        memory = self.root.find("memory")
-        return "" if memory is None else memory.get("dumpCore", "")
+        return self._attribute("memory", "dumpCore")
 
     @property
     def memory_hard_limit(self):
