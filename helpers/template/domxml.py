@@ -36,6 +36,13 @@ class Filesystem:
 
 
 @dataclass(frozen=True)
+class Video:
+    model: str
+    virgl: bool  # 3D acceleration
+    vhost_user: bool  # a vhost-user GPU backend
+
+
+@dataclass(frozen=True)
 class Channel:
     kind: str  # spicevmc, qemu-vdagent, unix, pty ...
     target_name: str
@@ -170,25 +177,28 @@ class Domain:
         return [s.get("model", "") for s in self._all("devices/sound")]
 
     @property
+    def videos(self):
+        """Each <video>: its model ('' without one: libvirt picks) and its GPU backends."""
+        found = []
+        for video in self._all("devices/video"):
+            model = video.find("model")
+            kind = "" if model is None else model.get("type", "")
+            virtio = kind == "virtio"  # virgl and vhost-user back virtio GPUs only
+            found.append(Video(kind,
+                               virtio and model.find("acceleration[@accel3d='yes']") is not None,
+                               virtio and video.find("driver[@name='vhostuser']") is not None))
+        return found
+
+    @property
     def video_models(self):
-        """Each <video>'s model type ('' for a <video> without one: libvirt picks)."""
-        return [v.find("model").get("type", "") if v.find("model") is not None else ""
-                for v in self._all("devices/video")]
+        return [video.model for video in self.videos]
 
     @property
     def video_accelerations(self):
         """(model, what) of each video device with 3D acceleration or a vhost-user backend."""
-        found = []
-        for v in self._all("devices/video"):
-            model = v.find("model")
-            kind = "" if model is None else model.get("type", "")
-            if kind != "virtio":  # virgl and vhost-user back virtio GPUs only
-                continue
-            if model.find("acceleration[@accel3d='yes']") is not None:
-                found.append((kind, "3D acceleration (virgl)"))
-            if v.find("driver[@name='vhostuser']") is not None:
-                found.append((kind, "a vhost-user GPU backend"))
-        return found
+        return [(video.model, what) for video in self.videos
+                for on, what in ((video.virgl, "3D acceleration (virgl)"),
+                                 (video.vhost_user, "a vhost-user GPU backend")) if on]
 
     @property
     def graphics_types(self):

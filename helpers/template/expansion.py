@@ -180,22 +180,17 @@ def _interfaces(dom):
 
 
 def _video(dom):
-    videos = _devices(dom, "video")
+    videos = dom.videos
     if not videos and dom.graphics_types and not dom.is_xen_paravirtual:
         return [Device("cirrus-vga", "a <graphics> without <video>")]
     found = []
     for index, video in enumerate(videos):
-        model = video.find("model")
-        kind = "" if model is None else model.get("type", "")
-        if kind == "none":
+        if video.model == "none":
             continue
-        table = VIDEO
-        if kind == "virtio" and model.find("acceleration[@accel3d='yes']") is not None:
-            table = VIDEO_GL
-        if kind == "virtio" and video.find("driver[@name='vhostuser']") is not None:
-            table = VIDEO_VHOST_USER
-        pair = table.get(kind, (kind, kind))
-        found.append(Device(pair[0 if index == 0 else 1], f"video model {kind or '(default)'}"))
+        table = VIDEO_VHOST_USER if video.vhost_user else VIDEO_GL if video.virgl else VIDEO
+        pair = table.get(video.model, (video.model, video.model))
+        found.append(Device(pair[0 if index == 0 else 1],
+                            f"video model {video.model or '(default)'}"))
     return found
 
 
