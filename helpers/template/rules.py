@@ -163,7 +163,7 @@ def exposed_display(dom):
     """VNC/SPICE displays listening on a non-loopback address (or on every address)"""
     return [f"{kind} display listens on {where}" + ("" if password else " without a password")
             for kind, where, _, password in dom.displays
-            if where and where not in ("socket", "none") and not _is_loopback(where)]
+            if where and where not in ("socket", "none") and not is_loopback(where)]
 
 
 def _needs_nwfilter(dom):
@@ -172,7 +172,7 @@ def _needs_nwfilter(dom):
                          "host's firewall decide, which only a live run on the Xen host sees")
 
 
-def _is_loopback(address):
+def is_loopback(address):
     try:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:

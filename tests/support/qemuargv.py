@@ -6,11 +6,12 @@ ground truth the static rules are held to in tests/selftest/test_static_agreemen
     argv.ports, argv.chardevs, argv.spice
 """
 
-import ipaddress
 import json
 import re
 import shlex
 from dataclasses import dataclass, field
+
+from helpers.template.rules import is_loopback
 
 # -device names libvirt uses that QEMU's device tree shows under another (canonical) name.
 ALIASES = {"lsi": "lsi53c895a", "ahci": "ich9-ahci"}
@@ -72,19 +73,11 @@ class QemuArgv:
             self.display_addresses.append(settings.get("addr", "0.0.0.0"))
 
     def exposed_displays(self):
-        return [a for a in self.display_addresses if not _loopback(a)]
+        return [a for a in self.display_addresses if not is_loopback(a.strip("[]"))]
 
 
 def _settings(value):
     return dict(p.split("=", 1) for p in value.split(",") if "=" in p)
-
-
-def _loopback(address):
-    address = address.strip("[]")
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return address == "localhost"
 
 
 def qtree_types(tree):

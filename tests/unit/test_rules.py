@@ -406,7 +406,7 @@ def test_an_unset_nic_model_under_xen_hvm_is_emulated():
     assert not findings(Domain.from_string(XEN_HVM.format(xen_disk)))["HV-04"]
 
 
-ALLOWED = allowlist.load(TEMPLATES.parent / "policies" / "default.toml")
+ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
 # The devices no other rule named before HV-09: as libvirt XML where libvirt has one, and by the
 # QEMU type QEMU's device tree shows.
 UNLISTED_XML = {
