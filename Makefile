@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 TEMPLATE ?= hardened
 IMAGE ?=
 # One or more libvirt URIs (space-separated), e.g. qemu+ssh://root@kvm1/system: real hosts instead
-# of the lab; several are tested at once, one pytest-xdist worker each.
+# of the lab; several are tested in one run, each template on each.
 LIBVIRT_URI ?=
 NETWORK ?=
 # On real hosts: management addresses guests must not reach (ADDR[:PORT]) and services they must
@@ -19,15 +19,22 @@ KEEP ?=
 # the leaky template runs on the leaky host profile by default.
 HOST_PROFILE ?= $(if $(filter leaky,$(TEMPLATE)),leaky,hardened)
 REPORTS ?= reports
+# A folder keeping each run's controls.json by date: the report shows trends and since when.
+HISTORY ?=
 # Further suite options, e.g. SUITE_OPTS="--fail-on high --baseline last-night/controls.json"
 SUITE_OPTS ?=
-SUITE_ARGS := --template $(TEMPLATE) --report-dir $(REPORTS) $(if $(IMAGE),--image $(IMAGE)) \
+# Several templates (space-separated names, files, folders, each optionally =IMAGE) make one run of
+# every template on every host; SHARD=K/N runs a share of them (see `make merge`).
+SHARD ?=
+SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
+	$(if $(IMAGE),--image $(IMAGE)) $(if $(HISTORY),--history $(HISTORY)) \
+	$(if $(SHARD),--shard $(SHARD)) \
 	$(if $(LIBVIRT_URI),$(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)'),--host-profile \
 	$(HOST_PROFILE)) $(if $(NETWORK),--network $(NETWORK)) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test unit check-templates load bench nwfilter deps host venv image clean
+.PHONY: conformance test unit check-templates merge load bench nwfilter deps host venv image clean
 
 conformance: deps host venv image
 	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
@@ -44,6 +51,13 @@ unit: $(VENV)/.unit-installed
 TEMPLATES ?= hardened leaky
 check-templates: $(VENV)/.unit-installed
 	$(PY) -m scripts.check_templates $(TEMPLATES) --report-dir $(REPORTS)/static $(SUITE_OPTS)
+
+# The reports of a sharded run (--shard K/N), each a report folder, merged into REPORTS.
+SHARDS ?=
+merge: $(VENV)/.unit-installed
+	@test -n "$(SHARDS)" || { echo "make merge: name the shards' report folders, e.g. \
+	SHARDS='shard-1 shard-2 shard-3'" >&2; exit 2; }
+	$(PY) -m scripts.merge $(SHARDS) --report-dir $(REPORTS) $(if $(HISTORY),--history $(HISTORY))
 
 # 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
 load: deps host venv image

@@ -3,9 +3,9 @@
 pytest_plugins = [
     "helpers.plugin.options",
     "helpers.plugin.inputs",
-    "helpers.plugin.manyhosts",
     "helpers.plugin.report",
     "helpers.plugin.progress",
+    "helpers.plugin.controller",
     "fixtures.run",
     "fixtures.lab",
     "fixtures.images",

@@ -1,12 +1,15 @@
-"""The report document, reports/controls.json, format vmiso-controls/1 (see schema/).
+"""The report document, reports/controls.json, format vmiso-controls/2 (see schema/).
 
     document = build(controls, context, started, finished, fail_on="any")
     document["gate"]["blocking"]           # the controls that fail the run
     compare(document, load(Path("last-night/controls.json")))   # --baseline
+    merge([shard1, shard2, shard3], fail_on="any")              # one document of every cell
 
-Everything a reader or a CI job needs is in the document: where it ran, on what, each control's
-verdict with its evidence and remediation, the gate's decision, and the comparison with a
-baseline. The HTML and JUnit reports are rendered from it alone.
+A run covers cells, a template on a host each; every control row is keyed by its host, template
+and control ID. Everything a reader or a CI job needs is in the document: where it ran, on what,
+each control's verdict with its evidence and remediation, the gate's decision, and the
+comparison with a baseline. The HTML and JUnit reports are rendered from it alone. Documents of
+format vmiso-controls/1 (one template) are still read: load() upgrades them.
 """
 
 import datetime
@@ -21,8 +24,9 @@ from helpers.verdict import verdicts
 from helpers.verdict.catalog import RISK_FACTORS, SEVERITIES
 from helpers.vm import digest
 
-FORMAT = "vmiso-controls/1"
-VERSION = "0.6.0"
+FORMAT = "vmiso-controls/2"
+FORMAT_V1 = "vmiso-controls/1"
+VERSION = "0.7.0"
 CHECKOUT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = CHECKOUT / "schema" / "controls.schema.json"
 # A control whose status is one of these counts as passing in a comparison.
@@ -54,12 +58,21 @@ def blocking(controls, fail_on):
     """IDs of the controls that fail the run: failed or drifted at or above `fail_on`, and every
     error whatever its severity (the suite could not decide, and a gate passes nothing it could
     not check)."""
+    return list(dict.fromkeys(c["id"] for c in _blocking_rows(controls, fail_on)))
+
+
+def blocking_cells(controls, fail_on):
+    """Where each blocking control blocks: {"host", "template", "control"} per failing row."""
+    return [{"host": c["host"], "template": c["template"], "control": c["id"]}
+            for c in _blocking_rows(controls, fail_on)]
+
+
+def _blocking_rows(controls, fail_on):
     floor = len(SEVERITIES) if fail_on == "any" else SEVERITIES.index(fail_on) + 1
-    ids = [c["id"] for c in controls
-           if c["status"] == verdicts.ERROR
-           or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
-               and SEVERITIES.index(c["severity"]) < floor)]
-    return list(dict.fromkeys(ids))  # once, whichever of several hosts it blocks on
+    return [c for c in controls
+            if c["status"] == verdicts.ERROR
+            or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
+                and SEVERITIES.index(c["severity"]) < floor)]
 
 
 def summary(controls):
@@ -76,36 +89,56 @@ def summary(controls):
                             for s in severities}}
 
 
-def build(controls, context, started, finished, fail_on="any", selection=None, hosts=None):
-    """The document of one run: `controls` as the report plugin aggregated them, `context` the
-    run facts the fixtures recorded (host, template, image, seed ...). A run over several hosts
-    gives each host's facts in `hosts` and names its host in each control row."""
+def build(controls, context, started, finished, fail_on="any", selection=None):
+    """The document of one cell: `controls` as the report plugin aggregated them, `context` the
+    run facts the fixtures recorded (host, template, image, seed ...)."""
     host = context.get("host") or {}
-    rows = [dict(c, host=c.get("host") or host.get("name"), risk_factor=RISK_FACTORS[c["risk"]])
-            for c in controls]
+    name = template_name(context)
+    key = host.get("name") or host.get("uri")  # a host that could not be reached has no name
+    rows = [dict(c, host=c.get("host") or key, template=name,
+                 risk_factor=RISK_FACTORS[c["risk"]]) for c in controls]
+    template = context.get("template_file") or {"path": None, "sha256": None}
+    image = context.get("image_file") or {"path": None, "sha256": None}
+    run = {k: v for k, v in context.items()
+           if k not in ("host", "template_file", "image_file", "given_uri")}
+    cell = {"host": key, "uri": context.get("given_uri"), "template": name,
+            "status": "ran", "exit_status": None, "duration_s": round(finished - started, 3),
+            "message": "", "run": run}
     document = {
         "format": FORMAT,
         "vmiso_version": suite_version(),
         "started": _timestamp(started),
         "finished": _timestamp(finished),
         "duration_s": round(finished - started, 3),
-        "host": _host_facts(host if hosts is None else {}),
-        "hosts": [_host_facts(h) for h in (hosts if hosts is not None else [host])],
-        "template": context.get("template_file") or {"path": None, "sha256": None},
-        "image": context.get("image_file") or {"path": None, "sha256": None},
+        "host": host_facts(host),
+        "hosts": [host_facts(host)],
+        "template": template,
+        "image": image,
+        "templates": [{"name": name, **template, "image": image}],
+        "cells": [cell],
         "hypothesis_seed": context.get("probe_seed"),
-        "gate": {"fail_on": fail_on, "blocking": blocking(rows, fail_on)},
+        "gate": gate_of(rows, fail_on),
         "summary": summary(rows),
         "controls": rows,
-        "run": {k: v for k, v in context.items()
-                if k not in ("host", "template_file", "image_file")},
+        "run": run,
     }
     if selection:
         document["selection"] = selection
     return document
 
 
-def _host_facts(host):
+def template_name(context):
+    """A template's name in the report: its file's stem ("hardened" for templates/hardened.xml)."""
+    path = context.get("template") or (context.get("template_file") or {}).get("path")
+    return Path(path).stem if path else "template"
+
+
+def gate_of(rows, fail_on):
+    return {"fail_on": fail_on, "blocking": blocking(rows, fail_on),
+            "blocking_cells": blocking_cells(rows, fail_on)}
+
+
+def host_facts(host):
     return {key: host.get(key) for key in ("name", "uri", "kernel", "qemu", "libvirt",
                                            "accelerator")}
 
@@ -131,36 +164,65 @@ def validate(document):
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(document)
 
 
-def load(path):
-    """An earlier run's document (for --baseline); DocumentError says what is wrong with it."""
+def load(path, purpose="baseline"):
+    """An earlier run's document (for --baseline, a merge); DocumentError says what is wrong
+    with it. A vmiso-controls/1 document comes back upgraded to this format."""
     try:
         document = json.loads(Path(path).read_text())
     except OSError as err:
-        raise DocumentError(f"baseline {path} cannot be read ({err.strerror}); pass the "
+        raise DocumentError(f"{purpose} {path} cannot be read ({err.strerror}); pass the "
                             f"controls.json of an earlier run") from None
     except ValueError as err:
-        raise DocumentError(f"baseline {path} is not JSON ({err}); pass the controls.json of "
+        raise DocumentError(f"{purpose} {path} is not JSON ({err}); pass the controls.json of "
                             f"an earlier run") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        found = document.get("format") if isinstance(document, dict) else None
-        raise DocumentError(f"baseline {path} is not a {FORMAT} report (format: {found!r}); "
-                            f"pass a controls.json this version of vmiso wrote")
+    found = document.get("format") if isinstance(document, dict) else None
+    if found not in (FORMAT, FORMAT_V1):
+        raise DocumentError(f"{purpose} {path} is not a {FORMAT} report (format: {found!r}); "
+                            f"pass a controls.json vmiso wrote")
+    if found == FORMAT_V1:
+        document = upgraded(document)
     try:
         validate(document)
     except jsonschema.ValidationError as err:
         where = "/".join(str(p) for p in err.absolute_path) or "the top level"
-        raise DocumentError(f"baseline {path} breaks the report schema at {where}: "
+        raise DocumentError(f"{purpose} {path} breaks the report schema at {where}: "
                             f"{err.message[:160]}") from None
     return document
 
 
+def upgraded(old):
+    """A vmiso-controls/1 document (one template, one or more hosts) as this format has it."""
+    name = template_name({"template_file": old.get("template")})
+    rows = [dict(c, template=name) for c in old.get("controls", [])]
+    listed = old.get("hosts") or [old.get("host") or {}]  # the first /1 documents had one
+    hosts = {h.get("name"): h for h in listed}
+    cells = [{"host": key, "uri": (hosts.get(key) or {}).get("uri"), "template": name,
+              "status": "ran", "exit_status": None, "duration_s": old.get("duration_s", 0),
+              "message": "", "run": {}}
+             for key in dict.fromkeys(c["host"] for c in rows)]
+    gate = old.get("gate", {})
+    document = dict(old, format=FORMAT, controls=rows, cells=cells, hosts=listed,
+                    templates=[{"name": name, **(old.get("template") or {}),
+                                "image": old.get("image")}],
+                    gate=dict(gate, blocking_cells=blocking_cells(rows, gate.get("fail_on",
+                                                                                 "any"))))
+    if "baseline" in old:
+        document["baseline"] = {k: [dict(e, template=name) for e in v] if isinstance(v, list)
+                                else v for k, v in old["baseline"].items()}
+    return document
+
+
+def row_key(row):
+    return (row["host"] or "", row["template"], row["id"])
+
+
 def compare(document, baseline, baseline_path):
-    """What changed since `baseline`, keyed by host and control."""
-    now = {(c["host"], c["id"]): c for c in document["controls"]}
-    was = {(c["host"], c["id"]): c for c in baseline["controls"]}
+    """What changed since `baseline`, keyed by host, template and control."""
+    now = {row_key(c): c for c in document["controls"]}
+    was = {row_key(c): c for c in baseline["controls"]}
     result = {"path": str(baseline_path), "started": baseline["started"], "regressed": [],
               "fixed": [], "new": [], "gone": [], "changed": []}
-    for key in sorted(now.keys() | was.keys(), key=lambda k: (k[0] or "", k[1])):
+    for key in sorted(now.keys() | was.keys()):
         before, after = was.get(key), now.get(key)
         status_was = before["status"] if before else None
         status_now = after["status"] if after else None
@@ -168,8 +230,9 @@ def compare(document, baseline, baseline_path):
             continue
         row = after or before
         result[_kind(status_was, status_now)].append(
-            {"host": key[0], "control": key[1], "title": row["title"],
-             "severity": row["severity"], "was": status_was, "now": status_now})
+            {"host": row["host"], "template": row["template"], "control": row["id"],
+             "title": row["title"], "severity": row["severity"], "was": status_was,
+             "now": status_now})
     return result
 
 

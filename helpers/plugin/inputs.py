@@ -18,6 +18,7 @@ from helpers.host import accel
 from helpers.output import document
 from helpers.patches import osv
 from helpers.patches.versions import Policies, PolicyError, load_policies
+from helpers.plugin import cells
 from helpers.plugin.options import (
     OPT_ALLOWED_TARGET,
     OPT_HOST_PROFILE,
@@ -56,15 +57,14 @@ class Inputs:
 
 
 def read(config):
-    path = template_path(config)
-    try:
-        template = templatefile.read(path).domain
-    except OSError:
-        raise pytest.UsageError(f"template {path} cannot be read; use {OPT_TEMPLATE} hardened, "
-                                f"leaky or the path of a libvirt domain XML or xl.cfg file"
-                                ) from None
-    except TemplateError as err:
-        raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
+    """The inputs of this process's cell; where it drives several cells, each cell's template
+    and image is checked here, before any runs."""
+    cells_of_run = cells.plan(config)
+    for cell in cells_of_run[1:]:
+        read_template(cell.template)
+        read_image(cell.image)
+    path, image = cells_of_run[0].template, cells_of_run[0].image
+    template = read_template(path)
     policy_file = policy_path(config)
     try:
         policies = load_policies(policy_file)
@@ -82,20 +82,35 @@ def read(config):
     if config.getoption("libvirt_uri") and config.getoption("host_profile") != "hardened":
         raise pytest.UsageError(f"{OPT_HOST_PROFILE} configures the local lab only; drop it with "
                                 f"{OPT_URI} (a real host's configuration is what is tested)")
-    image = config.getoption("image")
-    if image and not Path(image).is_file():
-        raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
-                                f"disk image to {OPT_IMAGE}")
-    if image:
-        try:
-            diskimage.validate(Path(image))
-        except diskimage.ImageError as err:
-            raise pytest.UsageError(str(err)) from None
+    read_image(image)
     return Inputs(path, template, policy_file, policies, accelerator,
-                  Path(image).resolve() if image else None, records, read_waivers(config),
+                  image.resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
                   allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES,
                   allowed_devices=allowed_devices)
+
+
+def read_template(path):
+    try:
+        return templatefile.read(path).domain
+    except OSError:
+        raise pytest.UsageError(f"template {path} cannot be read; use {OPT_TEMPLATE} hardened, "
+                                f"leaky or the path of a libvirt domain XML or xl.cfg file"
+                                ) from None
+    except TemplateError as err:
+        raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
+
+
+def read_image(image):
+    if image is None:
+        return
+    if not image.is_file():
+        raise pytest.UsageError(f"image {image} does not exist; pass an existing qcow2 or raw "
+                                f"disk image to {OPT_IMAGE} (or after {OPT_TEMPLATE} NAME=)")
+    try:
+        diskimage.validate(image)
+    except diskimage.ImageError as err:
+        raise pytest.UsageError(str(err)) from None
 
 
 def read_real_host_targets(config):
@@ -148,7 +163,7 @@ def read_baseline(config):
 
 
 def template_path(config):
-    return templatefile.locate(config.getoption("template"))
+    return cells.plan(config)[0].template
 
 
 def policy_path(config):

@@ -3,6 +3,7 @@
     pytest suites --template leaky --accel tcg --report-dir reports
 """
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -31,11 +32,15 @@ OPT_SEVERITY = "--severity"
 OPT_FAIL_ON = "--fail-on"
 OPT_BASELINE = "--baseline"
 OPT_ALLOW_RAW_QEMU = "--allow-raw-qemu"
+OPT_MAX_PARALLEL = "--max-parallel"
+OPT_SHARD = "--shard"
+OPT_HISTORY = "--history"
 
 # Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
 # failed or drifted at or above --fail-on, or errored).
 EXIT_INFRASTRUCTURE = 3  # the suite could not run: the lab, the host, the image or the guest
 EXIT_USAGE = 4  # pytest's usage error: a bad option or input file
+CELL_ENV = "VMISO_CELL"  # set in the process of one cell of a run of several
 
 MARKERS = (
     "control(*ids): the catalog control(s) this check evidences",
@@ -48,9 +53,11 @@ MARKERS = (
 
 def pytest_addoption(parser):
     group = parser.getgroup("vmiso", "vmiso isolation conformance")
-    group.addoption(OPT_TEMPLATE, default="hardened", metavar="NAME|PATH",
-                    help="template under test: a built-in name (hardened, leaky) or a domain XML "
-                         "file (default: hardened)")
+    group.addoption(OPT_TEMPLATE, action="append", default=[], metavar="NAME|PATH|DIR[=IMAGE]",
+                    help="template under test: a built-in name (hardened, leaky), a domain XML "
+                         "file, or a folder (every *.xml in it); =IMAGE boots that template on "
+                         "its own disk image instead of --image. Repeat it to test several "
+                         "templates in one run, on every host (default: hardened)")
     group.addoption(OPT_ALLOW_RAW_QEMU, action="store_true",
                     help="boot the template's <qemu:commandline> and <qemu:override> as given: "
                          "the template author's QEMU arguments run as the host's QEMU user "
@@ -64,9 +71,20 @@ def pytest_addoption(parser):
                          "passwordless sudo (default: vmiso)")
     group.addoption(OPT_URI, action="append", default=[], metavar="URI",
                     help="libvirt URI of a real host, e.g. qemu:///system or "
-                         "qemu+ssh://root@kvm1/system; repeat it to test several hosts at once, "
-                         "one pytest-xdist worker each (default: the local lab, a network "
-                         "namespace with its own libvirtd)")
+                         "qemu+ssh://root@kvm1/system; repeat it to test several hosts in one "
+                         "run (default: the local lab, a network namespace with its own "
+                         "libvirtd)")
+    group.addoption(OPT_MAX_PARALLEL, type=int, default=None, metavar="N",
+                    help="with several hosts: how many hosts the run drives at once, the rest "
+                         "queued (default: 8); on each host, templates run at once as far as "
+                         "its cores allow")
+    group.addoption(OPT_SHARD, default=None, metavar="K/N",
+                    help="run the K-th of N shares of the hosts x templates (a stable split, "
+                         "for CI job matrices); `make merge` joins the shards' reports")
+    group.addoption(OPT_HISTORY, default=None, metavar="DIR",
+                    help="keep this run's controls.json in DIR by date; the report shows since "
+                         "when each control fails and its last runs, and compares with the "
+                         "previous run unless --baseline names another")
     group.addoption(OPT_NETWORK, default="default", metavar="NAME",
                     help="libvirt network for guests on a real host (default: default)")
     group.addoption(OPT_ALLOWED_TARGET, action="append", default=[], metavar="ADDR:PORT",
@@ -115,29 +133,47 @@ def pytest_addoption(parser):
                          "gives each run's (default: a new one per run)")
     group.addoption(OPT_REPORT_DIR, default="reports", metavar="DIR",
                     help="where controls.json, report.html, junit.xml (a case per control) and "
-                         "checks.xml (a case per check) go (default: reports)")
+                         "checks.xml (a case per check) go; with several cells, each cell's "
+                         "own reports and output go to cells/ in it (default: reports)")
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
+    adopt_cell(config)
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so fixtures tear guests and the lab down.
     signal.signal(signal.SIGTERM, _interrupt)
     if getattr(config.option, "xmlpath", None) is None and not config.option.collectonly:
         config.option.xmlpath = str(Path(config.getoption("report_dir")) / "checks.xml")
 
 
+def adopt_cell(config):
+    """In a cell's process (helpers/plugin/cells.py started it): its one template, image and
+    host, its report folder and the run's probe seed, in place of the run's options."""
+    given = os.environ.get(CELL_ENV)
+    if not given:
+        return
+    cell = json.loads(given)
+    config.option.template = [cell["template"]]
+    config.option.image = cell["image"]
+    config.option.libvirt_uri = [cell["uri"]] if cell["uri"] else []
+    config.option.report_dir = cell["report_dir"]
+    config.option.probe_seed = cell["probe_seed"]
+    config.option.xmlpath = str(Path(cell["report_dir"]) / "checks.xml")
+    config.option.shard = config.option.history = config.option.baseline = None
+
+
 class HostFailure(Exception):
-    """One host of a many-hosts run could not be tested: every check that needs it errors with
-    this line, and the other hosts go on."""
+    """One cell of a run of several could not be tested: every check that needs its host or
+    guest errors with this line, and the other cells go on."""
 
 
 def infrastructure_failure(message, returncode=EXIT_INFRASTRUCTURE):
     """End the run: the suite could not run (EXIT_INFRASTRUCTURE; EXIT_USAGE where the input is
-    at fault), one line saying why. In a worker of a many-hosts run only this worker's host
-    fails (HostFailure)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    at fault), one line saying why. In a cell of a run of several, only this cell fails
+    (HostFailure), and its report says so."""
+    if os.environ.get(CELL_ENV):
         raise HostFailure(f"vmiso: {message}") from None
     pytest.exit(f"vmiso: {message}", returncode=returncode)
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from helpers.output import document as document_mod
-from helpers.output import html, junit
-from helpers.plugin import manyhosts
+from helpers.output import reportdir
+from helpers.plugin import cells
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import EXIT_USAGE
 from helpers.verdict import catalog as catalog_mod
@@ -43,7 +43,7 @@ class ControlReport:
         self.document = None  # written at session end
         self.other_failures = False  # a failed item that checks no control
         self.wanted = {}  # --control, --risk, --severity as given (read at collection)
-        self.workers = {}  # many hosts: what each xdist worker handed back, by worker id
+        self.refused = False  # a cell of a run of several refused its template
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -170,46 +170,34 @@ class ControlReport:
         return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
                                         [c["verdict"] for c in checks if not c["declared"]])
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_testnodedown(self, node, error):
-        """A worker of a many-hosts run is done: keep the checks and facts it handed back."""
-        handed = getattr(node, "workeroutput", {}).get("vmiso")
-        if handed is not None:
-            self.workers[node.gateway.id] = handed
-            self.other_failures |= handed["other_failures"]
-
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
-        if manyhosts.is_worker(self.config):
-            self.config.workeroutput["vmiso"] = {
-                "checks": self.checks, "context": self.context, "wanted": self.wanted,
-                "other_failures": self.other_failures}
-            return
-        if not self.checks and not self.workers:
-            return
-        self.document = self._document() if not self.workers else self._many_hosts_document()
+        if self.document is None:
+            if not self.checks:
+                return
+            self.document = self._document()
+        self._compare(self.document)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
                 and not self.other_failures:
             session.exitstatus = (pytest.ExitCode.TESTS_FAILED
                                   if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
-        if self._template_refused():
+        if self.refused or "template_refused" in self.context:
             session.exitstatus = EXIT_USAGE  # fix the template, not the host
-        report_dir = Path(self.config.getoption("report_dir"))
-        report_dir.mkdir(parents=True, exist_ok=True)
-        (report_dir / "controls.json").write_text(json.dumps(self.document, indent=2) + "\n")
-        html.write(self.document, report_dir / "report.html")
-        junit.write(self.document, report_dir / "junit.xml")
+        self._write(self.document)
 
-    def _template_refused(self):
-        contexts = [self.context] + [w["context"] for w in self.workers.values()]
-        return any("template_refused" in context for context in contexts)
+    def _write(self, document):
+        report_dir = Path(self.config.getoption("report_dir"))
+        # a run of several cells: pytest's own checks.xml has none of their checks
+        reportdir.write(document, report_dir, sorted(report_dir.glob("cells/*/checks.xml")),
+                        self.config.getoption("history"))
 
     def _document(self):
         context = dict(self.context, **self._file_facts(self.context))
-        document = document_mod.build(self.controls(), context, self.started, time.time(),
-                                      self.config.getoption("fail_on"),
-                                      self.wanted)
-        return self._with_baseline(document)
+        inputs = self.config.stash.get(inputs_key, None)
+        context.setdefault("template", str(inputs.template_path) if inputs else None)
+        context["given_uri"] = cells.uri_for(self.config)
+        return document_mod.build(self.controls(), context, self.started, time.time(),
+                                  self.config.getoption("fail_on"), self.wanted)
 
     def _file_facts(self, context):
         """Path and SHA-256 of the template and the image the run used."""
@@ -221,35 +209,13 @@ class ControlReport:
             facts["image_file"] = document_mod.file_facts(context["image"])
         return facts
 
-    def _with_baseline(self, document):
+    def _compare(self, document):
         inputs = self.config.stash.get(inputs_key, None)
-        if inputs is not None and inputs.baseline is not None:
-            document["baseline"] = document_mod.compare(document, inputs.baseline,
-                                                        self.config.getoption("baseline"))
-        return document
-
-    def _many_hosts_document(self):
-        """One document of host x control from the workers' results, in worker order."""
-        handed = [self.workers[w] for w in sorted(self.workers, key=_worker_number)]
-        facts = [h["context"].get("host") or {} for h in handed]
-        names = [f.get("name") for f in facts]
-        rows = []
-        for part, fact in zip(handed, facts):
-            # a host is named by its name, or by its URI where it has none (unreached) or
-            # shares it with another host of the run
-            name = fact.get("name")
-            key = name if name and names.count(name) == 1 else fact.get("uri")
-            rows += [dict(row, host=key)
-                     for row in self.controls(part["checks"], part["context"])]
-        shared = {k: v for k, v in handed[0]["context"].items() if k != "host"}
-        shared["hosts"] = {fact.get("uri"): {k: v for k, v in h["context"].items()
-                                              if k not in ("host", "template", "probe_seed")}
-                           for fact, h in zip(facts, handed)}
-        context = dict(shared, **self._file_facts(shared))
-        document = document_mod.build(rows, context, self.started, time.time(),
-                                      self.config.getoption("fail_on"), handed[0]["wanted"],
-                                      hosts=facts)
-        return self._with_baseline(document)
+        try:
+            reportdir.finish(document, inputs.baseline if inputs else None,
+                             self.config.getoption("baseline"), self.config.getoption("history"))
+        except reportdir.ReportError as err:
+            raise pytest.UsageError(str(err)) from None
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.document is None:
@@ -258,13 +224,17 @@ class ControlReport:
         tr.section("vmiso controls")
         for key, value in self.document["run"].items():
             tr.write_line(f"{key}: {value}")
-        several = len(self.document["hosts"]) > 1
+        several = len(self.document["cells"]) > 1
         for host in self.document["hosts"]:
             tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
+        for cell in self.document["cells"]:
+            if cell["status"] != "ran":
+                tr.write_line(f"cell {cell['template']} on {cell['host']}: {cell['message']}",
+                              red=True, bold=True)
         for row in self.document["controls"]:
             line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
             if several:
-                line = f"{row['host']}  {line}"
+                line = f"{row['template']} on {row['host']}  {line}"
             markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
                       verdicts.NOT_APPLICABLE: {"yellow": True},
                       verdicts.WAIVED: {"yellow": True}}.get(row["status"],
@@ -295,11 +265,8 @@ def _baseline_summary(tr, baseline):
                       **({"red": True, "bold": True} if kind == "regressed" and changes else {}))
         for change in changes:
             tr.write_line(f"    {change['control']:<7} {change['was'] or '-'} -> "
-                          f"{change['now'] or '-'}  {change['title']} ({change['host']})")
-
-
-def _worker_number(worker_id):
-    return int(worker_id.removeprefix(manyhosts.WORKER_PREFIX))
+                          f"{change['now'] or '-'}  {change['title']} ({change['template']} "
+                          f"on {change['host']})")
 
 
 def _risk(value):

@@ -3,6 +3,7 @@ should, and a baseline comparison accounts for every control that changed."""
 
 import json
 import subprocess
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -13,6 +14,7 @@ from helpers.output import document
 from helpers.verdict import catalog, verdicts
 
 CATALOG = catalog.load()
+V1_LEAKY = Path(__file__).resolve().parents[1] / "support" / "data" / "report-v1-leaky.json"
 STATUSES = (verdicts.PASS, verdicts.FAIL, verdicts.ERROR, verdicts.MITIGATED,
             verdicts.NOT_APPLICABLE, verdicts.DRIFT, verdicts.WAIVED)
 HOST = {"name": "hv1", "uri": "qemu:///system", "kernel": "6.1.0", "qemu": "7.2.19",
@@ -109,7 +111,8 @@ def test_controls_are_keyed_by_host_too():
 
 @pytest.mark.parametrize("content, problem", [
     ("{not json", "is not JSON"),
-    (json.dumps({"format": "something-else"}), "is not a vmiso-controls/1 report"),
+    (json.dumps({"format": "something-else"}), "is not a vmiso-controls/2 report"),
+    (json.dumps({"format": "vmiso-controls/2"}), "breaks the report schema"),
     (json.dumps({"format": "vmiso-controls/1"}), "breaks the report schema"),
 ])
 def test_a_bad_baseline_is_refused_in_one_line(tmp_path, content, problem):

@@ -1,0 +1,126 @@
+"""One document of many: the cells of a run that drove several, or of a sharded run's shards.
+
+    document = merge([load("shard-1/controls.json"), load("shard-2/controls.json")], "any")
+
+Cells keep their rows; hosts are listed once (by the URI they were given, the lab once),
+templates once by name. Everything is ordered by host URI, then template name, so that any
+split of a run into shards merges into the same document. A host is named in rows by its name, or by its URI where two hosts of
+the merged run share a name. The gate and the summary are recomputed over every row.
+"""
+
+import datetime
+
+from helpers.output import document as document_mod
+
+NULL_FILE = {"path": None, "sha256": None}
+
+
+class MergeError(ValueError):
+    """The documents cannot make one run; the message names the problem and the fix."""
+
+
+def merge(documents, fail_on, finished=None):
+    """The run of every cell of `documents` (each a document of one or more cells)."""
+    if not documents:
+        raise MergeError("no report to merge; pass the controls.json of each shard")
+    _check_shards(documents)
+    cells = sorted(((doc, cell) for doc in documents for cell in doc["cells"]),
+                   key=lambda pair: (_given(*pair) or "", pair[1]["template"]))
+    _check_unique(cells)
+    renamed = _host_keys(cells)
+    rows = [dict(row, host=renamed.get((_given(doc, cell), cell["host"]), row["host"]))
+            for doc, cell in cells for row in doc["controls"]
+            if (row["host"], row["template"]) == (cell["host"], cell["template"])]
+    hosts = _hosts(cells)
+    templates = sorted({t["name"]: t for doc in documents for t in doc["templates"]}.values(),
+                       key=lambda t: t["name"])
+    started = min(doc["started"] for doc in documents)
+    finished = finished or max(doc["finished"] for doc in documents)
+    merged = {
+        "format": document_mod.FORMAT,
+        "vmiso_version": documents[0]["vmiso_version"],
+        "started": started,
+        "finished": finished,
+        "duration_s": round((_epoch(finished) - _epoch(started)), 3),
+        "host": hosts[0] if len(hosts) == 1 else document_mod.host_facts({}),
+        "hosts": hosts,
+        "template": templates[0] if len(templates) == 1 else NULL_FILE,
+        "image": templates[0]["image"] if len(templates) == 1 else NULL_FILE,
+        "templates": templates,
+        "cells": [dict(cell, host=renamed.get((_given(doc, cell), cell["host"]), cell["host"]))
+                  for doc, cell in cells],
+        "hypothesis_seed": documents[0]["hypothesis_seed"],
+        "gate": document_mod.gate_of(rows, fail_on),
+        "summary": document_mod.summary(rows),
+        "controls": rows,
+        "run": _shared_facts([cell.get("run", {}) for _, cell in cells]),
+    }
+    if len(templates) == 1:
+        merged["template"] = {k: templates[0][k] for k in ("path", "sha256")}
+    if "selection" in documents[0]:
+        merged["selection"] = documents[0]["selection"]
+    return merged
+
+
+def _check_shards(documents):
+    shards = [doc["shard"] for doc in documents if "shard" in doc]
+    if not shards:
+        return
+    counts = {s.split("/")[1] for s in shards}
+    if len(shards) != len(documents) or len(counts) != 1:
+        raise MergeError(f"the reports are shards of different splits ({', '.join(shards)}); "
+                         f"merge the shards of one --shard K/N run")
+    if len(set(shards)) != len(shards):
+        raise MergeError(f"a shard is given twice ({', '.join(shards)}); give each once")
+    total = int(counts.pop())
+    missing = sorted(set(range(1, total + 1)) - {int(s.split("/")[0]) for s in shards})
+    if missing:
+        raise MergeError(f"shard {', '.join(f'{k}/{total}' for k in missing)} missing: merge "
+                         f"all {total} shards of the run (rerun the missing ones)")
+
+
+def _check_unique(cells):
+    seen = set()
+    for doc, cell in cells:
+        key = (_given(doc, cell), cell["host"], cell["template"])
+        if key in seen:
+            raise MergeError(f"template {cell['template']} on {cell['host']} is in two reports; "
+                             f"merge each run or shard once")
+        seen.add(key)
+
+
+def _given(doc, cell):
+    """The host as the run was told it: the --libvirt-uri, or None for the local lab."""
+    return cell.get("uri")
+
+
+def _host_keys(cells):
+    """(given uri, name) -> the facts' URI, where hosts given differently share a name."""
+    uris_by_name = {}
+    for doc, cell in cells:
+        uris_by_name.setdefault(cell["host"], set()).add(_given(doc, cell))
+    return {(_given(doc, cell), cell["host"]): _facts(doc, cell)["uri"] or cell["host"]
+            for doc, cell in cells if len(uris_by_name[cell["host"]]) > 1}
+
+
+def _facts(doc, cell):
+    return next((h for h in doc["hosts"]
+                 if cell["host"] in (h.get("name"), h.get("uri"))), doc["hosts"][0])
+
+
+def _hosts(cells):
+    hosts = {}
+    for doc, cell in cells:
+        hosts.setdefault(_given(doc, cell) or "", _facts(doc, cell))
+    return list(hosts.values())
+
+
+def _shared_facts(runs):
+    """The run facts every cell shares (the seed, the accelerator ...); the rest stay per cell."""
+    if not runs:
+        return {}
+    return {k: v for k, v in runs[0].items() if all(r.get(k) == v for r in runs[1:])}
+
+
+def _epoch(timestamp):
+    return datetime.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()

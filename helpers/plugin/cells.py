@@ -1,0 +1,121 @@
+"""The cells of a run: every template on every host, and which of them this process runs.
+
+    pytest suites --template templates/ --template gpu.xml=gpu-worker.qcow2 \
+        --libvirt-uri qemu+ssh://root@kvm1/system --libvirt-uri qemu+ssh://root@kvm2/system
+    cells = plan(config)      # [Cell(uri, template, image)], hosts x templates, this shard's share
+
+A run of one cell runs in this process, as always. A run of several (more templates, more hosts,
+or a --shard) runs each cell in a pytest process of its own (helpers/plugin/controller.py), so a
+cell that cannot boot errs on its own controls while the others go on.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pytest
+
+from helpers.plugin.options import OPT_SHARD, OPT_TEMPLATE, OPT_URI
+from helpers.template import templatefile
+
+DEFAULT_TEMPLATE = "hardened"
+SHARD = re.compile(r"^([0-9]+)/([0-9]+)$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    uri: Optional[str]  # the --libvirt-uri as given; None: the local lab
+    template: Path
+    image: Optional[Path]
+
+    @property
+    def name(self):
+        return f"{self.template.stem} on {self.uri or 'the lab'}"
+
+
+def templates(config):
+    """[(template path, image path or None)] as --template and --image give them."""
+    given = config.getoption("template") or [DEFAULT_TEMPLATE]
+    default_image = config.getoption("image")
+    found = []
+    for value in given:
+        name, equals, image = value.partition("=")
+        if equals and not image:
+            raise pytest.UsageError(f"{OPT_TEMPLATE} {value}: no image after '='; give "
+                                    f"{OPT_TEMPLATE} TEMPLATE=IMAGE or leave '=' out")
+        for path in _template_files(name):
+            found.append((path, Path(image) if image else
+                          Path(default_image) if default_image else None))
+    _refuse_same_names(found)
+    return found
+
+
+def _template_files(value):
+    path = templatefile.locate(value)
+    if not path.is_dir():
+        return [path]
+    files = sorted(path.glob("*.xml"))
+    if not files:
+        raise pytest.UsageError(f"{OPT_TEMPLATE} {value}: the folder has no *.xml template; "
+                                f"name a folder of libvirt domain XML files")
+    return files
+
+
+def _refuse_same_names(found):
+    seen = {}
+    for path, _ in found:
+        if path.stem in seen:
+            raise pytest.UsageError(f"{OPT_TEMPLATE}: two templates named {path.stem} "
+                                    f"({seen[path.stem]}, {path}); the report names templates "
+                                    f"by file name, give each once under its own name")
+        seen[path.stem] = path
+
+
+def hosts(config):
+    given = config.getoption("libvirt_uri")
+    if len(set(given)) != len(given):
+        raise pytest.UsageError(f"{OPT_URI} names the same host twice; give each host once")
+    return given or [None]
+
+
+def shard(config):
+    """(K, N) of --shard K/N, or None."""
+    value = config.getoption("shard")
+    if value is None:
+        return None
+    match = SHARD.match(value)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise pytest.UsageError(f"{OPT_SHARD} {value}: give K/N with 1 <= K <= N, e.g. "
+                                f"{OPT_SHARD} 2/3 for the second of three shares")
+    return int(match[1]), int(match[2])
+
+
+def plan(config):
+    """The cells this run tests: hosts x templates, or its shard's share of them. The split is
+    round robin over the cells in a fixed order (host, then template file), so shards are even
+    and every job of a CI matrix, given the same options, computes the same split."""
+    every = [Cell(uri, path, image) for uri in hosts(config)
+             for path, image in templates(config)]
+    chosen = shard(config)
+    if chosen is None:
+        return every
+    k, n = chosen
+    if n > len(every):
+        raise pytest.UsageError(f"{OPT_SHARD} {k}/{n}: the run has {len(every)} cells (hosts x "
+                                f"templates), fewer than {n} shards; use at most {len(every)}")
+    ordered = sorted(every, key=lambda c: (c.uri or "", str(c.template)))
+    return [cell for i, cell in enumerate(ordered) if i % n == k - 1]
+
+
+def runs_cells(config):
+    """Whether this process drives cells in processes of their own."""
+    return config.getoption("shard") is not None or len(plan(config)) > 1
+
+
+def uri_for(config):
+    """The libvirt URI this process tests (its one cell's), or None (the local lab)."""
+    given = config.getoption("libvirt_uri")
+    if len(given) > 1:
+        raise RuntimeError(f"several {OPT_URI} values are tested by cells of their own")
+    return given[0] if given else None

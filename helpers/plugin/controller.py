@@ -1,0 +1,214 @@
+"""A run of several cells: each template on each host in a pytest process of its own.
+
+    pytest suites --template templates/ --libvirt-uri URI1 --libvirt-uri URI2 --max-parallel 4
+
+The controller collects as any run does (so --control and -m select alike), builds the probe
+guest once, then starts one process per cell with the same options, that cell's template, image
+and host, the run's probe seed, and its own report folder under cells/. Cells of one host run
+at once as far as its cores allow (a guest under TCG keeps a core busy); at most --max-parallel
+hosts are driven at once, the rest wait. Each cell's controls.json is merged into the run's
+report (helpers/output/merge.py); a cell that ended without one errs on each of its controls
+with the line that ended it.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from guest import build as probe_guest
+from helpers.output import document as document_mod
+from helpers.output import merge as merge_mod
+from helpers.plugin import cells, progress, sampling
+from helpers.plugin.options import CELL_ENV, infrastructure_failure
+from helpers.plugin.report import item_controls
+
+DEFAULT_MAX_PARALLEL = 8
+POLL_S = 0.1
+STOP_GRACE_S = 60  # a cell stopped by the run tears its guests and lab down first
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    config = session.config
+    if config.option.collectonly or not cells.runs_cells(config):
+        return None
+    report = config.pluginmanager.get_plugin("vmiso-report")
+    selected = sorted({cid for item in session.items for cid in item_controls(item)},
+                      key=list(report.catalog).index)
+    if not selected:
+        return True
+    plan = cells.plan(config)
+    _build_probe_guest()
+    seed = config.getoption("probe_seed")
+    seed = sampling.new_seed() if seed is None else seed
+    siblings = any("sibling" in item.fixturenames for item in session.items)
+    results = Pool(config, plan, seed, siblings).run()
+    documents = [_document_of(report, cell, result, selected, seed) for cell, result in results]
+    merged = merge_mod.merge(documents, config.getoption("fail_on"))
+    if config.getoption("shard"):
+        merged["shard"] = config.getoption("shard")
+    report.document = merged
+    report.refused = any(result.returncode == 4 for _, result in results)
+    return True
+
+
+def _build_probe_guest():
+    """Once here, so cells find it in the cache instead of each building it."""
+    try:
+        probe_guest.build(probe_guest.DEFAULT_CACHE)
+    except probe_guest.BuildError as err:
+        infrastructure_failure(f"cannot build the probe guest: {err}")
+
+
+class CellResult:
+    def __init__(self, folder, returncode, duration_s):
+        self.folder = folder
+        self.returncode = returncode
+        self.duration_s = duration_s
+
+    @property
+    def log(self):
+        return self.folder / "output.txt"
+
+    def last_line(self):
+        """The line that ended the cell's run (vmiso's own, else pytest's last)."""
+        try:
+            lines = [line.strip() for line in self.log.read_text(errors="replace").splitlines()
+                     if line.strip()]
+        except OSError:
+            return "no output"
+        said = [line for line in lines if line.startswith(("vmiso:", "ERROR:", "Exit:"))]
+        return (said or lines or ["no output"])[-1][:300]
+
+
+class Pool:
+    """The cells' processes: started as hosts and cores allow, waited for, stopped on Ctrl-C."""
+
+    def __init__(self, config, plan, seed, siblings):
+        self.config = config
+        self.plan = plan
+        self.seed = seed
+        self.guests_per_cell = 2 if siblings else 1
+        self.max_hosts = config.getoption("max_parallel") or DEFAULT_MAX_PARALLEL
+        self.folder = Path(config.getoption("report_dir")) / "cells"
+        self.running = {}  # Popen -> (cell, folder, started)
+        self.done = {}  # cell -> CellResult
+
+    def run(self):
+        pending = list(self.plan)
+        capacity = {uri: _cores(uri) // self.guests_per_cell or 1
+                    for uri in dict.fromkeys(c.uri for c in self.plan)}
+        try:
+            while pending or self.running:
+                for cell in [c for c in pending if self._may_start(c, capacity)]:
+                    pending.remove(cell)
+                    self._start(cell)
+                self._reap()
+        except BaseException:
+            self._stop_all()
+            raise
+        return [(cell, self.done[cell]) for cell in self.plan]
+
+    def _may_start(self, cell, capacity):
+        busy = [c.uri for c, _, _ in self.running.values()]
+        if cell.uri not in busy and len(set(busy)) >= self.max_hosts:
+            return False
+        return busy.count(cell.uri) < capacity[cell.uri]
+
+    def _start(self, cell):
+        folder = self.folder / f"{len(self.running) + len(self.done) + 1:03d}-{_slug(cell)}"
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {"template": str(cell.template), "image": str(cell.image) if cell.image else None,
+                "uri": cell.uri, "report_dir": str(folder), "probe_seed": self.seed}
+        args = [sys.executable, "-m", "pytest", *self.config.invocation_params.args,
+                "-p", "no:cacheprovider"]
+        with open(folder / "output.txt", "wb") as log:
+            process = subprocess.Popen(args, cwd=self.config.invocation_params.dir,
+                                       stdin=subprocess.DEVNULL, stdout=log,
+                                       stderr=subprocess.STDOUT,
+                                       env=dict(os.environ, **{CELL_ENV: json.dumps(spec)}))
+        self.running[process] = (cell, folder, time.monotonic())
+        progress.say(self.config, f"cell {cell.name}: started ({folder})")
+
+    def _reap(self):
+        time.sleep(POLL_S)
+        for process in [p for p in self.running if p.poll() is not None]:
+            cell, folder, started = self.running.pop(process)
+            result = CellResult(folder, process.returncode, time.monotonic() - started)
+            self.done[cell] = result
+            progress.say(self.config, f"cell {cell.name}: exit {process.returncode} in "
+                                      f"{result.duration_s:.1f} s")
+
+    def _stop_all(self):
+        """Ctrl-C or SIGTERM: each cell stops as a run does (its guests and lab torn down)."""
+        for process in self.running:
+            process.terminate()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for process in self.running:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _cores(uri):
+    """The host's CPUs: this machine's for the lab, libvirt's count for a real host (1 where
+    it cannot be asked: the cell will say why)."""
+    if uri is None:
+        return os.cpu_count() or 1
+    import libvirt
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError:
+        return 1
+    try:
+        return conn.getInfo()[2]
+    finally:
+        conn.close()
+
+
+def _slug(cell):
+    host = (cell.uri or "lab").split("://")[-1]
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in
+                   f"{cell.template.stem}-{host}")[:80]
+
+
+def _document_of(report, cell, result, selected, seed):
+    """The cell's own document, or one that errs on each selected control saying why not."""
+    path = result.folder / "controls.json"
+    if path.exists():
+        try:
+            document = document_mod.load(path, purpose="cell report")
+        except document_mod.DocumentError:
+            document = None
+        if document is not None:
+            for entry in document["cells"]:
+                entry.update(exit_status=result.returncode, duration_s=round(result.duration_s, 3),
+                             uri=cell.uri)
+            return document
+    return _broken(report, cell, result, selected, seed)
+
+
+def _broken(report, cell, result, selected, seed):
+    message = (f"the cell's run ended (exit {result.returncode}) without a report: "
+               f"{result.last_line()} (see {result.log})")
+    checks = [{"check": f"cell {cell.name}", "controls": [cid], "vantage": "outside",
+               "declared": False, "verdict": "error", "message": message, "duration_s": 0.0,
+               "evidence": []} for cid in selected]
+    context = {"host": {"uri": cell.uri or "the lab", "name": None}, "template": str(cell.template),
+               "template_file": document_mod.file_facts(cell.template), "probe_seed": seed,
+               "given_uri": cell.uri}
+    finished = time.time()
+    document = document_mod.build(report.controls(checks, context), context,
+                                  finished - result.duration_s, finished,
+                                  report.config.getoption("fail_on"))
+    document["cells"][0].update(status="broken", exit_status=result.returncode,
+                                message=message)
+    return document

@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+"""Merge the reports of a sharded run (or of separate runs) into one report.
+
+    .venv/bin/python -m scripts.merge shard-1 shard-2 shard-3 --report-dir reports
+    make merge REPORTS=reports SHARDS='shard-1 shard-2 shard-3' HISTORY=/var/lib/vmiso/history
+
+Each REPORT is a report folder (or its controls.json) that a `--shard K/N` run wrote. The
+merged folder gets the files of a single run: controls.json with every host x template x
+control, report.html with the matrix, junit.xml, and checks.xml joining the shards' own.
+With --history the merged run is compared with the previous one and recorded, as a run with
+--history does. Exit status: 0 when the gate passes, 1 when it fails, 4 when a report is
+unusable or a shard is missing.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers.output import document as document_mod
+from helpers.output import merge, reportdir
+from helpers.verdict.catalog import FAIL_ON
+
+EXIT_FAILED, EXIT_USAGE = 1, 4
+
+
+def report_files(given):
+    path = Path(given)
+    return path / "controls.json" if path.is_dir() else path
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="make merge", description=__doc__.splitlines()[0])
+    parser.add_argument("reports", nargs="+", metavar="REPORT",
+                        help="report folders (or their controls.json) of the shards")
+    parser.add_argument("--report-dir", default="reports", type=Path)
+    parser.add_argument("--fail-on", default=None, choices=FAIL_ON,
+                        help="the gate's lowest failing severity (default: the shards' own)")
+    parser.add_argument("--history", type=Path, default=None, metavar="DIR")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="PATH")
+    args = parser.parse_args(argv)
+    paths = [report_files(r) for r in args.reports]
+    try:
+        documents = [document_mod.load(p, purpose="report") for p in paths]
+        baseline = document_mod.load(args.baseline) if args.baseline else None
+        fail_on = args.fail_on or documents[0]["gate"]["fail_on"]
+        merged = merge.merge(documents, fail_on)
+        reportdir.finish(merged, baseline, args.baseline, args.history)
+    except (document_mod.DocumentError, merge.MergeError, reportdir.ReportError) as err:
+        print(f"make merge: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    checks = [p.parent / "checks.xml" for p in paths if (p.parent / "checks.xml").exists()]
+    reportdir.write(merged, args.report_dir, checks, args.history)
+    blocking = merged["gate"]["blocking"]
+    print(f"{len(merged['cells'])} cells from {len(documents)} reports: "
+          f"{'FAIL ' + ', '.join(blocking) if blocking else 'pass'}; report: {args.report_dir}")
+    return EXIT_FAILED if blocking else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

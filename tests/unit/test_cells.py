@@ -1,0 +1,82 @@
+"""The cells of a run: templates from names, files and folders, each on every host; shards split
+them evenly and together cover each cell once."""
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers.plugin import cells
+
+
+class Options:
+    def __init__(self, template=(), image=None, libvirt_uri=(), shard=None):
+        self.values = {"template": list(template), "image": image,
+                       "libvirt_uri": list(libvirt_uri), "shard": shard}
+
+    def getoption(self, name):
+        return self.values[name]
+
+
+@pytest.fixture
+def folder(tmp_path):
+    for name in ("web", "db", "gpu"):
+        (tmp_path / f"{name}.xml").write_text("<domain/>")
+    (tmp_path / "notes.txt").write_text("not a template")
+    return tmp_path
+
+
+def test_the_default_is_the_hardened_template_in_the_lab():
+    [cell] = cells.plan(Options())
+    assert (cell.uri, cell.template.stem, cell.image) == (None, "hardened", None)
+
+
+def test_a_folder_gives_each_xml_in_it_on_each_host(folder):
+    plan = cells.plan(Options([str(folder)], libvirt_uri=["qemu+ssh://a/system",
+                                                           "qemu+ssh://b/system"]))
+    assert [(c.uri, c.template.name) for c in plan] == [
+        (uri, name) for uri in ("qemu+ssh://a/system", "qemu+ssh://b/system")
+        for name in ("db.xml", "gpu.xml", "web.xml")]
+
+
+def test_an_image_after_equals_is_that_templates_alone(folder):
+    plan = cells.plan(Options([f"{folder / 'web.xml'}=/img/web.qcow2", "leaky"],
+                              image="/img/default.qcow2"))
+    assert [(c.template.stem, str(c.image)) for c in plan] == [
+        ("web", "/img/web.qcow2"), ("leaky", "/img/default.qcow2")]
+
+
+@pytest.mark.parametrize("options, problem", [
+    (Options(["hardened", "hardened"]), "two templates named hardened"),
+    (Options(["leaky="]), "no image after '='"),
+    (Options(libvirt_uri=["qemu:///system", "qemu:///system"]), "names the same host twice"),
+    (Options(["hardened", "leaky"], shard="3/2"), "1 <= K <= N"),
+    (Options(["hardened", "leaky"], shard="one/two"), "give K/N"),
+    (Options(["hardened", "leaky"], shard="1/3"), "fewer than 3 shards"),
+])
+def test_bad_cells_are_refused_in_one_line(options, problem):
+    with pytest.raises(pytest.UsageError, match=problem) as err:
+        cells.plan(options)
+    assert "\n" not in str(err.value)
+
+
+def test_an_empty_folder_is_refused(tmp_path):
+    with pytest.raises(pytest.UsageError, match="has no \\*.xml template"):
+        cells.plan(Options([str(tmp_path)]))
+
+
+def by_name(cell):
+    return cell.uri, str(cell.template)
+
+
+@given(st.integers(1, 4), st.integers(1, 5), st.data())
+def test_shards_cover_every_cell_once_and_evenly(hosts, templates, data):
+    uris = [f"qemu+ssh://h{i}/system" for i in range(hosts)]
+    names = [f"t{i}" for i in range(templates)]
+    total = hosts * templates
+    n = data.draw(st.integers(1, total))
+    whole = cells.plan(Options(names, libvirt_uri=uris))
+    shares = [cells.plan(Options(names, libvirt_uri=uris, shard=f"{k}/{n}"))
+              for k in range(1, n + 1)]
+    assert sorted((c for share in shares for c in share), key=by_name) == \
+        sorted(whole, key=by_name)
+    assert max(map(len, shares)) - min(map(len, shares)) <= 1
