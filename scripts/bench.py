@@ -11,11 +11,15 @@ creation and boot to SSH-ready over several boots, under BIOS and under UEFI wit
 and a TPM (the probe disk's signed chain, the hardened template's hardware); the cost of one
 check from the outside and from the inside (from a hardened run's report); whole conformance
 runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; wall time
-against the number of controls; and the static run (make check-templates) over 100 templates,
+against the number of controls; a one-control run's setup, boot and teardown apart; 1, 2, 4 and
+8 templates in one run beside N x one template's run over the cells run at once; and the static
+run (make check-templates) over 100 templates,
 with its peak memory.
 """
 
 import json
+import math
+import os
 import resource
 import statistics
 import subprocess
@@ -57,6 +61,7 @@ UEFI_TEMPLATE = load.Domain.from_string(
     .replace("<memballoon model='none'/>", "<memballoon model='none'/><tpm model='tpm-crb'>"
                                            "<backend type='emulator' version='2.0'/></tpm>"))
 CONTROL_COUNTS = (1, 10)
+TEMPLATE_COUNTS = (1, 2, 4, 8)
 
 
 def spread(values):
@@ -144,13 +149,57 @@ def parallel(target, image, accelerator, count):
 
 def conformance(*options):
     """Wall seconds of a conformance run and its report."""
+    wall, report, _ = conformance_output(*options)
+    return wall, report
+
+
+def conformance_output(*options):
+    """Wall seconds of a conformance run, its report and its terminal output."""
     with tempfile.TemporaryDirectory(prefix="vmiso-bench-report-") as report_dir:
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--tb=no",
-                        "--report-dir", report_dir, *options], cwd=ROOT, capture_output=True)
+        run = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--tb=no",
+                              "--report-dir", report_dir, *options], cwd=ROOT,
+                             capture_output=True, text=True)
         wall = time.monotonic() - started
         report = json.loads((Path(report_dir) / "controls.json").read_text())
-    return round(wall, 1), report
+    return round(wall, 1), report, run.stdout
+
+
+def one_control_run(control="HV-01"):
+    """A run of one control, its fixed cost apart: setup (lab start, guest boot), the boot
+    alone, the checks, and teardown (guest and lab gone), from pytest's --durations."""
+    wall, report, out = conformance_output("--control", control, "--durations=0",
+                                           "--durations-min=0")
+    phases = {"setup": 0.0, "call": 0.0, "teardown": 0.0}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].endswith("s") and parts[1] in phases:
+            phases[parts[1]] += float(parts[0][:-1])
+    boot = report["run"]["boot_to_ssh_s"]
+    return {"control": control, "wall_s": wall, "setup_s": round(phases["setup"], 2),
+            "boot_s": boot, "checks_s": round(phases["call"], 2),
+            "teardown_s": round(phases["teardown"], 2), "wall_over_boot": round(wall / boot, 2)}
+
+
+def templates_at_once(counts=TEMPLATE_COUNTS, control="HV-01"):
+    """N copies of the hardened template in one run (one control each, on the lab): wall
+    seconds beside the bound, N x one template's run / the cells the cores run at once."""
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix="vmiso-bench-templates-") as folder:
+        for n in counts:
+            here = Path(folder) / str(n)
+            here.mkdir()
+            for i in range(n):
+                (here / f"t{i + 1}.xml").write_text((ROOT / "templates" / "hardened.xml")
+                                                    .read_text())
+            wall, report = conformance("--template", str(here), "--control", control)
+            assert len(report["cells"]) == n, report["cells"]
+            figures[n] = {"wall_s": wall}
+    one = figures[counts[0]]["wall_s"]
+    at_once = os.cpu_count() or 1
+    for n, entry in figures.items():
+        entry["bound_s"] = round(math.ceil(n / at_once) * one, 1)
+    return {"control": control, "cells_at_once": at_once, "by_templates": figures}
 
 
 def check_costs(report):
@@ -218,6 +267,8 @@ def main():
     ids = [c["id"] for c in hardened["controls"]]
     by_count = {n: conformance("--control", ",".join(ids[:n]))[0] for n in CONTROL_COUNTS}
     figures["wall_by_controls_s"] = {**by_count, len(ids): hardened_wall}
+    figures["one_control_run"] = one_control_run()
+    figures["templates_in_one_run"] = templates_at_once()
     print(json.dumps(figures, indent=2))
     out = ROOT / "reports" / "bench.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -3,14 +3,20 @@
     write(document, Path("reports/report.html"))
     page = render(document)   # the same page as a string
 
-The page is what a person opens from CI artifacts to see why a host failed the gate: the
-verdict and the host first, counts by risk factor and severity, what changed since a baseline,
-then a row per control with its evidence, checks and remediation one click away (open already
-for failing controls). It loads nothing: inline CSS, no script, a Content-Security-Policy that
-forbids fetching anything. Every string from the document is escaped, since evidence comes from
-guests and hosts.
+The page is what a person opens from CI artifacts to see why a run failed the gate: the verdict
+first, then the matrix of cells (a row per template, a column per host), each cell the count of
+its failing controls and a link to its section; the run's facts, counts by risk factor and
+severity, what changed since a baseline; then a section per cell with a row per control, its
+evidence, checks and remediation one click away (open already for failing controls) and, with
+--history, a strip of its statuses over the last runs and since when it has failed. It loads
+nothing: inline CSS and SVG, no script, a Content-Security-Policy that forbids fetching
+anything. Every string from the document is escaped, since evidence comes from guests and hosts.
+
+Anchors: a cell's section is "<template>@<host>"; a control's row is its ID in a document of one
+cell, "<ID>@<template>@<host>" in one of several (see anchor()).
 """
 
+import functools
 import html
 from pathlib import Path
 
@@ -21,6 +27,7 @@ from helpers.verdict.catalog import SEVERITIES
 STATUSES = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.WAIVED, verdicts.MITIGATED,
             verdicts.PASS, verdicts.NOT_APPLICABLE)
 CHANGES = ("regressed", "fixed", "new", "gone", "changed")
+STEP, HEIGHT = 8, 14  # the history strip: a bar 6 px wide every 8 px
 
 CSS = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; background: #fff; }
@@ -50,6 +57,23 @@ td table { width: 100%; }
 /* error: the suite could not decide; striped so it is not read as a plain fail */
 .s-error { background: repeating-linear-gradient(45deg, #c62828 0 5px, #7f0000 5px 10px);
            color: #fff; border-color: #7f0000; }
+.matrix td.cell { padding: 0; text-align: center; min-width: 7em; }
+.matrix td.cell a { display: block; padding: .5em .8em; color: inherit; text-decoration: none; }
+.matrix .count { font-size: 1.4em; font-weight: bold; }
+.cell.c-pass { background: #2e7d32; color: #fff; }
+.cell.c-fail { background: #c62828; color: #fff; }
+.cell.c-error { background: repeating-linear-gradient(45deg, #c62828 0 5px, #7f0000 5px 10px);
+                color: #fff; border: 2px solid #7f0000; }
+.cell.c-none { color: #777; text-align: center; }
+.broken { border-left: 6px solid #7f0000; padding: .3em .6em; background: #fdecea; }
+.strip { vertical-align: middle; }
+.strip .s-pass, .strip .s-mitigated { fill: #2e7d32; }
+.strip .s-waived { fill: #f9a825; }
+.strip .s-not_applicable { fill: #9e9e9e; }
+.strip .s-fail, .strip .s-drift { fill: #c62828; }
+.strip .s-error { fill: #7f0000; }
+.strip .s-none { fill: none; stroke: #9e9e9e; }
+.since { color: #b71c1c; font-weight: bold; white-space: nowrap; margin-left: .4em; }
 .controls { width: 100%; }
 .controls > tbody > tr:first-child > td { border-top: 2px solid #bbb; }
 .controls > tbody.failing > tr:first-child { background: #fdecea; }
@@ -65,11 +89,17 @@ summary { cursor: pointer; color: #444; }
 
 
 def render(document):
-    """The whole page for one report document (format vmiso-controls/1), as a string."""
-    parts = [_head(document), _header(document), _summary(document)]
+    """The whole page for one report document (format vmiso-controls/2), as a string."""
+    cells = _cells(document)
+    several = len(cells) > 1
+    trend = _trend(document)
+    parts = [_head(document), "<h1>vmiso report</h1>", _gate(document, several),
+             _matrix(document, cells), _header(document), _summary(document)]
     if "baseline" in document:
-        parts.append(_baseline(document["baseline"]))
-    parts.append(_controls(document["controls"], len(_hosts(document)) > 1))
+        parts.append(_baseline(document["baseline"], document["controls"], several))
+    entries = {(c["host"], c["template"]): c for c in document["cells"]}
+    parts += [_section(key, rows, entries.get(key), several, trend)
+              for key, rows in cells.items()]
     parts.append("</body>\n</html>\n")
     return "\n".join(parts)
 
@@ -84,17 +114,40 @@ def esc(value):
     return "\u2014" if value is None else html.escape(str(value), quote=True)
 
 
+def anchor(control_id, template, host, several):
+    """The id of a control's rows in the page: its ID alone in a document of one cell, else
+    "<ID>@<template>@<host>"."""
+    if not several:
+        return control_id
+    return f"{control_id}@{cell_anchor(template, host)}"
+
+
+def cell_anchor(template, host):
+    """The id of a cell's section: "<template>@<host>"."""
+    return f"{_slug(template)}@{_slug(host)}"
+
+
+def _slug(text):
+    # Characters a browser may rewrite in a #fragment (space, %, #, ...) and the '@' that joins
+    # the parts become ~hex~, so every (ID, template, host) has its own id and its links work.
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.:/") else f"~{ord(ch):x}~"
+                   for ch in str(text or ""))
+
+
 def _head(document):
     verdict = "GATE FAILED" if document["gate"]["blocking"] else "GATE PASSED"
-    host = f"static run of {document['template']['path']}" if _is_static(document) else \
-        ", ".join(str(h.get("name")) for h in _hosts(document))
+    if _is_static(document):
+        what = f"static run of {document['template']['path']}"
+    else:
+        what = ", ".join(_templates(document)) + " on " + \
+            ", ".join(_host_name(h) for h in _columns(document))
     # default-src 'none': the page may fetch nothing, whatever a string in it says.
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" "
         "content=\"default-src 'none'; style-src 'unsafe-inline'\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        f"<title>vmiso report: {esc(host)}: {verdict}</title>\n"
+        f"<title>vmiso report: {esc(what)}: {verdict}</title>\n"
         f"<style>{CSS}</style>\n</head>\n<body>"
     )
 
@@ -111,32 +164,89 @@ def _file(entry):
 
 
 def _hosts(document):
-    """The hosts the run tested (documents of one host may predate the hosts list)."""
+    """The hosts' facts (documents of one host may predate the hosts list)."""
     return document.get("hosts") or [document.get("host") or {}]
 
 
-def anchor(control, several_hosts):
-    """The id of a control's rows in the page: its ID, and its host's name beside it when the
-    run tested several hosts."""
-    return f"{control['id']}@{control['host']}" if several_hosts else control["id"]
+def _host_name(host):
+    return "unknown host" if host is None else host
 
 
-def _gate(document):
+def _templates(document):
+    """Template names, one per matrix row: the run's order, then any only a cell or row names."""
+    names = [t["name"] for t in document["templates"]] + \
+        [c["template"] for c in document["cells"]] + [r["template"] for r in document["controls"]]
+    return list(dict.fromkeys(names))
+
+
+def _columns(document):
+    """Hosts as the rows name them, one per matrix column, in the order of the hosts' facts."""
+    given = [h[key] for h in _hosts(document) for key in ("name", "uri") if h.get(key)]
+    seen = list(dict.fromkeys([c["host"] for c in document["cells"]]
+                              + [r["host"] for r in document["controls"]]))
+    return sorted(seen, key=lambda h: given.index(h) if h in given else len(given))
+
+
+def _cells(document):
+    """(host, template) -> its control rows, in matrix order (template by template)."""
+    rows = {(c["host"], c["template"]): [] for c in document["cells"]}
+    for row in document["controls"]:
+        rows.setdefault((row["host"], row["template"]), []).append(row)
+    hosts = _columns(document)
+    return {(host, template): rows[host, template] for template in _templates(document)
+            for host in hosts if (host, template) in rows}
+
+
+def _gate(document, several):
     gate = document["gate"]
     blocking = gate["blocking"]
     if not blocking:
         return (f"<p class=\"verdict passed\">GATE PASSED: no blocking control "
                 f"(fail on {esc(gate['fail_on'])})</p>")
-    several = len(_hosts(document)) > 1
-    first_row = {}
-    for control in document["controls"]:
-        if control["status"] in verdicts.FAILING:
-            first_row.setdefault(control["id"], anchor(control, several))
-    links = ", ".join(f"<a href=\"#{esc(first_row.get(c, c))}\">{esc(c)}</a>"
-                      for c in blocking)
+    first = {}
+    for where in gate.get("blocking_cells", []):
+        first.setdefault(where["control"], anchor(where["control"], where["template"],
+                                                  where["host"], several))
+    links = ", ".join(f"<a href=\"#{esc(first.get(c, c))}\">{esc(c)}</a>" for c in blocking)
+    cells = len({(w["host"], w["template"]) for w in gate.get("blocking_cells", [])})
+    where = f" on {cells} cells" if cells > 1 else ""
     return (f"<p class=\"verdict failed\">GATE FAILED: {len(blocking)} blocking "
-            f"control{'s' if len(blocking) != 1 else ''} (fail on {esc(gate['fail_on'])}): "
-            f"{links}</p>")
+            f"control{'s' if len(blocking) != 1 else ''}{where} "
+            f"(fail on {esc(gate['fail_on'])}): {links}</p>")
+
+
+def _cell_state(failing, broken):
+    """A matrix cell's colour: "pass" (none failing), "fail", or "error" when it is broken or
+    only errors fail."""
+    if broken or (failing and all(r["status"] == verdicts.ERROR for r in failing)):
+        return "error"
+    return "fail" if failing else "pass"
+
+
+def _matrix(document, cells):
+    entries = {(c["host"], c["template"]): c for c in document["cells"]}
+    hosts = _columns(document)
+    head = "".join(f"<th>{esc(_host_name(h))}</th>" for h in hosts)
+    body = []
+    for template in _templates(document):
+        tds = "".join(_matrix_cell(template, host, entries.get((host, template)),
+                                   cells.get((host, template))) for host in hosts)
+        body.append(f"<tr><th>{esc(template)}</th>{tds}</tr>")
+    return (f"<table class=\"matrix\" id=\"matrix\">\n<tr><th>template \\ host</th>{head}</tr>\n"
+            + "\n".join(body) + "\n</table>")
+
+
+def _matrix_cell(template, host, entry, rows):
+    if rows is None:
+        return "<td class=\"cell c-none\">not run</td>"
+    failing = [r for r in rows if r["status"] in verdicts.FAILING]
+    broken = entry is not None and entry["status"] == "broken"
+    label = f"{esc(template)} on {esc(_host_name(host))}: {len(failing)} of {len(rows)} " \
+        "failing" + (f"; broken: {esc(entry['message'])}" if broken else "")
+    text = f"<span class=\"count\">{len(failing)}</span> failing" + \
+        (" (broken)" if broken else "")
+    return (f"<td class=\"cell c-{_cell_state(failing, broken)}\" title=\"{label}\">"
+            f"<a href=\"#{esc(cell_anchor(template, host))}\">{text}</a></td>")
 
 
 def _is_static(document):
@@ -144,11 +254,10 @@ def _is_static(document):
 
 
 def _header(document):
+    static = _is_static(document)
     rows = [("run", "static: the template file alone; no host, no guest (make check-templates)")] \
-        if _is_static(document) else _host_rows(document)
+        if static else []
     rows += [
-        ("template", _file(document["template"])),
-        ("image", _file(document["image"])),
         ("vmiso", esc(document["vmiso_version"])),
         ("started", esc(document["started"])),
         ("finished", esc(document["finished"])),
@@ -156,8 +265,14 @@ def _header(document):
         ("hypothesis seed", esc(document["hypothesis_seed"])),
         ("fail on", esc(document["gate"]["fail_on"])),
     ]
-    if _is_static(document):
-        rows = [row for row in rows if row[0] not in ("image", "hypothesis seed")]
+    if static:
+        rows = [row for row in rows if row[0] != "hypothesis seed"]
+    if "shard" in document:
+        rows.append(("shard", esc(document["shard"])))
+    if "history" in document:
+        runs = document["history"]["runs"]
+        rows.append(("history", f"{len(runs)} runs since {esc(runs[0]['started'])} in "
+                                f"{esc(document['history']['dir'])}"))
     run = document.get("run", {})
     if run.get("template_refused"):
         rows.append(("template refused", f"<span class=\"text\">"
@@ -165,16 +280,27 @@ def _header(document):
     if run.get("adaptations"):
         rows.append(("adaptations", "<br>".join(f"<span class=\"text\">{esc(a)}</span>"
                                                 for a in run["adaptations"])))
-    return f"<h1>vmiso report</h1>\n{_gate(document)}\n{_facts(rows)}"
+    parts = ["<h2>Run</h2>", _facts(rows)]
+    if not static:
+        parts.append(_host_table(document))
+    parts.append(_template_table(document, static))
+    return "\n".join(parts)
 
 
-def _host_rows(document):
-    rows = []
-    for host in _hosts(document):
-        rows += [("host", esc(host.get("name")))]
-        rows += [(key, esc(host.get(key)))
-                 for key in ("uri", "kernel", "qemu", "libvirt", "accelerator")]
-    return rows
+def _host_table(document):
+    keys = ("name", "uri", "kernel", "qemu", "libvirt", "accelerator")
+    head = "".join(f"<th>{'host' if k == 'name' else k}</th>" for k in keys)
+    rows = "".join("<tr>" + "".join(f"<td>{esc(h.get(k))}</td>" for k in keys) + "</tr>\n"
+                   for h in _hosts(document))
+    return f"<table class=\"hosts\">\n<tr>{head}</tr>\n{rows}</table>"
+
+
+def _template_table(document, static):
+    rows = "".join(f"<tr><td>{esc(t['name'])}</td><td>{_file(t)}</td>"
+                   + ("" if static else f"<td>{_file(t.get('image') or {})}</td>") + "</tr>\n"
+                   for t in document["templates"])
+    head = "<th>template</th><th>file</th>" + ("" if static else "<th>image</th>")
+    return f"<table class=\"templates\">\n<tr>{head}</tr>\n{rows}</table>"
 
 
 def _seconds(value):
@@ -213,45 +339,81 @@ def _summary(document):
             + _counts_table("severity", by_severity, summary["by_severity"]))
 
 
-def _changes(name, changes):
+def _changes(name, changes, shown, several):
+    """`shown`: the (host, template, ID) of every row on the page, the ones a change links to."""
     if not changes:
         return f"<h3>{name}</h3>\n<p>none</p>"
     rows = "".join(
-        f"<tr><td>{esc(c['host'])}</td><td><a href=\"#{esc(c['control'])}\">"
-        f"{esc(c['control'])}</a></td><td>{esc(c['title'])}</td><td>{esc(c['severity'])}</td>"
+        f"<tr><td>{esc(c['host'])}</td><td>{esc(c['template'])}</td>"
+        f"<td>{_change_link(c, shown, several)}</td><td>{esc(c['title'])}</td>"
+        f"<td>{esc(c['severity'])}</td>"
         f"<td>{_status_or_dash(c['was'])} \u2192 {_status_or_dash(c['now'])}</td></tr>\n"
         for c in changes)
-    return (f"<h3>{name} ({len(changes)})</h3>\n<table>\n<tr><th>host</th><th>control</th>"
-            f"<th>title</th><th>severity</th><th>was \u2192 now</th></tr>\n{rows}</table>")
+    return (f"<h3>{name} ({len(changes)})</h3>\n<table>\n<tr><th>host</th><th>template</th>"
+            f"<th>control</th><th>title</th><th>severity</th><th>was \u2192 now</th></tr>\n"
+            f"{rows}</table>")
+
+
+def _change_link(change, shown, several):
+    if (change["host"], change["template"], change["control"]) not in shown:
+        return esc(change["control"])  # gone: no row on the page
+    target = anchor(change["control"], change["template"], change["host"], several)
+    return f"<a href=\"#{esc(target)}\">{esc(change['control'])}</a>"
 
 
 def _status_or_dash(status):
     return "\u2014" if status is None else _badge(status)
 
 
-def _baseline(baseline):
+def _baseline(baseline, controls, several):
+    shown = {(c["host"], c["template"], c["id"]) for c in controls}
     heading = f"Since {esc(baseline['started'])} ({esc(baseline['path'])})"
-    regressed = f"<div class=\"regressed\">\n{_changes('regressed', baseline['regressed'])}\n</div>"
-    others = [_changes(name, baseline[name]) for name in CHANGES[1:]]
-    return "\n".join([f"<h2 id=\"baseline\">{heading}</h2>", regressed] + others)
+    regressed = _changes("regressed", baseline["regressed"], shown, several)
+    others = [_changes(name, baseline[name], shown, several) for name in CHANGES[1:]]
+    return "\n".join([f"<h2 id=\"baseline\">{heading}</h2>",
+                      f"<div class=\"regressed\">\n{regressed}\n</div>"] + others)
 
 
-def _controls(controls, several_hosts):
+def _trend(document):
+    """The history's run dates and its entries by (host, template, ID); None without one."""
+    history = document.get("history")
+    if not history:
+        return None
+    return {"dates": [run["started"] for run in history["runs"]],
+            "by_key": {(c["host"], c["template"], c["control"]): c
+                       for c in history["controls"]}}
+
+
+def _section(key, rows, entry, several, trend):
+    host, template = key
+    parts = [f"<section id=\"{esc(cell_anchor(template, host))}\" class=\"cell-section\">",
+             f"<h2>{esc(template)} on {esc(_host_name(host))}</h2>"]
+    if entry is not None and entry["status"] == "broken":
+        parts.append(f"<p class=\"broken\">broken: the cell's run ended without deciding "
+                     f"(exit status {esc(entry['exit_status'])}): "
+                     f"<span class=\"text\">{esc(entry['message'])}</span></p>")
+    parts += [_controls(rows, several, trend), "</section>"]
+    return "\n".join(parts)
+
+
+def _controls(controls, several, trend):
     head = ("<tr><th>id</th><th>title</th><th>risk factor</th><th>severity</th><th>status</th>"
-            "<th>duration</th></tr>")
-    rows = "\n".join(_control(c, several_hosts) for c in controls)
-    return f"<h2>Controls</h2>\n<table class=\"controls\">\n<thead>{head}</thead>\n{rows}\n</table>"
+            "<th>duration</th>" + ("<th>last runs</th>" if trend else "") + "</tr>")
+    rows = "\n".join(_control(c, several, trend) for c in controls)
+    return f"<table class=\"controls\">\n<thead>{head}</thead>\n{rows}\n</table>"
 
 
-def _control(control, several_hosts):
+def _control(control, several, trend):
     failing = control["status"] in verdicts.FAILING
     risk = f"{esc(control['risk'])} {esc(control.get('risk_factor', ''))}"
-    title = esc(control["title"]) + (f" <em>on {esc(control['host'])}</em>"
-                                     if several_hosts else "")
+    title = esc(control["title"]) + (f" <em>{esc(control['template'])} on "
+                                     f"{esc(_host_name(control['host']))}</em>"
+                                     if several else "")
     row = (f"<tr><td class=\"id\">{esc(control['id'])}</td><td>{title}</td>"
            f"<td>{risk}</td><td class=\"k\">{esc(control['severity'])}</td>"
            f"<td class=\"k\">{_badge(control['status'])}"
-           f"</td><td class=\"n\">{_seconds(control['duration_s'])}</td></tr>")
+           f"</td><td class=\"n\">{_seconds(control['duration_s'])}</td>"
+           f"{_trend_cell(control, trend)}</tr>")
     evidence = control["evidence"]
     bad = sum(1 for e in evidence if not e["ok"])
     label = f"evidence ({len(evidence)}, {bad} failing), checks, remediation"
@@ -259,9 +421,39 @@ def _control(control, several_hosts):
         label += ", waiver"
     details = (f"<details{' open' if failing else ''}><summary>{label}</summary>\n"
                f"{_details(control)}\n</details>")
-    return (f"<tbody id=\"{esc(anchor(control, several_hosts))}\" "
-            f"class=\"{'failing' if failing else 'ok'}\">\n{row}\n"
-            f"<tr class=\"more\"><td colspan=\"6\">{details}</td></tr>\n</tbody>")
+    target = anchor(control["id"], control["template"], control["host"], several)
+    return (f"<tbody id=\"{esc(target)}\" class=\"{'failing' if failing else 'ok'}\">\n{row}\n"
+            f"<tr class=\"more\"><td colspan=\"{7 if trend else 6}\">{details}</td></tr>\n"
+            f"</tbody>")
+
+
+def _trend_cell(control, trend):
+    if trend is None:
+        return ""
+    entry = trend["by_key"].get((control["host"], control["template"], control["id"]))
+    if entry is None:
+        return "<td class=\"trend\"></td>"
+    since = entry["failing_since"]
+    text = "" if since is None else (f" <span class=\"since\" title=\"{esc(since)}\">"
+                                     f"failing since {esc(since[:10])}</span>")
+    return f"<td class=\"trend\">{_strip(entry['statuses'], trend['dates'])}{text}</td>"
+
+
+def _strip(statuses, dates):
+    """An inline SVG bar per run, oldest first, coloured as the status badges."""
+    bars = "".join(_bar(i, status, date[:10])
+                   for i, (status, date) in enumerate(zip(statuses, dates)))
+    width = len(statuses) * STEP
+    return (f"<svg class=\"strip\" width=\"{width}\" height=\"{HEIGHT}\" "
+            f"viewBox=\"0 0 {width} {HEIGHT}\" role=\"img\" "
+            f"aria-label=\"status in the last {len(statuses)} runs\">{bars}</svg>")
+
+
+@functools.lru_cache(maxsize=4096)  # a page repeats the same few bars for every control
+def _bar(index, status, day):
+    return (f"<rect x=\"{index * STEP + 1}\" y=\"1\" width=\"{STEP - 2}\" "
+            f"height=\"{HEIGHT - 2}\" class=\"s-{esc(status or 'none')}\"><title>{esc(day)}: "
+            f"{esc(status or 'not run')}</title></rect>")
 
 
 def _details(control):

@@ -1,12 +1,13 @@
-"""JUnit XML with one test case per control, grouped by risk factor (reports/junit.xml).
+"""JUnit XML with a test suite per cell (a template on a host) and a case per control there
+(reports/junit.xml).
 
     write(document, Path("reports/junit.xml"))
 
-CI systems show a test suite per risk factor and a case per control, named by ID and title.
-A failed or drifted control is a <failure>, an errored one an <error> (the suite could not
-decide), a not applicable one <skipped>; each message carries the failing evidence, the text
-the remediation. A waived failure passes with the waiver in its output; pytest's own per-check
-XML is reports/checks.xml.
+CI systems show a test suite per cell, "hardened on kvm1", and in it a case per control, named
+by ID and title, its risk factor a property. A failed or drifted control is a <failure>, an
+errored one an <error> (the suite could not decide), a not applicable one <skipped>; each
+message carries the failing evidence, the text the remediation. A waived failure passes with
+the waiver in its output; pytest's own per-check XML is reports/checks.xml.
 """
 
 import xml.etree.ElementTree as ET
@@ -16,14 +17,9 @@ from helpers.verdict import verdicts, waivers
 
 def render(document):
     root = ET.Element("testsuites", name="vmiso")
-    hosts = list(dict.fromkeys(c["host"] for c in document["controls"]))
-    for host, risk in sorted({(c["host"], c["risk"]) for c in document["controls"]},
-                             key=lambda pair: (hosts.index(pair[0]), pair[1])):
-        controls = [c for c in document["controls"] if (c["host"], c["risk"]) == (host, risk)]
-        on_host = f" on {host}" if len(hosts) > 1 else ""
-        suite = ET.SubElement(root, "testsuite", name=f"risk {risk}: "
-                              f"{controls[0]['risk_factor']}{on_host}",
-                              hostname=host or "unknown host",
+    for (host, template), controls in _cells(document).items():
+        host = host or "unknown host"
+        suite = ET.SubElement(root, "testsuite", name=f"{template} on {host}", hostname=host,
                               tests=str(len(controls)),
                               failures=_count(controls, verdicts.FAIL, verdicts.DRIFT),
                               errors=_count(controls, verdicts.ERROR),
@@ -31,10 +27,18 @@ def render(document):
                               time=f"{sum(c['duration_s'] for c in controls):.3f}",
                               timestamp=document["started"])
         for control in controls:
-            _case(suite, control, risk)
+            _case(suite, control)
     _add_totals(root)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _cells(document):
+    """(host, template) -> its control rows, in the order of the document's cells."""
+    cells = {(c["host"], c["template"]): [] for c in document.get("cells", [])}
+    for row in document["controls"]:
+        cells.setdefault((row["host"], row["template"]), []).append(row)
+    return cells
 
 
 def write(document, path):
@@ -45,10 +49,14 @@ def _count(controls, *statuses):
     return str(sum(c["status"] in statuses for c in controls))
 
 
-def _case(suite, control, risk):
-    case = ET.SubElement(suite, "testcase", classname=f"vmiso.risk{risk}",
+def _case(suite, control):
+    case = ET.SubElement(suite, "testcase", classname=f"vmiso.risk{control['risk']}",
                          name=f"{control['id']} {control['title']}",
                          time=f"{control['duration_s']:.3f}")
+    properties = ET.SubElement(case, "properties")
+    ET.SubElement(properties, "property", name="risk_factor",
+                  value=f"{control['risk']} {control.get('risk_factor', '')}".strip())
+    ET.SubElement(properties, "property", name="severity", value=control["severity"])
     status = control["status"]
     if status in (verdicts.FAIL, verdicts.DRIFT):
         _outcome(case, "failure", status, control, _failing_evidence(control))

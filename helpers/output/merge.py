@@ -3,9 +3,11 @@
     document = merge([load("shard-1/controls.json"), load("shard-2/controls.json")], "any")
 
 Cells keep their rows; hosts are listed once (by the URI they were given, the lab once),
-templates once by name. Everything is ordered by host URI, then template name, so that any
-split of a run into shards merges into the same document. A host is named in rows by its name, or by its URI where two hosts of
-the merged run share a name. The gate and the summary are recomputed over every row.
+templates once by name. Cells keep the order of the run's hosts x templates as given (their
+position; by host URI and template name where documents of separate runs have none), so that
+any split of a run into shards merges into the same document. A host is named in rows by its
+name, or by its URI where two hosts of the merged run share a name. The gate and the summary
+are recomputed over every row.
 """
 
 import datetime
@@ -25,15 +27,18 @@ def merge(documents, fail_on, finished=None):
         raise MergeError("no report to merge; pass the controls.json of each shard")
     _check_shards(documents)
     cells = sorted(((doc, cell) for doc in documents for cell in doc["cells"]),
-                   key=lambda pair: (_given(*pair) or "", pair[1]["template"]))
+                   key=lambda pair: (pair[1].get("position", 0), _given(*pair) or "",
+                                     pair[1]["template"]))
     _check_unique(cells)
     renamed = _host_keys(cells)
     rows = [dict(row, host=renamed.get((_given(doc, cell), cell["host"]), row["host"]))
             for doc, cell in cells for row in doc["controls"]
             if (row["host"], row["template"]) == (cell["host"], cell["template"])]
     hosts = _hosts(cells)
+    order = list(dict.fromkeys(cell["template"] for _, cell in cells))
     templates = sorted({t["name"]: t for doc in documents for t in doc["templates"]}.values(),
-                       key=lambda t: t["name"])
+                       key=lambda t: (order.index(t["name"]) if t["name"] in order else
+                                      len(order), t["name"]))
     started = min(doc["started"] for doc in documents)
     finished = finished or max(doc["finished"] for doc in documents)
     merged = {

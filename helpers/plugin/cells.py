@@ -28,6 +28,7 @@ class Cell:
     uri: Optional[str]  # the --libvirt-uri as given; None: the local lab
     template: Path
     image: Optional[Path]
+    position: int = 0  # in hosts x templates as given: where the report lists it
 
     @property
     def name(self):
@@ -95,8 +96,8 @@ def plan(config):
     """The cells this run tests: hosts x templates, or its shard's share of them. The split is
     round robin over the cells in a fixed order (host, then template file), so shards are even
     and every job of a CI matrix, given the same options, computes the same split."""
-    every = [Cell(uri, path, image) for uri in hosts(config)
-             for path, image in templates(config)]
+    every = [Cell(uri, path, image, i) for i, (uri, (path, image)) in
+             enumerate((uri, t) for uri in hosts(config) for t in templates(config))]
     chosen = shard(config)
     if chosen is None:
         return every

@@ -191,7 +191,7 @@ def _document_of(report, cell, result, selected, seed):
         if document is not None:
             for entry in document["cells"]:
                 entry.update(exit_status=result.returncode, duration_s=round(result.duration_s, 3),
-                             uri=cell.uri)
+                             uri=cell.uri, position=cell.position)
             return document
     return _broken(report, cell, result, selected, seed)
 
@@ -210,5 +210,5 @@ def _broken(report, cell, result, selected, seed):
                                   finished - result.duration_s, finished,
                                   report.config.getoption("fail_on"))
     document["cells"][0].update(status="broken", exit_status=result.returncode,
-                                message=message)
+                                message=message, position=cell.position)
     return document

@@ -12,7 +12,6 @@ Each check is also marked with its controls' severity and risk factor, so `-m cr
 `-m "risk4 and not low"` select as pytest users expect, beside --control, --risk and --severity.
 """
 
-import json
 import time
 from pathlib import Path
 

@@ -104,15 +104,17 @@ def test_the_leaky_html_report_renders_every_failing_controls_evidence(leaky_run
         assert control["remediation"] in dom, control["id"]
 
 
-def test_junit_has_a_case_per_control_grouped_by_risk_factor(run):
-    _, _, report, report_dir = run
+def test_junit_has_a_case_per_control_in_the_cells_suite(run):
+    template, _, report, report_dir = run
     root = ET.parse(report_dir / "junit.xml").getroot()
     cases = {case.get("name").split()[0]: (suite.get("name"), case)
              for suite in root.iter("testsuite") for case in suite.iter("testcase")}
     assert set(cases) == set(by_id(report))
     for cid, control in by_id(report).items():
         suite, case = cases[cid]
-        assert suite.startswith(f"risk {control['risk']}: ")
+        assert suite == f"{template} on {report['host']['name']}"
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+        assert properties["risk_factor"].startswith(f"{control['risk']} ")
         failure = case.find("failure")
         assert (failure is not None) == (control["status"] == "fail"), cid
         if failure is not None:

@@ -1,4 +1,4 @@
-"""Self-tests: one run over several hosts, one pytest-xdist worker per --libvirt-uri.
+"""Self-tests: one run over several hosts, a cell (a pytest process) per --libvirt-uri.
 
 Two labs stand for two hypervisors, one with the hardened host profile and one with the leaky
 one, each behind its own sshd; a third URI names a host whose sshd is down. The controller runs
@@ -83,11 +83,13 @@ def test_a_host_that_cannot_be_reached_errs_on_every_control(fleet_run):
                if ch["verdict"] == "error")
 
 
-def test_each_host_ran_its_own_guest_on_its_own_worker(fleet_run):
-    _, report, hosts, _ = fleet_run
-    per_host = report["run"]["hosts"]
-    guests = [per_host[h.uri]["guest"] for h in hosts]
+def test_each_host_ran_its_own_guest_in_its_own_cell(fleet_run):
+    _, report, hosts, report_dir = fleet_run
+    per_host = {c["host"]: c for c in report["cells"]}
+    guests = [per_host[h.uri]["run"]["guest"] for h in hosts]
     assert len(set(guests)) == len(hosts)
+    assert per_host[DOWN]["exit_status"] == 1 and per_host[DOWN]["status"] == "ran"
+    assert len(list(report_dir.glob("cells/*/controls.json"))) == len(hosts) + 1
     for host in hosts:
         assert host.log().count("server_request_direct_tcpip") >= 1, host.log()[-1000:]
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.lab.lab import NETWORK, Lab
+from helpers.lab.lab import Lab
 from tests.support import static as static_support
+from tests.support import virtinstall
 from tests.support.expected import HOST_FAILURES, VANTAGES
 from tests.support.suite import run_suite
 
@@ -71,11 +72,7 @@ def templates(tmp_path_factory):
     lab = Lab.start(Path("/run/vmiso"), ROOT / ".cache" / "libvirt" / "hardened")
     try:
         for name, (osinfo, host_parts) in WRITTEN_AS.items():
-            xml = subprocess.run(
-                ["virt-install", "--connect", lab.uri, "--print-xml", "--name", f"vi-{name}",
-                 "--osinfo", osinfo, "--memory", "1024", "--import",
-                 "--disk", f"path={disk},format=qcow2", "--network", f"network={NETWORK}"],
-                check=True, capture_output=True, text=True, timeout=120).stdout
+            xml = virtinstall.print_xml(lab, f"vi-{name}", osinfo, disk)
             for written_here, written_there in host_parts.items():
                 assert written_here in xml
                 xml = xml.replace(written_here, written_there)

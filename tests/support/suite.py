@@ -38,6 +38,7 @@ def suite(*options, timeout=RUN_TIMEOUT, **how):
         process.communicate()
         raise
     assert not labs_of(process.pid), f"run {process.pid} left its lab behind"
+    assert not orphaned_labs(), f"a cell of run {process.pid} left its lab behind"
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
@@ -54,6 +55,19 @@ def run_suite(report_dir, *options, **how):
 def labs_of(pid):
     """Lab state folders whose owner is the run with this pid."""
     return [d for d in STATE_DIR.glob("*/owner") if d.read_text().strip() == str(pid)]
+
+
+def orphaned_labs():
+    """Lab state folders whose owner is gone (a run's cells own their labs)."""
+    found = []
+    for owner in STATE_DIR.glob("*/owner"):
+        try:
+            os.kill(int(owner.read_text().strip()), 0)
+        except (ProcessLookupError, ValueError):
+            found.append(owner.parent)
+        except OSError:
+            continue
+    return found
 
 
 def statuses(report):
