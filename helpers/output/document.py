@@ -107,8 +107,8 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
     document = {
         "format": FORMAT,
         "vmiso_version": suite_version(),
-        "started": _timestamp(started),
-        "finished": _timestamp(finished),
+        "started": timestamp(started),
+        "finished": timestamp(finished),
         "duration_s": round(finished - started, 3),
         "host": host_facts(host),
         "hosts": [host_facts(host)],
@@ -152,7 +152,7 @@ def file_facts(path):
         return {"path": str(path), "sha256": None}
 
 
-def _timestamp(epoch):
+def timestamp(epoch):
     moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 

@@ -21,8 +21,9 @@ class MergeError(ValueError):
     """The documents cannot make one run; the message names the problem and the fix."""
 
 
-def merge(documents, fail_on, finished=None):
-    """The run of every cell of `documents` (each a document of one or more cells)."""
+def merge(documents, fail_on, span=None):
+    """The run of every cell of `documents` (each a document of one or more cells); `span`:
+    when the run that drove them started and finished (epoch seconds), where it is known."""
     if not documents:
         raise MergeError("no report to merge; pass the controls.json of each shard")
     _check_shards(documents)
@@ -39,8 +40,11 @@ def merge(documents, fail_on, finished=None):
     templates = sorted({t["name"]: t for doc in documents for t in doc["templates"]}.values(),
                        key=lambda t: (order.index(t["name"]) if t["name"] in order else
                                       len(order), t["name"]))
-    started = min(doc["started"] for doc in documents)
-    finished = finished or max(doc["finished"] for doc in documents)
+    if span is not None:
+        started, finished = (document_mod.timestamp(moment) for moment in span)
+    else:
+        started = min(doc["started"] for doc in documents)
+        finished = max(doc["finished"] for doc in documents)
     merged = {
         "format": document_mod.FORMAT,
         "vmiso_version": documents[0]["vmiso_version"],

@@ -49,7 +49,8 @@ def pytest_runtestloop(session):
     siblings = any("sibling" in item.fixturenames for item in session.items)
     results = Pool(config, plan, seed, siblings).run()
     documents = [_document_of(report, cell, result, selected, seed) for cell, result in results]
-    merged = merge_mod.merge(documents, config.getoption("fail_on"))
+    merged = merge_mod.merge(documents, config.getoption("fail_on"),
+                             span=(report.started, time.time()))
     if config.getoption("shard"):
         merged["shard"] = config.getoption("shard")
     report.document = merged
