@@ -1,14 +1,19 @@
-"""Self-tests: the nightly run, several templates in one run, on the lab and on a remote host.
+"""Self-tests: the nightly run, several templates in one run, on the lab and on a remote host,
+and two nights in a row kept in a history.
 
 One run tests the hardened, the leaky and a virt-install template (and a Xen template, which
 cannot boot in a KVM lab): every (host, template, control) verdict must equal the one a run of
 that template alone reaches, on the lab and on a remote host (a lab behind an sshd). The same
 run split in three shards and merged must give the unsharded run's document, control for
 control. A handful of controls keeps it affordable; they judge from the inside, the outside and
-the template, and tell the templates apart.
+the template, and tell the templates apart. Two runs a night apart, the template's USB
+controller added in between, must name exactly that regression with its first failing date, on
+the page a browser shows.
 """
 
+import datetime
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,8 +23,9 @@ import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.lab.lab import NETWORK, Lab
-from helpers.output import document
+from helpers.output import document, history
 from tests.support import virtinstall
+from tests.support.browser import chromium, colours, png_rows
 from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite
 
@@ -159,3 +165,83 @@ def test_on_a_remote_host_too_one_run_equals_the_runs_alone(remote_runs):
     assert proc.returncode == 1
     assert len({c["run"]["guest"] for c in whole["cells"]}) == 3  # a guest of each
     assert Path(whole["cells"][0]["run"]["guest"]).name  # named in the cell's facts
+
+
+NIGHT = datetime.timedelta(days=1)
+
+
+def night_before(folder):
+    """The one run recorded in `folder` moved a day back, as if it had run last night."""
+    [path] = folder.glob("*.json")
+    recorded = json.loads(path.read_text())
+    for key in ("started", "finished"):
+        moment = datetime.datetime.fromisoformat(recorded[key].replace("Z", "+00:00")) - NIGHT
+        recorded[key] = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    path.unlink()
+    (folder / history.file_name(recorded["started"])).write_text(json.dumps(recorded))
+    return recorded
+
+
+@pytest.fixture(scope="module")
+def two_nights(tmp_path_factory):
+    """Two nightly runs with --history; the template's USB controller added in between."""
+    home = tmp_path_factory.mktemp("two-nights")
+    template, folder = home / "web.xml", home / "history"
+    hardened = (ROOT / "templates" / "hardened.xml").read_text()
+    template.write_text(hardened)
+    options = ["suites", "--template", str(template), "--control", "HV-01,HV-02",
+               "--history", str(folder)]
+    run_suite(home / "night-1", *options)
+    last_night = night_before(folder)
+    template.write_text(hardened.replace("<controller type='usb' model='none'/>",
+                                         "<controller type='usb' model='qemu-xhci'/>"))
+    proc, tonight = run_suite(home / "night-2", *options)
+    return last_night, proc, tonight, home / "night-2" / "report.html", home
+
+
+def test_the_second_night_names_exactly_the_regression_and_since_when(two_nights):
+    last_night, proc, tonight, _, _ = two_nights
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    baseline = tonight["baseline"]
+    assert baseline["started"] == last_night["started"]
+    assert [(c["template"], c["control"], c["was"], c["now"]) for c in baseline["regressed"]] \
+        == [("web", "HV-02", "pass", "fail")]
+    assert baseline["fixed"] == baseline["new"] == baseline["gone"] == []
+    trend = {c["control"]: c for c in tonight["history"]["controls"]}
+    assert [r["started"] for r in tonight["history"]["runs"]] == \
+        [last_night["started"], tonight["started"]]
+    assert trend["HV-02"]["statuses"] == ["pass", "fail"]
+    assert trend["HV-02"]["failing_since"] == tonight["started"]
+    assert trend["HV-01"]["statuses"] == ["pass", "pass"] and not trend["HV-01"]["failing_since"]
+
+
+def test_the_page_shows_the_regression_in_chromium(two_nights):
+    last_night, _, tonight, page, home = two_nights
+    dom = chromium(home, "--dump-dom", page.as_uri())
+    hv02, hv01 = control_row(dom, "HV-02"), control_row(dom, "HV-02".replace("2", "1"))
+    assert f"failing since {tonight['started'][:10]}" in hv02
+    assert "failing since" not in hv01
+    assert strip_rects(hv02) == [("s-pass", last_night["started"][:10]),
+                                 ("s-fail", tonight["started"][:10])]
+    assert [cls for cls, _ in strip_rects(hv01)] == ["s-pass", "s-pass"]
+    regressed = dom[dom.index('id="baseline"'):]
+    assert "HV-02" in regressed[:regressed.index("</table>")]
+    assert "HV-01" not in regressed[:regressed.index("</table>")]
+    shot = home / "two-nights.png"
+    chromium(home, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri())
+    # the first screen: the matrix's failing cell and the strip's last bar, in their red
+    assert bytes(STRIP_FAIL_RED) in colours(*png_rows(shot.read_bytes(), 900))
+
+
+STRIP_FAIL_RED = (0xC6, 0x28, 0x28)
+
+
+def control_row(dom, control):
+    start = dom.index(f'id="{control}"')
+    return dom[start:dom.index("</tbody>", start)]
+
+
+def strip_rects(row):
+    """(class, date) of each bar of the row's history strip."""
+    strip = row[row.index('<svg class="strip"'):row.index("</svg>")]
+    return re.findall(r'<rect[^>]*class="([^"]+)"[^>]*><title>([0-9-]{10})', strip)
