@@ -36,8 +36,11 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 
 .PHONY: conformance test unit check-templates merge load bench nwfilter deps host venv image clean
 
+# The suites load no plugin of another package: without autoloading, pytest does not rewrite
+# the asserts of every hypothesis module at each start (seconds where no bytecode is cached).
 conformance: deps host venv image
-	$(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) --tb=line -q -rN
+	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) \
+	--tb=line -q -rN
 
 test: deps host venv image
 	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q

@@ -128,11 +128,14 @@ class Pool:
                 "uri": cell.uri, "report_dir": str(folder), "probe_seed": self.seed}
         args = [sys.executable, "-m", "pytest", *self.config.invocation_params.args,
                 "-p", "no:cacheprovider"]
+        # Cells need no plugin of another package; autoloading them would also have pytest
+        # rewrite the asserts of every hypothesis module at each cell's start (seconds, where
+        # no bytecode is cached).
+        env = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", **{CELL_ENV: json.dumps(spec)})
         with open(folder / "output.txt", "wb") as log:
             process = subprocess.Popen(args, cwd=self.config.invocation_params.dir,
                                        stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT,
-                                       env=dict(os.environ, **{CELL_ENV: json.dumps(spec)}))
+                                       stderr=subprocess.STDOUT, env=env)
         self.running[process] = (cell, folder, time.monotonic())
         progress.say(self.config, f"cell {cell.name}: started ({folder})")
 
