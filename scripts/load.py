@@ -46,7 +46,12 @@ def one_guest(target, image, accelerator):
     return ready, time.monotonic() - started
 
 
-def leftovers(lab):
+def leftovers(lab, settle_s=15):
+    """What the guests left in the lab. A lab's guest is killed outright; libvirt forgets it
+    once its own cleanup is done (seconds), so that is waited for first."""
+    deadline = time.monotonic() + settle_s
+    while lab_domains(lab) and time.monotonic() < deadline:
+        time.sleep(0.2)
     domains = lab_domains(lab)
     files = list((lab.root / "guests").glob("*")) if (lab.root / "guests").exists() else []
     return domains + [str(f) for f in files]

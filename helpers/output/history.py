@@ -85,6 +85,20 @@ def trend(document, folder, runs=RUNS):
             "controls": controls}
 
 
+def check(folder, runs=RUNS):
+    """HistoryError where `folder` cannot be a history, or a run the next trend and comparison
+    read is not a vmiso report: said before a run starts rather than after it."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise HistoryError(f"history {folder} is a file; give --history a folder (created on "
+                           f"first use) that keeps the runs' reports")
+    names = _earlier(folder, "9999")
+    for name in names[-(runs - 1):]:
+        _run(folder / name)
+    if names:
+        previous(folder, "9999")
+
+
 def failing_since(statuses, started):
     """started[i] of the first run of the unbroken failing streak that ends the list; None
     when the last status is not failing (None, a run that did not test it, ends a streak).

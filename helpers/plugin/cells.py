@@ -120,3 +120,17 @@ def uri_for(config):
     if len(given) > 1:
         raise RuntimeError(f"several {OPT_URI} values are tested by cells of their own")
     return given[0] if given else None
+
+
+def startable(pending, running, capacity, max_hosts):
+    """The pending cells to start now, in order, beside the `running` ones: at most
+    `capacity[uri]` cells of a host at once, and at most `max_hosts` hosts driven at once."""
+    busy = [cell.uri for cell in running]
+    chosen = []
+    for cell in pending:
+        if cell.uri not in busy and len(set(busy)) >= max_hosts:
+            continue
+        if busy.count(cell.uri) < capacity[cell.uri]:
+            busy.append(cell.uri)
+            chosen.append(cell)
+    return chosen

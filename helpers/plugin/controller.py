@@ -106,7 +106,8 @@ class Pool:
                     for uri in dict.fromkeys(c.uri for c in self.plan)}
         try:
             while pending or self.running:
-                for cell in [c for c in pending if self._may_start(c, capacity)]:
+                running = [cell for cell, _, _ in self.running.values()]
+                for cell in cells.startable(pending, running, capacity, self.max_hosts):
                     pending.remove(cell)
                     self._start(cell)
                 self._reap()
@@ -114,12 +115,6 @@ class Pool:
             self._stop_all()
             raise
         return [(cell, self.done[cell]) for cell in self.plan]
-
-    def _may_start(self, cell, capacity):
-        busy = [c.uri for c, _, _ in self.running.values()]
-        if cell.uri not in busy and len(set(busy)) >= self.max_hosts:
-            return False
-        return busy.count(cell.uri) < capacity[cell.uri]
 
     def _start(self, cell):
         folder = self.folder / f"{len(self.running) + len(self.done) + 1:03d}-{_slug(cell)}"

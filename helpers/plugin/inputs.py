@@ -15,7 +15,7 @@ from typing import Optional
 import pytest
 
 from helpers.host import accel
-from helpers.output import document
+from helpers.output import document, history
 from helpers.patches import osv
 from helpers.patches.versions import Policies, PolicyError, load_policies
 from helpers.plugin import cells
@@ -83,6 +83,7 @@ def read(config):
         raise pytest.UsageError(f"{OPT_HOST_PROFILE} configures the local lab only; drop it with "
                                 f"{OPT_URI} (a real host's configuration is what is tested)")
     read_image(image)
+    read_history(config)
     return Inputs(path, template, policy_file, policies, accelerator,
                   image.resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
@@ -150,6 +151,15 @@ def read_waivers(config):
         return waivers.load(Path(path), set(catalog.load()), datetime.date.today())
     except waivers.WaiverError as err:
         raise pytest.UsageError(str(err)) from None
+
+
+def read_history(config):
+    folder = config.getoption("history")
+    if folder:
+        try:
+            history.check(Path(folder))
+        except history.HistoryError as err:
+            raise pytest.UsageError(str(err)) from None
 
 
 def read_baseline(config):

@@ -3,7 +3,8 @@
 Two labs stand for two hypervisors, one with the hardened host profile and one with the leaky
 one, each behind its own sshd; a third URI names a host whose sshd is down. The controller runs
 in a namespace of its own, linked to both labs and with no route to either guest network, and
-tests the hardened template on all three at once. One report must hold host x control, each
+tests the hardened template on all three, two hosts at a time (--max-parallel 2). One report
+must hold host x control, each
 host's verdicts its own: the unreachable host errs on every control, the others go on.
 """
 
@@ -49,7 +50,7 @@ def fleet_run(tmp_path_factory):
         uris = [option for uri in [h.uri for h in hosts] + [DOWN]
                 for option in ("--libvirt-uri", uri)]
         proc, report = run_suite(home / "report", "suites", "--template", "hardened", *uris,
-                                 "--network", NETWORK, prefix=prefix)
+                                 "--network", NETWORK, "--max-parallel", "2", prefix=prefix)
         yield proc, report, hosts, home / "report"
 
 
@@ -104,3 +105,16 @@ def test_the_gate_and_junit_name_the_failing_host(fleet_run):
                for case in s.findall("testcase") if case.find("failure") is not None}
     assert {(hosts[1].uri, cid) for cid in LEAKY_HOST_FAILS} <= failing
     assert not {(hosts[0].uri, cid) for cid in LEAKY_HOST_FAILS} & failing
+
+
+def test_no_more_hosts_than_max_parallel_are_driven_at_once(fleet_run):
+    """Three hosts, --max-parallel 2: the third waits for one of the first two to finish."""
+    proc, _, _, _ = fleet_run
+    running, most = set(), 0
+    for line in proc.stdout.splitlines():
+        if line.startswith("vmiso: cell ") and ": started (" in line:
+            running.add(line.split(": started")[0])
+            most = max(most, len(running))
+        elif line.startswith("vmiso: cell ") and ": exit " in line:
+            running.remove(line.split(": exit")[0])
+    assert most == 2, proc.stdout[-3000:]

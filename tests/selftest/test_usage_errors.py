@@ -41,6 +41,9 @@ def files(tmp_path):
     (tmp_path / "vsock.xml").write_text(VSOCK)
     (tmp_path / "watchdog.xml").write_text(WATCHDOG)
     (tmp_path / "waivers.yaml").write_text("- control: ESC-04\n  reason: [unclosed\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "history").mkdir()
+    (tmp_path / "history" / "2026-11-29T02-00-00.000Z.json").write_text("{not json")
     (tmp_path / "expired.yaml").write_text("- {control: ESC-04, reason: x, owner: y, "
                                            "expires: 31/12/2020}\n")
     return tmp_path
@@ -80,8 +83,15 @@ def files(tmp_path):
      INFRASTRUCTURE, "cannot read known_hosts /nonexistent/known"),
     (["--libvirt-uri", "qemu:///system", "--libvirt-uri", "qemu:///system"], USAGE,
      "--libvirt-uri names the same host twice"),
-    (["--libvirt-uri", "qemu+ssh://a/system", "--libvirt-uri", "qemu+ssh://b/system", "-n", "3"],
-     USAGE, "-n 3 with 2 hosts: vmiso runs one worker per --libvirt-uri"),
+    (["--template", "hardened", "--template", "hardened"], USAGE,
+     "two templates named hardened"),
+    (["--template", "@empty"], USAGE, "the folder has no *.xml template"),
+    (["--template", "leaky=/nonexistent/disk.qcow2"], USAGE,
+     "image /nonexistent/disk.qcow2 does not exist"),
+    (["--template", "hardened", "--template", "leaky", "--shard", "3/2"], USAGE,
+     "--shard 3/2: give K/N with 1 <= K <= N"),
+    (["--history", "@garbled"], USAGE, "is a file; give --history a folder"),
+    (["--history", "@history"], USAGE, "is not a vmiso report (not JSON"),
     (["--allowed-target", "10.0.0.5:443"], USAGE,
      "--allowed-target names a real host's neighbours; give it with --libvirt-uri"),
     (["--libvirt-uri", "qemu:///system", "--allowed-target", "10.0.0.5"], USAGE,

@@ -1,6 +1,8 @@
 """The cells of a run: templates from names, files and folders, each on every host; shards split
 them evenly and together cover each cell once."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -80,3 +82,25 @@ def test_shards_cover_every_cell_once_and_evenly(hosts, templates, data):
     assert sorted((c for share in shares for c in share), key=by_name) == \
         sorted(whole, key=by_name)
     assert max(map(len, shares)) - min(map(len, shares)) <= 1
+
+
+@given(st.lists(st.sampled_from(["a", "b", "c", None]), min_size=1, max_size=12),
+       st.integers(1, 3), st.integers(1, 3))
+def test_the_pool_never_drives_more_hosts_or_cells_than_allowed_and_always_progresses(
+        uris, per_host, max_hosts):
+    """Cells finish one at a time, oldest first: whatever the order, every cell starts, and
+    at no moment are more than max_hosts hosts or per_host cells of a host running."""
+    pending = [cells.Cell(uri, Path(f"t{i}.xml"), None, i) for i, uri in enumerate(uris)]
+    capacity = dict.fromkeys(uris, per_host)
+    running, started = [], []
+    while pending or running:
+        new = cells.startable(pending, running, capacity, max_hosts)
+        assert new or running, "nothing runs and nothing may start"
+        for cell in new:
+            pending.remove(cell)
+        running += new
+        started += new
+        assert len({c.uri for c in running}) <= max_hosts
+        assert all(sum(c.uri == uri for c in running) <= per_host for uri in capacity)
+        running.pop(0)
+    assert sorted(c.position for c in started) == list(range(len(uris)))
