@@ -1,6 +1,7 @@
 """Nothing left behind, nothing touched that is not the run's: Ctrl-C and SIGTERM during boot or
-checks, SIGKILL followed by a sweep in the next run, two runs at once, and a run that leaves the
-image, the machine's libvirt configuration and its secrets as they were."""
+checks, also of a run of several templates, SIGKILL followed by a sweep in the next run, two runs
+at once, and a run that leaves the image, the machine's libvirt configuration and its secrets as
+they were."""
 
 import contextlib
 import hashlib
@@ -87,6 +88,36 @@ def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
     proc.send_signal(sig)
     proc.communicate(timeout=120)
     assert not leftovers(run_id)
+
+
+def labs_of_cells(proc, count):
+    """The run ids of the labs the cells (child processes) of this run started."""
+    def find():
+        found = [owner.parent.name for owner in STATE_DIR.glob("*/owner")
+                 if parent_of(owner.read_text().strip()) == proc.pid]
+        return found if len(found) == count else None
+    return wait_for(find, f"{count} labs of run {proc.pid}'s cells")
+
+
+def parent_of(pid):
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_interrupting_a_run_of_several_templates_leaves_nothing_behind(sig, tmp_path):
+    """The controller stops each cell as a run is stopped: every cell's guest and lab go."""
+    proc = start("--template", "hardened", "--template", "leaky", "--control", "HV-01",
+                 report_dir=tmp_path)
+    run_ids = labs_of_cells(proc, 2)
+    for run_id in run_ids:
+        booting(run_id)
+    proc.send_signal(sig)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert not [found for run_id in run_ids for found in leftovers(run_id)]
 
 
 @pytest.fixture
