@@ -185,7 +185,8 @@ def one_control_run(control="HV-01"):
 
 def templates_at_once(counts=TEMPLATE_COUNTS, control="HV-01"):
     """N copies of the hardened template in one run (one control each, on the lab): wall
-    seconds beside the bound, N x one template's run / the cells the cores run at once."""
+    seconds beside the bound, the waves of cells the cores run at once times one template's
+    run, plus the run's shared start (its own pytest start and collection, before any cell)."""
     figures = {}
     with tempfile.TemporaryDirectory(prefix="vmiso-bench-templates-") as folder:
         for n in counts:
@@ -197,11 +198,23 @@ def templates_at_once(counts=TEMPLATE_COUNTS, control="HV-01"):
             wall, report = conformance("--template", str(here), "--control", control)
             assert len(report["cells"]) == n, report["cells"]
             figures[n] = {"wall_s": wall}
+        shared = shared_start("--template", str(Path(folder) / str(counts[-1])),
+                              "--control", control)
     one = figures[counts[0]]["wall_s"]
     at_once = os.cpu_count() or 1
     for n, entry in figures.items():
-        entry["bound_s"] = round(math.ceil(n / at_once) * one, 1)
-    return {"control": control, "cells_at_once": at_once, "by_templates": figures}
+        entry["bound_s"] = round(math.ceil(n / at_once) * one + (shared if n > 1 else 0), 1)
+    return {"control": control, "cells_at_once": at_once, "one_template_s": one,
+            "shared_start_s": shared, "by_templates": figures}
+
+
+def shared_start(*options):
+    """Wall seconds of the run's own start: pytest's start and collection (--collect-only)."""
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--collect-only",
+                    *options], cwd=ROOT, capture_output=True,
+                   env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"))
+    return round(time.monotonic() - started, 1)
 
 
 def check_costs(report):

@@ -180,19 +180,17 @@ def _slug(cell):
 
 
 def _document_of(report, cell, result, selected, seed):
-    """The cell's own document, or one that errs on each selected control saying why not."""
-    path = result.folder / "controls.json"
-    if path.exists():
-        try:
-            document = document_mod.load(path, purpose="cell report")
-        except document_mod.DocumentError:
-            document = None
-        if document is not None:
-            for entry in document["cells"]:
-                entry.update(exit_status=result.returncode, duration_s=round(result.duration_s, 3),
-                             uri=cell.uri, position=cell.position)
-            return document
-    return _broken(report, cell, result, selected, seed)
+    """The cell's own document, or one that errs on each selected control saying why not. The
+    cell wrote it with this vmiso: it is read without the schema check (a fifth of a second
+    each, seconds over a night's cells)."""
+    try:
+        document = json.loads((result.folder / "controls.json").read_text())
+    except (OSError, ValueError):
+        return _broken(report, cell, result, selected, seed)
+    for entry in document["cells"]:
+        entry.update(exit_status=result.returncode, duration_s=round(result.duration_s, 3),
+                     uri=cell.uri, position=cell.position)
+    return document
 
 
 def _broken(report, cell, result, selected, seed):
