@@ -13,6 +13,7 @@ with the line that ended it.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -55,6 +56,8 @@ def pytest_runtestloop(session):
         merged["shard"] = config.getoption("shard")
     report.document = merged
     report.refused = any(result.returncode == 4 for _, result in results)
+    report.cell_checks = [path for _, result in results
+                          if (path := result.folder / "checks.xml").exists()]
     return True
 
 
@@ -101,6 +104,7 @@ class Pool:
         self.done = {}  # cell -> CellResult
 
     def run(self):
+        shutil.rmtree(self.folder, ignore_errors=True)  # an earlier run's cells
         pending = list(self.plan)
         capacity = {uri: _cores(uri) // self.guests_per_cell or 1
                     for uri in dict.fromkeys(c.uri for c in self.plan)}
@@ -117,7 +121,7 @@ class Pool:
         return [(cell, self.done[cell]) for cell in self.plan]
 
     def _start(self, cell):
-        folder = self.folder / f"{len(self.running) + len(self.done) + 1:03d}-{_slug(cell)}"
+        folder = self.folder / f"{cell.position + 1:03d}-{_slug(cell)}"
         folder.mkdir(parents=True, exist_ok=True)
         spec = {"template": str(cell.template), "image": str(cell.image) if cell.image else None,
                 "uri": cell.uri, "report_dir": str(folder), "probe_seed": self.seed}

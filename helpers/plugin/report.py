@@ -43,6 +43,7 @@ class ControlReport:
         self.other_failures = False  # a failed item that checks no control
         self.wanted = {}  # --control, --risk, --severity as given (read at collection)
         self.refused = False  # a cell of a run of several refused its template
+        self.cell_checks = []  # a run of several: each cell's checks.xml, joined into the run's
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -185,9 +186,8 @@ class ControlReport:
         self._write(self.document)
 
     def _write(self, document):
-        report_dir = Path(self.config.getoption("report_dir"))
         # a run of several cells: pytest's own checks.xml has none of their checks
-        reportdir.write(document, report_dir, sorted(report_dir.glob("cells/*/checks.xml")),
+        reportdir.write(document, Path(self.config.getoption("report_dir")), self.cell_checks,
                         self.config.getoption("history"))
 
     def _document(self):
