@@ -217,9 +217,11 @@ def row_key(row):
 
 
 def compare(document, baseline, baseline_path):
-    """What changed since `baseline`, keyed by host, template and control."""
+    """What changed since `baseline`, keyed by host, template and control. Two runs of one
+    template each compare control by control whatever the templates' names (a renamed
+    template, or one template judged against another)."""
     now = {row_key(c): c for c in document["controls"]}
-    was = {row_key(c): c for c in baseline["controls"]}
+    was = {row_key(c): c for c in _as_template_of(baseline["controls"], document["controls"])}
     result = {"path": str(baseline_path), "started": baseline["started"], "regressed": [],
               "fixed": [], "new": [], "gone": [], "changed": []}
     for key in sorted(now.keys() | was.keys()):
@@ -234,6 +236,15 @@ def compare(document, baseline, baseline_path):
              "title": row["title"], "severity": row["severity"], "was": status_was,
              "now": status_now})
     return result
+
+
+def _as_template_of(rows, other_rows):
+    """`rows` renamed to the template of `other_rows` where each names one template."""
+    theirs = {c["template"] for c in other_rows}
+    ours = {c["template"] for c in rows}
+    if len(theirs) != 1 or len(ours) != 1 or theirs == ours:
+        return rows
+    return [dict(c, template=next(iter(theirs))) for c in rows]
 
 
 def _kind(was, now):

@@ -20,7 +20,11 @@ def dev03_run(tmp_path, *options):
 def test_fail_on_sets_the_exit_status_and_keeps_the_verdict(tmp_path, fail_on, blocked):
     proc, report = dev03_run(tmp_path, "--fail-on", fail_on)
     assert report["controls"][0]["status"] == "fail"
-    assert report["gate"] == {"fail_on": fail_on, "blocking": ["DEV-03"] if blocked else []}
+    assert report["gate"]["fail_on"] == fail_on
+    assert report["gate"]["blocking"] == (["DEV-03"] if blocked else [])
+    assert report["gate"]["blocking_cells"] == ([{"host": report["host"]["name"],
+                                                  "template": "leaky", "control": "DEV-03"}]
+                                                if blocked else [])
     assert proc.returncode == (1 if blocked else 0), proc.stdout[-1500:]
     assert ("gate (--fail-on %s): %s" % (fail_on, "FAILED by DEV-03" if blocked else "passed")
             ) in proc.stdout

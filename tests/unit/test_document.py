@@ -15,6 +15,7 @@ from helpers.verdict import catalog, verdicts
 
 CATALOG = catalog.load()
 V1_LEAKY = Path(__file__).resolve().parents[1] / "support" / "data" / "report-v1-leaky.json"
+V1_LEAKY = Path(__file__).resolve().parents[1] / "support" / "data" / "report-v1-leaky.json"
 STATUSES = (verdicts.PASS, verdicts.FAIL, verdicts.ERROR, verdicts.MITIGATED,
             verdicts.NOT_APPLICABLE, verdicts.DRIFT, verdicts.WAIVED)
 HOST = {"name": "hv1", "uri": "qemu:///system", "kernel": "6.1.0", "qemu": "7.2.19",
@@ -147,3 +148,38 @@ def test_the_version_names_the_commit_of_a_git_checkout():
         assert version == document.VERSION
     else:
         assert version.startswith(f"{document.VERSION}+{head.stdout[:12]}")
+
+
+def test_controls_are_keyed_by_template_when_a_run_has_several():
+    web = build({"HV-01": "pass"})
+    both = dict(web, controls=web["controls"] + [
+        dict(c, template="leaky", status="fail") for c in web["controls"]])
+    comparison = document.compare(both, web, "night.json")
+    assert [(c["template"], c["now"]) for c in comparison["new"]] == [("leaky", "fail")]
+    assert comparison["regressed"] == comparison["gone"] == []
+
+
+def test_two_runs_of_one_template_each_compare_control_by_control():
+    hardened = build({"HV-01": "pass"})
+    leaky = document.build([control("HV-01", "fail")], {"host": HOST, "template": "leaky.xml"},
+                           1795660000.0, 1795660042.5)
+    comparison = document.compare(leaky, hardened, "night.json")
+    assert [(c["template"], c["control"], c["was"], c["now"]) for c in comparison["regressed"]] \
+        == [("leaky", "HV-01", "pass", "fail")]
+    assert comparison["new"] == comparison["gone"] == []
+
+
+def test_a_document_of_the_first_format_is_read_as_this_one():
+    """A baseline an earlier vmiso wrote (one template): its rows gain that template's name, so
+    last night's report still compares with tonight's."""
+    old = document.load(V1_LEAKY)
+    document.validate(old)
+    assert old["format"] == document.FORMAT
+    assert {c["template"] for c in old["controls"]} == {"leaky"}
+    assert [(c["host"], c["template"]) for c in old["cells"]] == [("vm", "leaky")]
+    assert {(b["host"], b["control"]) for b in old["gate"]["blocking_cells"]} == \
+        {("vm", cid) for cid in old["gate"]["blocking"]}
+    tonight = dict(old, controls=[dict(c, status="pass") for c in old["controls"]])
+    fixed = document.compare(tonight, old, V1_LEAKY)["fixed"]
+    assert {c["control"] for c in fixed} == {c["id"] for c in old["controls"]
+                                             if c["status"] not in document.GOOD}
