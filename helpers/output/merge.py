@@ -32,7 +32,7 @@ def merge(documents, fail_on, span=None):
                                      pair[1]["template"]))
     _check_unique(cells)
     renamed = _host_keys(cells)
-    rows = [dict(row, host=renamed.get((_given(doc, cell), cell["host"]), row["host"]))
+    rows = [dict(row, host=renamed[(_given(doc, cell), cell["host"])])
             for doc, cell in cells for row in doc["controls"]
             if (row["host"], row["template"]) == (cell["host"], cell["template"])]
     hosts = _hosts(cells)
@@ -56,7 +56,7 @@ def merge(documents, fail_on, span=None):
         "template": templates[0] if len(templates) == 1 else NULL_FILE,
         "image": templates[0]["image"] if len(templates) == 1 else NULL_FILE,
         "templates": templates,
-        "cells": [dict(cell, host=renamed.get((_given(doc, cell), cell["host"]), cell["host"]))
+        "cells": [dict(cell, host=renamed[(_given(doc, cell), cell["host"])])
                   for doc, cell in cells],
         "hypothesis_seed": documents[0]["hypothesis_seed"],
         "gate": document_mod.gate_of(rows, fail_on),
@@ -104,12 +104,25 @@ def _given(doc, cell):
 
 
 def _host_keys(cells):
-    """(given uri, name) -> the facts' URI, where hosts given differently share a name."""
-    uris_by_name = {}
+    """(given uri, host key) -> the key the merged rows name the host by: a broken cell's host
+    by the name the host's other cells learnt, and the facts' URI where hosts given
+    differently share a name."""
+    learnt = {_given(doc, cell): cell["host"] for doc, cell in cells
+              if cell["status"] == "ran" and _facts(doc, cell).get("name")}
+
+    def key_of(doc, cell):
+        return learnt.get(_given(doc, cell), cell["host"])
+
+    givens_by_key = {}
     for doc, cell in cells:
-        uris_by_name.setdefault(cell["host"], set()).add(_given(doc, cell))
-    return {(_given(doc, cell), cell["host"]): _facts(doc, cell)["uri"] or cell["host"]
-            for doc, cell in cells if len(uris_by_name[cell["host"]]) > 1}
+        givens_by_key.setdefault(key_of(doc, cell), set()).add(_given(doc, cell))
+    renamed = {}
+    for doc, cell in cells:
+        key = key_of(doc, cell)
+        if len(givens_by_key[key]) > 1:
+            key = _facts(doc, cell)["uri"] or key
+        renamed[(_given(doc, cell), cell["host"])] = key
+    return renamed
 
 
 def _facts(doc, cell):
@@ -118,10 +131,12 @@ def _facts(doc, cell):
 
 
 def _hosts(cells):
+    """Each host once, by the URI it was given, with the facts of a cell that reached it."""
     hosts = {}
-    for doc, cell in cells:
+    for doc, cell in sorted(cells, key=lambda pair: pair[1]["status"] != "ran"):
         hosts.setdefault(_given(doc, cell) or "", _facts(doc, cell))
-    return list(hosts.values())
+    order = list(dict.fromkeys(_given(doc, cell) or "" for doc, cell in cells))
+    return [hosts[given] for given in order]
 
 
 def _shared_facts(runs):

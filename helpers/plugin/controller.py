@@ -80,14 +80,13 @@ class CellResult:
         return self.folder / "output.txt"
 
     def last_line(self):
-        """The line that ended the cell's run (vmiso's own, else pytest's last)."""
+        """The last line the cell's run printed (what ended it, where anything did)."""
         try:
-            lines = [line.strip() for line in self.log.read_text(errors="replace").splitlines()
-                     if line.strip()]
+            lines = self.log.read_text(errors="replace").splitlines()
         except OSError:
             return "no output"
-        said = [line for line in lines if line.startswith(("vmiso:", "ERROR:", "Exit:"))]
-        return (said or lines or ["no output"])[-1][:300]
+        return next((line.strip() for line in reversed(lines) if line.strip()),
+                    "no output")[:300]
 
 
 class Pool:

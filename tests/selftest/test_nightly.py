@@ -245,3 +245,26 @@ def strip_rects(row):
     """(class, date) of each bar of the row's history strip."""
     strip = row[row.index('<svg class="strip"'):row.index("</svg>")]
     return re.findall(r'<rect[^>]*class="([^"]+)"[^>]*><title>([0-9-]{10})', strip)
+
+
+def test_a_cell_that_dies_without_a_report_errs_on_each_control_saying_why(tmp_path):
+    """The cell of one template dies (its process ends, no report): each of its controls is an
+    error naming the exit status and its log; the other template's cell is judged as ever."""
+    (tmp_path / "dies.xml").write_text((ROOT / "templates" / "hardened.xml").read_text())
+    proc, report = run_suite(tmp_path / "report", "suites", "--control", "HV-01,DEV-03",
+                             "--template", "hardened", "--template", str(tmp_path / "dies.xml"),
+                             "-p", "tests.support.plugins.cell_dies")
+    assert proc.returncode == 1, proc.stdout[-2000:]
+    cells = {c["template"]: c for c in report["cells"]}
+    assert cells["hardened"]["status"] == "ran" and cells["dies"]["status"] == "broken"
+    assert cells["dies"]["exit_status"] == 137
+    assert len({c["host"] for c in report["controls"]}) == 1  # both in the lab's column
+    rows = {(c["template"], c["id"]): c for c in report["controls"]}
+    assert {rows[("hardened", cid)]["status"] for cid in ("HV-01", "DEV-03")} == {"pass"}
+    for cid in ("HV-01", "DEV-03"):
+        died = rows[("dies", cid)]
+        assert died["status"] == "error"
+        assert "ended (exit 137) without a report: the cell's process is killed" in \
+            died["checks"][0]["message"]
+    assert ("dies", "HV-01") in {(b["template"], b["control"])
+                                 for b in report["gate"]["blocking_cells"]}

@@ -25,7 +25,7 @@ def row(cid, status):
 
 
 def cell(host, template, statuses, name=None, started=1795660000.0):
-    facts = {"name": name or host, "uri": f"qemu+ssh://root@{host}/system", "kernel": "6.1",
+    facts = {"name": host if name is None else name or None, "uri": f"qemu+ssh://root@{host}/system", "kernel": "6.1",
              "qemu": "7.2", "libvirt": "9.0", "accelerator": "kvm"}
     return document.build([row(cid, s) for cid, s in zip(IDS, statuses)],
                           {"host": facts, "template": f"/t/{template}.xml",
@@ -100,3 +100,12 @@ def test_an_incomplete_or_repeated_set_of_shards_is_refused(labels, problem):
 def test_a_cell_given_twice_is_refused():
     with pytest.raises(merge.MergeError, match="template hardened on kvm1 is in two reports"):
         merge.merge([cell("kvm1", "hardened", ["pass"] * 6)] * 2, "any")
+
+
+def test_a_broken_cell_is_listed_under_its_hosts_name():
+    broken = cell("kvm1", "leaky", ["error"] * 6, name="")  # the cell never reached it
+    broken["cells"][0]["status"] = "broken"
+    assert broken["cells"][0]["host"] == "qemu+ssh://root@kvm1/system"
+    merged = merge.merge([broken, cell("kvm1", "hardened", ["pass"] * 6)], "any")
+    assert {c["host"] for c in merged["controls"]} == {"kvm1"}
+    assert [h["name"] for h in merged["hosts"]] == ["kvm1"]
