@@ -25,8 +25,10 @@ def row(cid, status):
 
 
 def cell(host, template, statuses, name=None, started=1795660000.0):
-    facts = {"name": host if name is None else name or None, "uri": f"qemu+ssh://root@{host}/system", "kernel": "6.1",
-             "qemu": "7.2", "libvirt": "9.0", "accelerator": "kvm"}
+    """One cell's document; `name` the host's name where it is not `host` ("": unreached)."""
+    facts = {"name": host if name is None else name or None,
+             "uri": f"qemu+ssh://root@{host}/system", "kernel": "6.1", "qemu": "7.2",
+             "libvirt": "9.0", "accelerator": "kvm"}
     return document.build([row(cid, s) for cid, s in zip(IDS, statuses)],
                           {"host": facts, "template": f"/t/{template}.xml",
                            "template_file": {"path": f"/t/{template}.xml", "sha256": None},
