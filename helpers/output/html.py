@@ -93,10 +93,12 @@ def render(document):
     cells = _cells(document)
     several = len(cells) > 1
     trend = _trend(document)
+    # what a morning reader looks for first: the gate, the matrix, what changed overnight
     parts = [_head(document), "<h1>vmiso report</h1>", _gate(document, several),
-             _matrix(document, cells), _header(document), _summary(document)]
+             _matrix(document, cells)]
     if "baseline" in document:
         parts.append(_baseline(document["baseline"], document["controls"], several))
+    parts += [_header(document), _summary(document)]
     entries = {(c["host"], c["template"]): c for c in document["cells"]}
     parts += [_section(key, rows, entries.get(key), several, trend)
               for key, rows in cells.items()]
