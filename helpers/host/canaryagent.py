@@ -160,11 +160,21 @@ class CanaryAgent:
                        if text == token})
 
     def close(self):
-        self.process.close()
-        self._reader.join(timeout=5)
-        if self.folder is not None:
+        """Stop the agent and remove its folder, also when Ctrl-C comes meanwhile."""
+        try:
+            self.process.close()
+            self._reader.join(timeout=5)
+        finally:
+            if self.folder is not None:
+                self._remove_folder()
+
+    def _remove_folder(self):
+        try:
             self.hypervisor.remove_tree(self.folder)
-            self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
+        except KeyboardInterrupt:
+            self.hypervisor.remove_tree(self.folder)  # a Ctrl-C must not leave it on the host
+            raise
+        self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
 
 
 def _ports(ports):
