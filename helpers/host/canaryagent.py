@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from helpers.host import command
+from helpers.host import command, interrupts
 from helpers.host.hypervisor import HypervisorError
 from helpers.vm.digest import sha256
 
@@ -161,20 +161,12 @@ class CanaryAgent:
 
     def close(self):
         """Stop the agent and remove its folder, also when Ctrl-C comes meanwhile."""
-        try:
+        with interrupts.held():
             self.process.close()
             self._reader.join(timeout=5)
-        finally:
             if self.folder is not None:
-                self._remove_folder()
-
-    def _remove_folder(self):
-        try:
-            self.hypervisor.remove_tree(self.folder)
-        except KeyboardInterrupt:
-            self.hypervisor.remove_tree(self.folder)  # a Ctrl-C must not leave it on the host
-            raise
-        self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
+                self.hypervisor.remove_tree(self.folder)
+                self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
 
 
 def _ports(ports):
