@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from helpers.host import command, interrupts
+from helpers.host import command
 from helpers.host.hypervisor import HypervisorError
 from helpers.vm.digest import sha256
 
@@ -160,10 +160,11 @@ class CanaryAgent:
                        if text == token})
 
     def close(self):
-        """Stop the agent and remove its folder, also when Ctrl-C comes meanwhile."""
-        with interrupts.held():
+        """Stop the agent and remove its folder."""
+        try:
             self.process.close()
             self._reader.join(timeout=5)
+        finally:
             if self.folder is not None:
                 self.hypervisor.remove_tree(self.folder)
                 self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")

@@ -1,13 +1,11 @@
-"""Cleanup that a Ctrl-C must not cut short: the guest destroyed and its files gone, the canary
-agent's folder removed on the host.
+"""Cleanup that a Ctrl-C must not cut short: a run's guests, canaries and lab all torn down.
 
     with interrupts.held():
-        destroy(domain)
-        remove_tree(workdir)
+        teardown()
 
-Within the block the first SIGINT or SIGTERM is held and raised as KeyboardInterrupt when the
-block ends; a second one interrupts at once (a cleanup that hangs can still be stopped).
-Outside the main thread, where Python cannot set handlers, the block runs as it is.
+Within the block the first SIGINT or SIGTERM is held, and raised as KeyboardInterrupt when the
+block ends (with `reraise`); a second one interrupts at once, so a cleanup that hangs can still
+be stopped. Outside the main thread, where Python cannot set handlers, the block runs as it is.
 """
 
 import contextlib
@@ -18,7 +16,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
-def held():
+def held(reraise=True):
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -35,5 +33,5 @@ def held():
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if caught:
+    if caught and reraise:
         raise KeyboardInterrupt(f"signal {caught[0]}")

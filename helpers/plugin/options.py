@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.host import interrupts
 from helpers.verdict.catalog import FAIL_ON, SEVERITIES
 
 OPT_TEMPLATE = "--template"
@@ -176,6 +177,25 @@ def infrastructure_failure(message, returncode=EXIT_INFRASTRUCTURE):
     if os.environ.get(CELL_ENV):
         raise HostFailure(f"vmiso: {message}") from None
     pytest.exit(f"vmiso: {message}", returncode=returncode)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item, nextitem):
+    """The last check's teardown tears the session's guests, canaries and lab down: a Ctrl-C
+    meanwhile waits until all of them are gone (pytest skips the finalizers after one that
+    raises it)."""
+    if nextitem is not None:
+        return (yield)
+    with interrupts.held():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session):
+    """An interrupted run tears down here: a second Ctrl-C meanwhile is held (the run ends
+    anyway)."""
+    with interrupts.held(reraise=False):
+        return (yield)
 
 
 def per_control(ids):

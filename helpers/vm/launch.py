@@ -28,7 +28,7 @@ from pathlib import Path
 
 import libvirt
 
-from helpers.host import confinement, diskspace, interrupts, qmp
+from helpers.host import confinement, diskspace, qmp
 from helpers.host.guestroute import unanswerable_source
 from helpers.host.hypervisor import HypervisorError
 from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
@@ -181,12 +181,11 @@ def launch(target, template, image, accelerator, raw_qemu=False):
         yield guest
         host.backend.close()
     finally:
-        with interrupts.held():
-            if domain is not None:
-                _destroy(target, domain)
-                if template.root.find("devices/tpm") is not None:
-                    _remove_tpm_log(hypervisor, name)
-            hypervisor.remove_tree(workdir)
+        if domain is not None:
+            _destroy(target, domain)
+            if template.root.find("devices/tpm") is not None:
+                _remove_tpm_log(hypervisor, name)
+        hypervisor.remove_tree(workdir)
 
 
 @contextlib.contextmanager
