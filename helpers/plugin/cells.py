@@ -109,9 +109,9 @@ def plan(config):
     return [cell for i, cell in enumerate(ordered) if i % n == k - 1]
 
 
-def runs_cells(config):
-    """Whether this process drives cells in processes of their own."""
-    return config.getoption("shard") is not None or len(plan(config)) > 1
+def runs_cells(config, planned):
+    """Whether this process drives its `planned` cells in processes of their own."""
+    return config.getoption("shard") is not None or len(planned) > 1
 
 
 def uri_for(config):

@@ -25,6 +25,7 @@ from guest import build as probe_guest
 from helpers.output import document as document_mod
 from helpers.output import merge as merge_mod
 from helpers.plugin import cells, progress, sampling
+from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import CELL_ENV, infrastructure_failure
 from helpers.plugin.report import item_controls
 
@@ -36,14 +37,14 @@ STOP_GRACE_S = 60  # a cell stopped by the run tears its guests and lab down fir
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     config = session.config
-    if config.option.collectonly or not cells.runs_cells(config):
+    plan = list(config.stash[inputs_key].cells)
+    if config.option.collectonly or not cells.runs_cells(config, plan):
         return None
     report = config.pluginmanager.get_plugin("vmiso-report")
     selected = sorted({cid for item in session.items for cid in item_controls(item)},
                       key=list(report.catalog).index)
     if not selected:
         return True
-    plan = cells.plan(config)
     _build_probe_guest()
     seed = config.getoption("probe_seed")
     seed = sampling.new_seed() if seed is None else seed

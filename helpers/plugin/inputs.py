@@ -54,6 +54,7 @@ class Inputs:
     management_targets: tuple = ()  # (address, port or None) it must not
     allow_raw_qemu: bool = False  # boot <qemu:commandline>/<qemu:override> (--allow-raw-qemu)
     allowed_devices: tuple = ()  # HV-09: QEMU device types (or patterns) the policy allows
+    cells: tuple = ()  # every cell this process tests or drives (helpers/plugin/cells.py)
 
 
 def read(config):
@@ -65,7 +66,7 @@ def read(config):
         read_image(cell.image)
     path, image = cells_of_run[0].template, cells_of_run[0].image
     template = read_template(path)
-    policy_file = policy_path(config)
+    policy_file = templatefile.policy_for(path, config.getoption("policy"))
     try:
         policies = load_policies(policy_file)
         allowed_devices = allowlist.load(policy_file)
@@ -88,7 +89,7 @@ def read(config):
                   image.resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
                   allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES,
-                  allowed_devices=allowed_devices)
+                  allowed_devices=allowed_devices, cells=tuple(cells_of_run))
 
 
 def read_template(path):
@@ -170,14 +171,6 @@ def read_baseline(config):
         return document.load(path)
     except document.DocumentError as err:
         raise pytest.UsageError(str(err)) from None
-
-
-def template_path(config):
-    return cells.plan(config)[0].template
-
-
-def policy_path(config):
-    return templatefile.policy_for(template_path(config), config.getoption("policy"))
 
 
 def pytest_sessionstart(session):
