@@ -5,17 +5,31 @@ evidence beside what QEMU and libvirt report of themselves.
     hostinfo.kernel(hv)                # ('6.1.0-41-amd64', '#1 SMP PREEMPT_DYNAMIC Debian ...')
 """
 
+import re
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
 import libvirt
 
+from helpers.host.hypervisor import HypervisorError
+
 
 def qemu_package(hypervisor):
     """'qemu-system-x86 1:7.2+dfsg-7+deb12u18', or '' where dpkg does not know it."""
     out = hypervisor.host.run("dpkg-query -W -f '${Package} ${Version}' qemu-system-x86")
     return out.stdout.strip() if out.rc == 0 else ""
+
+
+def distribution(hypervisor):
+    """The host's PRETTY_NAME from /etc/os-release ('Debian GNU/Linux 12 (bookworm)'), None
+    where it has none."""
+    try:
+        text = hypervisor.read_text("/etc/os-release")
+    except (OSError, HypervisorError):
+        return None
+    found = re.search(r'^PRETTY_NAME="?([^"\n]*)"?$', text, re.M)
+    return found.group(1) if found else None
 
 
 def kernel(hypervisor):

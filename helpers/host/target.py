@@ -117,8 +117,10 @@ class Target:
         return _dotted(self.conn.getLibVersion())
 
     def facts(self, accelerator):
-        """The host as the report names it: hostname, URI, kernel, QEMU, libvirt, accelerator."""
+        """The host as the report names it: hostname, URI, distribution, kernel, QEMU, libvirt,
+        accelerator."""
         return {"name": self.conn.getHostname(), "uri": self.uri,
+                "distribution": host_facts.distribution(self.hypervisor),
                 "kernel": host_facts.kernel(self.hypervisor)[0],
                 "qemu": _dotted(self.conn.getVersion()), "libvirt": self.libvirt_version,
                 "accelerator": accelerator}

@@ -139,8 +139,8 @@ def gate_of(rows, fail_on):
 
 
 def host_facts(host):
-    return {key: host.get(key) for key in ("name", "uri", "kernel", "qemu", "libvirt",
-                                           "accelerator")}
+    return {key: host.get(key) for key in ("name", "uri", "distribution", "kernel", "qemu",
+                                           "libvirt", "accelerator")}
 
 
 def file_facts(path):

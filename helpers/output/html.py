@@ -66,6 +66,7 @@ td table { width: 100%; }
                 color: #fff; border: 2px solid #7f0000; }
 .cell.c-none { color: #777; text-align: center; }
 .broken { border-left: 6px solid #7f0000; padding: .3em .6em; background: #fdecea; }
+.warning { color: #8a5300; font-weight: bold; }
 .strip { vertical-align: middle; }
 .strip .s-pass, .strip .s-mitigated { fill: #2e7d32; }
 .strip .s-waived { fill: #f9a825; }
@@ -279,6 +280,8 @@ def _header(document):
     if run.get("template_refused"):
         rows.append(("template refused", f"<span class=\"text\">"
                                          f"{esc(run['template_refused'])}</span>"))
+    if isinstance(run.get("osv"), dict):
+        rows.append(("OSV feed", _feed(run["osv"])))
     if run.get("adaptations"):
         rows.append(("adaptations", "<br>".join(f"<span class=\"text\">{esc(a)}</span>"
                                                 for a in run["adaptations"])))
@@ -289,8 +292,16 @@ def _header(document):
     return "\n".join(parts)
 
 
+def _feed(facts):
+    text = (f"{esc(facts.get('feed'))}: {esc(facts.get('records'))} records, newest "
+            f"{esc(facts.get('date'))}")
+    if facts.get("warning"):
+        text += f"<br><span class=\"warning\">{esc(facts['warning'])}</span>"
+    return text
+
+
 def _host_table(document):
-    keys = ("name", "uri", "kernel", "qemu", "libvirt", "accelerator")
+    keys = ("name", "uri", "distribution", "kernel", "qemu", "libvirt", "accelerator")
     head = "".join(f"<th>{'host' if k == 'name' else k}</th>" for k in keys)
     rows = "".join("<tr>" + "".join(f"<td>{esc(h.get(k))}</td>" for k in keys) + "</tr>\n"
                    for h in _hosts(document))

@@ -1,51 +1,128 @@
-"""Which distribution build a component is, for judging it by distribution data (OSV).
+"""Which distribution a host runs, and which build of QEMU, libvirt and the kernel it has, for
+judging them by that distribution's OSV records.
 
-    ecosystem(Path("/etc/os-release").read_text())        # 'Debian:12'
-    debian_build("7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)")  # '1:7.2+dfsg-7+deb12u18'
-    debian_build("#1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-02)")  # '6.1.158-1'
+    dist = distribution(Path("/etc/os-release").read_text())   # Debian GNU/Linux 12 (bookworm)
+    dist.matches("Debian:12")                                   # True
+    dist.kernel_build("6.1.0-41-amd64", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.158-1 (2025-11-02)")
+    # Build(packages=('linux',), version='6.1.158-1', ...)
+    installed_build(hypervisor, dist, "qemu")                  # from dpkg-query or rpm -q
+
+Debian and Ubuntu builds are read with dpkg-query and ordered as dpkg orders them; Red Hat
+Enterprise Linux, Rocky Linux and AlmaLinux builds with rpm -q, ordered as rpm orders them.
 """
 
 import re
+import shlex
 from dataclasses import dataclass
+
+ARCHES = ("x86_64", "aarch64", "ppc64le", "s390x", "i686", "noarch")
+
+
+@dataclass(frozen=True)
+class Family:
+    """What differs between distributions of one packaging family."""
+    manager: str  # dpkg or rpm
+    packages: dict  # component -> (binary package to ask the manager, names OSV records use)
+
+
+DPKG = Family("dpkg", {"qemu": ("qemu-system-x86", ("qemu",)),
+                       "libvirt": ("libvirt-daemon", ("libvirt",)),
+                       "kernel": (None, ("linux",))})
+RPM = Family("rpm", {"qemu": ("qemu-kvm-core", ("qemu-kvm", "qemu-kvm-core")),
+                     "libvirt": ("libvirt-daemon", ("libvirt", "libvirt-daemon")),
+                     "kernel": (None, ("kernel", "kernel-core"))})
 
 
 @dataclass(frozen=True)
 class Build:
-    """A distribution build of a component: OSV ecosystem, source package and version."""
-    ecosystem: str
-    package: str
+    """A distribution build of a component: the names its OSV records use, its version, and
+    where the version was read."""
+    packages: tuple
     version: str
+    source: str
+
+    @property
+    def package(self):
+        return self.packages[0]
 
 
-# OSV ecosystem names by os-release ID (https://ossf.github.io/osv-schema/#affectedpackage-field)
-ECOSYSTEMS = {"debian": "Debian"}
+@dataclass(frozen=True)
+class Distribution:
+    id: str  # os-release ID: debian, ubuntu, rhel, rocky, almalinux
+    release: str  # VERSION_ID
+    name: str  # PRETTY_NAME
+    lts: bool = False
+
+    @property
+    def family(self):
+        return DPKG if self.id in ("debian", "ubuntu") else RPM
+
+    @property
+    def major(self):
+        return self.release.split(".")[0]
+
+    def matches(self, ecosystem):
+        """Whether an OSV ecosystem is this release's."""
+        if self.id == "debian":
+            return ecosystem == f"Debian:{self.major}"
+        if self.id == "ubuntu":
+            return ecosystem in (f"Ubuntu:{self.release}", f"Ubuntu:{self.release}:LTS")
+        if self.id == "rhel":
+            return ecosystem == f"Red Hat:enterprise_linux:{self.major}" or \
+                ecosystem.startswith(f"Red Hat:enterprise_linux:{self.major}::")
+        prefix = {"rocky": "Rocky Linux", "almalinux": "AlmaLinux"}[self.id]
+        return ecosystem == f"{prefix}:{self.major}"
+
+    def names(self, component):
+        return self.family.packages[component][1]
+
+    def kernel_build(self, release, version):
+        """The kernel's build from `uname -r` and `uname -v`, None where they name none of
+        this distribution."""
+        if self.id == "debian":
+            match = re.search(r"Debian (\d[\w.+:~-]*)", version)
+            text = re.sub(r"\+b\d+$", "", match.group(1)) if match else None
+        elif self.id == "ubuntu":
+            abi = re.match(r"(\d+\.\d+\.\d+-\d+)-", release)
+            upload = re.match(r"#(\d+)(~[\w.~+]+)?-Ubuntu", version)
+            text = f"{abi.group(1)}.{upload.group(1)}{upload.group(2) or ''}" \
+                if abi and upload else None
+        else:
+            head, dot, arch = release.rpartition(".")
+            text = head if dot and arch in ARCHES and "-" in head else None
+        source = f"uname -r {release}, uname -v {version}"
+        return Build(self.names("kernel"), text, source) if text else None
+
+    def __str__(self):
+        return self.name
 
 
-def ecosystem(os_release):
-    """'Debian:12' from the text of an os-release file; None for an unknown distribution."""
+# os-release IDs whose OSV ecosystems vmiso reads
+KNOWN = ("debian", "ubuntu", "rhel", "rocky", "almalinux")
+
+
+def distribution(os_release):
+    """The Distribution an os-release text names; None for one vmiso has no records for."""
     fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release, re.M))
-    name = ECOSYSTEMS.get(fields.get("ID", ""))
-    if not name or not fields.get("VERSION_ID"):
+    dist_id, release = fields.get("ID", ""), fields.get("VERSION_ID", "")
+    if dist_id not in KNOWN or not release:
         return None
-    return f"{name}:{fields['VERSION_ID']}"
+    return Distribution(dist_id, release, fields.get("PRETTY_NAME") or f"{dist_id} {release}",
+                        "LTS" in fields.get("VERSION", ""))
 
 
-def debian_build(text):
-    """The Debian source version in a version string ('Debian <version>'), its binNMU suffix
-    dropped (OSV records name source versions); None when the text names no Debian build."""
-    match = re.search(r"Debian (\d[\w.+:~-]*)", text)
-    return re.sub(r"\+b\d+$", "", match.group(1)) if match else None
-
-
-def installed_version(hypervisor, package):
-    """The dpkg version of an installed binary package on the hypervisor's host, or None."""
-    out = hypervisor.host.run("dpkg-query -W -f '${Version}' %s", package)
-    return re.sub(r"\+b\d+$", "", out.stdout.strip()) if out.rc == 0 else None
-
-
-def host_build(target, package, version):
-    """The Build of a package on the target's host; None when its distribution or version is
-    unknown."""
-    if not version:
+def installed_build(hypervisor, dist, component):
+    """The Build of a component's installed package on the hypervisor's host, read with the
+    distribution's package manager; None where it is not installed."""
+    binary, names = dist.family.packages[component]
+    if dist.family.manager == "dpkg":
+        command = f"dpkg-query -W -f '${{source:Version}}' {shlex.quote(binary)}"
+    else:
+        command = (f"rpm -q --qf '%|EPOCH?{{%{{EPOCH}}:}}:{{}}|%{{VERSION}}-%{{RELEASE}}' "
+                   f"{shlex.quote(binary)}")
+    out = hypervisor.host.run(command)
+    version = out.stdout.strip().splitlines()[0].strip() if out.rc == 0 and out.stdout.strip() \
+        else ""
+    if not version or " " in version:
         return None
-    return Build(ecosystem(target.hypervisor.read_text("/etc/os-release")), package, version)
+    return Build(names, version, f"{command.split()[0]} {binary}")

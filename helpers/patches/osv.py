@@ -1,259 +1,237 @@
-"""Vulnerability records in the OSV format (https://ossf.github.io/osv-schema/), read from a
-folder: every *.json file below it, each holding one record or a list of records.
+"""Vulnerability records in the OSV format (https://ossf.github.io/osv-schema/): which of them
+leave an installed build of a package open.
 
-    >>> db = load("osv")
-    >>> db.covers("Debian:12", "qemu")
+    >>> db = load("osv/debian-12")
+    >>> db.covers(["Debian:12"], ["qemu"])
     True
-    >>> [f.id for f in db.open_for("Debian:12", "qemu", "1:7.2+dfsg-7")]
+    >>> [f.id for f in db.open_for(["Debian:12"], ["qemu"], "1:7.2+dfsg-7")]
     ['DEBIAN-CVE-2023-2861', 'DEBIAN-CVE-2023-3180']
 
-Only ecosystems whose versions sort as dpkg sorts them ("Debian", "Debian:12") can be asked
-which records are open; `covers` answers for any ecosystem.
+Records that name the same CVE (a DSA or DLA and the DEBIAN-CVE records it lists in `upstream`
+or `aliases`) are one finding. Only the affected entries of the asked packages are read, and
+only their versions are parsed: the rest of a feed stays text (helpers/patches/feed.py).
 """
 
-import json
-from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
-from helpers.patches.debversion import DebVersion
+from helpers.patches import triage
+from helpers.patches.feed import Feed, FeedError
+from helpers.patches.order import version_parser
 
-DPKG_ECOSYSTEMS = ("Debian",)  # ecosystem names before any ":<release>" suffix
+OsvError = FeedError
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 SCHEMA = "https://ossf.github.io/osv-schema/"
 
 
-class OsvError(ValueError):
-    """An OSV folder, file or record vmiso cannot use; the message names it and the fix."""
-
-
 @dataclass(frozen=True)
 class Finding:
-    """A record under which the installed version is affected."""
+    """An open vulnerability: the records that name it, its CVE ids, the first fixed version
+    above the installed one (None: no fix yet) and the distribution's triage."""
     id: str
-    aliases: tuple
+    ids: tuple
+    cves: tuple
     summary: str
-    fixed: str | None  # the first fixed version above the installed one; None: no fix known
-    path: Path
+    fixed: str | None
+    triage: triage.Triage
+    where: str
 
+    @property
+    def aliases(self):
+        return tuple(i for i in self.ids[1:] + self.cves if i != self.id)
 
-@dataclass(frozen=True)
-class Range:
-    """An ECOSYSTEM range: its events in version order, as (kind, version) steps, where the
-    version None is introduced "0"; and its limits, where None is "*"."""
-    steps: tuple
-    limits: tuple
-
-    def affects(self, version):
-        if self.limits and not any(limit is None or version < limit for limit in self.limits):
-            return False
-        affected = False
-        for kind, at in self.steps:
-            if kind == "introduced" and (at is None or version >= at):
-                affected = True
-            elif kind == "fixed" and version >= at:
-                affected = False
-            elif kind == "last_affected" and version > at:
-                affected = False
-        return affected
-
-
-@dataclass(frozen=True)
-class Affected:
-    """One affected[] entry of a dpkg-ordered ecosystem, its versions parsed."""
-    versions: tuple
-    ranges: tuple
-
-    def affects(self, version):
-        return version in self.versions or any(r.affects(version) for r in self.ranges)
-
-    def fixed_above(self, version):
-        fixes = [at for r in self.ranges for kind, at in r.steps
-                 if kind == "fixed" and at > version]
-        return str(min(fixes)) if fixes else None
-
-
-@dataclass(frozen=True)
-class Record:
-    id: str
-    aliases: tuple  # aliases and upstream ids, CVE ids among them
-    summary: str
-    withdrawn: bool
-    path: Path
-    affected: tuple  # ((ecosystem, package), Affected, or None where the order is unsupported)
+    @property
+    def label(self):
+        others = [i for i in dict.fromkeys(self.ids[1:] + self.cves) if i != self.id]
+        return f"{self.id} ({', '.join(others)})" if others else self.id
 
 
 class Database:
-    """The records of an OSV folder, looked up by ecosystem and package."""
+    """The records of an OSV feed, asked by ecosystem, package and installed version."""
 
-    def __init__(self, folder, files, records):
-        self.folder = Path(folder)
-        self.files = tuple(files)
-        self.records = tuple(records)
-        self._index = defaultdict(list)
-        for record in self.records:
-            for key, affected in record.affected:
-                self._index[key].append((record, affected))
-
-    @property
-    def ids(self):
-        return tuple(record.id for record in self.records)
+    def __init__(self, feed):
+        self.feed = feed
+        self.folder = feed.path
 
     def __len__(self):
-        return len(self.records)
+        return len(self.feed)
 
-    def covers(self, ecosystem, package):
-        """Whether any record names this package in this ecosystem (matched exactly)."""
-        return (ecosystem, package) in self._index
+    @property
+    def date(self):
+        return self.feed.date
 
-    def open_for(self, ecosystem, package, version):
-        """The records under which this version of the package is affected, withdrawn records
-        left out. A malformed version raises ValueError."""
-        _check_ordered(ecosystem)
-        installed = DebVersion.parse(version)
-        findings = {}
-        for record, affected in self._index.get((ecosystem, package), ()):
-            if record.withdrawn or record.id in findings or not affected.affects(installed):
-                continue
-            findings[record.id] = Finding(record.id, record.aliases, record.summary,
-                                          affected.fixed_above(installed), record.path)
-        return list(findings.values())
+    def ecosystems(self, matches):
+        """The feed's ecosystems for which matches(ecosystem) is true."""
+        return [e for e in self.feed.ecosystems if matches(e)]
 
+    def covers(self, ecosystems, packages):
+        return any(self.feed.covers(e, p) for e in ecosystems for p in packages)
 
-def load(folder):
-    """Every record in the *.json files below folder; OsvError names the first problem."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise OsvError(f"OSV folder {folder} does not exist; pass one with --osv")
-    if not folder.is_dir():
-        raise OsvError(f"OSV folder {folder} is not a folder; pass a folder with --osv")
-    files = sorted(folder.rglob("*.json"))
-    if not files:
-        raise OsvError(f"OSV folder {folder} holds no *.json file; pass a folder of OSV "
-                       f"records with --osv")
-    records, seen = [], {}
-    for path in files:
-        for record in _read(path):
-            if record.id in seen:
-                raise _bad(path, f"record {record.id}", f"is also in {seen[record.id]}",
-                           "keep one of the two")
-            seen[record.id] = path
-            records.append(record)
-    return Database(folder, files, records)
+    def open_for(self, ecosystems, packages, version):
+        """The findings under which this version is affected, withdrawn records left out. A
+        version its ecosystem's order cannot read raises ValueError; a malformed record,
+        OsvError."""
+        opened = {}
+        for ecosystem in ecosystems:
+            parse = version_parser(ecosystem)
+            if parse is None:
+                raise OsvError(f"the version order of OSV ecosystem {ecosystem!r} is not "
+                               f"supported; ask about a Debian, Ubuntu or Red Hat family build")
+            installed = parse(version)
+            for package in packages:
+                for entry, record in self.feed.records(ecosystem, package):
+                    if "withdrawn" in record or entry.id in opened:
+                        continue
+                    hit = _open_in(entry, record, (ecosystem, package), version, installed,
+                                   parse)
+                    if hit:
+                        opened[entry.id] = hit
+        return _grouped(list(opened.values()))
 
 
-def is_dpkg_ordered(ecosystem):
-    return ecosystem.split(":")[0] in DPKG_ECOSYSTEMS
+def load(path):
+    """The records of an OSV folder or zip; OsvError names the problem."""
+    return Database(Feed.open(path))
 
 
-def _check_ordered(ecosystem):
-    if not is_dpkg_ordered(ecosystem):
-        raise OsvError(f"the version order of OSV ecosystem {ecosystem!r} is not supported "
-                       f"(only {', '.join(DPKG_ECOSYSTEMS)}); ask about a Debian package")
+@dataclass(frozen=True)
+class _Open:
+    id: str
+    cves: tuple
+    summary: str
+    fixed: object  # the parsed first fix above the installed version, or None
+    triage: triage.Triage
+    where: str
 
 
-def _bad(path, where, problem, fix=f"correct it as {SCHEMA} describes or remove it"):
-    return OsvError(f"OSV file {path}: {where} {problem}; {fix}")
+def _open_in(entry, record, key, text, installed, parse):
+    for n, affected in enumerate(_list(record, "affected", entry)):
+        if not isinstance(affected, dict) or _key(affected) != key:
+            continue
+        where = f"{entry.where} affected[{n}]"
+        ranges = [_range(r, f"{where} ranges[{i}]", parse)
+                  for i, r in enumerate(_list(affected, "ranges", entry))]
+        ranges = [r for r in ranges if r is not None]
+        listed = text in _strings(affected, "versions", entry)
+        if listed or any(_affects(steps, limits, installed) for steps, limits in ranges):
+            fixes = [at for steps, _ in ranges for kind, at in steps
+                     if kind == "fixed" and at > installed]
+            return _Open(record.get("id", entry.id), _cves(record, entry),
+                         _summary(record), min(fixes) if fixes else None,
+                         triage.read(record, affected), entry.where)
+    return None
 
 
-def _read(path):
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise OsvError(f"OSV file {path} is not valid JSON ({err.msg} at line {err.lineno}); "
-                       f"fix the file or remove it from the folder") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise OsvError(f"OSV file {path} cannot be read ({err}); fix the file or remove it "
-                       f"from the folder") from None
-    items = data if isinstance(data, list) else [data]
-    return [_record(path, item, n) for n, item in enumerate(items)]
+def _key(affected):
+    package = affected.get("package")
+    if not isinstance(package, dict):
+        return None
+    return package.get("ecosystem"), package.get("name")
 
 
-def _record(path, raw, index):
-    if not isinstance(raw, dict):
-        raise _bad(path, f"record {index}", "is not a JSON object")
-    if not isinstance(raw.get("id"), str) or not raw["id"]:
-        raise _bad(path, f"record {index}", "has no 'id' string")
-    where = f"record {raw['id']}"
-    aliases = _strings(path, raw, "aliases", where) + _strings(path, raw, "upstream", where)
-    summary = raw.get("summary", raw.get("details", ""))
-    if not isinstance(summary, str):
-        raise _bad(path, where, "has a 'summary' that is not a string")
-    entries = _list(path, raw, "affected", where)
-    affected = tuple(_affected(path, entry, f"{where} affected[{n}]")
-                     for n, entry in enumerate(entries))
-    return Record(raw["id"], tuple(dict.fromkeys(aliases)), summary, "withdrawn" in raw, path,
-                  affected)
-
-
-def _affected(path, entry, where):
-    if not isinstance(entry, dict) or not isinstance(entry.get("package"), dict):
-        raise _bad(path, where, "has no 'package' object")
-    package = entry["package"]
-    for field in ("ecosystem", "name"):
-        if not isinstance(package.get(field), str) or not package[field]:
-            raise _bad(path, where, f"has no 'package.{field}' string")
-    key = (package["ecosystem"], package["name"])
-    versions = _strings(path, entry, "versions", where)
-    ranges = {f"{where} ranges[{n}]": _range(path, r, f"{where} ranges[{n}]")
-              for n, r in enumerate(_list(path, entry, "ranges", where))}
-    if not is_dpkg_ordered(key[0]):
-        return key, None
-    parsed = tuple(_version(path, v, f"{where} versions") for v in versions)
-    return key, Affected(parsed, tuple(_ordered(path, r, at) for at, r in ranges.items()
-                                       if r["type"] != "GIT"))
-
-
-def _range(path, raw, where):
+def _range(raw, where, parse):
+    """(steps, limits) of an ECOSYSTEM range in version order; None for a GIT range (its events
+    are commits, which an installed version cannot be placed among)."""
     if not isinstance(raw, dict) or raw.get("type") not in RANGE_TYPES:
-        raise _bad(path, where, f"has no 'type' of {', '.join(RANGE_TYPES)}")
-    events = _list(path, raw, "events", where)
+        raise _bad(where, f"has no 'type' of {', '.join(RANGE_TYPES)}")
+    if raw["type"] == "GIT":
+        return None
+    if raw["type"] != "ECOSYSTEM":
+        raise _bad(where, f"has a {raw['type']} range in a distribution's ecosystem",
+                   "give it as an ECOSYSTEM range")
+    events = raw.get("events")
+    if not isinstance(events, list) or not any(isinstance(e, dict) and "introduced" in e
+                                               for e in events):
+        raise _bad(where, "has no 'introduced' event")
+    steps, limits = [], []
     for event in events:
         if (not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in EVENT_KINDS
                 or not isinstance(next(iter(event.values())), str)):
-            raise _bad(path, where, f"has the event {event!r}, not one of "
-                       f"{', '.join(EVENT_KINDS)} with a version string")
-    if not any("introduced" in event for event in events):
-        raise _bad(path, where, "has no 'introduced' event")
-    return raw
-
-
-def _ordered(path, raw, where):
-    """A range of a dpkg-ordered ecosystem, its versions parsed. GIT ranges are skipped: their
-    events are commits, which an installed package version cannot be placed among."""
-    if raw["type"] != "ECOSYSTEM":
-        raise _bad(path, where, f"has a {raw['type']} range in a Debian ecosystem",
-                   "give it as an ECOSYSTEM range")
-    steps, limits = [], []
-    for event in raw["events"]:
+            raise _bad(where, f"has the event {event!r}, not one of {', '.join(EVENT_KINDS)} "
+                       f"with a version string")
         (kind, text), = event.items()
         if kind == "limit":
-            limits.append(None if "*" in text else _version(path, text, f"{where} limit"))
+            limits.append(None if "*" in text else _version(parse, text, where))
         elif kind == "introduced" and text == "0":
             steps.append((kind, None))
         else:
-            steps.append((kind, _version(path, text, f"{where} {kind}")))
+            steps.append((kind, _version(parse, text, where)))
     steps.sort(key=lambda step: (0,) if step[1] is None else (1, step[1]))
-    return Range(tuple(steps), tuple(limits))
+    return tuple(steps), tuple(limits)
 
 
-def _version(path, text, where):
+def _affects(steps, limits, version):
+    if limits and not any(limit is None or version < limit for limit in limits):
+        return False
+    affected = False
+    for kind, at in steps:
+        if kind == "introduced" and (at is None or version >= at):
+            affected = True
+        elif kind == "fixed" and version >= at:
+            affected = False
+        elif kind == "last_affected" and version > at:
+            affected = False
+    return affected
+
+
+def _grouped(opened):
+    """One Finding per set of records linked by a shared CVE id, in first-seen order."""
+    groups = []
+    for item in opened:
+        linked = [g for g in groups if set(g["cves"]) & set(item.cves)]
+        group = {"items": [item], "cves": list(item.cves)}
+        for other in linked:
+            groups.remove(other)
+            group["items"] = other["items"] + group["items"]
+            group["cves"] = other["cves"] + group["cves"]
+        groups.append(group)
+    return [_finding(g["items"]) for g in groups]
+
+
+def _finding(items):
+    # an advisory (DSA, RHSA) first: it names the fix; a CVE record holds the triage
+    items = sorted(items, key=lambda i: (i.id.startswith(("DEBIAN-CVE-", "UBUNTU-CVE-", "CVE-")),
+                                         i.id))
+    fixes = [i.fixed for i in items if i.fixed is not None]
+    rated = next((i.triage for i in items if i.triage.rating or i.triage.status),
+                 triage.Triage())
+    summary = next((i.summary for i in items if i.summary), "")
+    return Finding(items[0].id, tuple(dict.fromkeys(i.id for i in items)),
+                   tuple(dict.fromkeys(c for i in items for c in i.cves)), summary,
+                   str(min(fixes)) if fixes else None, rated, items[0].where)
+
+
+def _cves(record, entry):
+    ids = [record.get("id", entry.id)] + _strings(record, "aliases", entry) + \
+        _strings(record, "upstream", entry)
+    return tuple(dict.fromkeys(i for i in ids if i.startswith("CVE-")))
+
+
+def _summary(record):
+    text = record.get("summary") or record.get("details") or ""
+    return text.strip().splitlines()[0] if isinstance(text, str) and text.strip() else ""
+
+
+def _version(parse, text, where):
     try:
-        return DebVersion.parse(text)
+        return parse(text)
     except ValueError as err:
-        raise _bad(path, where, f"has a version dpkg cannot read: {err}") from None
+        raise _bad(where, f"has a version its ecosystem's order cannot read: {err}") from None
 
 
-def _list(path, raw, field, where):
+def _list(raw, field, entry):
     value = raw.get(field, [])
     if not isinstance(value, list):
-        raise _bad(path, where, f"has a '{field}' that is not a list")
+        raise _bad(entry.where, f"has a '{field}' that is not a list")
     return value
 
 
-def _strings(path, raw, field, where):
-    value = _list(path, raw, field, where)
+def _strings(raw, field, entry):
+    value = _list(raw, field, entry)
     if not all(isinstance(item, str) for item in value):
-        raise _bad(path, where, f"has a '{field}' that is not a list of strings")
+        raise _bad(entry.where, f"has a '{field}' that is not a list of strings")
     return value
+
+
+def _bad(where, problem, fix=f"correct it as {SCHEMA} describes or remove it"):
+    return OsvError(f"OSV record {where} {problem}; {fix}")

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import total_ordering
 
+from helpers.patches import triage
+
 
 class PolicyError(ValueError):
     """The policy file is malformed; the message names the entry and the fix."""
@@ -64,6 +66,7 @@ class Judgement:
     status: str  # pass, fail or mitigated
     reasons: list = field(default_factory=list)
     basis: str = "upstream fix versions"  # what the CVEs were judged by
+    accepted: list = field(default_factory=list)  # unfixed findings the triage policy accepts
 
 
 def load_policy(path, component="qemu"):
@@ -90,38 +93,51 @@ class Policies:
     libvirt: Policy
     host_kernel: Policy
     guest_kernel: Policy
+    patches: triage.TriagePolicy = triage.TriagePolicy()  # triage of unfixed CVEs, feed age
 
 
 def load_policies(path):
-    return Policies(*(load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
-                                                      "guest_kernel")))
+    components = (load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
+                                                  "guest_kernel"))
+    try:
+        return Policies(*components, triage.load_policy(path))
+    except triage.TriagePolicyError as err:
+        raise PolicyError(str(err)) from None
 
 
-def judge_build(version, build, devices, policy, osv, name="QEMU"):
+def judge_build(version, build, dist, devices, policy, osv, accepted_by, name="QEMU"):
     """The policy floor on the upstream version; the CVEs from the distribution's OSV records
-    when they cover `build` (a distro.Build, or None when unknown), else the policy's upstream
-    CVE table, with a note saying so."""
-    if build is None or not build.ecosystem or not osv.covers(build.ecosystem, build.package):
+    when they cover `build` (a distro.Build, or None when unknown) on `dist`, else the
+    policy's upstream CVE table, with a note saying so. `accepted_by`: the triage policy that
+    decides which unfixed findings are reported without failing."""
+    ecosystems = osv.ecosystems(dist.matches) if dist and build else []
+    if not ecosystems or not osv.covers(ecosystems, build.packages):
         judgement = judge(version, devices, policy, name)
-        what = "no distribution build known" if build is None or not build.ecosystem else \
-            f"no OSV record covers {build.package} in {build.ecosystem}"
+        what = "no distribution build known" if build is None or dist is None else \
+            f"no OSV record covers {build.package} in {dist}"
         judgement.basis = f"{what}: judged by upstream fix versions"
         return judgement
     judgement = judge(version, devices, Policy(policy.floor, ()), name)
     patterns = {c.id: c.devices for c in policy.cves}
-    for finding in osv.open_for(build.ecosystem, build.package, build.version):
-        _open_record(judgement, finding, devices, patterns, build, name)
-    judgement.basis = (f"{build.package} {build.version} judged by the {build.ecosystem} "
-                       f"records among {len(osv)} OSV records in {osv.folder}")
+    for finding in osv.open_for(ecosystems, build.packages, build.version):
+        reason = accepted_by.accepts(finding.triage) if finding.fixed is None else None
+        if reason:
+            judgement.accepted.append(f"{finding.label} ({reason}, no fix)")
+        else:
+            _open_record(judgement, finding, devices, patterns, build, name)
+    judgement.basis = (f"{build.package} {build.version} ({build.source}) judged by the "
+                       f"{', '.join(ecosystems)} records among {len(osv)} OSV records in "
+                       f"{osv.folder}")
     return judgement
 
 
 def _open_record(judgement, finding, devices, patterns, build, name):
-    cves = [a for a in (finding.id,) + tuple(finding.aliases) if a in patterns]
+    cves = [a for a in (finding.id,) + finding.ids + finding.cves if a in patterns]
     pattern = patterns[cves[0]] if cves else None
     present = sorted(d for d in devices if pattern and pattern.pattern and pattern.search(d))
     fix = f", fixed in {finding.fixed}" if finding.fixed else ", no fix yet"
-    label = f"{finding.id} open in {name} {build.version}{fix}"
+    triage = f" ({finding.triage})" if finding.triage.rating or finding.triage.status else ""
+    label = f"{finding.label} open in {name} {build.version}{fix}{triage}"
     if pattern is not None and pattern.pattern and not present:
         judgement.reasons.append(f"{label}, its device is absent")
         judgement.status = "mitigated" if judgement.status == "pass" else judgement.status

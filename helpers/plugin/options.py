@@ -108,9 +108,11 @@ def pytest_addoption(parser):
     group.addoption(OPT_POLICY, default=None, metavar="PATH",
                     help="version policy TOML (default: policies/<template>.toml if present, "
                          "else policies/default.toml)")
-    group.addoption(OPT_OSV, default=None, metavar="DIR",
-                    help="folder of OSV vulnerability records (JSON) that judge distribution "
-                         "builds of QEMU, libvirt and the kernels (default: the project's osv/)")
+    group.addoption(OPT_OSV, default=None, metavar="PATH",
+                    help="OSV vulnerability feed that judges distribution builds of QEMU, "
+                         "libvirt and the kernels: a folder of records, an ecosystem's zip "
+                         "(osv.dev's Debian/all.zip) or the global all.zip (default: what make "
+                         "osv-update fetched into osv/feeds, else the sample osv/debian-12)")
     group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
                     help="run only the checks of these controls (repeatable); -m and -k work "
                          "as usual beside it")

@@ -223,6 +223,9 @@ class ControlReport:
         tr.section("vmiso controls")
         for key, value in self.document["run"].items():
             tr.write_line(f"{key}: {value}")
+        feed_warning = (self.document["run"].get("osv") or {}).get("warning")
+        if feed_warning:
+            tr.write_line(f"warning: {feed_warning}", yellow=True, bold=True)
         several = len(self.document["cells"]) > 1
         for host in self.document["hosts"]:
             tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
