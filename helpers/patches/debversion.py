@@ -11,6 +11,7 @@ dpkg's lib/dpkg/version.c.
     True
 """
 
+import functools
 import re
 from dataclasses import dataclass
 from functools import total_ordering
@@ -55,6 +56,12 @@ class DebVersion:
             raise ValueError(f"{text!r} is not a Debian version: the upstream version is empty")
         return cls(epoch, upstream, revision)
 
+    @functools.cached_property
+    def runs(self):
+        """The (non-digits, number) runs of upstream and revision, computed once: a version
+        is compared with hundreds of others when a feed is asked about it."""
+        return _runs(self.upstream), _runs(self.revision)
+
     def __lt__(self, other):
         return _compare_parsed(self, other) < 0
 
@@ -64,7 +71,7 @@ class DebVersion:
         return _compare_parsed(self, other) == 0
 
     def __hash__(self):
-        return hash((self.epoch, _runs(self.upstream), _runs(self.revision)))
+        return hash((self.epoch, self.runs))
 
     def __str__(self):
         epoch = f"{self.epoch}:" if self.epoch else ""
@@ -84,7 +91,8 @@ def _parsed(version):
 def _compare_parsed(a, b):
     if a.epoch != b.epoch:
         return -1 if a.epoch < b.epoch else 1
-    return _compare_part(a.upstream, b.upstream) or _compare_part(a.revision, b.revision)
+    (upstream_a, revision_a), (upstream_b, revision_b) = a.runs, b.runs
+    return _compare_runs(upstream_a, upstream_b) or _compare_runs(revision_a, revision_b)
 
 
 def _runs(part):
@@ -96,9 +104,10 @@ def _runs(part):
     return tuple(runs)
 
 
-def _compare_part(a, b):
-    for (letters_a, number_a), (letters_b, number_b) in zip_longest(
-            _runs(a), _runs(b), fillvalue=("", 0)):
+def _compare_runs(a, b):
+    if a == b:
+        return 0
+    for (letters_a, number_a), (letters_b, number_b) in zip_longest(a, b, fillvalue=("", 0)):
         if letters_a != letters_b:
             return _compare_letters(letters_a, letters_b)
         if number_a != number_b:

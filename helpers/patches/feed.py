@@ -2,65 +2,55 @@
 record or a list of them, any *.zip in it read too), an ecosystem's zip (osv.dev's
 Debian/all.zip) or the global all.zip.
 
-    feed = Feed.open(Path("Debian-all.zip"))
-    feed.records("Debian:12", "qemu")      # the records naming qemu in Debian:12, parsed
+    feed = Feed.open(Path("Debian-all.zip"), index_cache=Path(".cache/osv-index"))
+    feed.facts("Debian:12", "qemu")        # what each record says of qemu in Debian:12
     feed.date                              # the newest record's `modified`
 
-Opening indexes every record by the (ecosystem, package) pairs it names, found in its text
-without parsing it: a feed holds tens of thousands of records with long version lists, and a
-run asks about three packages. A record is parsed when a query names one of its packages.
+Opening reads every record once and keeps, per (ecosystem, package) it names, only what judges
+a build: the ranges, the triage, the CVE ids. The version lists osv.dev enumerates from the
+ranges are kept only where a record has no ECOSYSTEM range (they are most of a feed's bytes).
+A zip's index is kept in `index_cache` between runs: the next run loads it instead of the zip.
 A record without any package (a GIT-only one) is skipped; an id found twice keeps the copy
 modified last (identical copies are one).
 """
 
 import datetime
-import json
-import re
-import struct
-import zipfile
-import zlib
+import gc
+import hashlib
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PACKAGE = re.compile(rb'"package"\s*:\s*\{([^{}]*)\}')
-ECOSYSTEM = re.compile(rb'"ecosystem"\s*:\s*"([^"\\]*)"')
-NAME = re.compile(rb'"name"\s*:\s*"([^"\\]*)"')
-ID = re.compile(rb'"id"\s*:\s*"([^"\\]*)"')
-MODIFIED = re.compile(rb'"modified"\s*:\s*"([^"\\]*)"')
-LOCAL_HEADER = struct.Struct("<4s22xHH")  # a zip member's local header: signature, name and
-# extra field lengths (APPNOTE 4.3.7)
-# Ids of databases that never name a distribution's packages: the global zip's members of
-# language ecosystems are skipped by name, unread (most of its size).
-FOREIGN_PREFIXES = ("GHSA-", "PYSEC-", "GO-", "RUSTSEC-", "MAL-", "OSV-", "BIT-", "HSEC-",
-                    "RSEC-", "GSD-", "PSF-", "CURL-", "JLSEC-", "CGA-", "MINI-", "ECHO-")
+import orjson
+
+from helpers.patches import triage
+from helpers.patches.feedzip import Archive, ZipFeedError, directory
+
+INDEX_FORMAT = "vmiso-osv-index/4"
+RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
+EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
+SCHEMA = "https://ossf.github.io/osv-schema/"
 
 
 class FeedError(ValueError):
     """A feed vmiso cannot read; the message names it and the fix."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One record of the feed, not yet parsed: its id and `modified` as its text gives them,
-    where it is, and how to read it."""
+class RecordError(FeedError):
+    """A record vmiso cannot judge by; raised when a run asks about a package it names."""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record as the index keeps it: id, `modified`, where it is, what it says of the record
+    as a whole (aliases, upstream, summary, triage fields) and, per (ecosystem, package), of
+    each affected entry naming it (ranges, versions where no range, triage fields)."""
     id: str
     modified: str
     where: str
-    source: object  # a _Zip, a Path, or the parsed record of a file holding a list
-    member: str = ""  # its name in the zip
-
-    def parse(self):
-        if isinstance(self.source, dict):
-            return self.source
-        data = self.source.read(self.member) if self.member else _read_file(self.source)
-        try:
-            record = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise FeedError(f"OSV record {self.where} is not valid JSON ({err}); fix the file "
-                            f"or fetch the feed again (make osv-update)") from None
-        if not isinstance(record, dict):
-            raise FeedError(f"OSV record {self.where} is not a JSON object; fix it or remove it")
-        return record
+    about: dict  # cves, summary, withdrawn, error
+    entries: dict  # "ecosystem\tpackage" -> [[ranges, versions, rating, status, error]]
 
 
 @dataclass
@@ -69,11 +59,12 @@ class Feed:
     files: tuple = ()
     skipped: int = 0  # records naming no package
     duplicates: int = 0  # copies of an id dropped for a newer (or identical) one
-    _by_package: dict = field(default_factory=dict)  # (ecosystem, name) -> [Entry]
-    _by_id: dict = field(default_factory=dict)  # id -> the Entry kept
+    _by_id: dict = field(default_factory=dict)  # id -> the Record kept
+    _by_package: dict = field(default_factory=dict)  # "ecosystem\tpackage" -> [Record]
 
     @classmethod
-    def open(cls, path):
+    def open(cls, path, index_cache=None):
+        """The feed at path; `index_cache`: a folder keeping each zip's index between runs."""
         path = Path(path)
         if not path.exists():
             raise FeedError(f"OSV feed {path} does not exist; pass a folder or zip of OSV "
@@ -83,10 +74,15 @@ class Feed:
             raise FeedError(f"OSV folder {path} holds no *.json or *.zip file; pass a folder "
                             f"or zip of OSV records with --osv (make osv-update fetches one)")
         feed = cls(path, tuple(files))
-        for file in files:
-            for entry, keys in _entries(file):
-                feed._add(entry, keys)
-        feed._drop_superseded()
+        gc.disable()  # hundreds of thousands of small objects, none of them garbage
+        try:
+            for file in files:
+                for record in _records(file, index_cache):
+                    feed._add(record)
+            feed._index_packages()
+        finally:
+            gc.freeze()  # and the run keeps them: no collection need walk them again
+            gc.enable()
         return feed
 
     def __len__(self):
@@ -94,42 +90,39 @@ class Feed:
 
     @property
     def ecosystems(self):
-        return sorted({ecosystem for ecosystem, _ in self._by_package})
+        return sorted({key.partition("\t")[0] for key in self._by_package})
 
     @property
     def date(self):
         """The newest `modified` among the records: how current the feed is (None when no
         record gives one)."""
-        stamps = [_moment(e.modified) for e in self._by_id.values()]
-        stamps = [s for s in stamps if s is not None]
+        stamps = [s for s in (_moment(r.modified) for r in self._by_id.values()) if s]
         return max(stamps) if stamps else None
 
     def covers(self, ecosystem, package):
-        return (ecosystem, package) in self._by_package
+        return f"{ecosystem}\t{package}" in self._by_package
 
-    def records(self, ecosystem, package):
-        """(Entry, record) for each record naming the package in the ecosystem."""
-        return [(entry, entry.parse()) for entry in self._by_package.get((ecosystem, package), ())]
+    def facts(self, ecosystem, package):
+        """(Record, [its affected entries' facts]) for each record naming the package in the
+        ecosystem."""
+        key = f"{ecosystem}\t{package}"
+        return [(record, record.entries[key]) for record in self._by_package.get(key, ())]
 
-    def _add(self, entry, keys):
-        if not keys:
+    def _add(self, record):
+        if not record.entries:
             self.skipped += 1
             return
-        kept = self._by_id.get(entry.id)
+        kept = self._by_id.get(record.id)
         if kept is not None:
             self.duplicates += 1
-            if not _newer(entry, kept):
+            if not _newer(record, kept):
                 return
-        self._by_id[entry.id] = entry
-        for key in keys:
-            self._by_package.setdefault(key, []).append(entry)
+        self._by_id[record.id] = record
 
-    def _drop_superseded(self):
-        if not self.duplicates:
-            return
-        for key, entries in self._by_package.items():
-            self._by_package[key] = [e for e in dict.fromkeys(entries)
-                                     if self._by_id.get(e.id) is e]
+    def _index_packages(self):
+        for record in self._by_id.values():
+            for key in record.entries:
+                self._by_package.setdefault(key, []).append(record)
 
 
 def _feed_files(path):
@@ -142,45 +135,143 @@ def _feed_files(path):
     return [path]
 
 
-def _entries(file):
-    """(Entry, its (ecosystem, package) keys) for each record of a file."""
+def _records(file, index_cache):
     if file.suffix == ".zip":
-        archive = _Zip.open(file)
-        for info in archive.members():
-            data = archive.read(info.filename)
-            yield _entry(data, f"{file}:{info.filename}", archive, info.filename)
+        try:
+            yield from _zip_records(file, index_cache)
+        except ZipFeedError as err:
+            raise FeedError(str(err)) from None
         return
-    data = _read_file(file)
-    if data.lstrip()[:1] != b"[":
-        yield _entry(data, str(file), file)
+    raw = _parse(_read_file(file), str(file), list_allowed=True)
+    if isinstance(raw, dict):
+        yield _record(raw, str(file))
         return
-    try:
-        records = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FeedError(f"OSV file {file} is not valid JSON ({err}); fix the file or remove "
-                        f"it from the folder") from None
-    for n, record in enumerate(records):
-        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
-            raise FeedError(f"OSV file {file}: record {n} has no 'id' string; correct it as "
+    for n, item in enumerate(raw):
+        if not isinstance(item, dict):
+            raise FeedError(f"OSV file {file}: record {n} is not a JSON object; correct it as "
                             f"https://ossf.github.io/osv-schema/ describes or remove it")
-        yield _entry(json.dumps(record).encode(), f"{file}[{n}]", record)
+        yield _record(item, f"{file}[{n}]")
 
 
-def _entry(data, where, source, member=""):
-    """The Entry of a record's text, and the (ecosystem, package) pairs it names."""
-    found = ID.search(data)
-    if found is None:
-        raise FeedError(f"OSV record {where} has no 'id'; correct it as "
+def _zip_records(file, index_cache):
+    identity = _identity(file)
+    kept = _load_index(index_cache, file, identity) if index_cache else None
+    if kept is not None:
+        yield from (Record(*row) for row in kept)
+        return
+    rows = []
+    for member, data in Archive(file).inflated(directory(file)):
+        record = _record(_parse(data, f"{file}:{member.name}"), f"{file}:{member.name}")
+        rows.append((record.id, record.modified, record.where, record.about, record.entries))
+        yield record
+    if index_cache:
+        _save_index(index_cache, file, identity, rows)
+
+
+def _record(raw, where):
+    """The Record of a parsed record: only the facts that judge a build are kept, compact (a
+    feed's index holds hundreds of thousands of entries)."""
+    record_id = raw.get("id")
+    if not isinstance(record_id, str) or not record_id:
+        raise FeedError(f"OSV record {where} has no 'id' string; correct it as "
+                        f"{SCHEMA} describes or remove it")
+    entries = {}
+    affected = raw.get("affected")
+    for n, entry in enumerate(affected if isinstance(affected, list) else ()):
+        package = entry.get("package") if isinstance(entry, dict) else None
+        if not isinstance(package, dict) or not isinstance(package.get("ecosystem"), str) or \
+                not isinstance(package.get("name"), str):
+            continue
+        key = f"{package['ecosystem']}\t{package['name']}"
+        entries.setdefault(key, []).append(_entry_facts(raw, entry, f"{where} affected[{n}]"))
+    modified = raw.get("modified")
+    return Record(record_id, modified if isinstance(modified, str) else "", where,
+                  _about(raw, where), entries)
+
+
+def _about(raw, where):
+    """{cves, summary, withdrawn, error}: what a finding says of the record as a whole."""
+    about = {}
+    try:
+        ids = [raw["id"]] + _strings(raw, "aliases", where) + _strings(raw, "upstream", where)
+        about["cves"] = list(dict.fromkeys(i for i in ids if i.startswith("CVE-")))
+    except RecordError as err:
+        about["error"] = str(err)
+    summary = raw.get("summary") or raw.get("details")
+    if isinstance(summary, str) and summary.strip():
+        about["summary"] = summary.strip().splitlines()[0][:200]
+    if "withdrawn" in raw:
+        about["withdrawn"] = True
+    return about
+
+
+def _entry_facts(raw, entry, where):
+    """[ranges, versions, rating, status, error] of an affected entry: each ECOSYSTEM range as
+    a flat [kind, version, kind, version, ...] list, the kind an index into EVENT_KINDS and
+    introduced "0" as None (GIT ranges dropped: their events are commits); the version list
+    where no ECOSYSTEM range judges; the distribution's triage; and what makes the entry
+    unusable (raised when a run asks about its package)."""
+    rating = triage.read(raw, entry)
+    try:
+        ranges = [r for r in (_range(item, f"{where} ranges[{i}]")
+                              for i, item in enumerate(_list(entry, "ranges", where))) if r]
+        versions = None if ranges else _strings(entry, "versions", where)
+        return [ranges, versions, rating.rating, rating.status, None]
+    except RecordError as err:
+        return [[], None, rating.rating, rating.status, str(err)]
+
+
+def _range(raw, where):
+    if not isinstance(raw, dict) or raw.get("type") not in RANGE_TYPES:
+        raise _bad(where, f"has no 'type' of {', '.join(RANGE_TYPES)}")
+    if raw["type"] == "GIT":
+        return None
+    if raw["type"] != "ECOSYSTEM":
+        raise _bad(where, f"has a {raw['type']} range in a distribution's ecosystem",
+                   "give it as an ECOSYSTEM range")
+    events = raw.get("events")
+    if not isinstance(events, list) or not any(isinstance(e, dict) and "introduced" in e
+                                               for e in events):
+        raise _bad(where, "has no 'introduced' event")
+    flat = []
+    for event in events:
+        if (not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in EVENT_KINDS
+                or not isinstance(next(iter(event.values())), str)):
+            raise _bad(where, f"has the event {event!r}, not one of {', '.join(EVENT_KINDS)} "
+                       f"with a version string")
+        kind, text = next(iter(event.items()))
+        flat += [EVENT_KINDS.index(kind), None if kind == "introduced" and text == "0" else text]
+    return flat
+
+
+def _list(raw, field, where):
+    value = raw.get(field, [])
+    if not isinstance(value, list):
+        raise _bad(where, f"has a '{field}' that is not a list")
+    return value
+
+
+def _strings(raw, field, where):
+    value = _list(raw, field, where)
+    if not all(isinstance(item, str) for item in value):
+        raise _bad(where, f"has a '{field}' that is not a list of strings")
+    return value
+
+
+def _bad(where, problem, fix=f"correct it as {SCHEMA} describes or remove it"):
+    return RecordError(f"OSV record {where} {problem}; {fix}")
+
+
+def _parse(data, where, list_allowed=False):
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError as err:
+        raise FeedError(f"OSV file {where} is not valid JSON ({err}); fix the file or fetch "
+                        f"the feed again (make osv-update)") from None
+    if not isinstance(raw, dict) and not (list_allowed and isinstance(raw, list)):
+        raise FeedError(f"OSV file {where} holds no record object; correct it as "
                         f"https://ossf.github.io/osv-schema/ describes or remove it")
-    modified = MODIFIED.search(data)
-    keys = set()
-    for body in PACKAGE.findall(data):
-        ecosystem, name = ECOSYSTEM.search(body), NAME.search(body)
-        if ecosystem and name:
-            keys.add((ecosystem.group(1).decode(), name.group(1).decode()))
-    entry = Entry(found.group(1).decode(), modified.group(1).decode() if modified else "",
-                  where, source, member)
-    return entry, keys
+    return raw
 
 
 def _read_file(path):
@@ -191,8 +282,43 @@ def _read_file(path):
                         f"permissions or remove it") from None
 
 
-def _newer(entry, kept):
-    a, b = _moment(entry.modified), _moment(kept.modified)
+def _identity(file):
+    stat = file.stat()
+    return [str(file.resolve()), stat.st_size, stat.st_mtime_ns]
+
+
+def _index_path(index_cache, file):
+    name = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:32]
+    return Path(index_cache) / f"{name}.json"
+
+
+def _load_index(index_cache, file, identity):
+    try:
+        index = orjson.loads(_index_path(index_cache, file).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT or \
+            index.get("feed") != identity:
+        return None
+    return index["records"]
+
+
+def _save_index(index_cache, file, identity, rows):
+    """Written whole or not at all; a cache that cannot be written is no error."""
+    temporary = None
+    try:
+        Path(index_cache).mkdir(parents=True, exist_ok=True)
+        data = orjson.dumps({"format": INDEX_FORMAT, "feed": identity, "records": rows})
+        with tempfile.NamedTemporaryFile(dir=index_cache, delete=False) as temporary:
+            temporary.write(data)
+        os.replace(temporary.name, _index_path(index_cache, file))
+    except OSError:
+        if temporary is not None:
+            Path(temporary.name).unlink(missing_ok=True)
+
+
+def _newer(record, kept):
+    a, b = _moment(record.modified), _moment(kept.modified)
     return a is not None and (b is None or a > b)
 
 
@@ -202,46 +328,3 @@ def _moment(text):
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
-
-
-class _Zip:
-    """A zip read in place. zipfile reads the directory; members are inflated straight from
-    the file, which takes half of zipfile.read's time for the tens of thousands of small
-    members of a feed."""
-
-    def __init__(self, path, archive):
-        self.path = path
-        self.archive = archive
-        self.file = open(path, "rb")
-
-    @classmethod
-    def open(cls, path):
-        try:
-            return cls(path, zipfile.ZipFile(path))
-        except (zipfile.BadZipFile, OSError) as err:
-            raise FeedError(f"OSV zip {path} cannot be read ({err}); download it again "
-                            f"(make osv-update)") from None
-
-    def members(self):
-        return [info for info in self.archive.infolist()
-                if info.filename.endswith(".json") and not info.is_dir()
-                and not Path(info.filename).name.startswith(FOREIGN_PREFIXES)]
-
-    def read(self, name):
-        info = self.archive.getinfo(name)
-        if info.compress_type not in (zipfile.ZIP_DEFLATED, zipfile.ZIP_STORED) or \
-                info.flag_bits & 0x1:
-            return self.archive.read(info)
-        self.file.seek(info.header_offset)
-        signature, name_length, extra_length = LOCAL_HEADER.unpack(self.file.read(30))
-        raw = self.file.read(name_length + extra_length + info.compress_size)
-        raw = raw[name_length + extra_length:]
-        try:
-            data = zlib.decompress(raw, -15) if info.compress_type == zipfile.ZIP_DEFLATED \
-                else raw
-        except zlib.error:
-            data = b""
-        if signature != b"PK\x03\x04" or zlib.crc32(data) != info.CRC:
-            raise FeedError(f"OSV zip {self.path}: member {name} is damaged; download the "
-                            f"feed again (make osv-update)")
-        return data

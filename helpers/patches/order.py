@@ -9,6 +9,8 @@ dpkg's is helpers/patches/debversion.py. Both are checked against the real tools
 tests.
 """
 
+import functools
+
 from univers.rpm import RpmVersion
 
 from helpers.patches.debversion import DebVersion
@@ -27,11 +29,16 @@ def rpm_version(text):
     return RpmVersion.from_string(text)
 
 
+# A feed names the same fixed versions over and over (a kernel release fixes hundreds of CVEs)
+parse_dpkg = functools.lru_cache(maxsize=65536)(DebVersion.parse)
+parse_rpm = functools.lru_cache(maxsize=65536)(rpm_version)
+
+
 def version_parser(ecosystem):
     """The parser of versions of this ecosystem, None where vmiso knows no order for it."""
     family = ecosystem.split(":")[0]
     if family in DPKG_ECOSYSTEMS:
-        return DebVersion.parse
+        return parse_dpkg
     if family in RPM_ECOSYSTEMS:
-        return rpm_version
+        return parse_rpm
     return None

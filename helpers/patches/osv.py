@@ -8,19 +8,18 @@ leave an installed build of a package open.
     ['DEBIAN-CVE-2023-2861', 'DEBIAN-CVE-2023-3180']
 
 Records that name the same CVE (a DSA or DLA and the DEBIAN-CVE records it lists in `upstream`
-or `aliases`) are one finding. Only the affected entries of the asked packages are read, and
-only their versions are parsed: the rest of a feed stays text (helpers/patches/feed.py).
+or `aliases`) are one finding. Only the entries of the asked packages are compiled, once a run:
+their range events parsed in the ecosystem's version order (helpers/patches/order.py).
 """
 
+import gc
 from dataclasses import dataclass
 
 from helpers.patches import triage
-from helpers.patches.feed import Feed, FeedError
+from helpers.patches.feed import EVENT_KINDS, Feed, FeedError
 from helpers.patches.order import version_parser
 
 OsvError = FeedError
-RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
-EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 SCHEMA = "https://ossf.github.io/osv-schema/"
 
 
@@ -52,6 +51,7 @@ class Database:
     def __init__(self, feed):
         self.feed = feed
         self.folder = feed.path
+        self._compiled = {}  # (ecosystem, package) -> [_Compiled]
 
     def __len__(self):
         return len(self.feed)
@@ -79,19 +79,53 @@ class Database:
                                f"supported; ask about a Debian, Ubuntu or Red Hat family build")
             installed = parse(version)
             for package in packages:
-                for entry, record in self.feed.records(ecosystem, package):
-                    if "withdrawn" in record or entry.id in opened:
-                        continue
-                    hit = _open_in(entry, record, (ecosystem, package), version, installed,
-                                   parse)
-                    if hit:
-                        opened[entry.id] = hit
+                for record in self._records(ecosystem, package, parse):
+                    if record.id not in opened and record.affects(version, installed):
+                        opened[record.id] = _Open(record.id, record.cves, record.summary,
+                                                  record.fixed_above(installed), record.triage,
+                                                  record.where)
         return _grouped(list(opened.values()))
+
+    def _records(self, ecosystem, package, parse):
+        """The package's records in the ecosystem, their entries for it parsed once for the
+        run (the host's and the guest's kernel ask twice)."""
+        key = (ecosystem, package)
+        if key not in self._compiled:
+            compiled = (_compile(record, entries, parse)
+                        for record, entries in self.feed.facts(ecosystem, package))
+            gc.disable()
+            try:
+                self._compiled[key] = [c for c in compiled if c is not None]
+            finally:
+                gc.enable()
+        return self._compiled[key]
 
 
 def load(path):
     """The records of an OSV folder or zip; OsvError names the problem."""
     return Database(Feed.open(path))
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """What a record says of one package in one ecosystem: its ranges parsed, its listed
+    versions as one string (a set of them for every kernel record would take 100 MiB)."""
+    id: str
+    where: str
+    cves: tuple
+    summary: str
+    triage: triage.Triage
+    ranges: tuple  # (steps, limits) in version order
+    listed: str  # "\n1.0-1\n1.0-2\n": versions listed where no range judges
+
+    def affects(self, text, installed):
+        return f"\n{text}\n" in self.listed or any(_affects(steps, limits, installed)
+                                                   for steps, limits in self.ranges)
+
+    def fixed_above(self, installed):
+        fixes = [at for steps, _ in self.ranges for kind, at in steps
+                 if kind == "fixed" and at > installed]
+        return min(fixes) if fixes else None
 
 
 @dataclass(frozen=True)
@@ -104,55 +138,31 @@ class _Open:
     where: str
 
 
-def _open_in(entry, record, key, text, installed, parse):
-    for n, affected in enumerate(_list(record, "affected", entry)):
-        if not isinstance(affected, dict) or _key(affected) != key:
-            continue
-        where = f"{entry.where} affected[{n}]"
-        ranges = [_range(r, f"{where} ranges[{i}]", parse)
-                  for i, r in enumerate(_list(affected, "ranges", entry))]
-        ranges = [r for r in ranges if r is not None]
-        listed = text in _strings(affected, "versions", entry)
-        if listed or any(_affects(steps, limits, installed) for steps, limits in ranges):
-            fixes = [at for steps, _ in ranges for kind, at in steps
-                     if kind == "fixed" and at > installed]
-            return _Open(record.get("id", entry.id), _cves(record, entry),
-                         _summary(record), min(fixes) if fixes else None,
-                         triage.read(record, affected), entry.where)
-    return None
-
-
-def _key(affected):
-    package = affected.get("package")
-    if not isinstance(package, dict):
+def _compile(record, entries, parse):
+    """A record's entries for one package, compiled; None for a withdrawn record."""
+    about = record.about
+    if about.get("withdrawn"):
         return None
-    return package.get("ecosystem"), package.get("name")
+    ranges, listed = [], []
+    for flat_ranges, versions, _, _, error in entries:
+        if error or about.get("error"):
+            raise OsvError(error or about["error"])
+        ranges += [_range(flat, record.where, parse) for flat in flat_ranges]
+        listed.append("\n".join(versions or ()))
+    _, _, rating, status, _ = entries[0]
+    return _Compiled(record.id, record.where, tuple(about.get("cves", ())),
+                     about.get("summary", ""), triage.Triage(rating, status), tuple(ranges),
+                     "\n" + "\n".join(listed) + "\n")
 
 
-def _range(raw, where, parse):
-    """(steps, limits) of an ECOSYSTEM range in version order; None for a GIT range (its events
-    are commits, which an installed version cannot be placed among)."""
-    if not isinstance(raw, dict) or raw.get("type") not in RANGE_TYPES:
-        raise _bad(where, f"has no 'type' of {', '.join(RANGE_TYPES)}")
-    if raw["type"] == "GIT":
-        return None
-    if raw["type"] != "ECOSYSTEM":
-        raise _bad(where, f"has a {raw['type']} range in a distribution's ecosystem",
-                   "give it as an ECOSYSTEM range")
-    events = raw.get("events")
-    if not isinstance(events, list) or not any(isinstance(e, dict) and "introduced" in e
-                                               for e in events):
-        raise _bad(where, "has no 'introduced' event")
+def _range(flat, where, parse):
+    """(steps, limits) of a range's events in version order."""
     steps, limits = [], []
-    for event in events:
-        if (not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in EVENT_KINDS
-                or not isinstance(next(iter(event.values())), str)):
-            raise _bad(where, f"has the event {event!r}, not one of {', '.join(EVENT_KINDS)} "
-                       f"with a version string")
-        (kind, text), = event.items()
+    for code, text in zip(flat[::2], flat[1::2]):
+        kind = EVENT_KINDS[code]
         if kind == "limit":
             limits.append(None if "*" in text else _version(parse, text, where))
-        elif kind == "introduced" and text == "0":
+        elif text is None:
             steps.append((kind, None))
         else:
             steps.append((kind, _version(parse, text, where)))
@@ -176,19 +186,30 @@ def _affects(steps, limits, version):
 
 def _grouped(opened):
     """One Finding per set of records linked by a shared CVE id, in first-seen order."""
-    groups = []
-    for item in opened:
-        linked = [g for g in groups if set(g["cves"]) & set(item.cves)]
-        group = {"items": [item], "cves": list(item.cves)}
-        for other in linked:
-            groups.remove(other)
-            group["items"] = other["items"] + group["items"]
-            group["cves"] = other["cves"] + group["cves"]
-        groups.append(group)
-    return [_finding(g["items"]) for g in groups]
+    parent = list(range(len(opened)))
+
+    def root(n):
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    first_with = {}
+    for n, item in enumerate(opened):
+        for cve in item.cves:
+            other = first_with.setdefault(cve, n)
+            parent[root(n)] = root(other)
+    groups = {}
+    for n, item in enumerate(opened):
+        groups.setdefault(root(n), []).append(item)
+    return [_finding(items) for items in groups.values()]
 
 
 def _finding(items):
+    if len(items) == 1:
+        item = items[0]
+        return Finding(item.id, (item.id,), item.cves, item.summary,
+                       None if item.fixed is None else str(item.fixed), item.triage, item.where)
     # an advisory (DSA, RHSA) first: it names the fix; a CVE record holds the triage
     items = sorted(items, key=lambda i: (i.id.startswith(("DEBIAN-CVE-", "UBUNTU-CVE-", "CVE-")),
                                          i.id))
@@ -201,37 +222,9 @@ def _finding(items):
                    str(min(fixes)) if fixes else None, rated, items[0].where)
 
 
-def _cves(record, entry):
-    ids = [record.get("id", entry.id)] + _strings(record, "aliases", entry) + \
-        _strings(record, "upstream", entry)
-    return tuple(dict.fromkeys(i for i in ids if i.startswith("CVE-")))
-
-
-def _summary(record):
-    text = record.get("summary") or record.get("details") or ""
-    return text.strip().splitlines()[0] if isinstance(text, str) and text.strip() else ""
-
-
 def _version(parse, text, where):
     try:
         return parse(text)
     except ValueError as err:
-        raise _bad(where, f"has a version its ecosystem's order cannot read: {err}") from None
-
-
-def _list(raw, field, entry):
-    value = raw.get(field, [])
-    if not isinstance(value, list):
-        raise _bad(entry.where, f"has a '{field}' that is not a list")
-    return value
-
-
-def _strings(raw, field, entry):
-    value = _list(raw, field, entry)
-    if not all(isinstance(item, str) for item in value):
-        raise _bad(entry.where, f"has a '{field}' that is not a list of strings")
-    return value
-
-
-def _bad(where, problem, fix=f"correct it as {SCHEMA} describes or remove it"):
-    return OsvError(f"OSV record {where} {problem}; {fix}")
+        raise OsvError(f"OSV record {where} has a version its ecosystem's order cannot read: "
+                       f"{err}; correct it as {SCHEMA} describes or remove it") from None

@@ -209,8 +209,8 @@ def test_malformed_records_name_the_file_when_asked(tmp_path, raw, problem):
 
 
 @pytest.mark.parametrize("raw, problem", [
-    ([without(GOOD, "id")], "record 0 has no 'id' string"),
-    ([GOOD, "text"], "record 1 has no 'id' string"),
+    ([without(GOOD, "id")], "r.json\\[0\\] has no 'id' string"),
+    ([GOOD, "text"], "record 1 is not a JSON object"),
     (without(GOOD, "id"), "has no 'id'"),
 ])
 def test_records_without_an_id_are_refused_at_load(tmp_path, raw, problem):
