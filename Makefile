@@ -34,7 +34,8 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test unit check-templates merge load bench nwfilter deps host venv image clean
+.PHONY: conformance test unit check-templates merge osv-update load bench nwfilter deps host venv \
+	image clean
 
 # The suites load no plugin of another package: without autoloading, pytest does not rewrite
 # the asserts of every hypothesis module at each start (seconds where no bytecode is cached).
@@ -54,6 +55,13 @@ unit: $(VENV)/.unit-installed
 TEMPLATES ?= hardened leaky
 check-templates: $(VENV)/.unit-installed
 	$(PY) -m scripts.check_templates $(TEMPLATES) --report-dir $(REPORTS)/static $(SUITE_OPTS)
+
+# The OSV feeds of the hosts' distributions (LIBVIRT_URI, else this machine's; or ECOSYSTEM=
+# 'Debian Rocky-Linux' outright) fetched from osv.dev into osv/feeds, indexed; runs then read them.
+ECOSYSTEM ?=
+osv-update: venv
+	$(PY) -m scripts.osv_update $(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)') \
+	$(if $(ECOSYSTEM),$(foreach e,$(ECOSYSTEM),--ecosystem '$(e)'))
 
 # The reports of a sharded run (--shard K/N), each a report folder, merged into REPORTS.
 SHARDS ?=

@@ -27,7 +27,7 @@ import orjson
 from helpers.patches import triage
 from helpers.patches.feedzip import Archive, ZipFeedError, directory
 
-INDEX_FORMAT = "vmiso-osv-index/4"
+INDEX_FORMAT = "vmiso-osv-index/5"
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
 SCHEMA = "https://ossf.github.io/osv-schema/"
@@ -157,12 +157,13 @@ def _zip_records(file, index_cache):
     identity = _identity(file)
     kept = _load_index(index_cache, file, identity) if index_cache else None
     if kept is not None:
-        yield from (Record(*row) for row in kept)
+        for record_id, modified, name, about, entries in kept:
+            yield Record(record_id, modified, f"{file}:{name}", about, entries)
         return
     rows = []
     for member, data in Archive(file).inflated(directory(file)):
         record = _record(_parse(data, f"{file}:{member.name}"), f"{file}:{member.name}")
-        rows.append((record.id, record.modified, record.where, record.about, record.entries))
+        rows.append((record.id, record.modified, member.name, record.about, record.entries))
         yield record
     if index_cache:
         _save_index(index_cache, file, identity, rows)
@@ -283,12 +284,15 @@ def _read_file(path):
 
 
 def _identity(file):
+    """The file's device, inode, size and mtime: a feed renamed into place (make osv-update)
+    keeps its index, a feed replaced gets a new one."""
     stat = file.stat()
-    return [str(file.resolve()), stat.st_size, stat.st_mtime_ns]
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns]
 
 
 def _index_path(index_cache, file):
-    name = hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:32]
+    stat = file.stat()
+    name = hashlib.sha256(f"{stat.st_dev}:{stat.st_ino}".encode()).hexdigest()[:32]
     return Path(index_cache) / f"{name}.json"
 
 

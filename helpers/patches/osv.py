@@ -101,9 +101,10 @@ class Database:
         return self._compiled[key]
 
 
-def load(path):
-    """The records of an OSV folder or zip; OsvError names the problem."""
-    return Database(Feed.open(path))
+def load(path, index_cache=None):
+    """The records of an OSV folder or zip (a zip's index kept in index_cache between runs);
+    OsvError names the problem."""
+    return Database(Feed.open(path, index_cache))
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = templatefile.TEMPLATES
 OSV_FETCHED = ROOT / "osv" / "feeds"  # make osv-update
 OSV_SAMPLE = ROOT / "osv" / "debian-12"
+OSV_INDEX = ROOT / ".cache" / "osv-index"  # each feed zip's index, kept between runs
 
 inputs_key = pytest.StashKey["Inputs"]()
 
@@ -74,7 +75,7 @@ def read(config):
     except (PolicyError, allowlist.AllowlistError) as err:
         raise pytest.UsageError(str(err)) from None
     try:
-        records = osv.load(config.getoption("osv") or default_feed())
+        records = osv.load(config.getoption("osv") or default_feed(), OSV_INDEX)
     except osv.OsvError as err:
         raise pytest.UsageError(str(err)) from None
     try:

@@ -36,6 +36,7 @@ def files(tmp_path):
     (tmp_path / "garbled").write_text("<domain><devices>")
     (tmp_path / "osv").mkdir()
     (tmp_path / "osv" / "broken.json").write_text("{not json")
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04" + os.urandom(200))
     (tmp_path / "noise.img").write_bytes(os.urandom(1 << 20))
     (tmp_path / "broken.qcow2").write_bytes(b"QFI\xfb" + os.urandom(4096))
     (tmp_path / "vsock.xml").write_text(VSOCK)
@@ -60,8 +61,9 @@ def files(tmp_path):
     (["--image", "@noise.img"], USAGE, "is not a bootable disk (no boot signature"),
     (["--image", "@broken.qcow2"], USAGE, "pass a qcow2 or raw disk image"),
     (["--accel", "warp"], USAGE, "invalid choice"),
-    (["--osv", "/nonexistent/osv"], USAGE, "OSV folder /nonexistent/osv does not exist; pass one"),
+    (["--osv", "/nonexistent/osv"], USAGE, "OSV feed /nonexistent/osv does not exist; pass a"),
     (["--osv", "@osv"], USAGE, "is not valid JSON"),
+    (["--osv", "@cut.zip"], USAGE, "cut.zip cannot be read (File is not a zip file); download it"),
     (["--control", "XX-99"], USAGE, "--control XX-99: no such control"),
     (["--waivers", "@waivers.yaml"], USAGE, "is not valid YAML at line"),
     (["--waivers", "@expired.yaml"], USAGE, "is not a date; write YYYY-MM-DD"),

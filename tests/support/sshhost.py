@@ -89,8 +89,10 @@ class SshHost:
 
     @classmethod
     @contextlib.contextmanager
-    def start(cls, lab, home, address="127.0.0.1", guests=None):
-        """`guests`: the guest network the host jumps to (the lab's by default)."""
+    def start(cls, lab, home, address="127.0.0.1", guests=None, overlays=None):
+        """`guests`: the guest network the host jumps to (the lab's by default); `overlays`:
+        {path on the host: file put over it}, seen by sshd and what it runs only (a host of
+        another distribution: tests/support/distributions.py)."""
         guests = guests or LAB_GUESTS
         home = Path(home)
         home.mkdir(parents=True, exist_ok=True)
@@ -101,7 +103,9 @@ class SshHost:
         # the lab's network namespace and libvirt folders over this machine's file system:
         # what sshd on the lab's host sees (`ip netns exec` would hide the cgroup hierarchy
         # under a fresh sysfs)
-        steps = " && ".join(lab.bind_steps())
+        steps = " && ".join(lab.bind_steps() + [
+            f"mount --bind {shlex.quote(str(source))} {shlex.quote(str(path))}"
+            for path, source in (overlays or {}).items()])
         process = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{lab.netns}", "--", "unshare", "--mount",
              "--propagation", "private", "--", "sh", "-c",
