@@ -14,7 +14,8 @@ runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; wall
 against the number of controls; a one-control run's setup, boot and teardown apart; 1, 2, 4 and
 8 templates in one run beside N x one template's run over the cells run at once; and the static
 run (make check-templates) over 100 templates,
-with its peak memory.
+with its peak memory; loading a 60,000-record OSV feed and answering a run's PAT queries, before
+and after it is indexed, with the peak memory.
 """
 
 import json
@@ -30,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from helpers.vm.directboot import DirectBoot
-from scripts import load  # one_guest, the lab plumbing it uses
+from scripts import load, osvfeed  # load: one_guest, the lab plumbing it uses
 
 ROOT = load.ROOT
 FLOOR_MARK = b"vmiso-floor-init"
@@ -62,6 +63,7 @@ UEFI_TEMPLATE = load.Domain.from_string(
                                            "<backend type='emulator' version='2.0'/></tpm>"))
 CONTROL_COUNTS = (1, 10)
 TEMPLATE_COUNTS = (1, 2, 4, 8)
+OSV_RECORDS = 60000  # osv.dev's Debian/all.zip holds about as many
 
 
 def spread(values):
@@ -228,6 +230,27 @@ def check_costs(report):
     return {vantage: spread(values) for vantage, values in costs.items() if values}
 
 
+def osv_feed(count=OSV_RECORDS):
+    """A feed of `count` records shaped as osv.dev's Debian/all.zip: loading it and answering
+    a run's PAT queries, first with no index kept (a feed just downloaded by hand), then from
+    the index (make osv-update indexes at download), each in a process of its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        feed, cache = Path(folder) / "Debian.zip", Path(folder) / "index"
+        osvfeed.write(feed, count)
+        figures = {"records": count, "zip_mib": round(feed.stat().st_size / 2**20, 1)}
+        figures["first_load"] = measured_feed(feed, cache)
+        warm = [measured_feed(feed, cache) for _ in range(3)]
+        figures["indexed"] = {key: spread([w[key] for w in warm])
+                              for key in ("load_s", "queries_s", "total_s", "peak_rss_mib")}
+    return figures
+
+
+def measured_feed(feed, cache):
+    out = subprocess.run([sys.executable, "-m", "scripts.osvfeed", "measure", str(feed),
+                          str(cache)], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
 def static_run(count=100):
     """make check-templates over `count` templates (hardened and leaky alternately): wall
     seconds and the process's peak memory."""
@@ -252,7 +275,8 @@ def main():
     static = static_run()  # first: the children's peak memory is then its own
     accelerator = load.accel.choose("auto")
     image = load.probe_guest.build(load.probe_guest.DEFAULT_CACHE)
-    figures = {"static_run": static, "accelerator": accelerator, "image_build": image_build()}
+    figures = {"static_run": static, "accelerator": accelerator, "image_build": image_build(),
+               "osv_feed": osv_feed()}
     floors = floor_boots(image, accelerator)
     figures["floor_qemu_to_init_s"] = spread(floors["bzimage"])
     if "direct" in floors:

@@ -5,12 +5,19 @@ affected versions, the tracker's urgency), a quarter of them the kernel's with l
 lists, and DSA advisories naming their CVEs in `upstream`.
 
     python -m scripts.osvfeed 60000 Debian-all.zip
+    python -m scripts.osvfeed measure Debian-all.zip INDEX_CACHE   # a run's feed work, timed
 """
 
 import json
 import random
+import resource
 import sys
+import time
 import zipfile
+
+# what a run on a Debian 12 host asks: QEMU, libvirt, the host's kernel, the guest's kernel
+RUN_QUERIES = (("qemu", "1:7.2+dfsg-7+deb12u18"), ("libvirt", "9.0.0-4+deb12u2"),
+               ("linux", "6.1.158-1"), ("linux", "6.1.153-1"))
 
 RELEASES = ("Debian:11", "Debian:12", "Debian:13")
 URGENCIES = ("unimportant", "low", "medium", "high", "not yet assigned")
@@ -70,5 +77,24 @@ def write(path, count, seed=19):
             archive.writestr(f"{record['id']}.json", json.dumps(record, indent=2))
 
 
+def measure(path, index_cache):
+    """Load the feed (its index from index_cache where kept) and answer a run's queries: the
+    seconds of each and this process's peak memory."""
+    from helpers.patches import osv
+
+    started = time.perf_counter()
+    records = osv.load(path, index_cache)
+    loaded = time.perf_counter()
+    findings = sum(len(records.open_for(["Debian:12"], [package], version))
+                   for package, version in RUN_QUERIES)
+    done = time.perf_counter()
+    return {"records": len(records), "findings": findings, "load_s": round(loaded - started, 2),
+            "queries_s": round(done - loaded, 2), "total_s": round(done - started, 2),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+
+
 if __name__ == "__main__":
-    write(sys.argv[2], int(sys.argv[1]))
+    if sys.argv[1] == "measure":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
+    else:
+        write(sys.argv[2], int(sys.argv[1]))
