@@ -18,6 +18,7 @@ cell, "<ID>@<template>@<host>" in one of several (see anchor()).
 
 import functools
 import html
+import json
 from pathlib import Path
 
 from helpers.verdict import verdicts
@@ -280,8 +281,10 @@ def _header(document):
     if run.get("template_refused"):
         rows.append(("template refused", f"<span class=\"text\">"
                                          f"{esc(run['template_refused'])}</span>"))
-    if isinstance(run.get("osv"), dict):
-        rows.append(("OSV feed", _feed(run["osv"])))
+    feeds = [run.get("osv")] + [(c.get("run") or {}).get("osv") for c in document.get("cells", ())]
+    feeds = list({json.dumps(f, sort_keys=True): f for f in feeds if isinstance(f, dict)}.values())
+    if feeds:
+        rows.append(("OSV feed", "<br>".join(_feed(f) for f in feeds)))
     if run.get("adaptations"):
         rows.append(("adaptations", "<br>".join(f"<span class=\"text\">{esc(a)}</span>"
                                                 for a in run["adaptations"])))

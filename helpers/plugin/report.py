@@ -223,9 +223,8 @@ class ControlReport:
         tr.section("vmiso controls")
         for key, value in self.document["run"].items():
             tr.write_line(f"{key}: {value}")
-        feed_warning = (self.document["run"].get("osv") or {}).get("warning")
-        if feed_warning:
-            tr.write_line(f"warning: {feed_warning}", yellow=True, bold=True)
+        for warning in feed_warnings(self.document):
+            tr.write_line(f"warning: {warning}", yellow=True, bold=True)
         several = len(self.document["cells"]) > 1
         for host in self.document["hosts"]:
             tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
@@ -257,6 +256,13 @@ class ControlReport:
         report_dir = Path(self.config.getoption("report_dir"))
         tr.write_line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
                       f"{report_dir / 'junit.xml'}")
+
+
+def feed_warnings(document):
+    """The OSV feed's age warnings of the run and of each of its cells, once each."""
+    runs = [document["run"]] + [cell.get("run") or {} for cell in document.get("cells", ())]
+    return list(dict.fromkeys(run["osv"]["warning"] for run in runs
+                              if isinstance(run.get("osv"), dict) and run["osv"].get("warning")))
 
 
 def _baseline_summary(tr, baseline):

@@ -383,3 +383,18 @@ def test_a_large_matrix_with_history_renders_fast():
     took = time.perf_counter() - started
     assert text.count('<td class="cell c-') == 32 and text.count("<rect") == 32 * 38 * 14
     assert took < 1.0, f"{took:.2f} s"
+
+
+def test_an_old_feed_is_warned_of_on_the_page_and_in_the_terminal():
+    from helpers.plugin.report import feed_warnings
+
+    document = sample("leaky")
+    facts = {"feed": "osv/feeds", "records": 15, "date": "2025-11-20",
+             "warning": "the OSV feed is 375 days old (newest record 2025-11-20; the policy "
+                        "allows 7): refresh it with make osv-update"}
+    document["run"]["osv"] = facts
+    for cell in document["cells"]:
+        cell.setdefault("run", {})["osv"] = dict(facts)
+    page = htmlreport.render(document)
+    assert page.count("375 days old") == 1 and 'class="warning"' in page
+    assert feed_warnings(document) == [facts["warning"]]
