@@ -299,3 +299,51 @@ def test_shipped_records_against_bookworm_releases():
     assert open_ids(db, "6.1.27-1", package="linux") == ["DEBIAN-CVE-2023-3269",
                                                          "DEBIAN-CVE-2024-2201"]
     assert open_ids(db, "6.1.76-1", package="linux") == ["DEBIAN-CVE-2024-2201"]
+
+
+def zipped(path, records, extra=()):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for record in records:
+            archive.writestr(f"{record['id']}.json", json.dumps(record))
+        for name, text in extra:
+            archive.writestr(name, text)
+    return path
+
+
+def test_the_global_zip_loads_with_other_ecosystems_skipped(tmp_path):
+    """Language databases' members are skipped by name, unread (even broken); records of
+    other ecosystems are indexed and never asked about."""
+    path = zipped(tmp_path / "all.zip", [
+        GOOD, osv_record(id="PYPI-TEST-1", ecosystem="PyPI", package="jinja2",
+                         events=[{"introduced": "0"}])],
+        extra=[("GHSA-xxxx-yyyy-zzzz.json", "{broken"), ("README.txt", "not a record")])
+    db = load(path)
+    assert len(db) == 2 and db.ecosystems(lambda e: True) == ["Debian:12", "PyPI"]
+    assert [f.where for f in open_for(db, "0.5")] == [f"{path}:DEBIAN-CVE-TEST-1.json"]
+
+
+def test_a_zips_index_is_kept_and_renewed_when_the_zip_changes(tmp_path):
+    import os
+
+    cache = tmp_path / "index"
+    path = zipped(tmp_path / "Debian.zip", [GOOD])
+    first = open_for(load(path, cache), "0.5")
+    assert len(list(cache.glob("*.json"))) == 1
+    again = load(path, cache)
+    assert open_for(again, "0.5") == first and again.feed.files == (path,)
+    newer = osv_record(events=[{"introduced": "0"}, {"fixed": "0.4-1"}])
+    zipped(path, [newer])
+    os.utime(path, ns=(1, 1))  # a new file: another size or time
+    assert open_for(load(path, cache), "0.5") == []
+
+
+def test_a_damaged_member_is_named(tmp_path):
+    path = zipped(tmp_path / "Debian.zip", [GOOD])
+    data = bytearray(path.read_bytes())
+    at = data.index(b"DEBIAN-CVE-TEST-1.json") + len("DEBIAN-CVE-TEST-1.json") + 5
+    data[at] ^= 0xFF  # inside the first member's compressed bytes
+    path.write_bytes(bytes(data))
+    with pytest.raises(OsvError, match="member DEBIAN-CVE-TEST-1.json is damaged"):
+        load(path)
