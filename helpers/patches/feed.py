@@ -30,6 +30,7 @@ from helpers.patches.feedzip import Archive, ZipFeedError, directory
 INDEX_FORMAT = "vmiso-osv-index/5"
 RANGE_TYPES = ("ECOSYSTEM", "SEMVER", "GIT")
 EVENT_KINDS = ("introduced", "fixed", "last_affected", "limit")
+EVENT_CODES = {kind: code for code, kind in enumerate(EVENT_KINDS)}
 SCHEMA = "https://ossf.github.io/osv-schema/"
 
 
@@ -180,11 +181,12 @@ def _record(raw, where):
     affected = raw.get("affected")
     for n, entry in enumerate(affected if isinstance(affected, list) else ()):
         package = entry.get("package") if isinstance(entry, dict) else None
-        if not isinstance(package, dict) or not isinstance(package.get("ecosystem"), str) or \
-                not isinstance(package.get("name"), str):
+        if not isinstance(package, dict):
             continue
-        key = f"{package['ecosystem']}\t{package['name']}"
-        entries.setdefault(key, []).append(_entry_facts(raw, entry, f"{where} affected[{n}]"))
+        ecosystem, name = package.get("ecosystem"), package.get("name")
+        if isinstance(ecosystem, str) and isinstance(name, str):
+            entries.setdefault(f"{ecosystem}\t{name}", []).append(
+                _entry_facts(raw, entry, where, n))
     modified = raw.get("modified")
     return Record(record_id, modified if isinstance(modified, str) else "", where,
                   _about(raw, where), entries)
@@ -206,43 +208,59 @@ def _about(raw, where):
     return about
 
 
-def _entry_facts(raw, entry, where):
+def _entry_facts(raw, entry, where, n):
     """[ranges, versions, rating, status, error] of an affected entry: each ECOSYSTEM range as
     a flat [kind, version, kind, version, ...] list, the kind an index into EVENT_KINDS and
     introduced "0" as None (GIT ranges dropped: their events are commits); the version list
     where no ECOSYSTEM range judges; the distribution's triage; and what makes the entry
     unusable (raised when a run asks about its package)."""
     rating = triage.read(raw, entry)
+    place = f"{where} affected[{n}]"
     try:
-        ranges = [r for r in (_range(item, f"{where} ranges[{i}]")
-                              for i, item in enumerate(_list(entry, "ranges", where))) if r]
-        versions = None if ranges else _strings(entry, "versions", where)
+        ranges = []
+        for i, item in enumerate(_list(entry, "ranges", place)):
+            try:
+                flat = _range(item)
+            except Unusable as err:
+                raise _bad(f"{place} ranges[{i}]", *err.args) from None
+            if flat:
+                ranges.append(flat)
+        versions = None if ranges else _strings(entry, "versions", place)
         return [ranges, versions, rating.rating, rating.status, None]
     except RecordError as err:
         return [[], None, rating.rating, rating.status, str(err)]
 
 
-def _range(raw, where):
-    if not isinstance(raw, dict) or raw.get("type") not in RANGE_TYPES:
-        raise _bad(where, f"has no 'type' of {', '.join(RANGE_TYPES)}")
-    if raw["type"] == "GIT":
+class Unusable(Exception):
+    """(problem, fix) of a range, before its place is known."""
+
+
+def _range(raw):
+    kind = raw.get("type") if isinstance(raw, dict) else None
+    if kind == "GIT":
         return None
-    if raw["type"] != "ECOSYSTEM":
-        raise _bad(where, f"has a {raw['type']} range in a distribution's ecosystem",
-                   "give it as an ECOSYSTEM range")
+    if kind != "ECOSYSTEM":
+        if kind in RANGE_TYPES:
+            raise Unusable(f"has a {kind} range in a distribution's ecosystem",
+                           "give it as an ECOSYSTEM range")
+        raise Unusable(f"has no 'type' of {', '.join(RANGE_TYPES)}")
     events = raw.get("events")
-    if not isinstance(events, list) or not any(isinstance(e, dict) and "introduced" in e
-                                               for e in events):
-        raise _bad(where, "has no 'introduced' event")
     flat = []
-    for event in events:
-        if (not isinstance(event, dict) or len(event) != 1 or next(iter(event)) not in EVENT_KINDS
-                or not isinstance(next(iter(event.values())), str)):
-            raise _bad(where, f"has the event {event!r}, not one of {', '.join(EVENT_KINDS)} "
-                       f"with a version string")
-        kind, text = next(iter(event.items()))
-        flat += [EVENT_KINDS.index(kind), None if kind == "introduced" and text == "0" else text]
+    for event in events if isinstance(events, list) else ():
+        if type(event) is not dict or len(event) != 1:
+            raise Unusable(_event_problem(event))
+        (kind, text), = event.items()
+        code = EVENT_CODES.get(kind)
+        if code is None or type(text) is not str:
+            raise Unusable(_event_problem(event))
+        flat += (code, None if code == 0 and text == "0" else text)
+    if 0 not in flat[::2]:
+        raise Unusable("has no 'introduced' event")
     return flat
+
+
+def _event_problem(event):
+    return f"has the event {event!r}, not one of {', '.join(EVENT_KINDS)} with a version string"
 
 
 def _list(raw, field, where):

@@ -17,11 +17,13 @@ status) and the record's `severity` scores that are words rather than CVSS vecto
 """
 
 import datetime
+import functools
 import tomllib
 from dataclasses import dataclass
 
 RATING_FIELDS = ("urgency", "priority", "severity")
 STATUS_FIELDS = ("status", "nodsa_reason", "nodsa")
+TRIAGE_KEYS = frozenset(RATING_FIELDS + STATUS_FIELDS)
 # The default: what a distribution rates unimportant or chose not to fix is reported, not failed.
 ACCEPT_UNFIXED = ("unimportant", "negligible", "no-dsa", "postponed", "ignored", "deferred",
                   "will not fix", "fix deferred", "out of support scope")
@@ -69,12 +71,15 @@ class TriagePolicy:
 
 
 def read(record, affected):
-    """The Triage of an affected entry of a record."""
-    places = [affected.get("ecosystem_specific"), affected.get("database_specific"),
-              record.get("database_specific")]
-    places = [p for p in places if isinstance(p, dict)]
-    rating = _first(places, RATING_FIELDS) or _word_score(record.get("severity"))
-    status = _first(places, STATUS_FIELDS)
+    """The Triage of an affected entry of a record: the first place that gives a rating (and
+    a status) wins."""
+    rating = status = None
+    for place in (affected.get("ecosystem_specific"), affected.get("database_specific"),
+                  record.get("database_specific")):
+        if isinstance(place, dict) and place.keys() & TRIAGE_KEYS:
+            rating = rating or _first(place, RATING_FIELDS)
+            status = status or _first(place, STATUS_FIELDS)
+    rating = rating or _word_score(record.get("severity"))
     return Triage(_word(rating), _word(status))
 
 
@@ -93,14 +98,13 @@ def load_policy(path):
     return TriagePolicy(frozenset(_word(a) for a in accept), age)
 
 
-def _first(places, fields):
-    for place in places:
-        for name in fields:
-            value = place.get(name)
-            if value is True and name == "nodsa":
-                return "no-dsa"
-            if isinstance(value, str) and value.strip():
-                return value
+def _first(place, fields):
+    for name in fields:
+        value = place.get(name)
+        if value is True and name == "nodsa":
+            return "no-dsa"
+        if isinstance(value, str) and value.strip():
+            return value
     return None
 
 
@@ -113,6 +117,7 @@ def _word_score(severities):
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # a feed repeats a few words hundreds of thousands of times
 def _word(text):
     """'<no-dsa>' and 'No-DSA' as 'no-dsa', 'medium**' as 'medium'."""
     return " ".join(text.strip().strip("<>*").lower().split()) or None if text else None
