@@ -16,11 +16,10 @@ import gc
 from dataclasses import dataclass
 
 from helpers.patches import triage
-from helpers.patches.feed import EVENT_KINDS, Feed, FeedError
+from helpers.patches.feed import EVENT_KINDS, SCHEMA, Feed, FeedError
 from helpers.patches.order import version_parser
 
 OsvError = FeedError
-SCHEMA = "https://ossf.github.io/osv-schema/"
 
 
 @dataclass(frozen=True)
@@ -34,10 +33,6 @@ class Finding:
     fixed: str | None
     triage: triage.Triage
     where: str
-
-    @property
-    def aliases(self):
-        return tuple(i for i in self.ids[1:] + self.cves if i != self.id)
 
     @property
     def label(self):
