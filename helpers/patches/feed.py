@@ -44,9 +44,9 @@ class RecordError(FeedError):
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A record as the index keeps it: id, `modified`, where it is, what it says of the record
-    as a whole (aliases, upstream, summary, triage fields) and, per (ecosystem, package), of
-    each affected entry naming it (ranges, versions where no range, triage fields)."""
+    """A record as the index keeps it: id, `modified`, where it is, what it says as a whole
+    (its CVE ids, summary, whether withdrawn) and, per (ecosystem, package), of each affected
+    entry naming it (ranges, versions where no range judges, triage words)."""
     id: str
     modified: str
     where: str
@@ -150,7 +150,7 @@ def _records(file, index_cache):
     for n, item in enumerate(raw):
         if not isinstance(item, dict):
             raise FeedError(f"OSV file {file}: record {n} is not a JSON object; correct it as "
-                            f"https://ossf.github.io/osv-schema/ describes or remove it")
+                            f"{SCHEMA} describes or remove it")
         yield _record(item, f"{file}[{n}]")
 
 
