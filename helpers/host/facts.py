@@ -1,8 +1,8 @@
 """Facts about the hypervisor's host (helpers/host/hypervisor.py: this machine or a remote one), for
 evidence beside what QEMU and libvirt report of themselves.
 
-    hostinfo.qemu_package(hv)          # 'qemu-system-x86 1:7.2+dfsg-7+deb12u18'
-    hostinfo.kernel(hv)                # ('6.1.0-41-amd64', '#1 SMP PREEMPT_DYNAMIC Debian ...')
+    facts.distribution(hv)             # 'Debian GNU/Linux 12 (bookworm)'
+    facts.kernel(hv)                   # ('6.1.0-41-amd64', '#1 SMP PREEMPT_DYNAMIC Debian ...')
 """
 
 import re
@@ -13,12 +13,6 @@ from pathlib import PurePosixPath
 import libvirt
 
 from helpers.host.hypervisor import HypervisorError
-
-
-def qemu_package(hypervisor):
-    """'qemu-system-x86 1:7.2+dfsg-7+deb12u18', or '' where dpkg does not know it."""
-    out = hypervisor.host.run("dpkg-query -W -f '${Package} ${Version}' qemu-system-x86")
-    return out.stdout.strip() if out.rc == 0 else ""
 
 
 def distribution(hypervisor):

@@ -40,7 +40,7 @@ esac""")
 
     def _manager_script(self):
         """The package's version for `dpkg-query -W -f FORMAT PKG` or `rpm -q --qf FORMAT PKG`
-        (the last argument); "PKG VERSION" where the format asks for the name too."""
+        (the last argument), as the format vmiso asks for prints it."""
         cases = "\n".join(f"  {shlex.quote(p)}) version={shlex.quote(v)} ;;"
                           for p, v in self.packages.items())
         missing = ("echo \"dpkg-query: no packages found matching $package\" >&2" if
@@ -50,10 +50,8 @@ case "$package" in
 {cases}
   *) {missing}; exit 1 ;;
 esac
-case "$*" in
-  *'${{Package}}'*) echo "$package $version" ;;
-  *) printf '%s' "$version" ;;
-esac"""
+printf '%s' "$version"
+"""
 
 
 def _script(path, body):
