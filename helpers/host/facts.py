@@ -5,7 +5,6 @@ evidence beside what QEMU and libvirt report of themselves.
     facts.kernel(hv)                   # ('6.1.0-41-amd64', '#1 SMP PREEMPT_DYNAMIC Debian ...')
 """
 
-import re
 import stat
 import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
@@ -13,6 +12,7 @@ from pathlib import PurePosixPath
 import libvirt
 
 from helpers.host.hypervisor import HypervisorError
+from helpers.patches import distro
 
 
 def distribution(hypervisor):
@@ -22,8 +22,7 @@ def distribution(hypervisor):
         text = hypervisor.read_text("/etc/os-release")
     except (OSError, HypervisorError):
         return None
-    found = re.search(r'^PRETTY_NAME="?([^"\n]*)"?$', text, re.M)
-    return found.group(1) if found else None
+    return distro.os_release_fields(text).get("PRETTY_NAME")
 
 
 def kernel(hypervisor):

@@ -101,9 +101,14 @@ class Distribution:
 KNOWN = ("debian", "ubuntu", "rhel", "rocky", "almalinux")
 
 
+def os_release_fields(os_release):
+    """{FIELD: value} of an os-release text, quotes removed."""
+    return dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release, re.M))
+
+
 def distribution(os_release):
     """The Distribution an os-release text names; None for one vmiso has no records for."""
-    fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release, re.M))
+    fields = os_release_fields(os_release)
     dist_id, release = fields.get("ID", ""), fields.get("VERSION_ID", "")
     if dist_id not in KNOWN or not release:
         return None
