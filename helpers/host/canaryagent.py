@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from helpers.host import command
+from helpers.host import command, interrupts
 from helpers.host.hypervisor import HypervisorError
 from helpers.vm.digest import sha256
 
@@ -88,20 +88,27 @@ class CanaryAgent:
 
     @classmethod
     def start(cls, hypervisor, binary, run_id, tcp_ports, udp_ports):
-        folder = agent = None
-        try:  # an interrupt at any step still stops what was started
-            folder = None if hypervisor.is_local else _place(hypervisor, binary, run_id)
+        folder = None if hypervisor.is_local else REMOTE_ROOT / run_id
+        agent, made = None, False
+        try:  # a Ctrl-C at any step, even while a remote command's answer is awaited,
+            # still stops what was started: the command may have done its work already
+            if folder is not None:
+                _make_folder(hypervisor, folder)
+                made = True
+                _place(hypervisor, binary, folder)
             path = binary if folder is None else folder / BINARY
             lock = "-" if folder is None else str(path)
             process = hypervisor.spawn(str(path), lock, _ports(tcp_ports), _ports(udp_ports))
             agent = cls(hypervisor, process, folder)
             agent._wait_until_ready(path)
             return agent
-        except BaseException:
+        except BaseException as err:
             if agent is not None:
                 agent.close()
-            elif folder is not None:
-                hypervisor.remove_tree(folder)
+            elif folder is not None and (made or not isinstance(err, HypervisorError)):
+                # (a HypervisorError before `made`: mkdir refused, the folder is not ours)
+                with interrupts.held():
+                    hypervisor.remove_tree(folder)
             raise
 
     def _wait_until_ready(self, path):
@@ -160,33 +167,30 @@ class CanaryAgent:
                        if text == token})
 
     def close(self):
-        """Stop the agent and remove its folder."""
-        try:
-            self.process.close()
-            self._reader.join(timeout=5)
-        finally:
-            if self.folder is not None:
-                self.hypervisor.remove_tree(self.folder)
-                self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
+        """Stop the agent and remove its folder; a Ctrl-C meanwhile waits until both are done."""
+        with interrupts.held():
+            try:
+                self.process.close()
+                self._reader.join(timeout=5)
+            finally:
+                if self.folder is not None:
+                    self.hypervisor.remove_tree(self.folder)
+                    self.hypervisor.run("sh", "-c", f"rmdir {REMOTE_ROOT} 2>/dev/null; true")
 
 
 def _ports(ports):
     return ",".join(str(p) for p in ports)
 
 
-def _place(hypervisor, binary, run_id):
-    """A folder of the run's own on the host, under parents only the URI's user can change,
-    holding the binary."""
+def _make_folder(hypervisor, folder):
+    """`folder`, the run's own on the host (HypervisorError if it is there already), under
+    parents only the URI's user can change."""
     owner = str(hypervisor.uid)
     for parent in (REMOTE_ROOT.parent, REMOTE_ROOT):
         hypervisor.run("install", "-d", "-o", owner, "-m", "711", str(parent))
-    folder = REMOTE_ROOT / run_id
     hypervisor.run("mkdir", "-m", "700", str(folder))
-    try:  # the copy takes a while: an interrupt during it must not leave the folder
-        hypervisor.put(binary, folder / BINARY)
-        hypervisor.run("chmod", "700", str(folder / BINARY))
-    except BaseException:
-        hypervisor.remove_tree(folder)
-        raise
-    return folder
 
+
+def _place(hypervisor, binary, folder):
+    hypervisor.put(binary, folder / BINARY)
+    hypervisor.run("chmod", "700", str(folder / BINARY))

@@ -6,6 +6,7 @@ with a BMC-like listener in its management network; the suite reaches it over qe
 controller does, or runs on it with a local URI. Only the controls with active probes run.
 """
 
+import json
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from helpers.lab.lab import (
     Lab,
 )
 from helpers.lab.listeners import Listeners
+from tests.support.interrupt_agent import agent_pids
 from tests.support.sshhost import JUMP_ADDRESS, SshHost
 from tests.support.suite import ROOT, run_suite, start, statuses, suite
 
@@ -120,6 +122,23 @@ def test_an_interrupted_run_leaves_nothing_on_the_host(real_host, tmp_path):
     assert _left_on(real_host) == [], out[-3000:] + err[-3000:]
 
 
+def test_a_ctrl_c_at_any_step_of_the_agents_start_or_close_leaves_nothing(real_host):
+    """Each remote step, interrupted the moment it answered: the folder mkdir made, the binary
+    copied, the agent spawned or half closed are all gone."""
+    proc = subprocess.run([*real_host.runner_prefix, sys.executable, "-m",
+                           "tests.support.interrupt_agent", real_host.uri], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    steps = [json.loads(line) for line in proc.stdout.splitlines()]
+    interrupted = steps[:-1]
+    assert any(s["after"].startswith("run mkdir") for s in interrupted), steps
+    assert any(s["after"].startswith("spawn") for s in interrupted), steps
+    assert any(s["after"].startswith("run rm -rf") for s in interrupted), steps
+    assert all(s["interrupted"] for s in interrupted), steps
+    assert [s for s in steps if s["left"]] == []
+    assert not steps[-1]["interrupted"]
+
+
 def test_a_killed_runs_leftovers_are_swept_by_the_next_run(real_host, tmp_path):
     process = _started(real_host, tmp_path / "killed")
     _wait_for_agent(process)
@@ -127,7 +146,7 @@ def test_a_killed_runs_leftovers_are_swept_by_the_next_run(real_host, tmp_path):
     process.kill()
     process.communicate(timeout=60)
     time.sleep(2)  # sshd closes the dead controller's channels; the agent exits on its own
-    assert not _agent_processes()
+    assert not agent_pids()
     assert _left_on(real_host), "the killed run left nothing to sweep"
     proc = suite(*_options(real_host, "--management-target", BMC, "--control", "NET-03"),
                  "--report-dir", str(tmp_path / "next"), "-q", prefix=real_host.runner_prefix)
@@ -145,22 +164,10 @@ def _wait_for_agent(process, timeout=180):
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the run ended early: {process.communicate()}")
-        if _agent_processes():
+        if agent_pids():
             return
         time.sleep(0.5)
     raise AssertionError("the canary agent never started on the host")
-
-
-def _agent_processes():
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if str(REMOTE_ROOT) in (entry / "cmdline").read_text():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def _left_on(remote):
@@ -173,7 +180,7 @@ def _left_on(remote):
         conn.close()
     folders = [p for root in (REAL_HOST_WORKROOT, REMOTE_ROOT) if Path(root).is_dir()
                for p in Path(root).iterdir()]
-    return domains + [str(p) for p in folders] + [f"pid {p}" for p in _agent_processes()]
+    return domains + [str(p) for p in folders] + [f"pid {p}" for p in agent_pids()]
 
 
 
