@@ -1,9 +1,11 @@
 """Risk 1, hypervisor attack surface: emulated devices a guest could poke at are absent, as
-the guest sees its hardware (I/O ports, PCI functions). The template and QEMU's own device tree
-are checked for every control in test_template.py."""
+the guest sees its hardware (I/O ports, PCI functions), and the host's KVM offering no nested
+virtualization. The template and QEMU's own device tree are checked for every control in
+test_template.py."""
 
 import pytest
 
+from helpers.host import coresidency
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -110,3 +112,16 @@ def test_guest_cpu_has_no_virtualization_extensions(guest, evidence):
     flags = probes.cpu_flags(guest)
     evidence.expect_none("vmx/svm in the guest's /proc/cpuinfo flags",
                          sorted({"vmx", "svm"} & flags))
+
+
+@pytest.mark.control("HV-10")
+@pytest.mark.outside
+def test_host_kvm_offers_no_nested_virtualization(target, evidence):
+    parameters = coresidency.nested_kvm(target.hypervisor)
+    evidence.note("KVM modules loaded on the host, with their nested parameter",
+                  [f"{m}: nested={v}" for m, v in sorted(parameters.items())]
+                  or "neither kvm_intel nor kvm_amd: no nested virtualization to offer",
+                  "nested off")
+    evidence.expect_none(f"KVM modules with nested virtualization on "
+                         f"({coresidency.MODULES}/*/parameters/nested)",
+                         coresidency.nested_enabled(parameters))

@@ -79,6 +79,15 @@ class QemuProcess:
         return ""
 
     @property
+    def mem_merge(self):
+        """-machine mem-merge (libvirt's <nosharepages/> sets it off): '' is QEMU's default, on:
+        the guest's memory is offered to KSM."""
+        for flag, value in zip(self.cmdline, self.cmdline[1:]):
+            if flag == "-machine" and "mem-merge=" in value:
+                return _option(value, "mem-merge")
+        return ""
+
+    @property
     def memory_limit(self):
         """(cgroup, limit in bytes or None when unlimited) of the process's memory cgroup."""
         for line in self.hypervisor.read_text(f"/proc/{self.pid}/cgroup").splitlines():

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import total_ordering
 
+from helpers.host import coresidency
+from helpers.host.coresidency import CoresidencyPolicy
 from helpers.patches import triage
 
 
@@ -94,14 +96,15 @@ class Policies:
     host_kernel: Policy
     guest_kernel: Policy
     patches: triage.TriagePolicy = triage.TriagePolicy()  # triage of unfixed CVEs, feed age
+    coresidency: CoresidencyPolicy = CoresidencyPolicy()  # is SMT accepted (DEV-06)
 
 
 def load_policies(path):
     components = (load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
                                                   "guest_kernel"))
     try:
-        return Policies(*components, triage.load_policy(path))
-    except triage.TriagePolicyError as err:
+        return Policies(*components, triage.load_policy(path), coresidency.load_policy(path))
+    except (triage.TriagePolicyError, coresidency.CoresidencyPolicyError) as err:
         raise PolicyError(str(err)) from None
 
 

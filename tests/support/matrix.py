@@ -12,14 +12,14 @@ from pathlib import Path
 
 MATRIX = Path(__file__).resolve().parent / "mutations.toml"
 TEMPLATE_OPS = ("set", "remove", "add", "add_root")  # applied in this order
-OTHER_KINDS = ("host", "policy", "static")
+OTHER_KINDS = ("host", "policy", "simulated", "static")
 
 
 @dataclass(frozen=True)
 class Mutation:
     control: str
     description: str
-    kind: str  # one of TEMPLATE_OPS, or host, policy, static
+    kind: str  # one of TEMPLATE_OPS, or host, policy, simulated, static
     value: object
 
     @property

@@ -1,0 +1,96 @@
+"""The host kernel settings DEV-05, DEV-06 and HV-10 judge, read from a sysfs tree under a folder
+(as LocalHypervisor reads /sys), and the [coresidency] policy table."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers.host import coresidency
+from helpers.host.coresidency import Ksm, Smt
+
+
+class Rooted:
+    """This machine's file reads, with / at `root`."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+
+    def _at(self, path):
+        return self.root / str(path).lstrip("/")
+
+    def read_text(self, path):
+        return self._at(path).read_text()
+
+    def mode(self, path):
+        try:
+            return os.stat(self._at(path)).st_mode
+        except FileNotFoundError:
+            return None
+
+    def listdir(self, path):
+        return sorted(os.listdir(self._at(path)))
+
+
+def host(tmp_path, files):
+    for path, text in files.items():
+        (tmp_path / path.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path.lstrip("/")).write_text(text + "\n")
+    return Rooted(tmp_path)
+
+
+@pytest.mark.parametrize("run, merging", [("0", False), ("1", True), ("2", False)])
+def test_ksm_merges_only_while_it_runs(tmp_path, run, merging):
+    ksm = Ksm.read(host(tmp_path, {"/sys/kernel/mm/ksm/run": run,
+                                   "/sys/kernel/mm/ksm/pages_sharing": "42"}))
+    assert ksm.merging is merging
+    assert ksm.pages_sharing == 42
+
+
+def test_a_kernel_without_ksm_merges_nothing(tmp_path):
+    ksm = Ksm.read(host(tmp_path, {"/sys/kernel/mm/other": "x"}))
+    assert (ksm.run, ksm.merging) == (None, False)
+    assert "no KSM" in str(ksm)
+
+
+@pytest.mark.parametrize("control, active, shared", [
+    ("on", "1", True), ("on", "0", True),  # on with one thread online: another can come up
+    ("off", "0", False), ("forceoff", "0", False), ("notsupported", "0", False),
+    ("notimplemented", "0", False)])
+def test_smt_is_shared_unless_the_kernel_keeps_it_off(tmp_path, control, active, shared):
+    smt = Smt.read(host(tmp_path, {"/sys/devices/system/cpu/smt/control": control,
+                                   "/sys/devices/system/cpu/smt/active": active}))
+    assert smt.shared is shared
+
+
+def test_only_the_reports_that_say_smt_vulnerable_are_kept(tmp_path):
+    vulns = "/sys/devices/system/cpu/vulnerabilities"
+    smt = Smt.read(host(tmp_path, {
+        "/sys/devices/system/cpu/smt/control": "on",
+        f"{vulns}/mds": "Mitigation: Clear CPU buffers; SMT vulnerable",
+        f"{vulns}/l1tf": "Mitigation: PTE Inversion; VMX: conditional cache flushes, SMT "
+                         "vulnerable",
+        f"{vulns}/meltdown": "Not affected"}))
+    assert [v.split(":")[0] for v in smt.vulnerable] == ["l1tf", "mds"]
+
+
+def test_nested_is_read_from_each_loaded_kvm_module(tmp_path):
+    hv = host(tmp_path, {"/sys/module/kvm_intel/parameters/nested": "Y",
+                         "/sys/module/kvm_amd/parameters/nested": "0",
+                         "/sys/module/kvm/parameters/halt_poll_ns": "0"})
+    found = coresidency.nested_kvm(hv)
+    assert found == {"kvm_intel": "Y", "kvm_amd": "0"}
+    assert coresidency.nested_enabled(found) == ["kvm_intel"]
+    assert coresidency.nested_enabled({"kvm_amd": "1"}) == ["kvm_amd"]
+    assert coresidency.nested_kvm(host(tmp_path / "none", {"/sys/module/kvm/x": "1"})) == {}
+
+
+def test_the_policy_accepts_smt_only_when_it_says_so(tmp_path):
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[qemu]\nfloor = '1.0'\n")
+    assert coresidency.load_policy(policy).accept_smt is False
+    policy.write_text("[coresidency]\naccept_smt = true\n")
+    assert coresidency.load_policy(policy).accept_smt is True
+    policy.write_text("[coresidency]\naccept_smt = 'yes'\n")
+    with pytest.raises(coresidency.CoresidencyPolicyError, match="true or false"):
+        coresidency.load_policy(policy)
