@@ -5,6 +5,7 @@ import pwd
 import pytest
 
 from helpers.host import confinement
+from helpers.host.qemuproc import QemuProcess
 
 SECCOMP_FILTER = 2
 SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",
@@ -80,3 +81,26 @@ def test_qemu_memory_is_capped_by_its_cgroup(qemu_process, evidence):
     evidence.check(f"memory limit of QEMU pid {qemu_process.pid}'s cgroup {cgroup or '(none)'}",
                    f"{limit} bytes" if limit else "unlimited", "a finite limit (memtune "
                    "hard_limit applied by libvirt)", limit is not None)
+
+
+@pytest.mark.control("ESC-07")
+@pytest.mark.outside
+def test_each_guest_runs_under_an_identity_of_its_own(guest, target, qemu_process, evidence):
+    mac = [m for m in confinement.security_models(target.conn) if m in confinement.MAC_MODELS]
+    label, enforcing = confinement.mac_label(guest.domain)
+    if mac and confinement.label_confines(mac[0], label, enforcing):
+        evidence.check(f"{mac[0]} label of the running guest", label,
+                       "a per-VM label, enforcing", True)
+        return
+    default = confinement.dac_base_label(target.conn)
+    default_uid = int(default.split(":")[0].lstrip("+")) if default else 0
+    uid = qemu_process.euid
+    sharing = [f"pid {p.pid} ({p.guest_name})" for p in QemuProcess.every(target.hypervisor)
+               if p.pid != qemu_process.pid and p.euid == uid]
+    whose = f" (libvirt's default DAC label {default or 'root'}, every guest's that sets " \
+            f"none)" if uid == default_uid else ""
+    evidence.check(f"identity of QEMU pid {qemu_process.pid}, no per-VM MAC label confining it",
+                   f"uid {uid} gid {qemu_process.egid}{whose}; other QEMU processes under uid "
+                   f"{uid}: {', '.join(sharing) or 'none'}",
+                   "a uid of its own: a per-VM DAC label (<seclabel model='dac'>) no other "
+                   "guest runs under", uid != default_uid and not sharing)

@@ -40,13 +40,20 @@ def can_raise_resource_limits(hypervisor, daemon_pid):
     return bool(cap_eff >> CAP_SYS_RESOURCE & 1)
 
 
-def qemu_group(conn, hypervisor):
-    """The group QEMU runs in on the hypervisor's host, from libvirt's DAC base label
-    (`<baselabel type='kvm'>+64055:+64055</baselabel>`), by name where the host has one:
-    'libvirt-qemu' on Debian. Without a DAC label libvirt runs QEMU as root."""
+def dac_base_label(conn):
+    """libvirt's DAC label for every guest that sets none of its own, as its capabilities give
+    it (`<baselabel type='kvm'>+64055:+64055</baselabel>`); '' without a DAC driver."""
     caps = ET.fromstring(conn.getCapabilities())
     labels = [m.findtext("baselabel", "") for m in caps.findall("host/secmodel")
               if m.findtext("model") == "dac"]
-    gid = labels[0].rpartition(":")[2].lstrip("+") if labels and labels[0] else "0"
+    return labels[0] if labels else ""
+
+
+def qemu_group(conn, hypervisor):
+    """The group QEMU runs in on the hypervisor's host, from libvirt's DAC base label, by name
+    where the host has one: 'libvirt-qemu' on Debian. Without a DAC label libvirt runs QEMU as
+    root."""
+    label = dac_base_label(conn)
+    gid = label.rpartition(":")[2].lstrip("+") if label else "0"
     entry = hypervisor.host.run("getent group %s", gid)
     return entry.stdout.split(":", 1)[0] if entry.rc == 0 else gid

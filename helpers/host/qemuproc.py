@@ -3,6 +3,7 @@ machine or over SSH: helpers/host/hypervisor.py).
 
     proc = QemuProcess.of(hypervisor, "vmiso-1a2b3c-hardened-1")
     proc.euid, proc.cap_eff, proc.seccomp, proc.sandbox, proc.exe, proc.memory_limit
+    [p.guest_name for p in QemuProcess.every(hypervisor)]   # every guest libvirt runs there
 """
 
 from dataclasses import dataclass
@@ -23,17 +24,31 @@ class QemuProcess:
     def of(cls, hypervisor, guest_name):
         """The process whose -name starts with guest=<guest_name>, (candidates from pgrep,
         each confirmed by its own command line)."""
-        marker = f"guest={guest_name},"
+        for process in cls.every(hypervisor, f"guest={guest_name},"):
+            return process
+        raise ProcessNotFound(f"no QEMU process with -name guest={guest_name},... on the "
+                              f"hypervisor's host")
+
+    @classmethod
+    def every(cls, hypervisor, marker="guest="):
+        """Every QEMU process libvirt runs on the host whose -name starts with `marker`."""
         found = hypervisor.host.run("pgrep -f -- %s", marker)
         for pid in found.stdout.split():
             try:
                 argv = hypervisor.read_bytes(f"/proc/{pid}/cmdline").split(b"\0")
                 args = tuple(a.decode(errors="replace") for a in argv if a)
                 if "-name" in args and args[args.index("-name") + 1].startswith(marker):
-                    return cls(hypervisor, int(pid), _status(hypervisor, pid), args)
+                    yield cls(hypervisor, int(pid), _status(hypervisor, pid), args)
             except (OSError, IndexError):
                 continue
-        raise ProcessNotFound(f"no QEMU process with -name {marker}... on the hypervisor's host")
+
+    @property
+    def guest_name(self):
+        return self.cmdline[self.cmdline.index("-name") + 1].split(",")[0].removeprefix("guest=")
+
+    @property
+    def egid(self):
+        return int(self.status["Gid"].split()[1])
 
     @property
     def euid(self):
