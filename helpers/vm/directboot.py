@@ -39,9 +39,14 @@ class DirectBoot:
         booted directly (a kernel of the template's own is never used: confine.py). Beside a
         TPM, the probe kernel entered through PVH never brought its NICs up here (no DHCP in
         60 s) where the same kernel booted from the disk does: such a template boots from
-        its disk."""
+        its disk. A template with a DAC label of its own boots from its disk too: libvirt would
+        chown the shared kernel and initramfs to that label, and refuse them to every other
+        guest while it runs."""
         os_ = template.root.find("os")
         if template.root.find("devices/tpm") is not None:
+            return False
+        if any(label.get("model") == "dac" and label.get("type") != "none"
+               for label in template.root.findall("seclabel")):
             return False
         if os_ is None:
             return True

@@ -78,6 +78,19 @@ def test_a_template_with_a_tpm_boots_from_its_disk():
     assert not DirectBoot.fits(dom)
 
 
+@pytest.mark.parametrize("label, direct", [
+    ("<seclabel type='static' model='dac' relabel='yes'><label>+20001:+64055</label>"
+     "</seclabel>", False),
+    ("<seclabel type='dynamic' model='dac'/>", False),
+    ("<seclabel type='none' model='dac'/>", True),
+    ("<seclabel type='dynamic' model='selinux'/>", True)])
+def test_a_template_with_a_dac_label_of_its_own_boots_from_its_disk(label, direct):
+    """libvirt would chown the shared kernel to the label and refuse it to other guests."""
+    dom = template("hardened")
+    dom.root.append(ET.fromstring(label))
+    assert DirectBoot.fits(dom) is direct
+
+
 def test_a_template_with_its_own_kernel_boots_the_probe_kernel_directly():
     """Its kernel is a host file, never handed to QEMU (helpers/template/confine.py)."""
     assert DirectBoot.fits(with_os("<kernel>/boot/vmlinuz</kernel>", ""))
