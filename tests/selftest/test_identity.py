@@ -2,6 +2,9 @@
 qemu.conf's one user, so the control fails and names the sibling that shares the identity; a
 template with a DAC label of its own (a uid no other guest uses) passes."""
 
+import pytest
+
+from tests.support.expected import HAS_MAC
 from tests.support.suite import ROOT, run_suite, statuses
 
 HARDENED = ROOT / "templates" / "hardened.xml"
@@ -13,6 +16,7 @@ def _esc07(report):
     return next(c for c in report["controls"] if c["id"] == "ESC-07")
 
 
+@pytest.mark.skipif(HAS_MAC, reason="a MAC label per guest answers for ESC-07 on this host")
 def test_guests_under_the_default_user_share_one_identity(tmp_path):
     proc, report = run_suite(tmp_path, "suites", "--template", "hardened", "--control",
                              "ESC-07,NET-05")
