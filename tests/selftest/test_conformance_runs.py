@@ -16,7 +16,7 @@ import pytest
 from helpers.output import document
 from tests.support import static as static_support
 from tests.support.browser import chromium
-from tests.support.expected import VANTAGES, expected_status
+from tests.support.expected import HAS_MAC, VANTAGES, expected_status
 from tests.support.suite import run_suite
 
 
@@ -59,6 +59,15 @@ def test_verdicts_match_the_template_and_the_host(run):
     statuses = {cid: c["status"] for cid, c in by_id(report).items()}
     assert statuses == {cid: expected_status(template, cid) for cid in VANTAGES}, \
         proc.stdout[-3000:]
+
+
+@pytest.mark.skipif(HAS_MAC, reason="a MAC label per guest answers for ESC-07 on this host")
+def test_guests_under_the_default_user_share_one_identity(hardened_run):
+    """On this DAC-only machine both guests' QEMU run as qemu.conf's one user (ESC-07)."""
+    _, proc, report, _ = hardened_run
+    observed = " ".join(e["observed"] for e in by_id(report)["ESC-07"]["evidence"])
+    assert "libvirt's default DAC label" in observed, proc.stdout[-2000:]
+    assert "hardened-2)" in observed, observed  # the sibling, under the same uid
 
 
 def test_exit_status_is_zero_only_when_every_control_passed(run):
