@@ -13,6 +13,11 @@ def security_models(conn):
     return [m.text for m in caps.findall("host/secmodel/model")]
 
 
+def mac_models(conn):
+    """The MAC drivers among them (selinux, apparmor): [] on a host with DAC alone."""
+    return [m for m in security_models(conn) if m in MAC_MODELS]
+
+
 def mac_label(domain):
     """The running domain's MAC label and whether it is enforcing ('' when it has none)."""
     for label, enforcing in domain.securityLabelList():
