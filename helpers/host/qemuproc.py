@@ -88,18 +88,19 @@ class QemuProcess:
     @property
     def dump_guest_core(self):
         """-machine dump-guest-core: 'on', 'off' or '' (QEMU's default, on)."""
-        for flag, value in zip(self.cmdline, self.cmdline[1:]):
-            if flag == "-machine" and "dump-guest-core=" in value:
-                return _option(value, "dump-guest-core")
-        return ""
+        return self._machine_option("dump-guest-core")
 
     @property
     def mem_merge(self):
         """-machine mem-merge (libvirt's <nosharepages/> sets it off): '' is QEMU's default, on:
         the guest's memory is offered to KSM."""
+        return self._machine_option("mem-merge")
+
+    def _machine_option(self, key):
+        """`key`'s value in the -machine option that sets it; '' where none does."""
         for flag, value in zip(self.cmdline, self.cmdline[1:]):
-            if flag == "-machine" and "mem-merge=" in value:
-                return _option(value, "mem-merge")
+            if flag == "-machine" and f"{key}=" in value:
+                return _option(value, key)
         return ""
 
     @property
