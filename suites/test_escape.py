@@ -5,6 +5,7 @@ import pwd
 import pytest
 
 from helpers.host import confinement
+from helpers.host.escapedrill import EscapeDrill
 from helpers.host.qemuproc import QemuProcess
 
 SECCOMP_FILTER = 2
@@ -104,3 +105,19 @@ def test_each_guest_runs_under_an_identity_of_its_own(guest, target, qemu_proces
                    f"{uid}: {', '.join(sharing) or 'none'}",
                    "a uid of its own: a per-VM DAC label (<seclabel model='dac'>) no other "
                    "guest runs under", uid != default_uid and not sharing)
+
+
+@pytest.mark.control("ESC-08")
+@pytest.mark.outside
+def test_an_escaped_guest_cannot_reach_its_neighbour(guest, sibling, target, evidence):
+    drill = EscapeDrill.run(target, attacker=guest, victim=sibling)
+    evidence.note(f"identity of QEMU pid {drill.attacker.pid} taken by the drill's probe",
+                  drill.identity, "QEMU's own: its mount namespace, cgroup, label, uid, gids "
+                                  "and capabilities")
+    evidence.note("positive twin: the same probe", drill.twin, "its own disk readable")
+    for attempt in drill.attempts:
+        evidence.record(f"escaped guest: {attempt.what}, {attempt.path}",
+                        f"{'allowed' if attempt.allowed else 'refused'}: {attempt.how}",
+                        "refused", not attempt.allowed)
+    evidence.expect_none(f"what the neighbour (QEMU pid {drill.victim.pid}) and the host did not "
+                         f"refuse", [f"{a.what} ({a.path})" for a in drill.attempts if a.allowed])

@@ -41,6 +41,11 @@ class Evidence:
         if not ok:
             raise AssertionError(entry.line())
 
+    def record(self, what, observed, expected, ok):
+        """Record one of several observations judged together: the check fails afterwards, on
+        the list of those not ok (expect_none), so every one of them is in the evidence."""
+        self.entries.append(Entry(self.vantage, what, _text(observed), _text(expected), bool(ok)))
+
     def expect_none(self, what, found):
         """Record a list of findings that must be empty (devices, channels, leaks...)."""
         __tracebackhide__ = True

@@ -44,6 +44,10 @@ from helpers.vm.readings import take as take_readings
 
 BOOT_TIMEOUT = 240
 QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
+OVERLAY = "disk.qcow2"
+# The guest's disk and keys are its owner's alone: libvirt hands them to the guest's QEMU user,
+# and a neighbour under another uid must not read them
+PRIVATE = 0o600
 _counter = itertools.count(1)
 
 
@@ -73,6 +77,11 @@ class Guest:
     adapted_controls: list = field(default_factory=list)  # rules.adapted: no drift for these
     probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
+
+    @property
+    def overlay(self):
+        """The guest's writable disk on the hypervisor's host: a qcow2 overlay of the base."""
+        return self.workdir / OVERLAY
 
     @functools.cached_property
     def qtree(self):
@@ -218,6 +227,7 @@ def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
         xml, adaptations = instantiate(template, spec)
         for scratch, size in spec.scratch_files.items():
             target.hypervisor.make_sparse(scratch, size)
+            target.hypervisor.run("chmod", f"{PRIVATE:o}", str(scratch))
     except (HypervisorError, OSError, libvirt.libvirtError) as err:
         raise GuestError(f"the guest's files could not be made in {workdir} on "
                          f"{target.uri}'s host: {err}") from None
@@ -238,11 +248,12 @@ def _safe(text):
 
 def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
     hypervisor = target.hypervisor
-    overlay = workdir / "disk.qcow2"
+    overlay = workdir / OVERLAY
     base = target.images.provide(image.path)
     try:
         hypervisor.run("qemu-img", "create", "-q", "-f", "qcow2", "-F",
                        diskimage.image_format(image.path), "-b", str(base), str(overlay))
+        hypervisor.run("chmod", f"{PRIVATE:o}", str(overlay))
     except HypervisorError as err:
         raise GuestError(f"qemu-img cannot put an overlay on {image.path}: {err}") from None
     shares = {}
@@ -296,7 +307,7 @@ def _seed(spec, image, hypervisor):
             data = seed.read_bytes()
         else:
             data = keys.seed_archive()
-    hypervisor.write_bytes(spec.seed, data)
+    hypervisor.write_bytes(spec.seed, data, mode=PRIVATE)
     return keys
 
 

@@ -70,6 +70,19 @@ def test_guests_under_the_default_user_share_one_identity(hardened_run):
     assert "hardened-2)" in observed, observed  # the sibling, under the same uid
 
 
+@pytest.mark.skipif(HAS_MAC, reason="a MAC label per guest answers for ESC-08 on this host")
+def test_the_escape_drill_reaches_the_neighbour_under_one_identity(hardened_run):
+    """Under that one user an escaped guest reads and opens for writing its sibling's disk, and
+    opens its memory (this kernel has no Yama); the probe really held QEMU's identity (the twin
+    read its own disk)."""
+    _, proc, report, _ = hardened_run
+    evidence = by_id(report)["ESC-08"]["evidence"]
+    allowed = {e["what"].split(", ")[0] for e in evidence if e["observed"].startswith("allowed")}
+    assert {"escaped guest: read the neighbour's disk",
+            "escaped guest: open the neighbour's disk for writing"} <= allowed, evidence
+    assert any(e["what"].startswith("positive twin") for e in evidence), evidence
+
+
 def test_exit_status_is_zero_only_when_every_control_passed(run):
     _, proc, report, _ = run
     every_control_passed = all(c["status"] == "pass" for c in report["controls"])

@@ -15,12 +15,12 @@ from tests.support.expected import HOST_FAILURES, expected_status
 from tests.support.suite import run_suite, statuses
 
 # What the careless qemu.conf (the leaky profile's lines) breaks: QEMU as root with its
-# capabilities and no seccomp or namespaces, no MAC driver (so every guest is root: ESC-07); and
-# what the polkit rule breaks.
-CARELESS_FAILS = {"ESC-01", "ESC-02", "ESC-03", "ESC-05", "ESC-07", "DEV-04"}
+# capabilities and no seccomp or namespaces, no MAC driver (so every guest is root: ESC-07, and
+# the escape drill opens its neighbour: ESC-08); and what the polkit rule breaks.
+CARELESS_FAILS = {"ESC-01", "ESC-02", "ESC-03", "ESC-05", "ESC-07", "ESC-08", "DEV-04"}
 # The host-level controls: what a host's configuration decides, whatever the template.
-HOST_LEVEL = ("ESC-01", "ESC-02", "ESC-03", "ESC-04", "ESC-05", "ESC-06", "ESC-07", "DEV-04",
-              "MGT-02", "MGT-03", "PAT-05")
+HOST_LEVEL = ("ESC-01", "ESC-02", "ESC-03", "ESC-04", "ESC-05", "ESC-06", "ESC-07", "ESC-08",
+              "DEV-04", "MGT-02", "MGT-03", "PAT-05")
 EVERYONE_RULE = """polkit.addRule(function(action, subject) {
     if (action.id == "org.libvirt.unix.manage") {
         return polkit.Result.YES;

@@ -1,0 +1,68 @@
+"""Self-tests: the escape drill (ESC-08) passes where each guest runs under a DAC label of its own
+with its disk private to it, and names the one way in that a loose file mode opens.
+
+Its failure under qemu.conf's one user, where the neighbour's disk and memory are open to an
+escaped guest, is read from the hardened conformance run (test_conformance_runs.py).
+"""
+
+import os
+
+import pytest
+
+from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from guest import build as probe_guest
+from helpers.host.escapedrill import EscapeDrill
+from helpers.host.target import Target
+from helpers.lab.lab import Lab
+from helpers.template.domxml import Domain
+from helpers.vm.image import GuestImage
+from helpers.vm.launch import launch
+from tests.support.suite import ROOT
+
+HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
+
+
+def with_label(uid):
+    """The hardened template with a static DAC label: uid of its own, QEMU's usual group (the
+    image cache is readable to that group)."""
+    label = (f"<seclabel type='static' model='dac' relabel='yes'><label>+{uid}:+64055</label>"
+             f"</seclabel>")
+    return Domain.from_string(HARDENED.replace("</devices>", f"</devices>\n  {label}", 1))
+
+
+@pytest.fixture(scope="module")
+def neighbours():
+    """Two guests of the lab, under uids 20001 and 20002."""
+    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
+    target = Target.for_lab(lab)
+    image = GuestImage.probe(probe_guest.build(probe_guest.DEFAULT_CACHE))
+    try:
+        with launch(target, with_label(20001), image, "tcg") as attacker, \
+                launch(target, with_label(20002), image, "tcg") as victim:
+            yield target, attacker, victim
+    finally:
+        target.close()
+        lab.stop()
+
+
+def test_guests_under_labels_of_their_own_refuse_every_attempt(neighbours):
+    drill = EscapeDrill.run(*neighbours)
+    assert drill.identity.startswith("uid 20001 gid 64055"), drill.identity
+    assert "read its own disk" in drill.twin
+    tried = {a.what for a in drill.attempts}
+    assert {"read the neighbour's disk", "open the neighbour's disk for writing",
+            "read the neighbour's memory (ptrace attach check)",
+            "connect to the neighbour's QEMU socket", "connect to libvirtd's socket",
+            "create a file"} <= tried
+    assert [a for a in drill.attempts if a.allowed] == []
+
+
+def test_a_neighbour_disk_left_readable_to_all_is_named(neighbours):
+    target, attacker, victim = neighbours
+    os.chmod(victim.overlay, 0o644)
+    try:
+        drill = EscapeDrill.run(target, attacker, victim)
+    finally:
+        os.chmod(victim.overlay, 0o600)
+    allowed = [(a.what, a.path) for a in drill.attempts if a.allowed]
+    assert allowed == [("read the neighbour's disk", str(victim.overlay))]
