@@ -3,6 +3,7 @@ host's other management services are out of the guest's reach."""
 
 import pytest
 
+from helpers.host.displays import displays
 from helpers.host.qemuproc import network_monitors
 from helpers.template import rules
 from helpers.vm.sweep import MANAGEMENT_PORTS
@@ -69,3 +70,22 @@ def test_guest_port_scan_finds_no_management_service(guest, canaries, evidence):
 def test_running_domain_displays_are_not_exposed(guest, evidence):
     evidence.expect_none("libvirt live XML (the host's defaults filled in): displays on a "
                          "non-loopback address", rules.exposed_display(guest.live))
+
+
+@pytest.mark.control("MGT-05")
+@pytest.mark.outside
+def test_migration_is_refused_without_tls(qemu_conf, evidence):
+    path, settings = qemu_conf
+    force = settings.get("migrate_tls_force", "0")
+    evidence.check(f"migrate_tls_force in {path}", force, "1: libvirt refuses a migration "
+                   "that does not run over TLS (guest memory crosses the network)", force == "1")
+
+
+@pytest.mark.control("MGT-05")
+@pytest.mark.outside
+def test_displays_beyond_loopback_speak_only_tls(qemu_process, evidence):
+    served = displays(qemu_process.cmdline)
+    evidence.note(f"VNC/SPICE displays of QEMU pid {qemu_process.pid} (-vnc, -spice)",
+                  [str(d) for d in served], "each on loopback or a UNIX socket, or TLS alone")
+    evidence.expect_none("displays a network peer can watch and type into in the clear",
+                         [str(d) for d in served if d.in_clear_beyond_loopback])

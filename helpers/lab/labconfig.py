@@ -34,8 +34,9 @@ BUILTIN_FILTERS = Path("/usr/share/libvirt/nwfilter")
 QEMU_CONF_COMMON = "remote_display_port_min = 5950\nremote_display_port_max = 5999\n"
 
 PROFILES = {
-    # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on.
-    "hardened": "",
+    # Debian's defaults: QEMU as libvirt-qemu, no capabilities, seccomp sandbox on; and
+    # migration refused unless it runs over TLS.
+    "hardened": "migrate_tls_force = 1\n",
     # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, guest
     # memory in QEMU's core dumps, and displays on every address unless the domain says otherwise.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",

@@ -54,6 +54,7 @@ VANTAGES = {
     "MGT-02": {"outside"},
     "MGT-03": {"outside", "inside"},
     "MGT-04": {"inside"},
+    "MGT-05": {"outside"},
 }
 
 
