@@ -1,9 +1,11 @@
 """Risk 5, shared hardware: what guests on one host share without escaping, memory pages merged by
-KSM and the sibling threads of one core, either a side channel from one guest into another."""
+KSM and the sibling threads of one core, either a side channel from one guest into another; and
+the host's disk, which one guest must not fill or saturate for the others."""
 
 import pytest
 
-from helpers.host import coresidency
+from helpers.host import consolelog, coresidency
+from helpers.host.iolimits import io_limits
 from helpers.verdict.undecided import Undecided
 
 
@@ -34,3 +36,26 @@ def test_guests_do_not_share_the_threads_of_a_core(target, policy, evidence):
                    "off" + (", or on under core scheduling ([coresidency] accept_smt) with no "
                             "CPU SMT vulnerable" if accepted else ""),
                    not smt.shared or (accepted and not vulnerable))
+
+
+@pytest.mark.control("DEV-07")
+@pytest.mark.outside
+def test_guest_console_log_is_rotated(qemu_process, virtlogd_conf, evidence):
+    path, settings = virtlogd_conf
+    rollover = consolelog.rollover(settings)
+    evidence.check(f"max_size in {path}", f"{rollover} bytes" if rollover else "0 (never rotated)",
+                   "a size: virtlogd rotates each log there", rollover > 0)
+    evidence.expect_none(f"outputs of QEMU pid {qemu_process.pid} written straight to a file, "
+                         f"past virtlogd (qemu.conf stdio_handler = \"file\")",
+                         consolelog.unrotated_outputs(qemu_process))
+
+
+@pytest.mark.control("DEV-07")
+@pytest.mark.outside
+def test_guest_disk_io_is_capped(guest, evidence):
+    limits = io_limits(guest.domain, guest.live.writable_disks)
+    evidence.note("writable disks of the running guest", sorted(limits), "at least one")
+    if not limits:
+        raise Undecided("the running guest has no writable disk to judge")
+    evidence.expect_none("writable disks without an I/O limit in force (libvirt blockIoTune, "
+                         "live)", [dev for dev, found in limits.items() if not found])

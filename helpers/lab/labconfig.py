@@ -38,11 +38,13 @@ PROFILES = {
     # migration refused unless it runs over TLS.
     "hardened": "migrate_tls_force = 1\n",
     # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, guest
-    # memory in QEMU's core dumps, and displays on every address unless the domain says otherwise.
+    # memory in QEMU's core dumps, displays on every address unless the domain says otherwise,
+    # and QEMU writing the guest's console log itself, never rotated.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
                          "clear_emulator_capabilities = 0", "namespaces = []",
                          'security_driver = "none"', "dump_guest_core = 1",
-                         'vnc_listen = "0.0.0.0"', 'spice_listen = "0.0.0.0"', ""]),
+                         'vnc_listen = "0.0.0.0"', 'spice_listen = "0.0.0.0"',
+                         'stdio_handler = "file"', ""]),
 }
 SYSTEM_LIBVIRT = Path("/etc/libvirt")
 # Settings the lab sets itself, whatever the profile.
@@ -96,7 +98,8 @@ def write(root, cache_dir, profile):
     else:
         (etc / "libvirtd.conf").write_text(libvirtd_conf(root, profile))
         (etc / "qemu.conf").write_text(QEMU_CONF_COMMON + PROFILES[profile])
-    (etc / "virtlogd.conf").write_text("")
+    (etc / "virtlogd.conf").write_text(
+        _read(SYSTEM_LIBVIRT / "virtlogd.conf") if profile == "system" else "")
     (root / "lib/libvirt").chmod(0o755)
 
 

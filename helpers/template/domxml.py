@@ -286,6 +286,22 @@ class Domain:
                 (d.find("driver") is None or not d.find("driver").get("type"))]
 
     @property
+    def writable_disks(self):
+        """Target devs of the disks a guest writes (device 'disk' without <readonly/>)."""
+        return [_target_dev(d) for d in self._writable_disks()]
+
+    @property
+    def writable_disks_without_iotune(self):
+        """Writable disks with no I/O limit in <iotune> (a guest may use all of the host's
+        disk bandwidth)."""
+        return [_target_dev(d) for d in self._writable_disks()
+                if not any((e.text or "").strip() not in ("", "0") for e in d.findall("iotune/*"))]
+
+    def _writable_disks(self):
+        return [d for d in self._all("devices/disk")
+                if d.get("device", "disk") == "disk" and d.find("readonly") is None]
+
+    @property
     def scsi_controller_models(self):
         return [c.get("model", "") for c in self._all("devices/controller[@type='scsi']")]
 
@@ -362,3 +378,8 @@ class Domain:
     def interface_filter(iface):
         ref = iface.find("filterref")
         return "" if ref is None else ref.get("filter", "")
+
+
+def _target_dev(disk):
+    target = disk.find("target")
+    return target.get("dev", "?") if target is not None else "?"

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # What every virt-install default template here has (q35, BIOS, host-passthrough CPU, qemu-xhci
 # with a tablet, two spicevmc USB redirections, spice graphics with its vdagent channel, ich9
-# sound, no traffic filter, no port isolation, no <memtune>):
+# sound, no traffic filter, no port isolation, no <memtune>, no <iotune>):
 COMMON = {
     "HV-02",   # <controller type="usb" model="qemu-xhci">, <input type="tablet" bus="usb">
     "HV-03",   # <sound model="ich9"/>
@@ -41,6 +41,7 @@ COMMON = {
     "NET-05",  # no <port isolated="yes"/>
     "DEV-01",  # two <redirdev bus="usb" type="spicevmc"/>
     "ESC-06",  # no <memtune> hard limit: QEMU's memory is unbounded
+    "DEV-07",  # no <iotune> on the disk: its I/O is unbounded
     "HV-09",   # qemu-xhci, usb-tablet, usb-redir, ich9-intel-hda...: none on the allowlist
 }
 EXPECTED_FAILURES = {

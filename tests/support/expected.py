@@ -45,6 +45,7 @@ VANTAGES = {
     "DEV-04": {"outside"},
     "DEV-05": {"outside"},
     "DEV-06": {"outside"},
+    "DEV-07": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
     "PAT-03": {"outside"},

@@ -133,7 +133,7 @@ DEVICES = {
     "usb disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/u.img'/>"
-        "<target dev='sdb' bus='usb'/></disk>"), {"HV-02", "HV-04"}),
+        "<target dev='sdb' bus='usb'/></disk>"), {"HV-02", "HV-04", "DEV-07"}),
     "9p share": (insert(
         "<filesystem type='mount' accessmode='mapped'><source dir='/srv/share'/>"
         "<target dir='hostshare'/></filesystem>"), {"SHR-01"}),
@@ -178,7 +178,18 @@ DEVICES = {
     "second virtio disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/d.img'/>"
-        "<target dev='vdb' bus='virtio'/></disk>"), set()),
+        "<target dev='vdb' bus='virtio'/></disk>"), {"DEV-07"}),
+    "second virtio disk with an I/O limit": (insert(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/>"
+        "<iotune><total_iops_sec>500</total_iops_sec></iotune></disk>"), set()),
+    "read-only virtio disk": (insert(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/><readonly/></disk>"), set()),
+    "second virtio disk with a zero I/O limit": (insert(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/>"
+        "<iotune><total_iops_sec>0</total_iops_sec></iotune></disk>"), {"DEV-07"}),
     "filtered interface": (insert(
         "<interface type='network'><source network='default'/><model type='virtio'/>"
         "<filterref filter='vmiso-no-host-access'/><port isolated='yes'/></interface>"), set()),
@@ -195,11 +206,11 @@ DEVICES = {
     "ide disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/i.img'/>"
-        "<target dev='hda' bus='ide'/></disk>"), {"HV-04"}),
+        "<target dev='hda' bus='ide'/></disk>"), {"HV-04", "DEV-07"}),
     "scsi disk on lsi controller": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/s.img'/>"
-        "<target dev='sda' bus='scsi'/></disk>"), {"HV-04"}),
+        "<target dev='sda' bus='scsi'/></disk>"), {"HV-04", "DEV-07"}),
     "cirrus video added": (insert("<video><model type='cirrus'/></video>"), {"HV-05"}),
     "qxl video added": (insert("<video><model type='qxl'/></video>"), {"HV-05"}),
     "virtio video added": (insert("<video><model type='virtio'/></video>"), set()),
@@ -210,7 +221,7 @@ DEVICES = {
     "qemu commandline": (add_qemu_commandline, {"HV-08"}),
     "disk without driver type": (insert(
         "<disk type='file' device='disk'><source file='/tmp/n.img'/>"
-        "<target dev='vdc' bus='virtio'/></disk>"), {"DEV-03"}),
+        "<target dev='vdc' bus='virtio'/></disk>"), {"DEV-03", "DEV-07"}),
     "parallel port": (insert("<parallel type='pty'/>"), {"HV-06"}),
 }
 
