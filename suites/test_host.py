@@ -1,11 +1,12 @@
-"""Risk 5, shared devices and privileges on the host: who may drive KVM and libvirt, and no host
-hardware handed to the guest."""
+"""Risk 5, shared devices and privileges on the host: who may drive KVM and libvirt, no host
+hardware handed to the guest, and the IOMMU that fences any that is."""
 
 import stat
 
 import pytest
 
-from helpers.host import qmp
+from helpers.host import iommu, qmp
+from helpers.host.iommu import Iommu
 from helpers.host.socketaccess import SocketAccess
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
@@ -56,3 +57,18 @@ def test_every_guest_pci_function_is_emulated_by_qemu(guest, evidence):
                          f"accounts for (passthrough)",
                          [f"{d.slot} {d.vendor}:{d.device}" for d in seen
                           if (d.vendor, d.device) not in emulated])
+
+
+@pytest.mark.control("DEV-08")
+@pytest.mark.outside
+def test_passed_through_devices_are_fenced_by_the_iommu(template, target, evidence):
+    state = Iommu.read(target.hypervisor)
+    passed = template.host_devices
+    where = f"the host's IOMMU ({iommu.GROUPS}, {iommu.INTERRUPTS})"
+    fenced = "IOMMU groups, interrupt remapping on, allow_unsafe_interrupts off"
+    if not passed:
+        evidence.note(where, str(state), fenced)
+        evidence.check("host devices the template passes through", "none",
+                       "none, or each fenced by the IOMMU", not passed)
+        return
+    evidence.check(f"{where}, fencing {', '.join(passed)}", str(state), fenced, state.fences)

@@ -46,6 +46,7 @@ VANTAGES = {
     "DEV-05": {"outside"},
     "DEV-06": {"outside"},
     "DEV-07": {"outside"},
+    "DEV-08": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
     "PAT-03": {"outside"},

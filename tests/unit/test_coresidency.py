@@ -1,5 +1,5 @@
-"""The host kernel settings DEV-05, DEV-06 and HV-10 judge, read from a sysfs tree under a folder
-(as LocalHypervisor reads /sys), and the [coresidency] policy table."""
+"""The host kernel settings DEV-05, DEV-06, DEV-08 and HV-10 judge, read from a sysfs tree under a
+folder (as LocalHypervisor reads /sys), and the [coresidency] policy table."""
 
 import os
 from pathlib import Path
@@ -8,6 +8,7 @@ import pytest
 
 from helpers.host import coresidency
 from helpers.host.coresidency import Ksm, Smt
+from helpers.host.iommu import remapped_chips
 
 
 class Rooted:
@@ -94,3 +95,10 @@ def test_the_policy_accepts_smt_only_when_it_says_so(tmp_path):
     policy.write_text("[coresidency]\naccept_smt = 'yes'\n")
     with pytest.raises(coresidency.CoresidencyPolicyError, match="true or false"):
         coresidency.load_policy(policy)
+
+
+def test_interrupt_chips_through_the_remapping_table_are_named():
+    text = ("           CPU0\n  0:   44   IR-IO-APIC   2-edge   timer\n"
+            " 24:    0   IR-PCI-MSI 524288-edge   nvme0q0\n  9:  0   IO-APIC  9-fasteoi  acpi\n")
+    assert remapped_chips(text) == ("IR-IO-APIC", "IR-PCI-MSI")
+    assert remapped_chips("           CPU0\n  0:   44   IO-APIC   2-edge   timer\n") == ()
