@@ -101,6 +101,8 @@ def render(document):
     if "baseline" in document:
         parts.append(_baseline(document["baseline"], document["controls"], several))
     parts += [_header(document), _summary(document)]
+    if "framework" in document:
+        parts.append(_framework(document["framework"], several))
     entries = {(c["host"], c["template"]): c for c in document["cells"]}
     parts += [_section(key, rows, entries.get(key), several, trend)
               for key, rows in cells.items()]
@@ -353,6 +355,24 @@ def _summary(document):
     return (f"<h2>Summary</h2>\n<p>{esc(summary['total'])} controls: {total or 'none'}</p>\n"
             + _counts_table("risk factor", by_risk, summary["by_risk"]) + "\n"
             + _counts_table("severity", by_severity, summary["by_severity"]))
+
+
+def _framework(framework, several):
+    """The run's controls under a framework's headings, each control linked to its row."""
+    rows = []
+    for heading in framework["headings"]:
+        controls = ", ".join(
+            (f"<a href=\"#{esc(cid)}\">{esc(cid)}</a> {_badge(status)}" if not several
+             else f"{esc(cid)} {_badge(status)}")
+            for cid, status in heading["controls"].items()) or "none of its controls ran"
+        rows.append(f"<tr><th>{esc(heading['id'])}</th><td>{esc(heading['title'])}</td>"
+                    f"<td>{_badge(heading['status'])}</td><td>{controls}</td></tr>")
+    unmapped = (f"<p>Under no heading: {esc(', '.join(framework['unmapped']))}</p>"
+                if framework["unmapped"] else "")
+    return (f"<h2 id=\"framework\">{esc(framework['title'])}</h2>\n"
+            f"<p class=\"source\">{esc(framework['source'])}</p>\n<table>\n"
+            f"<tr><th>requirement</th><th>title</th><th>status</th><th>controls</th></tr>\n"
+            + "\n".join(rows) + f"\n</table>\n{unmapped}")
 
 
 def _changes(name, changes, shown, several):

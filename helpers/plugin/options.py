@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.host import interrupts
+from helpers.verdict import frameworks
 from helpers.verdict.catalog import FAIL_ON, SEVERITIES
 
 OPT_TEMPLATE = "--template"
@@ -36,6 +37,7 @@ OPT_ALLOW_RAW_QEMU = "--allow-raw-qemu"
 OPT_MAX_PARALLEL = "--max-parallel"
 OPT_SHARD = "--shard"
 OPT_HISTORY = "--history"
+OPT_FRAMEWORK = "--framework"
 
 # Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
 # failed or drifted at or above --fail-on, or errored).
@@ -86,6 +88,9 @@ def pytest_addoption(parser):
                     help="keep this run's controls.json in DIR by date; the report shows since "
                          "when each control fails and its last runs, and compares with the "
                          "previous run unless --baseline names another")
+    group.addoption(OPT_FRAMEWORK, default=None, choices=frameworks.names(),
+                    help="also group the controls under this framework's headings in the "
+                         "terminal, report.html and controls.json (catalog/frameworks/)")
     group.addoption(OPT_NETWORK, default="default", metavar="NAME",
                     help="libvirt network for guests on a real host (default: default)")
     group.addoption(OPT_ALLOWED_TARGET, action="append", default=[], metavar="ADDR:PORT",

@@ -23,7 +23,7 @@ from helpers.plugin import cells
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import EXIT_USAGE
 from helpers.verdict import catalog as catalog_mod
-from helpers.verdict import verdicts, waivers
+from helpers.verdict import frameworks, verdicts, waivers
 from helpers.verdict.evidence import Evidence
 
 VANTAGES = ("inside", "outside")
@@ -183,6 +183,9 @@ class ControlReport:
                                   if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
         if self.refused or "template_refused" in self.context:
             session.exitstatus = EXIT_USAGE  # fix the template, not the host
+        name = self.config.getoption("framework")
+        if name:
+            self.document["framework"] = frameworks.load(name).group(self.document["controls"])
         self._write(self.document)
 
     def _write(self, document):
@@ -242,6 +245,8 @@ class ControlReport:
                                                                      {"red": True, "bold": True})
             tr.write_line(line, **markup)
             tr.write_line(f"        {summary_line(row)}")
+        if "framework" in self.document:
+            _framework_summary(tr, self.document["framework"])
         if "baseline" in self.document:
             _baseline_summary(tr, self.document["baseline"])
         gate = self.document["gate"]
@@ -263,6 +268,22 @@ def feed_warnings(document):
     runs = [document["run"]] + [cell.get("run") or {} for cell in document.get("cells", ())]
     return list(dict.fromkeys(run["osv"]["warning"] for run in runs
                               if isinstance(run.get("osv"), dict) and run["osv"].get("warning")))
+
+
+def _framework_summary(tr, framework):
+    tr.write_line(f"framework {framework['name']}: {framework['title']}")
+    for heading in framework["headings"]:
+        failing = [cid for cid, status in heading["controls"].items()
+                   if status in verdicts.FAILING]
+        controls = ", ".join(f"{cid} {status}" for cid, status in heading["controls"].items())
+        line = (f"{heading['id']:<12} {heading['status'].upper():<9} {heading['title']}: "
+                f"{controls or 'none of its controls ran'}")
+        tr.write_line(line, **({"red": True, "bold": True} if failing else {}))
+        if failing:
+            tr.write_line(f"             failing: {', '.join(failing)}")
+    if framework["unmapped"]:
+        tr.write_line(f"under no heading of {framework['name']}: "
+                      f"{', '.join(framework['unmapped'])}")
 
 
 def _baseline_summary(tr, baseline):

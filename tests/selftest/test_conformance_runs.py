@@ -19,6 +19,8 @@ from tests.support.browser import chromium
 from tests.support.expected import HAS_MAC, VANTAGES, expected_status
 from tests.support.suite import run_suite
 
+FRAMEWORK = "bsi-sys-1-5"
+
 
 def conformance(tmp_path_factory, template, *options):
     """The suite as `make conformance TEMPLATE=...` runs it (leaky on the leaky host profile)."""
@@ -37,7 +39,7 @@ def hardened_run(tmp_path_factory):
 def leaky_run(tmp_path_factory, hardened_run):
     """Leaky, compared with the hardened run: what a night-to-night regression looks like."""
     return conformance(tmp_path_factory, "leaky", "--baseline",
-                       str(hardened_run[3] / "controls.json"))
+                       str(hardened_run[3] / "controls.json"), "--framework", FRAMEWORK)
 
 
 @pytest.fixture(scope="module", params=["hardened", "leaky"])
@@ -124,6 +126,21 @@ def test_the_leaky_html_report_renders_every_failing_controls_evidence(leaky_run
             if not entry["ok"]:
                 assert entry["observed"] in dom, (control["id"], entry["what"])
         assert control["remediation"] in dom, control["id"]
+
+
+def test_a_framework_groups_the_leaky_runs_controls_under_its_headings(leaky_run, tmp_path):
+    _, proc, report, report_dir = leaky_run
+    grouped, status = report["framework"], {c["id"]: c["status"] for c in report["controls"]}
+    assert grouped["name"] == FRAMEWORK and grouped["source"]
+    for heading in grouped["headings"]:
+        assert heading["controls"] == {cid: status[cid] for cid in heading["controls"]}
+        assert set(heading["controls"]) | set(heading["not_run"]) and not heading["not_run"]
+        failing = [cid for cid, s in heading["controls"].items() if s == "fail"]
+        assert (heading["status"] == "fail") == bool(failing), heading
+        assert f"{heading['id']:<12} {heading['status'].upper()}" in proc.stdout
+    assert any(h["status"] == "fail" for h in grouped["headings"])
+    dom = html.unescape(chromium(tmp_path, "--dump-dom", (report_dir / "report.html").as_uri()))
+    assert all(h["id"] in dom and h["title"] in dom for h in grouped["headings"])
 
 
 def test_junit_has_a_case_per_control_in_the_cells_suite(run):
