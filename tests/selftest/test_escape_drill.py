@@ -9,14 +9,13 @@ import os
 
 import pytest
 
-from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from guest import build as probe_guest
 from helpers.host.escapedrill import EscapeDrill
 from helpers.host.target import Target
-from helpers.lab.lab import Lab
 from helpers.template.domxml import Domain
 from helpers.vm.image import GuestImage
 from helpers.vm.launch import launch
+from tests.support.labs import hardened_lab
 from tests.support.suite import ROOT
 
 HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
@@ -33,16 +32,15 @@ def with_label(uid):
 @pytest.fixture(scope="module")
 def neighbours():
     """Two guests of the lab, under uids 20001 and 20002."""
-    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
-    target = Target.for_lab(lab)
     image = GuestImage.probe(probe_guest.build(probe_guest.DEFAULT_CACHE))
-    try:
-        with launch(target, with_label(20001), image, "tcg") as attacker, \
-                launch(target, with_label(20002), image, "tcg") as victim:
-            yield target, attacker, victim
-    finally:
-        target.close()
-        lab.stop()
+    with hardened_lab() as lab:
+        target = Target.for_lab(lab)
+        try:
+            with launch(target, with_label(20001), image, "tcg") as attacker, \
+                    launch(target, with_label(20002), image, "tcg") as victim:
+                yield target, attacker, victim
+        finally:
+            target.close()
 
 
 def test_guests_under_labels_of_their_own_refuse_every_attempt(neighbours):

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
-from helpers.lab.lab import NETWORK, Lab
+from helpers.lab.lab import NETWORK
 from tests.support import matrix
+from tests.support.labs import hardened_lab
 from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite, statuses
 
@@ -47,11 +47,8 @@ def sysfs_overlays(folder, values):
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
-    try:
+    with hardened_lab() as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 def _run(lab, folder, values, *options):

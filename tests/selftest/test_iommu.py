@@ -9,8 +9,8 @@ put over them in its own mount namespace; this machine's own are never changed.
 
 import pytest
 
-from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
-from helpers.lab.lab import NETWORK, Lab
+from helpers.lab.lab import NETWORK
+from tests.support.labs import hardened_lab
 from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite, statuses
 
@@ -24,11 +24,8 @@ INTERRUPTS = """           CPU0       CPU1
 
 @pytest.fixture(scope="module")
 def lab():
-    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
-    try:
+    with hardened_lab() as lab:
         yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.fixture(scope="module")
