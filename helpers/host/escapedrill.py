@@ -57,7 +57,12 @@ class EscapeDrill:
         except HypervisorError as err:
             raise Undecided(f"the escape drill's probe did not run (python3 is needed on the "
                             f"hypervisor's host): {err}") from None
-        return cls.judge(attacking, attacked, json.loads(out))
+        try:
+            result = json.loads(out)
+        except ValueError:
+            raise Undecided(f"the escape drill's probe printed no report (a MAC profile may "
+                            f"have stopped it): {out.strip()[-200:] or 'nothing'}") from None
+        return cls.judge(attacking, attacked, result)
 
     @classmethod
     def judge(cls, attacker, victim, result):
