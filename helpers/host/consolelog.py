@@ -10,6 +10,8 @@ it (logfile=/dev/fdset/N); a stdout that is a file, or a chardev logfile= naming
 written by QEMU itself.
 """
 
+from helpers.host.qemuproc import options
+
 VIRTLOGD_MAX_SIZE = 2097152  # virtlogd's default max_size
 
 
@@ -22,10 +24,10 @@ def unrotated_outputs(process):
             found.append(f"{name}: {target}")
     for flag, value in zip(process.cmdline, process.cmdline[1:]):
         if flag == "-chardev":
-            options = dict(o.partition("=")[::2] for o in value.split(","))
-            log = options.get("logfile", "")
+            chardev = options(value)
+            log = chardev.get("logfile", "")
             if log and not log.startswith("/dev/fdset/"):
-                found.append(f"chardev {options.get('id', '?')}: {log}")
+                found.append(f"chardev {chardev.get('id', '?')}: {log}")
     return found
 
 

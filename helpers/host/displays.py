@@ -12,6 +12,8 @@ serves every channel not forced secure, so only a SPICE display without port= is
 
 from dataclasses import dataclass
 
+from helpers.host import qemuproc
+
 LOOPBACK = ("127.", "::1", "localhost")
 
 
@@ -57,7 +59,7 @@ def _vnc(value):
 
 
 def _spice(value):
-    options = dict(o.partition("=")[::2] for o in value.split(","))
+    options = qemuproc.options(value)
     address = "unix" if options.get("unix") in ("on", "") and "unix" in options \
         else options.get("addr", "")
     plain = options.get("port", "0") not in ("", "0")

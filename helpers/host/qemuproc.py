@@ -152,3 +152,9 @@ def _option(value, key):
 def _status(hypervisor, pid):
     lines = hypervisor.read_text(f"/proc/{pid}/status").splitlines()
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
+
+
+def options(value):
+    """A QEMU option's key=value list as a dict ('port=5901,addr=0.0.0.0' -> {'port': '5901',
+    'addr': '0.0.0.0'}); a bare word maps to ''."""
+    return dict(part.partition("=")[::2] for part in value.split(","))
