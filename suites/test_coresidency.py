@@ -4,7 +4,7 @@ the host's disk, which one guest must not fill or saturate for the others."""
 
 import pytest
 
-from helpers.host import consolelog, coresidency
+from helpers.host import consolelog, coresidency, cpulimits
 from helpers.host.iolimits import io_limits
 from helpers.verdict.undecided import Undecided
 
@@ -59,3 +59,15 @@ def test_guest_disk_io_is_capped(guest, evidence):
         raise Undecided("the running guest has no writable disk to judge")
     evidence.expect_none("writable disks without an I/O limit in force (libvirt blockIoTune, "
                          "live)", [dev for dev, found in limits.items() if not found])
+
+
+@pytest.mark.control("DEV-07")
+@pytest.mark.outside
+def test_guest_cpu_use_is_bounded(guest, evidence):
+    controls = cpulimits.cpu_controls(guest.domain)
+    bound = cpulimits.bound(controls, guest.live.cpu_shares)
+    evidence.check("CPU controls in force for the running guest (libvirt schedinfo, live)",
+                   bound or cpulimits.describe(controls),
+                   "a quota for the whole guest (<cputune><global_quota>), quotas for its vCPUs "
+                   "and emulator threads, or the share weight its <cputune><shares> sets",
+                   bool(bound))

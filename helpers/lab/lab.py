@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.host import command, diskspace, netfilter, procnet
-from helpers.lab import labconfig
+from helpers.lab import cgroups, labconfig
 from helpers.vm.sweep import METADATA_ADDRESS
 
 PREFIX = "vmiso-"
@@ -169,17 +169,19 @@ class Lab:
                 for src, dest in labconfig.BIND_MOUNTS]
 
     def _start_daemons(self):
+        """The daemons start in the lab's mount namespace, and in a cgroup namespace rooted at
+        the lab's own cgroups (helpers/lab/cgroups.py)."""
         q = shlex.quote
-        binds = self.bind_steps()
+        steps = self.bind_steps() + cgroups.join_steps(cgroups.create(self.root, self.run_id))
         if labconfig.REPLACED_EMULATOR[self.profile]:
-            binds.append(self._replaced_emulator())
+            steps.append(self._replaced_emulator())
         flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])
-        starts = " && ".join(f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
-                             + (f" {flags}" if d == "libvirtd" and flags else "")
-                             for d in DAEMONS)
-        binds = " && ".join(binds)
+        starts = cgroups.mount_steps() + [
+            f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
+            + (f" {flags}" if d == "libvirtd" and flags else "") for d in DAEMONS]
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
-           "sh", "-c", f"{binds} && {starts}")
+           "sh", "-c", " && ".join(steps) + " && exec unshare --cgroup sh -c "
+           + q(" && ".join(starts)))
         deadline = time.monotonic() + START_TIMEOUT
         while not self.socket.exists():
             if time.monotonic() > deadline:
@@ -254,9 +256,14 @@ def teardown(root):
     namespaces = [ns for ns in namespaces_of(run_id) if Path(f"/run/netns/{ns}").exists()]
     pids = {pid for ns in namespaces for pid in _pids_in_netns(ns)}
     pids |= {pid for d in DAEMONS if (pid := _pid_in(root / f"{d}.pid")) is not None}
+    pids |= cgroups.pids(root)
     _kill_and_wait(pids - {os.getpid()})
+    stayed = cgroups.remove(root)
     for ns in namespaces:
         sh("ip", "netns", "delete", ns, check=False)
+    if stayed:
+        raise LabError(f"the lab's cgroups {', '.join(stayed)} still hold a process after its "
+                       f"teardown; end that process, and the next run removes them")
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -361,6 +361,22 @@ class Domain:
         return self.root.findtext("memtune/hard_limit", "")
 
     @property
+    def cpu_shares(self):
+        """<cputune><shares>: the guest's CPU weight against its neighbours; '' where unset."""
+        return self.root.findtext("cputune/shares", "").strip()
+
+    @property
+    def cpu_quotas(self):
+        """{element: quota in µs} of the <cputune> quotas set to a limit (a negative quota, or
+        none, leaves that part of the guest unbounded)."""
+        found = {}
+        for name in ("global_quota", "quota", "emulator_quota"):
+            value = self.root.findtext(f"cputune/{name}", "").strip()
+            if value.lstrip("-").isdigit() and int(value) > 0:
+                found[name] = int(value)
+        return found
+
+    @property
     def interfaces(self):
         return self._all("devices/interface")
 

@@ -227,9 +227,15 @@ def disk_format(dom):
     return [f"disk {dev} has no <driver type>" for dev in dom.disks_without_format]
 
 
-def disk_io_limits(dom):
-    """writable disks without an I/O limit (<iotune>)"""
-    return [f"disk {dev} has no <iotune> limit" for dev in dom.writable_disks_without_iotune]
+def host_resource_limits(dom):
+    """writable disks without an I/O limit (<iotune>), CPU without a cap or weight (<cputune>)"""
+    found = [f"disk {dev} has no <iotune> limit" for dev in dom.writable_disks_without_iotune]
+    quotas = dom.cpu_quotas
+    if not ("global_quota" in quotas or {"quota", "emulator_quota"} <= set(quotas)
+            or dom.cpu_shares):
+        found.append("no <cputune> global_quota, no quota with emulator_quota, no shares: "
+                     "the guest may take every host CPU it has vCPUs for")
+    return found
 
 
 def host_identity(dom):
@@ -283,7 +289,7 @@ STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_a
           "SHR-03": guest_agent, "SHR-04": host_identity, "SHR-05": host_channels,
           "NET-01": host_filter, "NET-04": host_filter, "NET-05": guest_isolation,
           "NET-06": user_networking, "DEV-01": usb_redirection, "DEV-02": host_devices,
-          "DEV-03": disk_format, "DEV-07": disk_io_limits, "MGT-01": exposed_display}
+          "DEV-03": disk_format, "DEV-07": host_resource_limits, "MGT-01": exposed_display}
 
 
 # Controls whose rule needs the policy's device allowlist besides the XML.

@@ -17,7 +17,7 @@ from helpers.output import document
 from tests.support import static as static_support
 from tests.support.browser import chromium
 from tests.support.expected import HAS_MAC, VANTAGES, expected_status
-from tests.support.suite import run_suite
+from tests.support.suite import lab_cgroups, run_suite
 
 FRAMEWORK = "bsi-sys-1-5"
 
@@ -83,6 +83,16 @@ def test_the_escape_drill_reaches_the_neighbour_under_one_identity(hardened_run)
     assert {"escaped guest: read the neighbour's disk",
             "escaped guest: open the neighbour's disk for writing"} <= allowed, evidence
     assert any(e["what"].startswith("positive twin") for e in evidence), evidence
+
+
+def test_guests_cpu_is_bounded_only_where_the_template_bounds_it(run):
+    """libvirt in the lab gives QEMU cgroups, so <cputune> is applied: the hardened guest's
+    quota reads back live, the leaky guest (no <cputune>) has none."""
+    template, _, report, _ = run
+    check = [e for e in by_id(report)["DEV-07"]["evidence"] if e["what"].startswith("CPU ")]
+    assert check and check[0]["ok"] == (template == "hardened"), check
+    expected = "global_quota 150000" if template == "hardened" else "global_quota -1"
+    assert expected in check[0]["observed"], check
 
 
 def test_exit_status_is_zero_only_when_every_control_passed(run):
@@ -193,6 +203,7 @@ def test_nothing_is_left_behind(run):
     assert not Path(f"/run/netns/{lab}-up").exists()
     assert not Path(f"/run/netns/{lab}-mg").exists()
     assert not Path(f"/run/vmiso/{run_id}").exists()
+    assert not lab_cgroups(run_id)
     leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit() and run_id in _cmdline(pid)]
     assert not leftovers, [_cmdline(pid) for pid in leftovers]
 

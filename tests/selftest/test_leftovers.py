@@ -14,7 +14,7 @@ import libvirt
 import pytest
 
 from helpers.lab.lab import Lab
-from tests.support.suite import ROOT, run_suite
+from tests.support.suite import ROOT, lab_cgroups, run_suite
 from tests.support.suite import start as suite_process
 
 STATE_DIR = Path("/run/vmiso")
@@ -66,6 +66,7 @@ def leftovers(run_id):
     found = [f"/run/netns/{ns}" for ns in os.listdir("/run/netns")
              if ns.startswith(f"vmiso-{run_id}")]
     found += [str(STATE_DIR / run_id)] if (STATE_DIR / run_id).exists() else []
+    found += [str(c) for c in lab_cgroups(run_id)]
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

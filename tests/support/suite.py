@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900
 STATE_DIR = Path("/run/vmiso")
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 def start(*options, clone=ROOT, prefix=(), env=None, inherit_env=True, merge_stderr=False):
@@ -39,6 +40,8 @@ def suite(*options, timeout=RUN_TIMEOUT, **how):
         raise
     assert not labs_of(process.pid), f"run {process.pid} left its lab behind"
     assert not orphaned_labs(), f"a cell of run {process.pid} left its lab behind"
+    stray = [c for c in lab_cgroups() if not (STATE_DIR / c.name.removeprefix("vmiso-")).exists()]
+    assert not stray, f"run {process.pid} left lab cgroups behind: {stray}"
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
@@ -67,6 +70,16 @@ def orphaned_labs():
             found.append(owner.parent)
         except OSError:
             continue
+    return found
+
+
+def lab_cgroups(run_id=""):
+    """The cgroup folders of lab `run_id` (of every lab without one) on this machine."""
+    found = []
+    for folder, subfolders, _ in os.walk(CGROUP_ROOT):
+        mine = [d for d in subfolders if d.startswith(f"vmiso-{run_id}")]
+        found += [Path(folder) / d for d in mine]
+        subfolders[:] = [d for d in subfolders if d not in mine]
     return found
 
 

@@ -106,6 +106,11 @@ def remove_memtune(root):
     root.remove(root.find("memtune"))
 
 
+def remove_cputune(root):
+    for tune in root.findall("cputune"):
+        root.remove(tune)
+
+
 # name -> (mutation of the hardened domain, the controls it breaks; empty for a harmless one)
 DEVICES = {
     "floppy disk": (insert(
@@ -130,6 +135,7 @@ DEVICES = {
     "virtio memballoon": (memballoon("virtio"), {"SHR-05"}),
     "guest memory in core dumps": (dump_core("on"), {"ESC-06"}),
     "no memory hard limit": (remove_memtune, {"ESC-06"}),
+    "no cputune": (remove_cputune, {"DEV-07"}),
     "usb disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/u.img'/>"
@@ -228,6 +234,23 @@ DEVICES = {
 
 def broken_controls(dom):
     return {control for control, found in findings(dom).items() if found}
+
+
+@pytest.mark.parametrize("children, bounded", [
+    ((), False),
+    ((("global_quota", "-1"),), False),
+    ((("period", "100000"), ("quota", "50000")), False),  # emulator threads unbounded
+    ((("quota", "50000"), ("emulator_quota", "20000")), True),
+    ((("global_period", "100000"), ("global_quota", "150000")), True),
+    ((("shares", "512"),), True),
+])
+def test_cputune_bounds_the_guest_with_a_whole_quota_both_quotas_or_shares(children, bounded):
+    root = ET.fromstring(HARDENED)
+    remove_cputune(root)
+    tune = ET.SubElement(root, "cputune")
+    for name, value in children:
+        ET.SubElement(tune, name).text = value
+    assert ("DEV-07" not in broken_controls(Domain(root))) == bounded
 
 
 def mutated_hardened(names):

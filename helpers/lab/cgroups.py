@@ -1,0 +1,130 @@
+"""The machine's cgroups inside the lab, and a cgroup of the lab's own in every hierarchy.
+
+`ip netns exec` mounts a fresh /sys for the namespace, and a fresh /sys has nothing mounted on
+/sys/fs/cgroup: the lab's libvirtd would find no cgroup and place QEMU in none, so that no
+<cputune> of a guest would ever be applied. The lab makes a cgroup vmiso-<id> under the
+runner's own in each hierarchy, moves its daemons into them, and starts them in a cgroup
+namespace of their own, where it mounts the machine's hierarchies again: the daemons see the
+lab's cgroups as the root of each. libvirt makes its /machine partition at that root, so every
+cgroup of the lab's guests lies inside the lab's, and goes with it.
+
+    steps = join_steps(create(root, run_id))   # then, in a new cgroup namespace, mount_steps()
+    remove(root)   # once pids(root) are gone: [folders that stayed]
+"""
+
+import errno
+import os
+import shlex
+import time
+from pathlib import Path
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+RECORD = "cgroups"  # the lab's cgroup folders, one per line, under the lab's root
+REMOVE_TIMEOUT = 5  # seconds a killed process may take to leave its cgroup
+
+
+def mounts(mountinfo="/proc/self/mountinfo"):
+    """[(mount point, fstype, super options)] at and under /sys/fs/cgroup, in mount order."""
+    found = []
+    for line in Path(mountinfo).read_text().splitlines():
+        fields, _, fs = line.partition(" - ")
+        point = fields.split()[4]
+        fstype, _source, options = fs.split()[:3]
+        if (point == CGROUP_ROOT or point.startswith(CGROUP_ROOT + "/")) and \
+                fstype in ("tmpfs", "cgroup", "cgroup2"):
+            found.append((point, fstype, options))
+    return found
+
+
+def mount_steps(mountinfo="/proc/self/mountinfo"):
+    """Shell steps that mount the machine's cgroup hierarchies where the machine has them."""
+    q = shlex.quote
+    return [f"mkdir -p {q(point)} && mount -t {fstype} -o {q(options)} {fstype} {q(point)}"
+            for point, fstype, options in mounts(mountinfo)]
+
+
+def hierarchies(mountinfo="/proc/self/mountinfo", cgroup="/proc/self/cgroup"):
+    """[the folder of the runner's own cgroup] in every mounted hierarchy."""
+    found = []
+    cgroup_mounts = [(p, t, set(o.split(","))) for p, t, o in mounts(mountinfo) if t != "tmpfs"]
+    for line in Path(cgroup).read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        wanted = set(controllers.split(",")) if controllers else set()
+        for point, fstype, options in cgroup_mounts:
+            if (fstype == "cgroup2") == (not wanted) and wanted <= options:
+                found.append(Path(point + path))
+                break
+    return found
+
+
+def create(root, run_id):
+    """Make the lab's cgroup in every hierarchy, recorded under `root` for remove()."""
+    made = []
+    record = Path(root) / RECORD
+    for parent in hierarchies():
+        folder = parent / f"vmiso-{run_id}"
+        folder.mkdir()
+        made.append(folder)
+        record.write_text("".join(f"{f}\n" for f in made))
+        _inherit_cpuset(parent, folder)
+    return made
+
+
+def _inherit_cpuset(parent, folder):
+    """A new cpuset cgroup has no CPUs and no memory nodes, and takes no process until given
+    its parent's."""
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        if (parent / name).exists():
+            (folder / name).write_text((parent / name).read_text())
+
+
+def join_steps(folders):
+    """Shell steps that move the shell running them, and what it starts, into `folders`; they
+    reach the folders through the runner's own root, as a fresh /sys shows no cgroup."""
+    runner_root = f"/proc/{os.getpid()}/root"
+    return [f"echo $$ > {shlex.quote(runner_root + str(folder / 'cgroup.procs'))}"
+            for folder in folders]
+
+
+def pids(root):
+    """Every process in the lab's cgroups and the cgroups below them."""
+    found = set()
+    for folder in _recorded(root):
+        for below, _, files in os.walk(folder):
+            try:
+                found |= {int(p) for p in (Path(below) / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass  # a threaded cgroup lists its processes in its domain's cgroup.procs
+    return found
+
+
+def _recorded(root):
+    record = Path(root) / RECORD
+    return record.read_text().split() if record.exists() else []
+
+
+def remove(root):
+    """Remove the lab's cgroups and every cgroup libvirt made inside them, deepest first;
+    [the folders that stayed] (a process still in them)."""
+    stayed = []
+    for folder in _recorded(root):
+        for below, _, _ in os.walk(folder, topdown=False):
+            if not _rmdir(Path(below)):
+                stayed.append(below)
+    if not stayed:
+        (Path(root) / RECORD).unlink(missing_ok=True)
+    return stayed
+
+
+def _rmdir(folder):
+    deadline = time.monotonic() + REMOVE_TIMEOUT
+    while True:
+        try:
+            folder.rmdir()
+            return True
+        except FileNotFoundError:
+            return True
+        except OSError as err:
+            if err.errno != errno.EBUSY or time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
