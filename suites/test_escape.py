@@ -6,6 +6,7 @@ import pytest
 
 from helpers.host import confinement
 from helpers.host.escapedrill import EscapeDrill
+from helpers.host.labelrestore import stop_drill
 from helpers.host.qemuproc import QemuProcess
 
 SECCOMP_FILTER = 2
@@ -121,3 +122,20 @@ def test_an_escaped_guest_cannot_reach_its_neighbour(guest, sibling, target, evi
                         "refused", not attempt.allowed)
     evidence.expect_none(f"what the neighbour (QEMU pid {drill.victim.pid}) and the host did not "
                          f"refuse", [f"{a.what} ({a.path})" for a in drill.attempts if a.allowed])
+
+
+@pytest.mark.control("ESC-09")
+@pytest.mark.outside
+def test_a_stopped_guest_leaves_no_file_under_its_identity(target, template, base_image,
+                                                           accelerator, inputs, evidence):
+    files = stop_drill(target, template, base_image, accelerator, inputs.allow_raw_qemu)
+    evidence.note("files libvirt labelled for the paused guest's QEMU",
+                  [f.describe() for f in files if f.relabelled and f.judged]
+                  or "none: QEMU runs under the files' own owner and context",
+                  "each given back at stop")
+    evidence.note("vmiso's own files (its seed, its image cache's base image and kernel), "
+                  "which libvirt labelled", [f.describe() for f in files
+                                             if f.relabelled and not f.judged] or "none",
+                  "noted, not judged: they are not the template's")
+    evidence.expect_none("files left with the guest's owner or SELinux categories after "
+                         "libvirt stopped it", [f.describe() for f in files if f.kept])

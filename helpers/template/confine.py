@@ -23,9 +23,8 @@ judge the template as given.
 
 import xml.etree.ElementTree as ET
 
-from helpers.template.domxml import QEMU_NS, Domain
+from helpers.template.domxml import CHARDEVS, QEMU_NS, Domain
 
-CHARDEVS = ("serial", "parallel", "console", "channel")
 # Backends that reach no host file, device or address: kept as they are.
 SAFE_CHARDEV_TYPES = ("pty", "null", "vc", "stdio", "spicevmc", "spiceport", "qemu-vdagent")
 SPICE_SMARTCARD = "spicevmc"

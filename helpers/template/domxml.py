@@ -16,6 +16,8 @@ I440FX_MACHINES = ("pc", "isapc", "xenfv")
 QEMU_NS = "{http://libvirt.org/schemas/domain/qemu/1.0}"
 XEN_NS = "{http://libvirt.org/schemas/domain/xen/1.0}"  # libxl's device_model_args
 NESTED_FEATURES = ("vmx", "svm")
+CHARDEVS = ("serial", "parallel", "console", "channel")
+SEED_SERIAL = "vmiso-seed"  # the disk vmiso adds to every guest for its keys
 I440FX_PREFIX = "pc-i440fx-"
 # Xen guests without a device model (no emulated hardware): PV and PVH, by machine or OS type.
 XEN_PARAVIRTUAL = ("xenpv", "xenpvh", "linux", "xen")
@@ -340,6 +342,55 @@ class Domain:
                         self._all("devices/interface[@type='hostdev']")]
 
     @property
+    def disk_files(self):
+        """[(what, path)] of the disks' images on the host ('read-only disk vdb', path)."""
+        found = []
+        for disk in self._all("devices/disk"):
+            source = disk.find("source")
+            path = "" if source is None else source.get("file") or source.get("dev") or ""
+            kind = "read-only " if disk.find("readonly") is not None else ""
+            if path:
+                found.append((f"{kind}{disk.get('device', 'disk')} {_target_dev(disk)}", path))
+        return found
+
+    @property
+    def disks_never_given_back(self):
+        """[(what, path)] of the read-only and shareable disks libvirt relabels for QEMU (no
+        <source><seclabel relabel='no'/>): libvirt never gives such a disk its owner back.
+        vmiso's own seed is not the template's, and is left out."""
+        found = []
+        for disk in self._all("devices/disk"):
+            if disk.findtext("serial") == SEED_SERIAL:
+                continue
+            source = disk.find("source")
+            path = "" if source is None else source.get("file") or source.get("dev") or ""
+            shared = disk.find("readonly") is not None or disk.find("shareable") is not None
+            kept_as_is = source is not None and any(
+                label.get("relabel") == "no" and label.get("model", "dac") == "dac"
+                for label in source.findall("seclabel"))
+            if path and shared and not kept_as_is:
+                found.append((f"{disk.get('device', 'disk')} {_target_dev(disk)}", path))
+        return found
+
+    @property
+    def host_files(self):
+        """[(what, path)] of the files on the host the domain names, which libvirt labels for
+        its QEMU: disk images, boot files, firmware variables and chardev or log files."""
+        found = list(self.disk_files)
+        for tag in ("kernel", "initrd", "dtb", "loader", "nvram"):
+            path = (self.root.findtext(f"os/{tag}") or "").strip()
+            if path:
+                found.append((f"<os><{tag}>", path))
+        for dev in self._all("devices/*"):
+            source, log = dev.find("source"), dev.find("log")
+            if dev.tag in CHARDEVS and dev.get("type") == "file" and source is not None \
+                    and source.get("path"):
+                found.append((f"<{dev.tag}> file", source.get("path")))
+            if log is not None and log.get("file"):
+                found.append((f"<{dev.tag}> log", log.get("file")))
+        return list(dict.fromkeys(found))
+
+    @property
     def smbios_mode(self):
         return self._attribute("os/smbios", "mode")
 
@@ -394,6 +445,7 @@ class Domain:
     def interface_filter(iface):
         ref = iface.find("filterref")
         return "" if ref is None else ref.get("filter", "")
+
 
 
 def _target_dev(disk):

@@ -283,13 +283,21 @@ def resource_limits(dom):
     return found + ([] if dom.memory_hard_limit else ["no <memtune><hard_limit>"])
 
 
+def disks_left_to_qemu(dom):
+    """read-only or shareable disks libvirt relabels and never gives back (no <source><seclabel
+    model='dac' relabel='no'/>)"""
+    return [f"{what} {path}: handed to QEMU's user at start, never given back"
+            for what, path in dom.disks_never_given_back]
+
+
 STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_and_disk,
           "HV-05": video, "HV-06": parallel, "HV-07": nested_virtualization, "HV-08": raw_qemu,
-          "ESC-06": resource_limits, "SHR-01": shares, "SHR-02": clipboard,
-          "SHR-03": guest_agent, "SHR-04": host_identity, "SHR-05": host_channels,
-          "NET-01": host_filter, "NET-04": host_filter, "NET-05": guest_isolation,
-          "NET-06": user_networking, "DEV-01": usb_redirection, "DEV-02": host_devices,
-          "DEV-03": disk_format, "DEV-07": host_resource_limits, "MGT-01": exposed_display}
+          "ESC-06": resource_limits, "ESC-09": disks_left_to_qemu, "SHR-01": shares,
+          "SHR-02": clipboard, "SHR-03": guest_agent, "SHR-04": host_identity,
+          "SHR-05": host_channels, "NET-01": host_filter, "NET-04": host_filter,
+          "NET-05": guest_isolation, "NET-06": user_networking, "DEV-01": usb_redirection,
+          "DEV-02": host_devices, "DEV-03": disk_format, "DEV-07": host_resource_limits,
+          "MGT-01": exposed_display}
 
 
 # Controls whose rule needs the policy's device allowlist besides the XML.

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.template.confine import confine
-from helpers.template.domxml import Domain, TemplateError
+from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError
 
 
 @dataclass
@@ -234,7 +234,7 @@ def _add_seed(devices, spec):
     ET.SubElement(disk, "source", file=str(spec.seed))
     ET.SubElement(disk, "target", dev="vdz", bus="virtio")
     ET.SubElement(disk, "readonly")
-    ET.SubElement(disk, "serial").text = "vmiso-seed"
+    ET.SubElement(disk, "serial").text = SEED_SERIAL
 
 
 def _log_console(devices, spec):

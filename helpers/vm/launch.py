@@ -153,24 +153,14 @@ def launch(target, template, image, accelerator, raw_qemu=False):
     """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py); with
     `raw_qemu` its <qemu:commandline> and <qemu:override> run as given."""
     hypervisor = target.hypervisor
-    name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
-    workdir = target.workroot / name
-    _require_space(hypervisor, target.workroot)
-    hypervisor.make_dir(workdir)
+    name, workdir = _workdir(target, template)
     domain = None
     try:
-        hypervisor.write_bytes(workdir / MARK_FILE,
-                               RunMark.current(target.run_id).to_text().encode())
         spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
                                               accelerator, raw_qemu)
         started = time.monotonic()
         with _lease_source(target, name) as watch:
-            try:
-                domain = target.conn.createXML(xml, 0)
-            except libvirt.libvirtError as err:
-                refusal = Refusal.of(err.get_error_message(), template)
-                raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) \
-                    from None
+            domain = _create(target, template, xml)
             created = time.monotonic()
             console = functools.partial(_console_tail, hypervisor, workdir)
             address = _wait_for_lease(target, domain, spec.mac, console, watch)
@@ -192,9 +182,76 @@ def launch(target, template, image, accelerator, raw_qemu=False):
     finally:
         if domain is not None:
             _destroy(target, domain)
-            if template.root.find("devices/tpm") is not None:
-                _remove_tpm_log(hypervisor, name)
-        hypervisor.remove_tree(workdir)
+        _remove(target, template, name, workdir)
+
+
+@dataclass
+class Paused:
+    """A domain of the template, its files made, that start() creates paused: QEMU runs, no
+    guest code does."""
+
+    target: object
+    template: Domain
+    xml: str  # the domain XML libvirt is given
+    spec: Throwaway  # the files made for it (overlay, seed, scratch disks)
+    domain: libvirt.virDomain = None
+
+    def start(self):
+        self.domain = _create(self.target, self.template, self.xml,
+                              libvirt.VIR_DOMAIN_START_PAUSED)
+
+    def stop(self):
+        """Destroy it and return once libvirt has finished (restored what it relabelled)."""
+        try:
+            self.domain.destroy()
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise GuestError(f"libvirt could not stop {self.spec.name}: {err}") from None
+
+
+@contextlib.contextmanager
+def paused(target, template, image, accelerator, raw_qemu=False):
+    """A Paused domain of `template` with the files launch() gives a guest, for what libvirt
+    does to the host's files around a guest; stopped and gone, with its files, on exit."""
+    name, workdir = _workdir(target, template)
+    guest = None
+    try:
+        spec, _, xml, _ = _stage(workdir, name, template, image, target, accelerator, raw_qemu)
+        guest = Paused(target, template, xml, spec)
+        yield guest
+    finally:
+        if guest is not None and guest.domain is not None:
+            guest.stop()
+        _remove(target, template, name, workdir)
+
+
+def _workdir(target, template):
+    """A new guest's name and its folder on the hypervisor's host, holding the run's mark."""
+    name = f"{target.domain_prefix}{_safe(template.name) or 'guest'}-{next(_counter)}"
+    workdir = target.workroot / name
+    _require_space(target.hypervisor, target.workroot)
+    target.hypervisor.make_dir(workdir)
+    try:
+        target.hypervisor.write_bytes(workdir / MARK_FILE,
+                                      RunMark.current(target.run_id).to_text().encode())
+    except BaseException:
+        target.hypervisor.remove_tree(workdir)
+        raise
+    return name, workdir
+
+
+def _create(target, template, xml, flags=0):
+    try:
+        return target.conn.createXML(xml, flags)
+    except libvirt.libvirtError as err:
+        refusal = Refusal.of(err.get_error_message(), template)
+        raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) from None
+
+
+def _remove(target, template, name, workdir):
+    if template.root.find("devices/tpm") is not None:
+        _remove_tpm_log(target.hypervisor, name)
+    target.hypervisor.remove_tree(workdir)
 
 
 @contextlib.contextmanager

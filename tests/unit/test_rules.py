@@ -136,6 +136,10 @@ DEVICES = {
     "guest memory in core dumps": (dump_core("on"), {"ESC-06"}),
     "no memory hard limit": (remove_memtune, {"ESC-06"}),
     "no cputune": (remove_cputune, {"DEV-07"}),
+    "read-only disk libvirt does not relabel": (insert(
+        "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+        "<source file='/srv/iso.img'><seclabel model='dac' relabel='no'/></source>"
+        "<target dev='vdd' bus='virtio'/><readonly/></disk>"), set()),
     "usb disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/u.img'/>"
@@ -191,7 +195,8 @@ DEVICES = {
         "<iotune><total_iops_sec>500</total_iops_sec></iotune></disk>"), set()),
     "read-only virtio disk": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
-        "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/><readonly/></disk>"), set()),
+        "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/><readonly/></disk>"),
+        {"ESC-09"}),  # no <iotune> needed (DEV-07), but left to QEMU's user at stop
     "second virtio disk with a zero I/O limit": (insert(
         "<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
         "<source file='/tmp/d.img'/><target dev='vdb' bus='virtio'/>"

@@ -1,0 +1,129 @@
+"""What libvirt leaves on the host's files once a guest stops.
+
+At start libvirt labels every file the guest's QEMU opens for it: it hands the file to QEMU's
+uid and gid, and on an SELinux host gives it a context with the guest's own categories. At stop
+it must give each file its owner and context back; a file left under the guest's identity is one
+that any later or neighbouring guest under the same identity can open. libvirt gives back what
+it relabelled on a writable disk, but by design never a read-only or shareable disk's, nor a
+backing image's: other guests may still use them.
+
+    files = stop_drill(target, template, image, accelerator)
+    [f.describe() for f in files if f.kept]   # the files libvirt did not give back
+
+The guest's files stand for the template's own: its overlay for the template's boot disk, its
+scratch disks for the other disks, its UEFI variables. vmiso's own files (the seed, and the base
+image, kernel and initramfs in its image cache) are noted, not judged: they are not the
+template's, and libvirt never gives back a read-only disk or a backing image.
+"""
+
+import json
+import shlex
+from dataclasses import dataclass
+
+from helpers.host.confinement import MCS_PAIR
+from helpers.host.hypervisor import HypervisorError
+from helpers.template.domxml import Domain
+from helpers.verdict.undecided import Undecided
+from helpers.vm.launch import GuestError, paused
+
+# One line per file: path|uid:gid|mode|SELinux context ('?' without one), or path|absent;
+# stat exits 1 where it prints '?', so its status is not the script's.
+STAT = ('for f; do if [ -e "$f" ]; then stat -c "%n|%u:%g|%a|%C" -- "$f" 2>/dev/null; '
+        'else echo "$f|absent"; fi; done; true')
+
+
+@dataclass(frozen=True)
+class Label:
+    owner: str  # uid:gid
+    mode: str  # octal
+    context: str  # the SELinux context, '' without one
+
+    def __str__(self):
+        return f"{self.owner} {self.mode}" + (f" {self.context}" if self.context else "")
+
+
+@dataclass(frozen=True)
+class HostFile:
+    what: str  # what the domain uses it as: 'disk vda', 'backing file of vda', '<os><kernel>'
+    path: str
+    before: Label | None  # None: no such file
+    running: Label | None
+    after: Label | None
+    judged: bool = True  # False for vmiso's own files: its seed and its image cache's
+
+    @property
+    def relabelled(self):
+        return None not in (self.before, self.running) and \
+            (self.running.owner, self.running.context) != (self.before.owner, self.before.context)
+
+    @property
+    def kept(self):
+        """Left with another owner than before the guest started, or with the guest's own
+        SELinux categories (a shared context such as virt_content_t is harmless)."""
+        if not self.judged or None in (self.before, self.after):
+            return False
+        return self.after.owner != self.before.owner or (
+            self.after.context != self.before.context and bool(MCS_PAIR.search(self.after.context)))
+
+    def describe(self):
+        return (f"{self.what} {self.path}: {self.before or 'absent'} before, "
+                f"{self.running or 'absent'} while running, {self.after or 'absent'} after stop")
+
+
+def stop_drill(target, template, image, accelerator, raw_qemu=False):
+    """Every host file a paused domain of `template` uses, labelled before it starts, while it
+    runs and after libvirt has stopped it."""
+    hypervisor = target.hypervisor
+    try:
+        with paused(target, template, image, accelerator, raw_qemu) as guest:
+            domain = Domain.from_string(guest.xml)
+            files = domain.host_files + backing_files(hypervisor, domain.disk_files)
+            paths = [path for _, path in files]
+            before = labels(hypervisor, paths)
+            guest.start()
+            running = labels(hypervisor, paths)
+            guest.stop()
+            after = labels(hypervisor, paths)
+            ours = _vmisos_own(target, guest.spec.seed)
+    except (GuestError, HypervisorError) as err:
+        raise Undecided(f"no paused guest of the template could be started and stopped: "
+                        f"{err}") from None
+    return [HostFile(what, path, before[path], running[path], after[path], not ours(path))
+            for what, path in files]
+
+
+def _vmisos_own(target, seed):
+    """Whether a path is one of vmiso's own files rather than a stand-in for the template's:
+    the seed with the guest's keys, or the image cache's base image, kernel and initramfs."""
+    cache = f"{target.images.root}/"
+    return lambda path: path == str(seed) or path.startswith(cache)
+
+
+def backing_files(hypervisor, disks):
+    """[(what, path)] of the images under the disks' images (their qcow2 backing chains)."""
+    found = []
+    for what, path in disks:
+        try:
+            chain = json.loads(hypervisor.run("qemu-img", "info", "-U", "--backing-chain",
+                                              "--output=json", path))
+        except HypervisorError as err:
+            raise Undecided(f"qemu-img could not read the backing chain of {path}: {err}") \
+                from None
+        found += [(f"backing file of {what}", image["filename"]) for image in chain[1:]]
+    return found
+
+
+def labels(hypervisor, paths):
+    """{path: its Label, None where there is no such file}, in one command."""
+    out = hypervisor.run("sh", "-c", STAT, "sh", *paths) if paths else ""
+    found = {}
+    for line in out.splitlines():
+        if line.endswith("|absent"):
+            found[line.removesuffix("|absent")] = None
+            continue
+        path, owner, mode, context = line.rsplit("|", 3)
+        found[path] = Label(owner, mode, "" if context == "?" else context)
+    missing = [p for p in paths if p not in found]
+    if missing:
+        raise Undecided(f"stat named no label for {', '.join(map(shlex.quote, missing))}")
+    return found
