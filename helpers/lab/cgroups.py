@@ -8,14 +8,16 @@ namespace of their own, where it mounts the machine's hierarchies again: the dae
 lab's cgroups as the root of each. libvirt makes its /machine partition at that root, so every
 cgroup of the lab's guests lies inside the lab's, and goes with it.
 
-    steps = join_steps(create(root, run_id))   # then, in a new cgroup namespace, mount_steps()
-    remove(root)   # once pids(root) are gone: [folders that stayed]
+    made = create(root, run_id)
+    steps = join_steps(made)   # then, in a cgroup namespace of their own: mount_steps(made)
+    remove(root)               # once pids(root) are gone: [folders that stayed]
 """
 
 import errno
 import os
 import shlex
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -23,8 +25,21 @@ RECORD = "cgroups"  # the lab's cgroup folders, one per line, under the lab's ro
 REMOVE_TIMEOUT = 5  # seconds a killed process may take to leave its cgroup
 
 
+@dataclass(frozen=True)
+class Mount:
+    point: str
+    fstype: str  # tmpfs (the folder holding the hierarchies), cgroup (v1) or cgroup2
+    options: str  # its super options, as the machine mounted it
+
+    def step(self):
+        """A shell step that mounts it again where the machine has it."""
+        q = shlex.quote
+        return (f"mkdir -p {q(self.point)} && mount -t {self.fstype} -o {q(self.options)} "
+                f"{self.fstype} {q(self.point)}")
+
+
 def mounts(mountinfo="/proc/self/mountinfo"):
-    """[(mount point, fstype, super options)] at and under /sys/fs/cgroup, in mount order."""
+    """[Mount] at and under /sys/fs/cgroup, in mount order."""
     found = []
     for line in Path(mountinfo).read_text().splitlines():
         fields, _, fs = line.partition(" - ")
@@ -32,42 +47,48 @@ def mounts(mountinfo="/proc/self/mountinfo"):
         fstype, _source, options = fs.split()[:3]
         if (point == CGROUP_ROOT or point.startswith(CGROUP_ROOT + "/")) and \
                 fstype in ("tmpfs", "cgroup", "cgroup2"):
-            found.append((point, fstype, options))
+            found.append(Mount(point, fstype, options))
     return found
 
 
-def mount_steps(mountinfo="/proc/self/mountinfo"):
-    """Shell steps that mount the machine's cgroup hierarchies where the machine has them."""
-    q = shlex.quote
-    return [f"mkdir -p {q(point)} && mount -t {fstype} -o {q(options)} {fstype} {q(point)}"
-            for point, fstype, options in mounts(mountinfo)]
-
-
 def hierarchies(mountinfo="/proc/self/mountinfo", cgroup="/proc/self/cgroup"):
-    """[the folder of the runner's own cgroup] in every mounted hierarchy."""
+    """[(Mount, the folder of the runner's own cgroup in it)] for every mounted hierarchy."""
     found = []
-    cgroup_mounts = [(p, t, set(o.split(","))) for p, t, o in mounts(mountinfo) if t != "tmpfs"]
+    cgroup_mounts = [m for m in mounts(mountinfo) if m.fstype != "tmpfs"]
     for line in Path(cgroup).read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         wanted = set(controllers.split(",")) if controllers else set()
-        for point, fstype, options in cgroup_mounts:
-            if (fstype == "cgroup2") == (not wanted) and wanted <= options:
-                found.append(Path(point + path))
+        for mount in cgroup_mounts:
+            if (mount.fstype == "cgroup2") == (not wanted) and \
+                    wanted <= set(mount.options.split(",")):
+                found.append((mount, Path(mount.point + path)))
                 break
     return found
 
 
-def create(root, run_id):
-    """Make the lab's cgroup in every hierarchy, recorded under `root` for remove()."""
+def create(root, run_id, mountinfo="/proc/self/mountinfo", cgroup="/proc/self/cgroup"):
+    """Make the lab's cgroup in every hierarchy, recorded under `root` for remove():
+    [(Mount, the lab's folder)]. A hierarchy the lab cannot make a cgroup in (a read-only
+    cgroupfs) is left out, and so never shown to libvirt, which could not make one either."""
     made = []
     record = Path(root) / RECORD
-    for parent in hierarchies():
+    for mount, parent in hierarchies(mountinfo, cgroup):
         folder = parent / f"vmiso-{run_id}"
-        folder.mkdir()
-        made.append(folder)
-        record.write_text("".join(f"{f}\n" for f in made))
+        try:
+            folder.mkdir()
+        except OSError:
+            continue
+        made.append((mount, folder))
+        record.write_text("".join(f"{f}\n" for _, f in made))
         _inherit_cpuset(parent, folder)
     return made
+
+
+def mount_steps(made, mountinfo="/proc/self/mountinfo"):
+    """Shell steps, run in the lab's cgroup namespace, that mount the folder holding the
+    hierarchies and each hierarchy the lab has a cgroup in."""
+    return [m.step() for m in mounts(mountinfo) if m.fstype == "tmpfs"] + \
+        [mount.step() for mount, _ in made]
 
 
 def _inherit_cpuset(parent, folder):
@@ -78,12 +99,12 @@ def _inherit_cpuset(parent, folder):
             (folder / name).write_text((parent / name).read_text())
 
 
-def join_steps(folders):
-    """Shell steps that move the shell running them, and what it starts, into `folders`; they
-    reach the folders through the runner's own root, as a fresh /sys shows no cgroup."""
+def join_steps(made):
+    """Shell steps that move the shell running them, and what it starts, into the lab's
+    cgroups; they reach them through the runner's own root, as a fresh /sys shows none."""
     runner_root = f"/proc/{os.getpid()}/root"
     return [f"echo $$ > {shlex.quote(runner_root + str(folder / 'cgroup.procs'))}"
-            for folder in folders]
+            for _, folder in made]
 
 
 def pids(root):

@@ -172,11 +172,12 @@ class Lab:
         """The daemons start in the lab's mount namespace, and in a cgroup namespace rooted at
         the lab's own cgroups (helpers/lab/cgroups.py)."""
         q = shlex.quote
-        steps = self.bind_steps() + cgroups.join_steps(cgroups.create(self.root, self.run_id))
+        made = cgroups.create(self.root, self.run_id)
+        steps = self.bind_steps() + cgroups.join_steps(made)
         if labconfig.REPLACED_EMULATOR[self.profile]:
             steps.append(self._replaced_emulator())
         flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])
-        starts = cgroups.mount_steps() + [
+        starts = cgroups.mount_steps(made) + [
             f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
             + (f" {flags}" if d == "libvirtd" and flags else "") for d in DAEMONS]
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",

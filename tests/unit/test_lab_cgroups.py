@@ -32,37 +32,56 @@ def files(tmp_path, mountinfo, cgroup):
     return str(tmp_path / "mountinfo"), str(tmp_path / "cgroup")
 
 
-def test_every_mount_under_sys_fs_cgroup_is_mounted_again_in_order(tmp_path):
-    mountinfo, _ = files(tmp_path, HYBRID, HYBRID_SELF)
-    assert cgroups.mount_steps(mountinfo) == [
+def test_the_runners_cgroup_is_found_in_each_hierarchy(tmp_path):
+    found = cgroups.hierarchies(*files(tmp_path, HYBRID, HYBRID_SELF))
+    assert [(m.point, folder) for m, folder in found] == [
+        ("/sys/fs/cgroup/systemd", Path("/sys/fs/cgroup/systemd")),
+        ("/sys/fs/cgroup/memory", Path("/sys/fs/cgroup/memory/process_api/7f33")),
+        ("/sys/fs/cgroup/cpu", Path("/sys/fs/cgroup/cpu")),
+        ("/sys/fs/cgroup/unified", Path("/sys/fs/cgroup/unified"))]
+
+
+def test_the_lab_mounts_the_cgroup_folder_and_the_hierarchies_it_has_a_cgroup_in(tmp_path):
+    mountinfo, cgroup = files(tmp_path, HYBRID, HYBRID_SELF)
+    made = [h for h in cgroups.hierarchies(mountinfo, cgroup)
+            if h[0].point != "/sys/fs/cgroup/memory"]
+    assert cgroups.mount_steps(made, mountinfo) == [
         "mkdir -p /sys/fs/cgroup && mount -t tmpfs -o rw,mode=755 tmpfs /sys/fs/cgroup",
-        "mkdir -p /sys/fs/cgroup/cpu && mount -t cgroup -o rw,cpu cgroup /sys/fs/cgroup/cpu",
-        "mkdir -p /sys/fs/cgroup/memory && mount -t cgroup -o rw,memory cgroup "
-        "/sys/fs/cgroup/memory",
         "mkdir -p /sys/fs/cgroup/systemd && mount -t cgroup -o rw,xattr,name=systemd cgroup "
         "/sys/fs/cgroup/systemd",
+        "mkdir -p /sys/fs/cgroup/cpu && mount -t cgroup -o rw,cpu cgroup /sys/fs/cgroup/cpu",
         "mkdir -p /sys/fs/cgroup/unified && mount -t cgroup2 -o rw cgroup2 "
         "/sys/fs/cgroup/unified",
     ]
 
 
-def test_the_runners_cgroup_is_found_in_each_hierarchy(tmp_path):
-    assert cgroups.hierarchies(*files(tmp_path, HYBRID, HYBRID_SELF)) == [
-        Path("/sys/fs/cgroup/systemd"), Path("/sys/fs/cgroup/memory/process_api/7f33"),
-        Path("/sys/fs/cgroup/cpu"), Path("/sys/fs/cgroup/unified")]
-
-
 def test_a_unified_host_has_one_hierarchy(tmp_path):
     mountinfo, cgroup = files(tmp_path, UNIFIED, UNIFIED_SELF)
-    assert cgroups.hierarchies(mountinfo, cgroup) == [
+    found = cgroups.hierarchies(mountinfo, cgroup)
+    assert [folder for _, folder in found] == [
         Path("/sys/fs/cgroup/user.slice/user-0.slice/session-3.scope")]
-    assert cgroups.mount_steps(mountinfo) == [
+    assert cgroups.mount_steps(found, mountinfo) == [
         "mkdir -p /sys/fs/cgroup && mount -t cgroup2 -o rw,nsdelegate,memory_recursiveprot "
         "cgroup2 /sys/fs/cgroup"]
 
 
-def test_the_daemons_join_through_the_runners_root(tmp_path):
-    steps = cgroups.join_steps([Path("/sys/fs/cgroup/cpu/vmiso-ab12")])
+def test_a_hierarchy_the_lab_cannot_make_a_cgroup_in_is_left_out(tmp_path, monkeypatch):
+    writable = tmp_path / "cg" / "rw"
+    writable.mkdir(parents=True)
+    read_only = tmp_path / "cg" / "ro"  # missing: mkdir below it fails as on a read-only fs
+    (tmp_path / "mountinfo").write_text(
+        f"31 23 0:28 / {writable} rw - cgroup cgroup rw,cpu\n"
+        f"32 23 0:29 / {read_only}/x rw - cgroup cgroup rw,memory\n")
+    (tmp_path / "cgroup").write_text("1:cpu:/\n4:memory:/\n")
+    monkeypatch.setattr(cgroups, "CGROUP_ROOT", str(tmp_path / "cg"))
+    made = cgroups.create(tmp_path, "ab12", str(tmp_path / "mountinfo"), str(tmp_path / "cgroup"))
+    assert [folder for _, folder in made] == [writable / "vmiso-ab12"]
+    assert (tmp_path / cgroups.RECORD).read_text() == f"{writable / 'vmiso-ab12'}\n"
+
+
+def test_the_daemons_join_through_the_runners_root():
+    mount = cgroups.Mount("/sys/fs/cgroup/cpu", "cgroup", "rw,cpu")
+    steps = cgroups.join_steps([(mount, Path("/sys/fs/cgroup/cpu/vmiso-ab12"))])
     assert len(steps) == 1 and steps[0].startswith("echo $$ > /proc/")
     assert steps[0].endswith("/root/sys/fs/cgroup/cpu/vmiso-ab12/cgroup.procs")
 
