@@ -111,7 +111,7 @@ def pids(root):
     """Every process in the lab's cgroups and the cgroups below them."""
     found = set()
     for folder in _recorded(root):
-        for below, _, files in os.walk(folder):
+        for below, _, _ in os.walk(folder):
             try:
                 found |= {int(p) for p in (Path(below) / "cgroup.procs").read_text().split()}
             except OSError:
@@ -121,7 +121,7 @@ def pids(root):
 
 def _recorded(root):
     record = Path(root) / RECORD
-    return record.read_text().split() if record.exists() else []
+    return record.read_text().splitlines() if record.exists() else []
 
 
 def remove(root):
