@@ -346,8 +346,7 @@ class Domain:
         """[(what, path)] of the disks' images on the host ('read-only disk vdb', path)."""
         found = []
         for disk in self._all("devices/disk"):
-            source = disk.find("source")
-            path = "" if source is None else source.get("file") or source.get("dev") or ""
+            path = _disk_path(disk)
             kind = "read-only " if disk.find("readonly") is not None else ""
             if path:
                 found.append((f"{kind}{disk.get('device', 'disk')} {_target_dev(disk)}", path))
@@ -362,8 +361,7 @@ class Domain:
         for disk in self._all("devices/disk"):
             if disk.findtext("serial") == SEED_SERIAL:
                 continue
-            source = disk.find("source")
-            path = "" if source is None else source.get("file") or source.get("dev") or ""
+            source, path = disk.find("source"), _disk_path(disk)
             shared = disk.find("readonly") is not None or disk.find("shareable") is not None
             kept_as_is = source is not None and any(
                 label.get("relabel") == "no" and label.get("model", "dac") == "dac"
@@ -446,6 +444,12 @@ class Domain:
         ref = iface.find("filterref")
         return "" if ref is None else ref.get("filter", "")
 
+
+
+def _disk_path(disk):
+    """The host file or block device a disk reads; '' where it names none."""
+    source = disk.find("source")
+    return "" if source is None else source.get("file") or source.get("dev") or ""
 
 
 def _target_dev(disk):
