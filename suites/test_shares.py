@@ -5,7 +5,8 @@ import secrets
 
 import pytest
 
-from helpers.host import agent, facts, qmp
+from helpers.host import agent, qmp
+from helpers.host.hostidentity import host_identity
 from helpers.plugin.options import per_control
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
@@ -111,7 +112,7 @@ def test_guest_smbios_does_not_carry_the_host_identity(guest, target, evidence):
                         f"its domain UUID {own_uuid}: the DMI probe reads something else")
     evidence.note("positive twin: the guest reads its own SMBIOS UUID",
                   seen["product_uuid"].lower(), own_uuid)
-    host = facts.host_identity(target.conn, target.hypervisor)
+    host = host_identity(target.conn, target.hypervisor)
     leaked = [f"{k}={v}" for k, v in seen.items() if v.lower() in host]
     evidence.expect_none(f"guest DMI {', '.join(sorted(seen))} equal to one of the host's "
                          f"{len(host)} identifiers (libvirt host UUID, sysinfo, DMI)", leaked)

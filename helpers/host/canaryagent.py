@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from helpers.host import command, interrupts
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 from helpers.vm.digest import sha256
 
 SOURCE = Path(__file__).resolve().parents[2] / "canary" / "vmiso-canary.c"

@@ -7,8 +7,6 @@ QEMU), read back live.
     # 'global_quota 150000 µs per 100000 µs for the whole guest'; '' where nothing bounds it
 """
 
-import libvirt
-
 from helpers.verdict.undecided import Undecided
 
 # A quota libvirt reads back as this (cgroup v2's "max") or below 1 is no quota.
@@ -18,6 +16,8 @@ UNLIMITED_QUOTA = 17592186044415
 def cpu_controls(domain):
     """libvirt's scheduler parameters for the running guest; {} where libvirt gave its QEMU no
     CPU cgroup, so that no <cputune> setting applies."""
+    import libvirt  # deferred: bound() is pure and unit-tested without libvirt
+
     try:
         return domain.schedulerParametersFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE)
     except libvirt.libvirtError as err:

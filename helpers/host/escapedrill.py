@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 from helpers.host.qemuproc import QemuProcess
 from helpers.verdict.undecided import Undecided
 

@@ -6,12 +6,9 @@ evidence beside what QEMU and libvirt report of themselves.
 """
 
 import stat
-import xml.etree.ElementTree as ET
 from pathlib import PurePosixPath
 
-import libvirt
-
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 from helpers.patches import distro
 
 
@@ -58,26 +55,3 @@ def unmitigated(states):
     """The entries the kernel reports as vulnerable (mitigated and unaffected ones excluded)."""
     return sorted(f"{name}: {state}" for name, state in states.items()
                   if state.startswith("Vulnerable"))
-
-
-HOST_DMI = PurePosixPath("/sys/class/dmi/id")
-PLACEHOLDERS = {"", "none", "not specified", "to be filled by o.e.m.", "default string",
-                "00000000-0000-0000-0000-000000000000", "0"}
-
-
-def host_identity(conn, hypervisor):
-    """The host's identifiers a guest must not see: libvirt's host UUID, the serials and UUID of
-    libvirt's host sysinfo, and the host's DMI files."""
-    values = {ET.fromstring(conn.getCapabilities()).findtext("host/uuid", "")}
-    try:
-        sysinfo = ET.fromstring(conn.getSysinfo(0))
-        values |= {e.text or "" for e in sysinfo.iter("entry")
-                   if e.get("name") in ("uuid", "serial")}
-    except libvirt.libvirtError:  # no host SMBIOS data: libvirt has no sysinfo to give
-        pass
-    for name in ("product_uuid", "product_serial", "board_serial", "chassis_serial"):
-        try:
-            values.add(hypervisor.read_text(HOST_DMI / name).strip())
-        except OSError:  # absent, or readable by root alone
-            continue
-    return {v.lower() for v in values if v.strip().lower() not in PLACEHOLDERS}

@@ -14,7 +14,7 @@ out and a stateful rule guards.
 import json
 
 from helpers.host import netfilter
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 
 
 def route_source(hypervisor, address):

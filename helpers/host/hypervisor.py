@@ -32,6 +32,7 @@ import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
 from helpers.host import command, diskspace
+from helpers.host.errors import HypervisorError
 from helpers.host.spawned import LocalProcess, SshProcess
 from helpers.vm.digest import sha256
 
@@ -41,10 +42,6 @@ COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query: seconds at most
 # only root makes folders; /var/tmp on a remote host, which any user of the URI can write to.
 LOCAL_IMAGE_CACHE = PurePosixPath("/var/cache/vmiso/images")
 REMOTE_IMAGE_CACHE = PurePosixPath("/var/tmp/vmiso/images")
-
-
-class HypervisorError(Exception):
-    """The hypervisor's host cannot be reached or used; the message names the fix."""
 
 
 def hypervisor_for(uri):

@@ -22,7 +22,7 @@ import secrets
 import threading
 from pathlib import Path, PurePosixPath
 
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 from helpers.vm.digest import sha256
 
 PASS_THROUGH, GROUP_FOLDER, GROUP_FILE = 0o711, 0o750, 0o440

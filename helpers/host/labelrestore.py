@@ -21,10 +21,9 @@ import shlex
 from dataclasses import dataclass
 
 from helpers.host.confinement import MCS_PAIR
-from helpers.host.hypervisor import HypervisorError
+from helpers.host.errors import HypervisorError
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
-from helpers.vm.launch import GuestError, paused
 
 # One line per file: path|uid:gid|mode|SELinux context ('?' without one), or path|absent;
 # stat exits 1 where it prints '?', so its status is not the script's.
@@ -73,6 +72,8 @@ class HostFile:
 def stop_drill(target, template, image, accelerator, raw_qemu=False):
     """Every host file a paused domain of `template` uses, labelled before it starts, while it
     runs and after libvirt has stopped it."""
+    from helpers.vm.launch import GuestError, paused  # deferred: the judging here is pure
+
     hypervisor = target.hypervisor
     try:
         with paused(target, template, image, accelerator, raw_qemu) as guest:

@@ -29,8 +29,8 @@ from pathlib import Path
 import libvirt
 
 from helpers.host import confinement, diskspace, qmp
+from helpers.host.errors import HypervisorError
 from helpers.host.guestroute import unanswerable_source
-from helpers.host.hypervisor import HypervisorError
 from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.host.runmark import MARK_FILE, RunMark
 from helpers.template import rules

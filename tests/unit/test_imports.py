@@ -1,10 +1,19 @@
-"""The helpers import one another without a cycle, read from their source (nothing imported)."""
+"""The helpers import one another without a cycle, and the pure packages reach no library that
+needs libvirt's C library or a host to talk to, read from their source (nothing imported); every
+unit test module imports without those libraries, as `make unit` installs none of them."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+UNIT_TESTS = Path(__file__).resolve().parent
 PACKAGES = ("helpers", "fixtures", "guest")
+# Pure logic: what a verdict, a report, a template or a version means. `make unit` tests them with
+# the wheels of requirements-unit.txt alone.
+PURE = ("helpers.verdict", "helpers.output", "helpers.template", "helpers.patches")
+HEAVY = ("libvirt", "paramiko", "testinfra")
 
 
 def module_name(path):
@@ -12,22 +21,33 @@ def module_name(path):
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports_of(path, known):
-    """The project modules a file imports anywhere in it (a deferred import is an edge too)."""
+def imported_names(path):
+    """Every module name a file imports anywhere in it (a deferred import counts too)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
-        else:
-            continue
-        found |= {name for name in names if name in known}
+            found |= {f"{node.module}.{alias.name}" for alias in node.names} | {node.module}
     return found
 
 
+def imports_of(path, known):
+    """The project modules a file imports."""
+    return imported_names(path) & known
+
+
+def heavy_imports_of(path):
+    """The heavy libraries (HEAVY) a file imports itself."""
+    return {name.split(".")[0] for name in imported_names(path)} & set(HEAVY)
+
+
+def project_files():
+    return [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
+
+
 def import_graph():
-    files = [p for package in PACKAGES for p in (ROOT / package).rglob("*.py")]
+    files = project_files()
     known = {module_name(p) for p in files}
     graph = {module_name(p): imports_of(p, known) for p in files}
     for name in known:  # importing a.b.c runs a and a.b first
@@ -68,6 +88,62 @@ def test_the_graph_sees_the_helpers():
     graph = import_graph()
     assert "helpers.host.imagecache" in graph["helpers.host.target"]
     assert len(graph) > 60
+
+
+def reaching_heavy(graph, heavy, start):
+    """The import chain from `start` to the first module that imports a heavy library, or None."""
+    came_from, queue = {start: None}, [start]
+    while queue:
+        module = queue.pop(0)
+        if heavy.get(module):
+            chain = [module]
+            while came_from[chain[-1]]:
+                chain.append(came_from[chain[-1]])
+            return list(reversed(chain)) + sorted(heavy[module])
+        for after in sorted(graph.get(module, ())):
+            if after not in came_from:
+                came_from[after] = module
+                queue.append(after)
+    return None
+
+
+def test_the_chain_finder_follows_imports_to_a_heavy_library():
+    graph = {"a": {"b"}, "b": {"c"}, "c": set(), "d": set()}
+    assert reaching_heavy(graph, {"c": {"libvirt"}}, "a") == ["a", "b", "c", "libvirt"]
+    assert reaching_heavy(graph, {"c": {"libvirt"}}, "d") is None
+
+
+def test_pure_packages_reach_no_libvirt_paramiko_or_testinfra():
+    graph = import_graph()
+    heavy = {module_name(p): heavy_imports_of(p) for p in project_files()}
+    pure = sorted(m for m in graph if any(m == p or m.startswith(p + ".") for p in PURE))
+    assert len(pure) > 30, "the pure packages were not found"
+    chains = [" -> ".join(chain) for m in pure if (chain := reaching_heavy(graph, heavy, m))]
+    assert not chains, "a pure module reaches a heavy library: " + "; ".join(chains)
+
+
+BLOCKED_IMPORT = """
+import importlib.abc, importlib.util, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {heavy!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (make unit installs none)")
+sys.meta_path.insert(0, Blocked())
+sys.path[:0] = [{root!r}, {unit!r}]
+for path in sys.argv[1:]:
+    name = path.rsplit("/", 1)[-1].removesuffix(".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+"""
+
+
+def test_every_unit_test_module_imports_without_the_heavy_libraries():
+    """What `make unit` collects in a fresh clone, here even where .venv has libvirt."""
+    code = BLOCKED_IMPORT.format(heavy=set(HEAVY), root=str(ROOT), unit=str(UNIT_TESTS))
+    modules = sorted(str(p) for p in UNIT_TESTS.glob("test_*.py"))
+    proc = subprocess.run([sys.executable, "-c", code, *modules], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_no_module_of_vmiso_imports_itself_back():

@@ -5,7 +5,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.template.domxml import Domain, TemplateError
@@ -54,13 +54,13 @@ def read_analyse_instantiate(text):
         assert str(err) and "\n" not in str(err)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(damaged())
 def test_damaged_template_text_is_read_or_refused_in_one_line(text):
     read_analyse_instantiate(text)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300)
 @given(pruned())
 def test_template_missing_any_elements_is_read_or_refused_in_one_line(text):
     read_analyse_instantiate(text)
