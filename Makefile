@@ -34,7 +34,7 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test unit check-templates merge osv-update load bench nwfilter deps host venv \
+.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter deps host venv \
 	image clean
 
 # The suites load no plugin of another package: without autoloading, pytest does not rewrite
@@ -43,8 +43,19 @@ conformance: deps host venv image
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) \
 	--tb=line -q -rN
 
+# The self-tests on every core (WORKERS pytest-xdist workers; tests/conftest.py says how they
+# are shared out), then those marked `alone` by themselves; the exit status is the first that
+# failed. test-fast: the unit tests and the hardened and leaky conformance runs with every
+# assertion on their reports, a developer's loop of a few minutes.
+WORKERS ?= auto
+SELFTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 test: deps host venv image
-	$(PY) -m pytest tests --junitxml=$(REPORTS)/selftest-junit.xml -q
+	$(SELFTEST) tests -m "not alone" --junitxml=$(REPORTS)/selftest-junit.xml; first=$$?; \
+	$(PY) -m pytest -q tests -m alone --junitxml=$(REPORTS)/selftest-alone-junit.xml; \
+	second=$$?; exit $$(( first ? first : second ))
+
+test-fast: deps host venv image
+	$(SELFTEST) tests/unit tests/selftest/test_conformance_runs.py
 
 # Pure logic only: a virtual environment of wheels, no root, no libvirt, no guest (seconds).
 unit: $(VENV)/.unit-installed

@@ -4,6 +4,12 @@ the self-tests share: the suite launcher, the remote hosts' sshd, the mutation m
 plugins, sample data).
 
 Every test under selftest/ carries the `selftest` marker: `-m "not selftest"` leaves them out.
+
+`make test` runs them on every core (pytest-xdist, `--dist loadgroup`): a self-test module's
+tests stay together on one worker, which builds the module's fixtures (its runs) once, unless
+the module names a group of its own (tests/support/sshhost.py: the modules whose labs stand in
+for real hosts share this machine's files as those hosts'). Slow modules are handed out first,
+so that no long one starts last. Tests marked `alone` run afterwards, by themselves.
 """
 
 from pathlib import Path
@@ -14,6 +20,8 @@ SELFTESTS = Path(__file__).resolve().parent / "selftest"
 MARKERS = (
     "selftest: runs the suite, a lab or a guest (tests/selftest/)",
     "slow: a self-test that takes minutes (make test runs it; -m 'not slow' leaves it out)",
+    "alone: leaves or reads what every run on this machine shares (a killed run's lab for the "
+    "next run to sweep, /etc/libvirt): make test runs it after the others, by itself",
 )
 
 
@@ -26,3 +34,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SELFTESTS in Path(item.path).parents:
             item.add_marker(pytest.mark.selftest)
+            if item.get_closest_marker("xdist_group") is None:
+                item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))
+    items.sort(key=_hand_out_order)  # stable: a module's tests keep their order
+
+
+def _hand_out_order(item):
+    """Slow self-tests first, then the others, then the unit tests."""
+    if SELFTESTS not in Path(item.path).parents:
+        return 2
+    return 0 if item.get_closest_marker("slow") else 1

@@ -43,6 +43,7 @@ MGMT_LINK = "vmisomg0"
 EMULATOR = Path("/usr/bin/qemu-system-x86_64")
 DAEMONS = ("virtlogd", "libvirtd")
 START_TIMEOUT = 30
+OWNER_GRACE_S = 60  # a lab folder without its owner file this young is being made
 
 
 class LabError(Exception):
@@ -313,7 +314,19 @@ def sweep(state_dir):
         try:
             os.kill(int((root / "owner").read_text()), 0)
             continue
+        except FileNotFoundError:
+            if _being_made(root):
+                continue
         except (OSError, ValueError):
-            teardown(root)
-            swept.append(root.name)
+            pass
+        teardown(root)
+        swept.append(root.name)
     return swept
+
+
+def _being_made(root):
+    """A lab folder another run has just made and not yet named its owner in (Lab.start)."""
+    try:
+        return time.time() - root.stat().st_mtime < OWNER_GRACE_S
+    except FileNotFoundError:
+        return True  # gone meanwhile: nothing to sweep

@@ -48,11 +48,16 @@ def clones(private_folder):
 
 
 @pytest.fixture(scope="module")
-def cache_entries():
-    """The cache is kept between runs; what these clones' own images added goes again."""
+def cache_entries(clones):
+    """The cache is kept between runs; what these clones' own images added goes again, and
+    nothing else: other runs on this machine may be using the cache meanwhile, this checkout's
+    own copies too."""
     before = imagecache.entries(CACHE)
     yield
-    for entry in imagecache.entries(CACHE) - before:
+    ours = {cached_copy(path).parent for clone in clones.values()
+            for path in probe_files(clone).values()}
+    kept = before | {cached_copy(path).parent for path in probe_files(ROOT).values()}
+    for entry in (imagecache.entries(CACHE) & ours) - kept:
         shutil.rmtree(entry)
 
 

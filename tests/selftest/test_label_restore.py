@@ -4,8 +4,11 @@ gives a read-only disk back; the boot disk, writable, it does give back. The har
 passes in the conformance runs (test_conformance_runs.py). The leaky host runs QEMU as root,
 where nothing is relabelled, so this runs on the hardened host."""
 
+import pwd
+
 from tests.support.suite import ROOT, run_suite, statuses
 
+QEMU_USER = "libvirt-qemu"  # Debian's, which the hardened host profile keeps
 HARDENED = ROOT / "templates" / "hardened.xml"
 READ_ONLY_DISK = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                   "<source file='/srv/images/shared-data.img'/>"
@@ -21,7 +24,9 @@ def test_a_read_only_disk_is_left_under_qemus_user(tmp_path):
     assert statuses(report) == {"ESC-09": "fail"}, proc.stdout[-3000:]
     evidence = {e["what"]: e["observed"] for e in report["controls"][0]["evidence"]}
     kept = next(v for k, v in evidence.items() if k.startswith("files left"))
-    assert "read-only disk vdb" in kept and "64055:64055 600 after stop" in kept, kept
+    qemu = pwd.getpwnam(QEMU_USER)
+    assert "read-only disk vdb" in kept and f"{qemu.pw_uid}:{qemu.pw_gid} 600 after stop" in kept, \
+        kept
     assert "disk vda" not in kept, kept  # the writable boot disk is given back
     labelled = next(v for k, v in evidence.items() if k.startswith("files libvirt labelled"))
     assert "disk vda" in labelled and "0:0 600 after stop" in labelled, labelled

@@ -1,7 +1,11 @@
 """Nothing left behind, nothing touched that is not the run's: Ctrl-C and SIGTERM during boot or
 checks, also of a run of several templates, SIGKILL followed by a sweep in the next run, two runs
 at once, and a run that leaves the image, the machine's libvirt configuration and its secrets as
-they were."""
+they were.
+
+A killed run leaves its lab for the next run of anyone to sweep, and the machine's own libvirt
+folders are read as a whole: those tests are marked `alone` (make test runs them by
+themselves)."""
 
 import contextlib
 import hashlib
@@ -86,9 +90,17 @@ def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
         booting(run_id)
     else:
         first_check_done(proc)
-    proc.send_signal(sig)
-    proc.communicate(timeout=120)
+    interrupt(proc, sig)
     assert not leftovers(run_id)
+
+
+def interrupt(proc, sig):
+    """Signal a run that is still running; it must end as an interrupted run does."""
+    assert proc.poll() is None, "the run ended before the signal: it proves no interrupt"
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:]
+    assert "KeyboardInterrupt" in out, out[-2000:]
 
 
 def labs_of_cells(proc, count):
@@ -115,9 +127,7 @@ def test_interrupting_a_run_of_several_templates_leaves_nothing_behind(sig, tmp_
     run_ids = labs_of_cells(proc, 2)
     for run_id in run_ids:
         booting(run_id)
-    proc.send_signal(sig)
-    proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    interrupt(proc, sig)
     assert not [found for run_id in run_ids for found in leftovers(run_id)]
 
 
@@ -137,6 +147,7 @@ def running_names(conn):
     return {d.name() for d in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
 
 
+@pytest.mark.alone
 def test_killed_lab_run_is_swept_by_the_next_run_and_other_labs_survive(held_lab, tmp_path):
     lab, conn = held_lab
     proc = start("--control", "HV-03", report_dir=tmp_path / "killed")
@@ -162,6 +173,7 @@ def real_host_workroot():
             folder.rmdir()
 
 
+@pytest.mark.alone
 def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, real_host_workroot,
                                                           tmp_path):
     lab, conn = held_lab
@@ -198,6 +210,7 @@ def digest(path):
     return sha.hexdigest()
 
 
+@pytest.mark.alone
 def test_a_run_changes_nothing_outside_its_lab_and_reports_no_secret(tmp_path):
     image = max((ROOT / ".cache" / "guest").glob("*/probe.img"), key=lambda p: p.stat().st_mtime)
     watched = [image, Path("/etc/libvirt"), Path("/var/lib/libvirt")]

@@ -26,6 +26,8 @@ from tests.support import virtinstall
 from tests.support.expected import HOST_FAILURES, VANTAGES
 from tests.support.suite import run_suite
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What every virt-install default template here has (q35, BIOS, host-passthrough CPU, qemu-xhci

@@ -141,7 +141,8 @@ def test_no_kvm_and_tcg_forbidden_is_one_clear_line():
 def test_no_free_disk_is_one_clear_line_and_leaves_nothing():
     """The lab's state folder on a 1 MiB tmpfs, in a private mount namespace of the run."""
     shell = ("mkdir -p /run/vmiso && mount -t tmpfs -o size=1m tmpfs /run/vmiso && "
-             f"exec {sys.executable} -m pytest suites -q --control NET-01")
+             f"PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 exec {sys.executable} -m pytest suites -q "
+             "--control NET-01")
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", shell],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     output = proc.stdout + proc.stderr

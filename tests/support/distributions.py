@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 UNAME = Path("/usr/bin/uname")
+CPU_VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class Simulated:
 esac""")
         _script(folder / self.manager, self._manager_script())
         return {"/etc/os-release": folder / "os-release", "/usr/bin/uname": folder / "uname",
-                f"/usr/bin/{self.manager}": folder / self.manager}
+                f"/usr/bin/{self.manager}": folder / self.manager,
+                **_mitigated_cpu(folder / "cpu")}
 
     def _manager_script(self):
         """The package's version for `dpkg-query -W -f FORMAT PKG` or `rpm -q --qf FORMAT PKG`
@@ -52,6 +54,18 @@ case "$package" in
 esac
 printf '%s' "$version"
 """
+
+
+def _mitigated_cpu(folder):
+    """Overlays for each CPU vulnerability this machine's kernel reports unmitigated: a simulated
+    host's PAT-03 is judged by its kernel's version, whatever CPU this machine has."""
+    folder.mkdir(exist_ok=True)
+    overlays = {}
+    for report in sorted(CPU_VULNERABILITIES.glob("*")):
+        if report.read_text().startswith("Vulnerable"):
+            (folder / report.name).write_text("Not affected\n")
+            overlays[str(report)] = folder / report.name
+    return overlays
 
 
 def _script(path, body):
