@@ -48,7 +48,7 @@ conformance: deps host venv image
 # failed. test-fast: the unit tests and the hardened and leaky conformance runs with every
 # assertion on their reports, a developer's loop of a few minutes.
 WORKERS ?= auto
-SELFTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
+SELFTEST := $(PY) -m pytest -q -n $(WORKERS) --dist loadscope --no-loadscope-reorder
 test: deps host venv image
 	$(SELFTEST) tests -m "not alone" --junitxml=$(REPORTS)/selftest-junit.xml; first=$$?; \
 	$(PY) -m pytest -q tests -m alone --junitxml=$(REPORTS)/selftest-alone-junit.xml; \

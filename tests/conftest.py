@@ -5,16 +5,16 @@ plugins, sample data).
 
 Every test under selftest/ carries the `selftest` marker: `-m "not selftest"` leaves them out.
 
-`make test` runs them on every core (pytest-xdist, `--dist loadgroup`): a self-test module's
-tests stay together on one worker, which builds the module's fixtures (its runs) once, unless
-the module names a group of its own (tests/support/sshhost.py: the modules whose labs stand in
-for real hosts share this machine's files as those hosts'). Slow modules are handed out first,
-so that no long one starts last. Tests marked `alone` run afterwards, by themselves.
+`make test` runs them on every core (pytest-xdist, `--dist loadscope`): tests/support/workers.py
+says which tests stay together on one worker. Slow modules are handed out first, so that no long
+one starts last. Tests marked `alone` run afterwards, by themselves.
 """
 
 from pathlib import Path
 
 import pytest
+
+from tests.support import workers
 
 SELFTESTS = Path(__file__).resolve().parent / "selftest"
 MARKERS = (
@@ -34,9 +34,13 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SELFTESTS in Path(item.path).parents:
             item.add_marker(pytest.mark.selftest)
-            if item.get_closest_marker("xdist_group") is None:
-                item.add_marker(pytest.mark.xdist_group(Path(item.path).stem))
     items.sort(key=_hand_out_order)  # stable: a module's tests keep their order
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadscope":
+        return workers.scheduler(config, log)
+    return None
 
 
 def _hand_out_order(item):

@@ -20,10 +20,10 @@ from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.lab.lab import MGMT_ADDRESS, Lab
 from helpers.lab.listeners import Listeners
 from tests.support.expected import HOST_FAILURES
-from tests.support.sshhost import SHARED_HOST, GuestNetwork, SshHost, controller
+from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses
 
-pytestmark = [SHARED_HOST, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 LAN = GuestNetwork("br0", "10.216.0.0/24", "10.216.0.2", "10.216.0.3")
 ROUTER_ADDRESS = "10.216.0.1"

@@ -26,10 +26,8 @@ from helpers.output import document
 from helpers.patches import feed
 from helpers.plugin.inputs import OSV_INDEX
 from tests.support.distributions import DEBIAN_12, DEBIAN_12_BEHIND, ROCKY_9, UBUNTU_2204
-from tests.support.sshhost import JUMP_ADDRESS, SHARED_HOST, SshHost, controller
+from tests.support.sshhost import JUMP_ADDRESS, SshHost, controller
 from tests.support.suite import ROOT, run_suite
-
-pytestmark = SHARED_HOST
 
 SAVED = ROOT / "tests" / "support" / "data" / "osv"
 FEEDS = {"Debian": "debian-12", "Ubuntu": "ubuntu-22.04", "Rocky Linux": "rocky-9"}

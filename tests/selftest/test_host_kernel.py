@@ -14,10 +14,8 @@ import pytest
 from helpers.lab.lab import NETWORK
 from tests.support import matrix
 from tests.support.labs import hardened_lab
-from tests.support.sshhost import SHARED_HOST, SshHost
+from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite, statuses
-
-pytestmark = SHARED_HOST
 
 SIMULATED = {cid: m.value for cid, m in matrix.load().items() if m.kind == "simulated"}
 SUITES = ("suites/test_coresidency.py", "suites/test_hypervisor_surface.py")

@@ -11,10 +11,8 @@ import pytest
 
 from helpers.lab.lab import NETWORK
 from tests.support.labs import hardened_lab
-from tests.support.sshhost import SHARED_HOST, SshHost
+from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite, statuses
-
-pytestmark = SHARED_HOST
 
 HOSTDEV = ("<hostdev mode='subsystem' type='pci' managed='yes'><source><address domain='0x0000' "
            "bus='0x00' slot='0x1f' function='0x0'/></source></hostdev>")

@@ -20,10 +20,8 @@ from helpers.lab.lab import NETWORK, Lab
 from helpers.output import document
 from helpers.verdict import catalog
 from tests.support.expected import expected_status
-from tests.support.sshhost import JUMP_ADDRESS, SHARED_HOST, SshHost, controller
+from tests.support.sshhost import JUMP_ADDRESS, SshHost, controller
 from tests.support.suite import ROOT, run_suite
-
-pytestmark = SHARED_HOST
 
 PROFILES = ("hardened", "leaky")
 DOWN = "qemu+ssh://root@127.0.0.1:1/system"  # nothing listens there, in the controller's namespace

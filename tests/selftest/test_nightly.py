@@ -27,7 +27,7 @@ from helpers.lab.lab import NETWORK, Lab
 from helpers.output import document, history
 from tests.support import virtinstall
 from tests.support.browser import chromium, colours, png_rows
-from tests.support.sshhost import SHARED_HOST, SshHost
+from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite
 
 pytestmark = pytest.mark.slow
@@ -154,7 +154,6 @@ def remote_run(templates, tmp_path_factory):
         lab.stop()
 
 
-@SHARED_HOST
 def test_on_a_remote_host_too_one_run_gives_each_template_its_own_verdicts(remote_run):
     proc, whole = remote_run
     assert len({c["host"] for c in whole["controls"]}) == 1

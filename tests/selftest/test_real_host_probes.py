@@ -31,10 +31,10 @@ from helpers.lab.lab import (
 )
 from helpers.lab.listeners import Listeners
 from tests.support.interrupt_agent import agent_pids
-from tests.support.sshhost import JUMP_ADDRESS, SHARED_HOST, SshHost
+from tests.support.sshhost import JUMP_ADDRESS, SshHost
 from tests.support.suite import ROOT, run_suite, start, statuses, suite
 
-pytestmark = [SHARED_HOST, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
 BMC = f"{MGMT_ADDRESS}:443"

@@ -25,10 +25,10 @@ from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
 from helpers.lab.listeners import Listeners
 from helpers.verdict import catalog
 from tests.support.expected import expected_status
-from tests.support.sshhost import RUNNER_GID, SHARED_HOST, SshHost
+from tests.support.sshhost import RUNNER_GID, SshHost
 from tests.support.suite import run_suite
 
-pytestmark = [SHARED_HOST, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 BMC_PORT = 443  # a BMC's web interface, in the lab's management network
 

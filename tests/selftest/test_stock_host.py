@@ -23,10 +23,10 @@ from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.lab.lab import MGMT_ADDRESS, MGMT_SUBNET, Lab
 from helpers.lab.listeners import Listeners
 from tests.support.expected import HOST_FAILURES
-from tests.support.sshhost import SHARED_HOST, GuestNetwork, SshHost, controller
+from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses, suite
 
-pytestmark = [SHARED_HOST, pytest.mark.slow]
+pytestmark = [pytest.mark.slow]
 
 STOCK_NETWORK = "/usr/share/libvirt/networks/default.xml"
 GUESTS = GuestNetwork("virbr0", "192.168.122.0/24", "192.168.122.1", "10.255.122.2")

@@ -27,8 +27,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
 from helpers.host.hypervisor import REMOTE_IMAGE_CACHE
 from helpers.host.imagecache import entries
@@ -40,10 +38,6 @@ RUNNER_GID = 64213  # a group no account has: the controller's packets, and only
 START_TIMEOUT = 20
 PRIVSEP_DIR = Path("/run/sshd")
 JUMP_ADDRESS = str(SUBNET[3])  # outside the DHCP range and the host filter's drops
-# Every SshHost is this machine as a host: its /var/tmp/vmiso, which a host keeps and which each
-# SshHost takes back to what it was, and its /run/sshd. The modules that start one run one
-# after another (`pytestmark = SHARED_HOST`; tests/conftest.py).
-SHARED_HOST = pytest.mark.xdist_group("this-machine-as-host")
 
 
 @dataclass(frozen=True)
