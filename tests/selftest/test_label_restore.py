@@ -4,6 +4,7 @@ gives a read-only disk back; the boot disk, writable, it does give back. The har
 passes in the conformance runs (test_conformance_runs.py). The leaky host runs QEMU as root,
 where nothing is relabelled, so this runs on the hardened host."""
 
+import grp
 import pwd
 
 from tests.support.suite import ROOT, run_suite, statuses
@@ -24,9 +25,8 @@ def test_a_read_only_disk_is_left_under_qemus_user(tmp_path):
     assert statuses(report) == {"ESC-09": "fail"}, proc.stdout[-3000:]
     evidence = {e["what"]: e["observed"] for e in report["controls"][0]["evidence"]}
     kept = next(v for k, v in evidence.items() if k.startswith("files left"))
-    qemu = pwd.getpwnam(QEMU_USER)
-    assert "read-only disk vdb" in kept and f"{qemu.pw_uid}:{qemu.pw_gid} 600 after stop" in kept, \
-        kept
+    qemu = f"{pwd.getpwnam(QEMU_USER).pw_uid}:{grp.getgrnam(QEMU_USER).gr_gid}"  # the DAC label
+    assert "read-only disk vdb" in kept and f"{qemu} 600 after stop" in kept, kept
     assert "disk vda" not in kept, kept  # the writable boot disk is given back
     labelled = next(v for k, v in evidence.items() if k.startswith("files libvirt labelled"))
     assert "disk vda" in labelled and "0:0 600 after stop" in labelled, labelled
