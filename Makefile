@@ -1,5 +1,6 @@
 # vmiso: `make conformance` checks a template in the local lab; `make test` runs vmiso's own tests
-# (unit tests and self-tests); `make unit` the unit tests alone, without Debian packages or image.
+# (unit tests and self-tests); `make test-fast` the unit tests and the hardened and leaky runs;
+# `make unit` the unit tests alone, without Debian packages or image.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
