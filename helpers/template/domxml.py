@@ -10,6 +10,8 @@ Element reference: https://libvirt.org/formatdomain.html
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from helpers.template.xmlproperty import Attribute, Each, Text
+
 # Machine types built on QEMU's i440fx/PIIX setup, which always creates an isa-fdc; xenfv is a
 # Xen HVM guest's device model, QEMU on i440fx.
 I440FX_MACHINES = ("pc", "isapc", "xenfv")
@@ -54,6 +56,31 @@ class Channel:
 class Domain:
     """A domain XML as libvirt reads it."""
 
+    # One line per fact that is one attribute or text (helpers/template/xmlproperty.py); the
+    # properties below compute the rest. '' where the XML leaves it unset.
+    name = Text("name")
+    virt_type = Attribute(".", "type")  # the accelerator asked for: kvm or qemu (TCG)
+    emulator = Text("devices/emulator")
+    smbios_mode = Attribute("os/smbios", "mode")
+    cpu_mode = Attribute("cpu", "mode")
+    cpu_match = Attribute("cpu", "match")
+    cpu_model = Text("cpu/model", strip=True)  # '': QEMU's default model
+    cpu_shares = Text("cputune/shares", strip=True)  # the CPU weight against neighbours
+    memory_hard_limit = Text("memtune/hard_limit")
+    dump_core = Attribute("memory", "dumpCore")  # '': qemu.conf's dump_guest_core decides
+    floppy_disks = Each("devices/disk[@device='floppy']/target", "dev")
+    usb_controller_models = Each("devices/controller[@type='usb']", "model")  # '': default
+    scsi_controller_models = Each("devices/controller[@type='scsi']", "model")
+    sound_models = Each("devices/sound", "model")
+    graphics_types = Each("devices/graphics", "type")
+    spice_copypaste = Each("devices/graphics[@type='spice']", "copypaste", child="clipboard")
+    spice_filetransfer = Each("devices/graphics[@type='spice']", "enable", child="filetransfer")
+    parallel_ports = Each("devices/parallel", "type")
+    nic_models = Each("devices/interface", "type", child="model")  # '': an emulated NIC
+    shared_memory = Each("devices/shmem", "name")
+    vsock_models = Each("devices/vsock", "model", default="virtio")
+    memballoon_models = Each("devices/memballoon", "model")
+
     def __init__(self, root):
         if root.tag != "domain":
             raise TemplateError(f"the root element is <{root.tag}>, not <domain>")
@@ -71,20 +98,6 @@ class Domain:
 
     def _all(self, path):
         return self.root.findall(path)
-
-    def _attribute(self, path, name):
-        """An attribute of the element at `path`, '' where either is absent."""
-        element = self.root.find(path)
-        return "" if element is None else element.get(name, "")
-
-    @property
-    def name(self):
-        return self.root.findtext("name", "")
-
-    @property
-    def virt_type(self):
-        """The accelerator asked for: kvm or qemu (TCG)."""
-        return self.root.get("type", "")
 
     @property
     def machine(self):
@@ -112,15 +125,6 @@ class Domain:
     @property
     def is_i440fx(self):
         return self.machine in I440FX_MACHINES or self.machine.startswith(I440FX_PREFIX)
-
-    @property
-    def floppy_disks(self):
-        return [t.get("dev", "") for t in self._all("devices/disk[@device='floppy']/target")]
-
-    @property
-    def usb_controller_models(self):
-        """Models of the <controller type='usb'> elements ('' for libvirt's default)."""
-        return [c.get("model", "") for c in self._all("devices/controller[@type='usb']")]
 
     @property
     def usb_devices(self):
@@ -163,22 +167,6 @@ class Domain:
         return found
 
     @property
-    def spice_copypaste(self):
-        """For each SPICE display: its <clipboard copypaste> setting ('' when unset: enabled)."""
-        return [g.find("clipboard").get("copypaste", "") if g.find("clipboard") is not None else ""
-                for g in self._all("devices/graphics[@type='spice']")]
-
-    @property
-    def spice_filetransfer(self):
-        """For each SPICE display: its <filetransfer enable> setting ('' when unset: enabled)."""
-        return [g.find("filetransfer").get("enable", "") if g.find("filetransfer") is not None
-                else "" for g in self._all("devices/graphics[@type='spice']")]
-
-    @property
-    def sound_models(self):
-        return [s.get("model", "") for s in self._all("devices/sound")]
-
-    @property
     def videos(self):
         """Each <video>: its model ('' without one: libvirt picks) and its GPU backends."""
         found = []
@@ -203,22 +191,8 @@ class Domain:
                                  (video.vhost_user, "a vhost-user GPU backend")) if on]
 
     @property
-    def graphics_types(self):
-        return [g.get("type", "") for g in self._all("devices/graphics")]
-
-    @property
-    def parallel_ports(self):
-        return [p.get("type", "") for p in self._all("devices/parallel")]
-
-    @property
     def redirdevs(self):
         return [f"{r.get('bus', 'usb')} {r.get('type', '')}" for r in self._all("devices/redirdev")]
-
-    @property
-    def nic_models(self):
-        """Each interface's <model type> ('' when unset: libvirt picks an emulated NIC)."""
-        return [i.find("model").get("type", "") if i.find("model") is not None else ""
-                for i in self.interfaces]
 
     @staticmethod
     def disk_bus(target):
@@ -234,19 +208,6 @@ class Domain:
         return [(t.get("dev", ""), d.get("device", "disk"), self.disk_bus(t))
                 for d in self._all("devices/disk") if d.get("device", "disk") != "floppy"
                 for t in d.findall("target")]
-
-    @property
-    def cpu_mode(self):
-        return self._attribute("cpu", "mode")
-
-    @property
-    def cpu_match(self):
-        return self._attribute("cpu", "match")
-
-    @property
-    def cpu_model(self):
-        """The named CPU model, '' when the XML names none (QEMU's default model then)."""
-        return (self.root.findtext("cpu/model") or "").strip()
 
     @property
     def nested_virt_features(self):
@@ -304,14 +265,6 @@ class Domain:
                 if d.get("device", "disk") == "disk" and d.find("readonly") is None]
 
     @property
-    def scsi_controller_models(self):
-        return [c.get("model", "") for c in self._all("devices/controller[@type='scsi']")]
-
-    @property
-    def shared_memory(self):
-        return [s.get("name", "") for s in self._all("devices/shmem")]
-
-    @property
     def displays(self):
         """(type, listen address or socket, port, has password) of every VNC/SPICE display."""
         found = []
@@ -329,10 +282,6 @@ class Domain:
                     or g.get("listen") or ""
             found.append((g.get("type"), where, int(g.get("port", "-1")), bool(g.get("passwd"))))
         return found
-
-    @property
-    def emulator(self):
-        return self.root.findtext("devices/emulator", "")
 
     @property
     def host_devices(self):
@@ -389,32 +338,6 @@ class Domain:
         return list(dict.fromkeys(found))
 
     @property
-    def smbios_mode(self):
-        return self._attribute("os/smbios", "mode")
-
-    @property
-    def vsock_models(self):
-        return [v.get("model", "virtio") for v in self._all("devices/vsock")]
-
-    @property
-    def memballoon_models(self):
-        return [m.get("model", "") for m in self._all("devices/memballoon")]
-
-    @property
-    def dump_core(self):
-        """<memory dumpCore>: 'on', 'off' or '' (qemu.conf's dump_guest_core decides)."""
-        return self._attribute("memory", "dumpCore")
-
-    @property
-    def memory_hard_limit(self):
-        return self.root.findtext("memtune/hard_limit", "")
-
-    @property
-    def cpu_shares(self):
-        """<cputune><shares>: the guest's CPU weight against its neighbours; '' where unset."""
-        return self.root.findtext("cputune/shares", "").strip()
-
-    @property
     def cpu_quotas(self):
         """{element: quota in µs} of the <cputune> quotas set to a limit (a negative quota, or
         none, leaves that part of the guest unbounded)."""
@@ -443,7 +366,6 @@ class Domain:
     def interface_filter(iface):
         ref = iface.find("filterref")
         return "" if ref is None else ref.get("filter", "")
-
 
 
 def _disk_path(disk):
