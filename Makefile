@@ -35,8 +35,8 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter deps host venv \
-	image clean
+.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter deps \
+	host venv image clean
 
 # The suites load no plugin of another package: without autoloading, pytest does not rewrite
 # the asserts of every hypothesis module at each start (seconds where no bytecode is cached).
@@ -44,8 +44,8 @@ conformance: deps host venv image
 	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) \
 	--tb=line -q -rN
 
-# The self-tests on every core (WORKERS pytest-xdist workers; tests/conftest.py says how they
-# are shared out), then those marked `alone` by themselves; the exit status is the first that
+# The self-tests on every core (WORKERS pytest-xdist workers; tests/support/workers.py says how
+# they are shared out), then those marked `alone` by themselves; the exit status is the first that
 # failed. test-fast: the unit tests and the hardened and leaky conformance runs with every
 # assertion on their reports, a developer's loop of a few minutes.
 WORKERS ?= auto

@@ -23,7 +23,7 @@ from tests.support.expected import HOST_FAILURES
 from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 LAN = GuestNetwork("br0", "10.216.0.0/24", "10.216.0.2", "10.216.0.3")
 ROUTER_ADDRESS = "10.216.0.1"

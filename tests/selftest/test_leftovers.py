@@ -18,7 +18,7 @@ import libvirt
 import pytest
 
 from helpers.lab.lab import Lab
-from tests.support.suite import ROOT, lab_cgroups, run_suite
+from tests.support.suite import ROOT, interrupt, lab_cgroups, run_suite
 from tests.support.suite import start as suite_process
 
 STATE_DIR = Path("/run/vmiso")
@@ -92,15 +92,6 @@ def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
         first_check_done(proc)
     interrupt(proc, sig)
     assert not leftovers(run_id)
-
-
-def interrupt(proc, sig):
-    """Signal a run that is still running; it must end as an interrupted run does."""
-    assert proc.poll() is None, "the run ended before the signal: it proves no interrupt"
-    proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, out[-2000:]
-    assert "KeyboardInterrupt" in out, out[-2000:]
 
 
 def labs_of_cells(proc, count):

@@ -28,7 +28,7 @@ from tests.support.expected import expected_status
 from tests.support.sshhost import RUNNER_GID, SshHost
 from tests.support.suite import run_suite
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 BMC_PORT = 443  # a BMC's web interface, in the lab's management network
 

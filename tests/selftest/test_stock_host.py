@@ -26,7 +26,7 @@ from tests.support.expected import HOST_FAILURES
 from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses, suite
 
-pytestmark = [pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 STOCK_NETWORK = "/usr/share/libvirt/networks/default.xml"
 GUESTS = GuestNetwork("virbr0", "192.168.122.0/24", "192.168.122.1", "10.255.122.2")

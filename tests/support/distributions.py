@@ -12,8 +12,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.expected import UNMITIGATED_CPU
+
 UNAME = Path("/usr/bin/uname")
-CPU_VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,9 @@ def _mitigated_cpu(folder):
     """Overlays for each CPU vulnerability this machine's kernel reports unmitigated: a simulated
     host's PAT-03 is judged by its kernel's version, whatever CPU this machine has."""
     folder.mkdir(exist_ok=True)
-    overlays = {}
-    for report in sorted(CPU_VULNERABILITIES.glob("*")):
-        if report.read_text().startswith("Vulnerable"):
-            (folder / report.name).write_text("Not affected\n")
-            overlays[str(report)] = folder / report.name
-    return overlays
+    for report in UNMITIGATED_CPU:
+        (folder / report.name).write_text("Not affected\n")
+    return {str(report): folder / report.name for report in UNMITIGATED_CPU}
 
 
 def _script(path, body):

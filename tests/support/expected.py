@@ -70,8 +70,10 @@ HAS_MAC = any(Path(p).exists() for p in ("/sys/fs/selinux", "/sys/kernel/securit
 CAP_SYS_RESOURCE = 24
 CAN_LIMIT_MEMORY = bool(int(next(line.split()[1] for line in open("/proc/self/status")
                                  if line.startswith("CapEff:")), 16) >> CAP_SYS_RESOURCE & 1)
-CPU_VULNERABLE = any(p.read_text().startswith("Vulnerable")
-                     for p in Path("/sys/devices/system/cpu/vulnerabilities").glob("*"))
+CPU_VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
+UNMITIGATED_CPU = sorted(p for p in CPU_VULNERABILITIES.glob("*")
+                         if p.read_text().startswith("Vulnerable"))
+CPU_VULNERABLE = bool(UNMITIGATED_CPU)
 HOST_FAILURES = ((set() if HAS_MAC else {"ESC-04", "ESC-07", "ESC-08"})
                  | (set() if CAN_LIMIT_MEMORY else {"ESC-06"})
                  | ({"PAT-03"} if CPU_VULNERABLE else set()))

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900
 # As `make conformance` runs it: the suite needs no plugin of another package, and loading
@@ -46,6 +48,18 @@ def suite(*options, timeout=RUN_TIMEOUT, **how):
     stray = [c for c in lab_cgroups() if not (STATE_DIR / c.name.removeprefix("vmiso-")).exists()]
     assert not stray, f"run {process.pid} left lab cgroups behind: {stray}"
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def interrupt(process, sig):
+    """Signal a run that is still going; it must end as an interrupted run does. Its output
+    (stdout, stderr; stderr None where it was merged)."""
+    assert process.poll() is None, "the run ended before the signal: it proves no interrupt"
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=120)
+    said = out + (err or "")
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, said[-3000:]
+    assert "KeyboardInterrupt" in said, said[-3000:]
+    return out, err
 
 
 def run_suite(report_dir, *options, **how):

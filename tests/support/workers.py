@@ -1,8 +1,8 @@
 """How `make test` shares the tests out among pytest-xdist workers (`--dist loadscope`, with the
 work units below; tests/conftest.py hands them to xdist).
 
-    work_unit("tests/selftest/test_gate.py::test_fail_on[any]")        # 'tests/selftest/test_gate.py'
-    work_unit("tests/selftest/test_remote_host.py::test_x[leaky]")     # 'this machine as a host'
+    work_unit("tests/selftest/test_gate.py::test_fail_on[any]")     # 'tests/selftest/test_gate.py'
+    work_unit("tests/selftest/test_remote_host.py::test_x[leaky]")  # 'this machine as a host'
 
 A module's tests stay together on one worker, which builds the module's fixtures (its runs)
 once. The modules that start an SshHost (tests/support/sshhost.py) make this machine a host of
