@@ -15,29 +15,27 @@ from helpers.host.target import Target
 from helpers.template.domxml import Domain
 from helpers.vm.image import GuestImage
 from helpers.vm.launch import launch
+from tests.support.daclabels import DRILL_ATTACKER_UID, DRILL_VICTIM_UID, with_label
 from tests.support.labs import hardened_lab
 from tests.support.suite import ROOT
 
 HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
 
 
-def with_label(uid):
-    """The hardened template with a static DAC label: uid of its own, QEMU's usual group (the
-    image cache is readable to that group)."""
-    label = (f"<seclabel type='static' model='dac' relabel='yes'><label>+{uid}:+64055</label>"
-             f"</seclabel>")
-    return Domain.from_string(HARDENED.replace("</devices>", f"</devices>\n  {label}", 1))
+def labelled(uid):
+    """The hardened template under a static DAC label of uid's own."""
+    return Domain.from_string(with_label(HARDENED, uid))
 
 
 @pytest.fixture(scope="module")
 def neighbours():
-    """Two guests of the lab, under uids 20001 and 20002."""
+    """Two guests of the lab, each under a uid of its own."""
     image = GuestImage.probe(probe_guest.build(probe_guest.DEFAULT_CACHE))
     with hardened_lab() as lab:
         target = Target.for_lab(lab)
         try:
-            with launch(target, with_label(20001), image, "tcg") as attacker, \
-                    launch(target, with_label(20002), image, "tcg") as victim:
+            with launch(target, labelled(DRILL_ATTACKER_UID), image, "tcg") as attacker, \
+                    launch(target, labelled(DRILL_VICTIM_UID), image, "tcg") as victim:
                 yield target, attacker, victim
         finally:
             target.close()
@@ -45,7 +43,7 @@ def neighbours():
 
 def test_guests_under_labels_of_their_own_refuse_every_attempt(neighbours):
     drill = EscapeDrill.run(*neighbours)
-    assert drill.identity.startswith("uid 20001 gid 64055"), drill.identity
+    assert drill.identity.startswith(f"uid {DRILL_ATTACKER_UID} gid 64055"), drill.identity
     assert "read its own disk" in drill.twin
     tried = {a.what for a in drill.attempts}
     assert {"read the neighbour's disk", "open the neighbour's disk for writing",

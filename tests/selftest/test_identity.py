@@ -2,11 +2,10 @@
 failure under qemu.conf's one user is read from the hardened conformance run
 (test_conformance_runs.py), where the sibling shares that user."""
 
+from tests.support.daclabels import IDENTITY_UID, with_label
 from tests.support.suite import ROOT, run_suite, statuses
 
 HARDENED = ROOT / "templates" / "hardened.xml"
-OWN_LABEL = ("<seclabel type='static' model='dac' relabel='yes'><label>+20001:+64055</label>"
-             "</seclabel>")
 
 
 def _esc07(report):
@@ -15,9 +14,8 @@ def _esc07(report):
 
 def test_a_guest_with_a_dac_label_of_its_own_passes(tmp_path):
     template = tmp_path / "own-label.xml"
-    template.write_text(HARDENED.read_text().replace("</devices>", f"</devices>\n  {OWN_LABEL}",
-                                                     1))
+    template.write_text(with_label(HARDENED.read_text(), IDENTITY_UID))
     proc, report = run_suite(tmp_path / "report", "suites", "--template", str(template),
                              "--control", "ESC-07,ESC-01")
     assert statuses(report) == {"ESC-07": "pass", "ESC-01": "pass"}, proc.stdout[-3000:]
-    assert "uid 20001" in _esc07(report)["evidence"][0]["observed"]
+    assert f"uid {IDENTITY_UID}" in _esc07(report)["evidence"][0]["observed"]
