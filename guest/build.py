@@ -29,7 +29,7 @@ from pathlib import Path
 
 from guest import recipe
 from guest.recipe import BuildError
-from helpers.host import command
+from helpers.local import command
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",

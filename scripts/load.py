@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from guest import build as probe_guest
-from helpers.host import accel
-from helpers.host.target import Target
 from helpers.lab.lab import Lab
+from helpers.plugin import accel
 from helpers.template.domxml import Domain
 from helpers.vm.image import GuestImage
 from helpers.vm.launch import launch
+from helpers.vm.target import Target
 
 ROOT = Path(__file__).resolve().parents[1]
 

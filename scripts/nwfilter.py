@@ -15,10 +15,9 @@ import sys
 
 import libvirt
 
-from helpers.host.hostfilter import NAME, no_host_access_filter
 from helpers.host.hypervisor import HypervisorError, hypervisor_for
-from helpers.host.netfilter import define_no_host_access
-from helpers.vm.sweep import METADATA_ADDRESS
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS, NAME, no_host_access_filter
+from helpers.hostconfig.netfilter import define_no_host_access
 
 
 def host_addresses(hypervisor):

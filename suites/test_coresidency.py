@@ -4,17 +4,18 @@ the host's disk, which one guest must not fill or saturate for the others."""
 
 import pytest
 
-from helpers.host import consolelog, coresidency, cpulimits
-from helpers.host.iolimits import io_limits
+from helpers.hostconfig import kernel
+from helpers.probes.coresidency import consolelog, cpulimits
+from helpers.probes.coresidency.iolimits import io_limits
 from helpers.verdict.undecided import Undecided
 
 
 @pytest.mark.control("DEV-05")
 @pytest.mark.outside
 def test_guest_memory_is_not_merged_with_other_guests(target, qemu_process, evidence):
-    ksm = coresidency.Ksm.read(target.hypervisor)
+    ksm = kernel.Ksm.read(target.hypervisor)
     merge = qemu_process.mem_merge
-    evidence.note(f"KSM on the host ({coresidency.KSM})", str(ksm), "stopped, or guests opted out")
+    evidence.note(f"KSM on the host ({kernel.KSM})", str(ksm), "stopped, or guests opted out")
     merging = "merging" if ksm.merging else "not merging"
     evidence.check(f"memory of QEMU pid {qemu_process.pid} offered to KSM (-machine mem-merge)",
                    f"mem-merge {merge or 'on (default)'}, KSM {merging}",
@@ -25,13 +26,13 @@ def test_guest_memory_is_not_merged_with_other_guests(target, qemu_process, evid
 @pytest.mark.control("DEV-06")
 @pytest.mark.outside
 def test_guests_do_not_share_the_threads_of_a_core(target, policy, evidence):
-    smt = coresidency.Smt.read(target.hypervisor)
+    smt = kernel.Smt.read(target.hypervisor)
     if smt.control is None:
-        raise Undecided(f"{coresidency.SMT}/control is missing: the host kernel does not say "
+        raise Undecided(f"{kernel.SMT}/control is missing: the host kernel does not say "
                         f"whether sibling threads are on")
     accepted = policy.coresidency.accept_smt
     vulnerable = list(smt.vulnerable) if smt.shared else []
-    evidence.check(f"SMT on the host ({coresidency.SMT}), and CPU vulnerabilities the kernel "
+    evidence.check(f"SMT on the host ({kernel.SMT}), and CPU vulnerabilities the kernel "
                    f"reports SMT vulnerable", f"{smt}; {'; '.join(vulnerable) or 'none'}",
                    "off" + (", or on under core scheduling ([coresidency] accept_smt) with no "
                             "CPU SMT vulnerable" if accepted else ""),

@@ -4,10 +4,10 @@ import pwd
 
 import pytest
 
-from helpers.host import confinement
-from helpers.host.escapedrill import EscapeDrill
-from helpers.host.labelrestore import stop_drill
-from helpers.host.qemuproc import QemuProcess
+from helpers.hostconfig import confinement
+from helpers.probes.escape.escapedrill import EscapeDrill
+from helpers.probes.escape.stoppedguest import stop_drill
+from helpers.probes.qemuproc import QemuProcess
 
 SECCOMP_FILTER = 2
 SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",

@@ -5,9 +5,10 @@ import stat
 
 import pytest
 
-from helpers.host import iommu, qmp
-from helpers.host.iommu import Iommu
-from helpers.host.socketaccess import SocketAccess
+from helpers.host import qmp
+from helpers.hostconfig.socketaccess import SocketAccess
+from helpers.probes.host import iommu
+from helpers.probes.host.iommu import Iommu
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes

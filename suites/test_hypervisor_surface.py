@@ -5,7 +5,7 @@ test_template.py."""
 
 import pytest
 
-from helpers.host import coresidency
+from helpers.hostconfig import kernel
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -117,11 +117,11 @@ def test_guest_cpu_has_no_virtualization_extensions(guest, evidence):
 @pytest.mark.control("HV-10")
 @pytest.mark.outside
 def test_host_kvm_offers_no_nested_virtualization(target, evidence):
-    parameters = coresidency.nested_kvm(target.hypervisor)
+    parameters = kernel.nested_kvm(target.hypervisor)
     evidence.note("KVM modules loaded on the host, with their nested parameter",
                   [f"{m}: nested={v}" for m, v in sorted(parameters.items())]
                   or "neither kvm_intel nor kvm_amd: no nested virtualization to offer",
                   "nested off")
     evidence.expect_none(f"KVM modules with nested virtualization on "
-                         f"({coresidency.MODULES}/*/parameters/nested)",
-                         coresidency.nested_enabled(parameters))
+                         f"({kernel.MODULES}/*/parameters/nested)",
+                         kernel.nested_enabled(parameters))

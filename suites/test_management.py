@@ -3,10 +3,10 @@ host's other management services are out of the guest's reach."""
 
 import pytest
 
-from helpers.host.displays import displays
-from helpers.host.qemuproc import network_monitors
+from helpers.probes.management.displays import displays
+from helpers.probes.network.sweep import MANAGEMENT_PORTS
+from helpers.probes.qemuproc import network_monitors
 from helpers.template import rules
-from helpers.vm.sweep import MANAGEMENT_PORTS
 
 LIBVIRT_PORTS = (16509, 16514)
 

@@ -2,11 +2,12 @@
 
 import pytest
 
-from helpers.host import netfilter
+from helpers.hostconfig import netfilter
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.plugin.options import OPT_MANAGEMENT_TARGET
+from helpers.probes.network.sweep import SLIRP_HOST
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
-from helpers.vm.sweep import METADATA_ADDRESS, SLIRP_HOST
 
 SIBLING_PORT = 7777
 

@@ -8,7 +8,8 @@ which."""
 
 import pytest
 
-from helpers.host import facts, qmp
+from helpers.host import qmp
+from helpers.hostconfig import facts
 from helpers.patches import distro
 from helpers.patches.versions import Version, judge_build
 from helpers.verdict.undecided import Undecided

@@ -5,9 +5,10 @@ import secrets
 
 import pytest
 
-from helpers.host import agent, qmp
-from helpers.host.hostidentity import host_identity
+from helpers.host import qmp
 from helpers.plugin.options import per_control
+from helpers.probes.shares import guestagent
+from helpers.probes.shares.hostidentity import host_identity
 from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -94,7 +95,7 @@ def test_host_clipboard_canary_never_reaches_the_guest(guest, clipboard, evidenc
 def test_host_cannot_make_the_guest_agent_act(rpc, guest, evidence):
     token = f"vmiso-ga-{secrets.token_hex(6)}"
     path = f"/tmp/{token}"
-    attempt = (agent.try_exec if rpc == "guest-exec" else agent.try_file_write)(
+    attempt = (guestagent.try_exec if rpc == "guest-exec" else guestagent.try_file_write)(
         guest.domain, path, token)
     evidence.note(f"{rpc} through libvirt's agent API", attempt.outcome, "refused")
     obeyed = token in probes.read_lines(guest, path)

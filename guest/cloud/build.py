@@ -34,8 +34,8 @@ from pathlib import Path
 
 from guest import recipe
 from guest.recipe import BuildError
-from helpers.host import command
-from helpers.vm.digest import sha256
+from helpers.local import command
+from helpers.local.digest import sha256
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt")

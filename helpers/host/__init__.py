@@ -1,3 +1,3 @@
-"""The hypervisor's host: the target (libvirt connection and host), its files and commands, facts
-and confinement, the QEMU process, libvirtd, QMP, the guest agent, traffic filters, the image
-cache and run marks."""
+"""How vmiso reaches and drives a hypervisor's host: this machine or one over SSH (hypervisor,
+spawned), a port forwarded to it, QEMU's monitor through libvirt, vmiso's own canary agent there,
+the sockets its processes listen on, and the one error a host raises."""

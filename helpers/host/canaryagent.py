@@ -23,9 +23,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from helpers.host import command, interrupts
 from helpers.host.errors import HypervisorError
-from helpers.vm.digest import sha256
+from helpers.local import command, interrupts
+from helpers.local.digest import sha256
 
 SOURCE = Path(__file__).resolve().parents[2] / "canary" / "vmiso-canary.c"
 BUILD_DIR = Path(__file__).resolve().parents[2] / ".cache" / "canary"

@@ -31,14 +31,14 @@ import testinfra
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
-from helpers.host import command, diskspace
 from helpers.host.errors import HypervisorError
 from helpers.host.spawned import LocalProcess, SshProcess
-from helpers.vm.digest import sha256
+from helpers.local import command, diskspace
+from helpers.local.digest import sha256
 
 SSH_TIMEOUT = 15
 COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query: seconds at most
-# Where the files QEMU reads are copied (helpers/host/imagecache.py): /var/cache here, where
+# Where the files QEMU reads are copied (helpers/vm/imagecache.py): /var/cache here, where
 # only root makes folders; /var/tmp on a remote host, which any user of the URI can write to.
 LOCAL_IMAGE_CACHE = PurePosixPath("/var/cache/vmiso/images")
 REMOTE_IMAGE_CACHE = PurePosixPath("/var/tmp/vmiso/images")

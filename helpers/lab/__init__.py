@@ -1,2 +1,2 @@
-"""The local lab: its network namespaces, its libvirtd's configuration, the canary listeners and
-the captures on its host side."""
+"""The local lab: a host of the run's own built in network namespaces, its libvirtd's
+configuration (the host profile under test) and its cgroups."""

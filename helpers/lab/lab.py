@@ -25,9 +25,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host import command, diskspace, netfilter, procnet
+from helpers.host import procnet
+from helpers.hostconfig import netfilter
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.lab import cgroups, labconfig
-from helpers.vm.sweep import METADATA_ADDRESS
+from helpers.local import command, diskspace
 
 PREFIX = "vmiso-"
 NETWORK = "vmiso-lab"

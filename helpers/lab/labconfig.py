@@ -13,9 +13,9 @@ import re
 import shutil
 from pathlib import Path
 
-from helpers.host import libvirtdconf
 from helpers.host.hypervisor import LocalHypervisor
-from helpers.host.socketaccess import default_auth
+from helpers.hostconfig import libvirtdconf
+from helpers.hostconfig.socketaccess import default_auth
 
 # (folder under the lab root, path it hides inside the lab's mount namespace)
 BIND_MOUNTS = (

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import jsonschema
 
+from helpers.local import digest
 from helpers.verdict import verdicts
 from helpers.verdict.catalog import RISK_FACTORS, SEVERITIES
-from helpers.vm import digest
 
 FORMAT = "vmiso-controls/2"
 FORMAT_V1 = "vmiso-controls/1"

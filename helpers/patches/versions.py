@@ -11,8 +11,8 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import total_ordering
 
-from helpers.host import coresidency
-from helpers.host.coresidency import CoresidencyPolicy
+from helpers.hostconfig import kernel as coresidency
+from helpers.hostconfig.kernel import CoresidencyPolicy
 from helpers.patches import triage
 
 

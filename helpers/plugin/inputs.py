@@ -14,11 +14,10 @@ from typing import Optional
 
 import pytest
 
-from helpers.host import accel
 from helpers.output import document, history
 from helpers.patches import osv
 from helpers.patches.versions import Policies, PolicyError, load_policies
-from helpers.plugin import cells
+from helpers.plugin import accel, cells
 from helpers.plugin.options import (
     OPT_ALLOWED_TARGET,
     OPT_HOST_PROFILE,
@@ -26,6 +25,7 @@ from helpers.plugin.options import (
     OPT_MANAGEMENT_TARGET,
     OPT_TEMPLATE,
     OPT_URI,
+    OPT_WAIVERS,
 )
 from helpers.template import allowlist, templatefile
 from helpers.template.domxml import Domain, TemplateError
@@ -159,7 +159,7 @@ def read_waivers(config):
     try:
         return waivers.load(Path(path), set(catalog.load()), datetime.date.today())
     except waivers.WaiverError as err:
-        raise pytest.UsageError(str(err)) from None
+        raise pytest.UsageError(f"{OPT_WAIVERS}: {err}") from None
 
 
 def read_history(config):

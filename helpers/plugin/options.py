@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.host import interrupts
+from helpers.local import interrupts
 from helpers.verdict import frameworks
 from helpers.verdict.catalog import FAIL_ON, SEVERITIES
 

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import yaml
 
-from helpers.plugin.options import OPT_WAIVERS
 
 FIELDS = ("control", "reason", "owner", "expires")
 
@@ -54,12 +53,12 @@ def load(path, known_controls, today):
         raw = yaml.safe_load(path.read_text())
     except OSError as err:
         raise WaiverError(f"waiver file {path} cannot be read ({err.strerror}); pass an "
-                          f"existing YAML file to {OPT_WAIVERS}") from None
+                          f"existing YAML file") from None
     except yaml.YAMLError as err:
         where = getattr(err, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise WaiverError(f"waiver file {path} is not valid YAML{line}; fix it or drop "
-                          f"{OPT_WAIVERS}") from None
+                          f"the waivers") from None
     if raw is None:
         return {}
     if not isinstance(raw, list):

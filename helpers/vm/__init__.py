@@ -1,2 +1,3 @@
-"""The guest: launching it, SSH, its images and direct boot, the cloud-init seed, readings and
-probes from inside."""
+"""The guest's life: where it runs (target), its images and their cache on the host, launching it
+(lease watch, route, run marks, disk space checked), SSH, direct boot, the cloud-init seed, and
+what it sees from inside (readings, probes)."""

@@ -28,19 +28,21 @@ from pathlib import Path
 
 import libvirt
 
-from helpers.host import confinement, diskspace, qmp
+from helpers.host import qmp
 from helpers.host.errors import HypervisorError
-from helpers.host.guestroute import unanswerable_source
-from helpers.host.leasewatch import LeaseWatch, libvirt_serves_dhcp
-from helpers.host.runmark import MARK_FILE, RunMark
+from helpers.hostconfig import confinement
+from helpers.local import diskspace
 from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
 from helpers.vm import cloudinit, diskimage, ssh
+from helpers.vm.guestroute import unanswerable_source
 from helpers.vm.image import CLOUD
+from helpers.vm.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.vm.readings import take as take_readings
+from helpers.vm.runmark import MARK_FILE, RunMark
 
 BOOT_TIMEOUT = 240
 QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
@@ -379,7 +381,7 @@ def _copy_in(guest, tool):
 @contextlib.contextmanager
 def _lease_source(target, name):
     """None where libvirt hands out the guest's address (its leases tell it); else a watch of
-    the guest's tap for the DHCPACK another server sends (helpers/host/leasewatch.py)."""
+    the guest's tap for the DHCPACK another server sends (helpers/vm/leasewatch.py)."""
     if target.lab is not None or libvirt_serves_dhcp(target.conn, target.network):
         yield None
         return

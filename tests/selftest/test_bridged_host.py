@@ -18,7 +18,7 @@ import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.lab.lab import MGMT_ADDRESS, Lab
-from helpers.lab.listeners import Listeners
+from helpers.probes.network.listeners import Listeners
 from tests.support.expected import HOST_FAILURES
 from tests.support.sshhost import GuestNetwork, SshHost, controller
 from tests.support.suite import ROOT, run_suite, statuses

@@ -2,7 +2,7 @@
 and every `mktemp -d` folder are), in a path with a space, and two clones at once, then again.
 
 QEMU runs as libvirt-qemu on the hardened host profile and cannot walk into such a clone: what
-it reads is copied into the image cache (helpers/host/imagecache.py) and nothing of the clone is
+it reads is copied into the image cache (helpers/vm/imagecache.py) and nothing of the clone is
 handed to it. The clones are of the committed tree (`git clone`), run with this checkout's
 interpreter.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.host import imagecache
 from helpers.host.hypervisor import LOCAL_IMAGE_CACHE
-from helpers.vm.digest import sha256
+from helpers.local.digest import sha256
+from helpers.vm import imagecache
 from tests.support.expected import VANTAGES, expected_status
 from tests.support.suite import ROOT, run_suite, statuses
 

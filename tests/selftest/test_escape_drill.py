@@ -10,11 +10,11 @@ import os
 import pytest
 
 from guest import build as probe_guest
-from helpers.host.escapedrill import EscapeDrill
-from helpers.host.target import Target
+from helpers.probes.escape.escapedrill import EscapeDrill
 from helpers.template.domxml import Domain
 from helpers.vm.image import GuestImage
 from helpers.vm.launch import launch
+from helpers.vm.target import Target
 from tests.support.daclabels import DRILL_ATTACKER_UID, DRILL_VICTIM_UID, with_label
 from tests.support.labs import hardened_lab
 from tests.support.suite import ROOT

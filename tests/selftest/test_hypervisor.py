@@ -9,10 +9,10 @@ import stat
 
 import pytest
 
-from helpers.host import facts
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
-from helpers.host.libvirtdconf import daemon_pid
-from helpers.host.qemuproc import ProcessNotFound, QemuProcess
+from helpers.hostconfig import facts
+from helpers.hostconfig.libvirtdconf import daemon_pid
+from helpers.probes.qemuproc import ProcessNotFound, QemuProcess
 
 
 @pytest.mark.parametrize("uri", ["qemu:///system", "qemu+unix:///system?socket=/run/x/sock",

@@ -1,4 +1,4 @@
-"""The image cache (helpers/host/imagecache.py) on this machine, in a folder of the test's own: what
+"""The image cache (helpers/vm/imagecache.py) on this machine, in a folder of the test's own: what
 QEMU reads is copied once, readable by QEMU's group alone, and replaced when it changed."""
 
 import grp
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from helpers.host.hypervisor import LocalHypervisor
-from helpers.host.imagecache import ImageCache, entries
-from helpers.vm.digest import sha256
+from helpers.local.digest import sha256
+from helpers.vm.imagecache import ImageCache, entries
 
 GROUP = "libvirt-qemu" if "libvirt-qemu" in {g.gr_name for g in grp.getgrall()} else "root"
 NOBODY = 65534

@@ -9,8 +9,8 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from helpers.host import netfilter
-from helpers.host.hostfilter import no_host_access_filter
+from helpers.hostconfig import netfilter
+from helpers.hostconfig.hostfilter import no_host_access_filter
 from helpers.lab.labconfig import BUILTIN_FILTERS
 from helpers.template.domxml import Domain
 from tests.support.suite import run_suite

@@ -18,7 +18,6 @@ import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.host.canaryagent import REMOTE_ROOT
-from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import (
     BRIDGE,
     HOST_ADDRESS,
@@ -29,7 +28,8 @@ from helpers.lab.lab import (
     UPLINK_ADDRESS,
     Lab,
 )
-from helpers.lab.listeners import Listeners
+from helpers.probes.network.listeners import Listeners
+from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.interrupt_agent import agent_pids
 from tests.support.sshhost import JUMP_ADDRESS, SshHost
 from tests.support.suite import ROOT, interrupt, run_suite, start, statuses, suite

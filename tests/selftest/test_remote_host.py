@@ -20,10 +20,10 @@ import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
 from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
-from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import MGMT_ADDRESS, NETWORK, UPLINK_ADDRESS, Lab
-from helpers.lab.listeners import Listeners
+from helpers.probes.network.listeners import Listeners
 from helpers.verdict import catalog
+from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.expected import expected_status
 from tests.support.sshhost import RUNNER_GID, SshHost
 from tests.support.suite import run_suite

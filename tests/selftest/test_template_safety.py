@@ -13,7 +13,7 @@ import stat
 
 import pytest
 
-from helpers.vm.digest import sha256
+from helpers.local.digest import sha256
 from tests.support.suite import ROOT, run_suite
 
 NOBODY = 65534

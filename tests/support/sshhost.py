@@ -29,9 +29,9 @@ from pathlib import Path
 
 from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
 from helpers.host.hypervisor import REMOTE_IMAGE_CACHE
-from helpers.host.imagecache import entries
-from helpers.host.target import REAL_HOST_WORKROOT
 from helpers.lab.lab import BRIDGE, HOST_ADDRESS, SUBNET
+from helpers.vm.imagecache import entries
+from helpers.vm.target import REAL_HOST_WORKROOT
 
 SSHD = "/usr/sbin/sshd"
 RUNNER_GID = 64213  # a group no account has: the controller's packets, and only them

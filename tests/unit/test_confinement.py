@@ -2,7 +2,7 @@
 
 import pytest
 
-from helpers.host.confinement import label_confines
+from helpers.hostconfig.confinement import label_confines
 
 
 @pytest.mark.parametrize("model, label, enforcing, confines", [

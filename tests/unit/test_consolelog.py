@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from helpers.host import consolelog
+from helpers.probes.coresidency import consolelog
 
 LOGD = ("qemu-system-x86_64", "-add-fd", "set=0,fd=29,opaque=serial0-log", "-chardev",
         "pty,id=charserial0,logfile=/dev/fdset/0,logappend=on")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.host import coresidency
-from helpers.host.coresidency import Ksm, Smt
-from helpers.host.iommu import remapped_chips
+from helpers.hostconfig import kernel
+from helpers.hostconfig.kernel import Ksm, Smt
+from helpers.probes.host.iommu import remapped_chips
 
 
 class Rooted:
@@ -79,22 +79,22 @@ def test_nested_is_read_from_each_loaded_kvm_module(tmp_path):
     hv = host(tmp_path, {"/sys/module/kvm_intel/parameters/nested": "Y",
                          "/sys/module/kvm_amd/parameters/nested": "0",
                          "/sys/module/kvm/parameters/halt_poll_ns": "0"})
-    found = coresidency.nested_kvm(hv)
+    found = kernel.nested_kvm(hv)
     assert found == {"kvm_intel": "Y", "kvm_amd": "0"}
-    assert coresidency.nested_enabled(found) == ["kvm_intel"]
-    assert coresidency.nested_enabled({"kvm_amd": "1"}) == ["kvm_amd"]
-    assert coresidency.nested_kvm(host(tmp_path / "none", {"/sys/module/kvm/x": "1"})) == {}
+    assert kernel.nested_enabled(found) == ["kvm_intel"]
+    assert kernel.nested_enabled({"kvm_amd": "1"}) == ["kvm_amd"]
+    assert kernel.nested_kvm(host(tmp_path / "none", {"/sys/module/kvm/x": "1"})) == {}
 
 
 def test_the_policy_accepts_smt_only_when_it_says_so(tmp_path):
     policy = tmp_path / "policy.toml"
     policy.write_text("[qemu]\nfloor = '1.0'\n")
-    assert coresidency.load_policy(policy).accept_smt is False
+    assert kernel.load_policy(policy).accept_smt is False
     policy.write_text("[coresidency]\naccept_smt = true\n")
-    assert coresidency.load_policy(policy).accept_smt is True
+    assert kernel.load_policy(policy).accept_smt is True
     policy.write_text("[coresidency]\naccept_smt = 'yes'\n")
-    with pytest.raises(coresidency.CoresidencyPolicyError, match="true or false"):
-        coresidency.load_policy(policy)
+    with pytest.raises(kernel.CoresidencyPolicyError, match="true or false"):
+        kernel.load_policy(policy)
 
 
 def test_interrupt_chips_through_the_remapping_table_are_named():

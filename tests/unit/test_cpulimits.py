@@ -1,6 +1,6 @@
 """How a running guest's CPU use is bounded, from libvirt's scheduler parameters."""
 
-from helpers.host import cpulimits
+from helpers.probes.coresidency import cpulimits
 
 UNBOUNDED = {"cpu_shares": 1024, "vcpu_period": 100000, "vcpu_quota": -1,
              "emulator_period": 100000, "emulator_quota": -1, "global_period": 100000,

@@ -3,7 +3,7 @@ watch in the clear."""
 
 import pytest
 
-from helpers.host.displays import displays
+from helpers.probes.management.displays import displays
 
 
 @pytest.mark.parametrize("flag, value, seen, exposed", [

@@ -3,7 +3,7 @@ identity or without the positive twin."""
 
 import pytest
 
-from helpers.host.escapedrill import EscapeDrill
+from helpers.probes.escape.escapedrill import EscapeDrill
 from helpers.verdict.undecided import Undecided
 
 IDENTITY = {"uid": "64055", "gid": "64055", "groups": "64055", "cap_eff": "0000000000000000",

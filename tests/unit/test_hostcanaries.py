@@ -4,10 +4,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers.host.hostcanaries import HostCanaries
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
+from helpers.probes.network.hostcanaries import HostCanaries
+from helpers.probes.network.sweep import Sweep
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
-from helpers.vm.sweep import METADATA_ADDRESS, Sweep
 
 PORTS = {"tcp": [22], "udp": [161]}
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from helpers.host.hostfilter import NAME, no_host_access_filter
+from helpers.hostconfig.hostfilter import NAME, no_host_access_filter
 
 SHIPPED = Path(__file__).resolve().parents[2] / "nwfilters" / f"{NAME}.xml"
 

@@ -86,7 +86,7 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_the_graph_sees_the_helpers():
     graph = import_graph()
-    assert "helpers.host.imagecache" in graph["helpers.host.target"]
+    assert "helpers.vm.imagecache" in graph["helpers.vm.target"]
     assert len(graph) > 60
 
 

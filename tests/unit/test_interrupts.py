@@ -6,7 +6,7 @@ import signal
 
 import pytest
 
-from helpers.host import interrupts
+from helpers.local import interrupts
 
 
 def test_a_ctrl_c_during_cleanup_is_raised_once_the_cleanup_is_done():

@@ -1,6 +1,6 @@
 """Who polkit lets drive VMs, read from its rules as text."""
 
-from helpers.host.socketaccess import rule_grants
+from helpers.hostconfig.socketaccess import rule_grants
 
 DEBIAN = """// Allow any user in the 'libvirt' group to connect to system libvirtd
 polkit.addRule(function(action, subject) {

@@ -54,7 +54,7 @@ def test_malformed_waiver_file_is_one_clear_line(text, message, tmp_path):
 
 
 def test_missing_waiver_file_names_the_fix(tmp_path):
-    with pytest.raises(WaiverError, match="pass an existing YAML file to --waivers"):
+    with pytest.raises(WaiverError, match="pass an existing YAML file"):
         load(tmp_path / "nope.yaml", CONTROLS, TODAY)
 
 

@@ -8,7 +8,7 @@ reach its tap device while the session still flows. Silence at the canaries then
 
 import pytest
 
-from helpers.vm.sweep import METADATA_ADDRESS
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 
 done = pytest.StashKey[set]()
 

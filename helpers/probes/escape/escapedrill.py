@@ -6,8 +6,8 @@
     for a in drill.attempts:
         a.what, a.path, a.allowed, a.how    # 'read the neighbour's disk', ..., True, 'done'
 
-A probe (helpers/host/drillprobe.py) runs as root on the hypervisor's host, takes the attacking
-guest's QEMU identity (mount namespace, cgroup, MAC label, uid, gids, capabilities,
+A probe (drillprobe.py beside this module) runs as root on the hypervisor's host, takes the
+attacking guest's QEMU identity (mount namespace, cgroup, MAC label, uid, gids, capabilities,
 no_new_privs; the seccomp filter is ESC-03's) and tries the neighbour's disk, memory and sockets,
 libvirtd's socket, and creating a file under /etc and in the image folders. Nothing is written.
 """
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.host.errors import HypervisorError
-from helpers.host.qemuproc import QemuProcess
+from helpers.probes.qemuproc import QemuProcess
 from helpers.verdict.undecided import Undecided
 
 PROBE = Path(__file__).with_name("drillprobe.py")

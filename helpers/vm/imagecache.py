@@ -23,7 +23,7 @@ import threading
 from pathlib import Path, PurePosixPath
 
 from helpers.host.errors import HypervisorError
-from helpers.vm.digest import sha256
+from helpers.local.digest import sha256
 
 PASS_THROUGH, GROUP_FOLDER, GROUP_FILE = 0o711, 0o750, 0o440
 

@@ -1,13 +1,13 @@
 """The clipboard canary (SHR-02): text put on the host side of the guest's clipboard channel,
 watched for by a SPICE agent in the guest (vmiso-probe vdagent). A qemu-vdagent channel takes the
-clipboard of QEMU's VNC server, where a minimal RFB client puts it (helpers/host/vnc.py); a
+clipboard of QEMU's VNC server, where a minimal RFB client puts it (helpers/probes/shares/vnc.py); a
 spicevmc channel takes a SPICE client's, and spice-gtk's GLib client offers it
-(helpers/host/spiceclient.py, in Debian's python3 with python3-gi).
+(helpers/probes/shares/spiceclient.py, in Debian's python3 with python3-gi).
 
     trial = Clipboard(target).carry(guest, "vmiso-clip-1234")
     trial.port, trial.received      # None when the guest has no clipboard port
 
-Both clients reach the display on the hypervisor's host (helpers/host/target.py): from the lab's
+Both clients reach the display on the hypervisor's host (helpers/vm/target.py): from the lab's
 host side, or through a real host's sshd to the display's listen address.
 """
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from helpers.host import vnc
 from helpers.host.portforward import Forward
+from helpers.probes.shares import vnc
 from helpers.template.rules import CLIPBOARD_PORT
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -79,8 +79,8 @@ def _agent_output(guest):
 
 def _offer_over_spice(guest, local_port, token):
     client = subprocess.Popen(
-        [SYSTEM_PYTHON, "-m", "helpers.host.spiceclient", "127.0.0.1", str(local_port), token,
-         str(ARRIVAL_S + 5)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [SYSTEM_PYTHON, "-m", "helpers.probes.shares.spiceclient", "127.0.0.1", str(local_port),
+         token, str(ARRIVAL_S + 5)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         text=True)
     try:
         out = _agent_output(guest)

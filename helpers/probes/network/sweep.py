@@ -1,7 +1,7 @@
 """One token from the guest to many targets at once, judged where it lands: the engine of every
 active reach probe. Where the canaries listen and what proves the probe left the guest (its
-positive twin) is said by a subclass: helpers/lab/canaries.py in the local lab,
-helpers/host/hostcanaries.py on a real host.
+positive twin) is said by a subclass: helpers/probes/network/labcanaries.py in the local lab,
+helpers/probes/network/hostcanaries.py on a real host.
 
     sweep = canaries.host_sweep(guest)  # raises Undecided when the positive twin failed
     sweep.reached_host                  # [] when isolation holds
@@ -34,7 +34,6 @@ MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080
                     8443, 9090, 9100, 10050, 16509, 16514)
 # QEMU's user-mode networking (slirp) maps this guest-side address to the host's loopback (NET-06).
 SLIRP_HOST = "10.0.2.2"
-METADATA_ADDRESS = "169.254.169.254"
 
 
 @dataclass

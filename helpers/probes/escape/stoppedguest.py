@@ -20,8 +20,8 @@ import json
 import shlex
 from dataclasses import dataclass
 
-from helpers.host.confinement import MCS_PAIR
 from helpers.host.errors import HypervisorError
+from helpers.hostconfig.confinement import MCS_PAIR
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 

@@ -16,6 +16,8 @@ that the filter leaves out (see the README's "Real hosts").
 from xml.sax.saxutils import quoteattr
 
 NAME = "vmiso-no-host-access"
+# The cloud metadata service's address: a guest must not reach it (NET-02), on any host.
+METADATA_ADDRESS = "169.254.169.254"
 
 
 def no_host_access_filter(host_addresses, uuid=None):

@@ -2,7 +2,7 @@
 among them) and in its management network, and the same ports on the lab's uplink station, the
 allowed target that is each probe's positive twin. Real services the lab's host side runs (a
 libvirtd listening on TCP, a display) are probed beside the canaries, through the guest's own
-view of its connections. The sweep itself is helpers/vm/sweep.py.
+view of its connections. The sweep itself is helpers/probes/network/sweep.py.
 
     canaries = LabCanaries(host_side, uplink_side, loopback_side, mgmt_side, lab, ports)
     sweep = canaries.host_sweep(guest)  # raises Undecided when the positive twin failed
@@ -13,10 +13,11 @@ import secrets
 import socket
 import time
 
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.lab import netns
 from helpers.lab.lab import MGMT_ADDRESS
+from helpers.probes.network.sweep import Canaries, endpoints_text
 from helpers.verdict.undecided import Undecided
-from helpers.vm.sweep import METADATA_ADDRESS, Canaries, endpoints_text
 
 
 class LabCanaries(Canaries):

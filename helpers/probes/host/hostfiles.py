@@ -5,7 +5,7 @@
     files.group_members("libvirt")         # ['root'], None when there is no such group
 """
 
-from helpers.host import facts
+from helpers.hostconfig import facts
 
 
 class HostFiles:

@@ -7,7 +7,7 @@ import secrets
 import time
 
 from helpers.lab import lab as lab_mod
-from helpers.lab.capture import Capture
+from helpers.probes.network.capture import Capture
 from helpers.vm import probes
 
 SETTLE_S = 1.0

@@ -12,7 +12,7 @@ serves every channel not forced secure, so only a SPICE display without port= is
 
 from dataclasses import dataclass
 
-from helpers.host import qemuproc
+from helpers.probes import qemuproc
 
 LOOPBACK = ("127.", "::1", "localhost")
 

@@ -4,7 +4,7 @@ import xml.etree.ElementTree as ET
 
 import libvirt
 
-from helpers.host import hostfilter
+from helpers.hostconfig import hostfilter
 
 
 def undefined_filters(conn, dom):

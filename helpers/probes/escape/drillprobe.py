@@ -8,7 +8,7 @@ close.
 It prints one JSON object: the identity it took (and whether it matches QEMU's), each attempt
 with "allowed" true or false and the error that refused it, and the positive twin (its own
 guest's disk read under the same identity). Standard library only: it runs on any host with
-python3, this machine or a remote one (helpers/host/escapedrill.py sends it).
+python3, this machine or a remote one (helpers/probes/escape/escapedrill.py sends it).
 """
 
 import ctypes

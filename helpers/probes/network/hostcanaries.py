@@ -13,13 +13,9 @@ Management targets (--management-target) are probed from the guest; their twin i
 itself reaches them. The metadata address is always probed: any answer is a leak.
 """
 
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
+from helpers.probes.network.sweep import MANAGEMENT_PORTS, Canaries, endpoints_text
 from helpers.verdict.undecided import Undecided
-from helpers.vm.sweep import (
-    MANAGEMENT_PORTS,
-    METADATA_ADDRESS,
-    Canaries,
-    endpoints_text,
-)
 
 LOOPBACK = "127.0.0.1"
 

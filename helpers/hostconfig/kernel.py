@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from helpers.host import facts
+from helpers.hostconfig import facts
 
 KSM = PurePosixPath("/sys/kernel/mm/ksm")
 SMT = PurePosixPath("/sys/devices/system/cpu/smt")

@@ -1,14 +1,14 @@
 """A SPICE client that offers text on the display's clipboard, as a person copying text in
 virt-viewer does: spice-gtk's GLib client (SpiceClientGLib) through PyGObject.
 
-    /usr/bin/python3 -m helpers.host.spiceclient 127.0.0.1 5901 vmiso-clip-1234 20
+    /usr/bin/python3 -m helpers.probes.shares.spiceclient 127.0.0.1 5901 vmiso-clip-1234 20
 
 It runs in Debian's own python3, where python3-gi and gir1.2-spiceclientglib-2.0 are packages
 (not in vmiso's virtual environment), and prints one line per step: "connected", "agent" (the
 guest's agent is there), "grabbed" (the clipboard is offered), "sent" (the guest's agent asked
 for it and got the text), or "error ...". It exits after SECONDS.
 
-Imports nothing of vmiso: helpers/host/clipboard.py starts it in a subprocess.
+Imports nothing of vmiso: helpers/probes/shares/clipboard.py starts it in a subprocess.
 """
 
 import sys

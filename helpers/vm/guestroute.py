@@ -13,8 +13,8 @@ out and a stateful rule guards.
 
 import json
 
-from helpers.host import netfilter
 from helpers.host.errors import HypervisorError
+from helpers.hostconfig import netfilter
 
 
 def route_source(hypervisor, address):

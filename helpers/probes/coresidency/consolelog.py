@@ -10,7 +10,7 @@ it (logfile=/dev/fdset/N); a stdout that is a file, or a chardev logfile= naming
 written by QEMU itself.
 """
 
-from helpers.host.qemuproc import options
+from helpers.probes.qemuproc import options
 
 VIRTLOGD_MAX_SIZE = 2097152  # virtlogd's default max_size
 

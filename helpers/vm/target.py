@@ -15,13 +15,15 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers.host import canaryagent, confinement, runmark
-from helpers.host import facts as host_facts
+from helpers.host import canaryagent
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
-from helpers.host.imagecache import ImageCache
-from helpers.host.libvirtdconf import daemon_pid
+from helpers.hostconfig import confinement
+from helpers.hostconfig import facts as host_facts
+from helpers.hostconfig.libvirtdconf import daemon_pid
 from helpers.lab import netns
 from helpers.lab.lab import NETWORK, PREFIX, Lab
+from helpers.vm import runmark
+from helpers.vm.imagecache import ImageCache
 
 REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
 

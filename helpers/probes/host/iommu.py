@@ -14,7 +14,7 @@ allow_unsafe_interrupts is set.
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from helpers.host.coresidency import ENABLED, read_value
+from helpers.hostconfig.kernel import ENABLED, read_value
 
 GROUPS = PurePosixPath("/sys/kernel/iommu_groups")
 INTERRUPTS = PurePosixPath("/proc/interrupts")

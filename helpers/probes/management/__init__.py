@@ -1,0 +1,1 @@
+"""The management suite's probes (suites/test_management.py): the displays a QEMU process serves."""
