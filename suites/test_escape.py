@@ -6,7 +6,7 @@ import pytest
 
 from helpers.hostconfig import confinement
 from helpers.probes.escape.escapedrill import EscapeDrill
-from helpers.probes.escape.stoppedguest import stop_drill
+from helpers.probes.escape.stoppedguest import stopped_guest_files
 from helpers.probes.qemuproc import QemuProcess
 
 SECCOMP_FILTER = 2
@@ -128,7 +128,7 @@ def test_an_escaped_guest_cannot_reach_its_neighbour(guest, sibling, target, evi
 @pytest.mark.outside
 def test_a_stopped_guest_leaves_no_file_under_its_identity(target, template, base_image,
                                                            accelerator, inputs, evidence):
-    files = stop_drill(target, template, base_image, accelerator, inputs.allow_raw_qemu)
+    files = stopped_guest_files(target, template, base_image, accelerator, inputs.allow_raw_qemu)
     evidence.note("files libvirt labelled for the paused guest's QEMU",
                   [f.describe() for f in files if f.relabelled and f.judged]
                   or "none: QEMU runs under the files' own owner and context",

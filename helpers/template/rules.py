@@ -50,8 +50,11 @@ QTREE_SURFACE = {
 }
 
 
-class NotDecided(Exception):
-    """The XML cannot decide the control for this kind of guest; the message says what does."""
+class NotApplicable(Exception):
+    """The template's XML does not apply to the control for this kind of guest (a not_applicable
+    verdict, never an error: what does apply is another check); the message says what does.
+    Apart from helpers.verdict.undecided.Undecided, which is an error: a check that applies but
+    could not be decided."""
 
 
 def emulated(rule):
@@ -168,7 +171,7 @@ def exposed_display(dom):
 
 def _needs_nwfilter(dom):
     if dom.is_xen:
-        raise NotDecided("libxl has no nwfilter nor isolated ports: the vif script and the "
+        raise NotApplicable("libxl has no nwfilter nor isolated ports: the vif script and the "
                          "host's firewall decide, which only a live run on the Xen host sees")
 
 
@@ -306,7 +309,7 @@ XML_CONTROLS = {**STATIC, **WITH_ALLOWLIST}
 
 
 def judge(control, dom, allowed):
-    """One control's findings on the XML; raises NotDecided where the XML cannot decide it."""
+    """One control's findings on the XML; raises NotApplicable where the XML cannot decide it."""
     if control in WITH_ALLOWLIST:
         return WITH_ALLOWLIST[control](dom, allowed)
     return STATIC[control](dom)
@@ -314,11 +317,11 @@ def judge(control, dom, allowed):
 
 def template_check(control, dom, allowed):
     """(what the template check looked at, its findings) for the evidence, as the suite and the
-    static run record it; NotDecided, saying so, where the XML cannot decide the control."""
+    static run record it; NotApplicable, saying so, where the XML cannot decide the control."""
     try:
         return f"template: {XML_CONTROLS[control].__doc__}", judge(control, dom, allowed)
-    except NotDecided as why:
-        raise NotDecided(f"the template cannot decide {control}: {why}") from None
+    except NotApplicable as why:
+        raise NotApplicable(f"the template cannot decide {control}: {why}") from None
 
 
 def findings(dom, allowed=None):
@@ -329,7 +332,7 @@ def findings(dom, allowed=None):
     for control in controls:
         try:
             result[control] = judge(control, dom, allowed)
-        except NotDecided:
+        except NotApplicable:
             result[control] = None
     return result
 

@@ -46,7 +46,7 @@ def _check(cid, dom, allowed):
         return verdicts.NOT_APPLICABLE, STATIC_RUN, [], []
     try:
         what, found = rules.template_check(cid, dom, allowed)
-    except rules.NotDecided as why:
+    except rules.NotApplicable as why:
         return verdicts.NOT_APPLICABLE, str(why), [], []
     evidence = Evidence("outside")
     try:

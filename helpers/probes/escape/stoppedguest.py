@@ -7,7 +7,7 @@ that any later or neighbouring guest under the same identity can open. libvirt g
 it relabelled on a writable disk, but by design never a read-only or shareable disk's, nor a
 backing image's: other guests may still use them.
 
-    files = stop_drill(target, template, image, accelerator)
+    files = stopped_guest_files(target, template, image, accelerator)
     [f.describe() for f in files if f.kept]   # the files libvirt did not give back
 
 The guest's files stand for the template's own: its overlay for the template's boot disk, its
@@ -69,7 +69,7 @@ class HostFile:
                 f"{self.running or 'absent'} while running, {self.after or 'absent'} after stop")
 
 
-def stop_drill(target, template, image, accelerator, raw_qemu=False):
+def stopped_guest_files(target, template, image, accelerator, raw_qemu=False):
     """Every host file a paused domain of `template` uses, labelled before it starts, while it
     runs and after libvirt has stopped it."""
     from helpers.vm.launch import GuestError, paused  # deferred: the judging here is pure
