@@ -1,18 +1,22 @@
-"""The helpers import one another without a cycle, and the pure packages reach no library that
-needs libvirt's C library or a host to talk to, read from their source (nothing imported); every
-unit test module imports without those libraries, as `make unit` installs none of them."""
+"""The helpers import one another without a cycle and only downwards, along the layers written in
+helpers/__init__.py (LAYERS); the pure packages reach no library that needs libvirt's C library or
+a host to talk to. All read from their source (nothing imported); every unit test module imports
+without those libraries, as `make unit` installs none of them."""
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
 
+from helpers import LAYERS, layer_of, package_of
+
 ROOT = Path(__file__).resolve().parents[2]
 UNIT_TESTS = Path(__file__).resolve().parent
 PACKAGES = ("helpers", "fixtures", "guest")
 # Pure logic: what a verdict, a report, a template or a version means. `make unit` tests them with
 # the wheels of requirements-unit.txt alone.
-PURE = ("helpers.verdict", "helpers.output", "helpers.template", "helpers.patches")
+PURE = ("helpers.local", "helpers.template", "helpers.verdict", "helpers.patches", "helpers.policy",
+        "helpers.output")
 HEAVY = ("libvirt", "paramiko", "testinfra")
 
 
@@ -149,3 +153,46 @@ def test_every_unit_test_module_imports_without_the_heavy_libraries():
 def test_no_module_of_vmiso_imports_itself_back():
     found = cycle(import_graph())
     assert found is None, " -> ".join(found)
+
+
+def back_edges(graph):
+    """Every import that does not point down the layers: 'a -> b (why)'. The root package
+    (helpers, which holds LAYERS) is below every layer."""
+    found = []
+    for module, imported in sorted(graph.items()):
+        for after in sorted(imported):
+            if after == "helpers" or package_of(module) == package_of(after):
+                continue
+            low, high = layer_of(after), layer_of(module)
+            if low is None or high is None:
+                unplaced = module if high is None else after
+                found.append(f"{unplaced}: in no package of helpers.LAYERS; add its package")
+            elif low >= high:
+                found.append(f"{module} -> {after} ({package_of(module)}, layer {high}, may not "
+                             f"import {package_of(after)}, layer {low})")
+    return sorted(set(found))
+
+
+def test_the_layering_check_finds_an_import_that_points_up_or_sideways():
+    graph = {"helpers.verdict.catalog": {"helpers.plugin.options"},
+             "helpers.patches.versions": {"helpers.verdict.catalog", "helpers.template.rules"},
+             "helpers.vm.launch": {"helpers.host.qmp", "helpers"}}
+    assert back_edges(graph) == [
+        "helpers.patches.versions -> helpers.verdict.catalog (helpers.patches, layer 3, may not "
+        "import helpers.verdict, layer 3)",
+        "helpers.verdict.catalog -> helpers.plugin.options (helpers.verdict, layer 3, may not "
+        "import helpers.plugin, layer 11)"]
+    assert back_edges({"helpers.newthing.x": {"helpers.local.command"}}) == [
+        "helpers.newthing.x: in no package of helpers.LAYERS; add its package"]
+
+
+def test_every_package_is_placed_once_in_the_layers():
+    packages = [p for layer in LAYERS for p in layer]
+    assert len(packages) == len(set(packages))
+    on_disk = {module_name(p.parent) for p in project_files() if p.name == "__init__.py"}
+    assert not {m for m in on_disk if m != "helpers" and package_of(m) is None}
+
+
+def test_imports_point_down_the_layers():
+    edges = back_edges(import_graph())
+    assert not edges, "imports that do not point down helpers.LAYERS:\n" + "\n".join(edges)
