@@ -1,3 +1,4 @@
 """How vmiso reaches and drives a hypervisor's host: this machine or one over SSH (hypervisor,
-spawned), a port forwarded to it, QEMU's monitor through libvirt, vmiso's own canary agent there,
-the sockets its processes listen on, and the one error a host raises."""
+spawned), a port forwarded to it, QEMU's monitor through libvirt, and vmiso's own agent there
+(canaryagent: started, spoken to and swept like the host's other channels; what it hears is
+judged in helpers/probes/network/), with the one error a host raises."""

@@ -10,7 +10,7 @@ Only what the daemon really listens on counts: listen_tcp = 1 without --listen o
 import re
 from dataclasses import dataclass
 
-from helpers.host.procnet import listening
+from helpers.hostconfig.procnet import listening
 
 DEFAULTS = {"tcp_port": "16509", "tls_port": "16514", "auth_tcp": "sasl", "auth_tls": "none",
             "tls_no_verify_certificate": "0"}

@@ -25,8 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers.host import procnet
-from helpers.hostconfig import netfilter
+from helpers.hostconfig import netfilter, procnet
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.lab import cgroups, labconfig
 from helpers.local import command, diskspace
