@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 from helpers.output import document, html, junit, sarif
-from helpers.template import allowlist
+from helpers.policy import policyfile
 from helpers.template.domxml import TemplateError
-from helpers.template.templatefile import locate, policy_for, read
+from helpers.template.templatefile import locate, read
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import staticrun
 
@@ -40,7 +40,8 @@ def report_names(paths):
 def judge_one(path, policy_file, catalog, fail_on, folder):
     started = time.time()
     template = read(path)
-    rows, located = staticrun.judge(template, catalog, allowlist.load(policy_file))
+    allowed = policyfile.read(policy_file).allowed_devices
+    rows, located = staticrun.judge(template, catalog, allowed)
     context = {"mode": "static", "template": str(path), "template_dialect": template.dialect,
                "template_file": document.file_facts(path), "policy": str(policy_file)}
     built = document.build(rows, context, started, time.time(), fail_on)
@@ -65,13 +66,16 @@ def main(argv=None):
     findings, failed = [], []
     for path, name in zip(paths, report_names(paths)):
         try:
-            built, located = judge_one(path, policy_for(path, args.policy), catalog,
-                                       args.fail_on, args.report_dir / name)
+            policy_file = policyfile.for_template(path, args.policy)
+            built, located = judge_one(path, policy_file, catalog, args.fail_on,
+                                       args.report_dir / name)
         except OSError as err:
             return usage(f"template {path} cannot be read ({err.strerror}); give the path of a "
                          f"domain XML or xl.cfg file")
-        except (TemplateError, allowlist.AllowlistError) as err:
+        except TemplateError as err:
             return usage(f"template {path}: {err}")
+        except policyfile.PolicyError as err:
+            return usage(str(err))
         findings += located
         blocking = built["gate"]["blocking"]
         print(f"{path}: {'FAIL ' + ', '.join(blocking) if blocking else 'pass'} "

@@ -7,7 +7,6 @@ virtualization. Read on this machine or over SSH (helpers/host/hypervisor.py).
     nested_kvm(hv)         # {'kvm_intel': 'Y'}: each loaded KVM module's `nested` parameter
 """
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -86,24 +85,3 @@ def nested_kvm(hypervisor):
 
 def nested_enabled(parameters):
     return sorted(m for m, value in parameters.items() if value.lower() in ENABLED)
-
-
-@dataclass(frozen=True)
-class CoresidencyPolicy:
-    accept_smt: bool = False  # core scheduling keeps distrusting guests off each other's siblings
-
-
-class CoresidencyPolicyError(ValueError):
-    pass
-
-
-def load_policy(path):
-    """The [coresidency] table of a policy file (defaults where it is absent)."""
-    with open(path, "rb") as f:
-        table = tomllib.load(f).get("coresidency", {})
-    accept = table.get("accept_smt", False)
-    if not isinstance(accept, bool):
-        raise CoresidencyPolicyError(f"policy file {path}: [coresidency] accept_smt must be "
-                                     f"true or false")
-    return CoresidencyPolicy(accept)
-

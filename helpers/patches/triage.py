@@ -12,13 +12,12 @@ severity, status, nodsa_reason), the record's or entry's `database_specific` (se
 status) and the record's `severity` scores that are words rather than CVSS vectors.
 
     triage = read(record, affected_entry)      # Triage(rating='unimportant', status=None)
-    policy = load_policy(Path("policies/default.toml"))
+    policy = TriagePolicy()                    # or the policy file's [patches] table
     policy.accepts(triage)                     # 'rated unimportant'
 """
 
 import datetime
 import functools
-import tomllib
 from dataclasses import dataclass
 
 RATING_FIELDS = ("urgency", "priority", "severity")
@@ -28,10 +27,6 @@ TRIAGE_KEYS = frozenset(RATING_FIELDS + STATUS_FIELDS)
 ACCEPT_UNFIXED = ("unimportant", "negligible", "no-dsa", "postponed", "ignored", "deferred",
                   "will not fix", "fix deferred", "out of support scope")
 FEED_MAX_AGE_DAYS = 7
-
-
-class TriagePolicyError(ValueError):
-    """The [patches] table of a policy file is malformed; the message names the fix."""
 
 
 @dataclass(frozen=True)
@@ -80,22 +75,7 @@ def read(record, affected):
             rating = rating or _first(place, RATING_FIELDS)
             status = status or _first(place, STATUS_FIELDS)
     rating = rating or _word_score(record.get("severity"))
-    return Triage(_word(rating), _word(status))
-
-
-def load_policy(path):
-    """The [patches] table of a policy file (defaults where it is absent)."""
-    with open(path, "rb") as f:
-        table = tomllib.load(f).get("patches", {})
-    accept = table.get("accept_unfixed", list(ACCEPT_UNFIXED))
-    age = table.get("feed_max_age_days", FEED_MAX_AGE_DAYS)
-    if not isinstance(accept, list) or not all(isinstance(a, str) for a in accept):
-        raise TriagePolicyError(f"policy file {path}: [patches] accept_unfixed must be a list "
-                                f"of words such as \"unimportant\" or \"no-dsa\"")
-    if not isinstance(age, int) or isinstance(age, bool) or age < 0:
-        raise TriagePolicyError(f"policy file {path}: [patches] feed_max_age_days must be a "
-                                f"whole number of days, 0 or more")
-    return TriagePolicy(frozenset(_word(a) for a in accept), age)
+    return Triage(word(rating), word(status))
 
 
 def _first(place, fields):
@@ -118,6 +98,6 @@ def _word_score(severities):
 
 
 @functools.lru_cache(maxsize=4096)  # a feed repeats a few words hundreds of thousands of times
-def _word(text):
+def word(text):
     """'<no-dsa>' and 'No-DSA' as 'no-dsa', 'medium**' as 'medium'."""
     return " ".join(text.strip().strip("<>*").lower().split()) or None if text else None

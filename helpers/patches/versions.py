@@ -2,22 +2,15 @@
 
     >>> Version.parse("7.2.22") < Version.parse("8.1.0")
     True
-    >>> judge(Version.parse("7.2.22"), {"isa-fdc"}, load_policy("policies/default.toml"))
+    >>> judge(Version.parse("7.2.22"), {"isa-fdc"}, Policy(Version.parse("7.2.0"), ()))
     Judgement(status='pass', ...)
+
+The policies come from the policy file (helpers/policy/policyfile.py).
 """
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import total_ordering
-
-from helpers.hostconfig import kernel as coresidency
-from helpers.hostconfig.kernel import CoresidencyPolicy
-from helpers.patches import triage
-
-
-class PolicyError(ValueError):
-    """The policy file is malformed; the message names the entry and the fix."""
 
 
 @total_ordering
@@ -69,43 +62,6 @@ class Judgement:
     reasons: list = field(default_factory=list)
     basis: str = "upstream fix versions"  # what the CVEs were judged by
     accepted: list = field(default_factory=list)  # unfixed findings the triage policy accepts
-
-
-def load_policy(path, component="qemu"):
-    """The [component] table of a policy file: its floor and CVEs. A CVE without `devices`
-    applies whatever the guest's hardware (libvirt's, for instance)."""
-    try:
-        with open(path, "rb") as f:
-            raw = tomllib.load(f)[component]
-        cves = tuple(Cve(c["id"], Version.parse(c["fixed"]),
-                         tuple(Version.parse(s) for s in c.get("stable", ())),
-                         re.compile(c.get("devices", ""))) for c in raw.get("cve", ()))
-        return Policy(Version.parse(raw["floor"]), cves)
-    except FileNotFoundError:
-        raise PolicyError(f"policy file {path} does not exist; pass one with --policy") from None
-    except (KeyError, TypeError, AttributeError, ValueError, re.error,
-            tomllib.TOMLDecodeError) as err:
-        raise PolicyError(f"policy file {path} is malformed: {err}") from None
-
-
-@dataclass(frozen=True)
-class Policies:
-    """Every part of a policy file: QEMU, libvirt, the host's and the guest's kernel."""
-    qemu: Policy
-    libvirt: Policy
-    host_kernel: Policy
-    guest_kernel: Policy
-    patches: triage.TriagePolicy = triage.TriagePolicy()  # triage of unfixed CVEs, feed age
-    coresidency: CoresidencyPolicy = CoresidencyPolicy()  # is SMT accepted (DEV-06)
-
-
-def load_policies(path):
-    components = (load_policy(path, c) for c in ("qemu", "libvirt", "host_kernel",
-                                                  "guest_kernel"))
-    try:
-        return Policies(*components, triage.load_policy(path), coresidency.load_policy(path))
-    except (triage.TriagePolicyError, coresidency.CoresidencyPolicyError) as err:
-        raise PolicyError(str(err)) from None
 
 
 def judge_build(version, build, dist, devices, policy, osv, accepted_by, name="QEMU"):

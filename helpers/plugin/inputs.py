@@ -16,7 +16,6 @@ import pytest
 
 from helpers.output import document, history
 from helpers.patches import osv
-from helpers.patches.versions import Policies, PolicyError, load_policies
 from helpers.plugin import accel, cells
 from helpers.plugin.options import (
     OPT_ALLOWED_TARGET,
@@ -27,7 +26,8 @@ from helpers.plugin.options import (
     OPT_URI,
     OPT_WAIVERS,
 )
-from helpers.template import allowlist, templatefile
+from helpers.policy import policyfile
+from helpers.template import templatefile
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
@@ -46,7 +46,7 @@ class Inputs:
     template_path: Path
     template: Domain
     policy_path: Path
-    policies: Policies
+    policies: policyfile.Policies
     accelerator: str
     image: Optional[Path]
     osv: osv.Database
@@ -55,7 +55,6 @@ class Inputs:
     allowed_targets: tuple = ()  # ("tcp", address, port) a guest on a real host must reach
     management_targets: tuple = ()  # (address, port or None) it must not
     allow_raw_qemu: bool = False  # boot <qemu:commandline>/<qemu:override> (--allow-raw-qemu)
-    allowed_devices: tuple = ()  # HV-09: QEMU device types (or patterns) the policy allows
     cells: tuple = ()  # every cell this process tests or drives (helpers/plugin/cells.py)
 
 
@@ -68,11 +67,10 @@ def read(config):
         read_image(cell.image)
     path, image = cells_of_run[0].template, cells_of_run[0].image
     template = read_template(path)
-    policy_file = templatefile.policy_for(path, config.getoption("policy"))
+    policy_file = policyfile.for_template(path, config.getoption("policy"))
     try:
-        policies = load_policies(policy_file)
-        allowed_devices = allowlist.load(policy_file)
-    except (PolicyError, allowlist.AllowlistError) as err:
+        policies = policyfile.read(policy_file)
+    except policyfile.PolicyError as err:
         raise pytest.UsageError(str(err)) from None
     try:
         records = osv.load(config.getoption("osv") or default_feed(), OSV_INDEX)
@@ -91,7 +89,7 @@ def read(config):
                   image.resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
                   allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES,
-                  allowed_devices=allowed_devices, cells=tuple(cells_of_run))
+                  cells=tuple(cells_of_run))
 
 
 def default_feed():

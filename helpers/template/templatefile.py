@@ -2,7 +2,6 @@
 domain XML libvirt's libxl driver would make of it; with the line of each XML element.
 
     template = read(locate("hardened"))          # a built-in name or a path
-    policy_for(template.path)                    # policies/hardened.toml, else default.toml
     template.domain.machine          # 'q35'
     template.line_of(template.domain.root.find("devices/video"))   # 52
 """
@@ -17,7 +16,6 @@ from helpers.template.domxml import Domain, TemplateError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"  # the built-in templates, by name
-POLICIES = ROOT / "policies"
 
 # The xl.cfg settings each libvirt element comes from, most specific first (an element of an
 # xl.cfg template is placed on the first of them the file sets).
@@ -51,15 +49,6 @@ def locate(value):
     """A built-in template's file (hardened, leaky) or the path given."""
     built_in = TEMPLATES / f"{value}.xml"
     return built_in if built_in.exists() else Path(value)
-
-
-def policy_for(template, given=None):
-    """The policy file: the one given, else the built-in one named after the template, else
-    the default."""
-    if given:
-        return Path(given)
-    named = POLICIES / f"{Path(template).stem}.toml"
-    return named if named.exists() else POLICIES / "default.toml"
 
 
 def parse_with_lines(text):

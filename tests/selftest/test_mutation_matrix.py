@@ -4,7 +4,8 @@ leaky host profile and policy, in one run of the suite that must fail every such
 
 import pytest
 
-from helpers.template import allowlist, rules
+from helpers.policy import policyfile
+from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.verdict import catalog
 from tests.support import matrix
@@ -13,7 +14,7 @@ from tests.support.suite import ROOT, run_suite, statuses
 MATRIX = matrix.load()
 HARDENED = (ROOT / "templates" / "hardened.xml").read_text()
 RUNNABLE = {cid for cid, m in MATRIX.items() if m.kind not in ("static", "simulated")}
-ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
+ALLOWED = policyfile.read(policyfile.DEFAULT).allowed_devices
 # HV-09's mutation: every device it adds must be named by QEMU's device tree in the mutated run.
 HV09_DEVICES = ("lsi53c895a", "megasas", "mptsas1068", "pvscsi", "am53c974", "ati-vga",
                 "sdhci-pci", "nvme", "ivshmem-plain")

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from helpers.lab.lab import NETWORK, Lab
-from helpers.template import allowlist, expansion, rules
+from helpers.policy import policyfile
+from helpers.template import expansion, rules
 from helpers.template.domxml import Domain
 from tests.support.qemuargv import QemuArgv, qtree_types
 from tests.support.suite import ROOT, STATE_DIR
@@ -27,7 +28,7 @@ CHANNEL_CONTROLS = ("SHR-02", "SHR-03")
 CLIPBOARD_PORT, AGENT_PORT = "com.redhat.spice.0", "org.qemu.guest_agent.0"
 # PCI plumbing libvirt adds for addresses, not modelled per device.
 PLUMBING = {"pcie-root-port", "pcie-pci-bridge", "pci-bridge"}
-ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
+ALLOWED = policyfile.read(policyfile.DEFAULT).allowed_devices
 
 
 class Qemu:

@@ -56,7 +56,7 @@ def files(tmp_path):
     (["--template", "@network.xml"], USAGE,
      "is not a libvirt domain XML: the root element is <network>"),
     (["--template", "@garbled"], USAGE, "is not a libvirt domain XML: not well-formed XML"),
-    (["--policy", "@garbled"], USAGE, "is malformed"),
+    (["--policy", "@garbled"], USAGE, "line 1 is not valid TOML"),
     (["--image", "/nonexistent/disk.qcow2"], USAGE, "pass an existing qcow2 or raw disk image"),
     (["--image", "@noise.img"], USAGE, "is not a bootable disk (no boot signature"),
     (["--image", "@broken.qcow2"], USAGE, "pass a qcow2 or raw disk image"),

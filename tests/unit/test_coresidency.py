@@ -1,5 +1,5 @@
 """The host kernel settings DEV-05, DEV-06, DEV-08 and HV-10 judge, read from a sysfs tree under a
-folder (as LocalHypervisor reads /sys), and the [coresidency] policy table."""
+folder (as LocalHypervisor reads /sys)."""
 
 import os
 from pathlib import Path
@@ -84,17 +84,6 @@ def test_nested_is_read_from_each_loaded_kvm_module(tmp_path):
     assert kernel.nested_enabled(found) == ["kvm_intel"]
     assert kernel.nested_enabled({"kvm_amd": "1"}) == ["kvm_amd"]
     assert kernel.nested_kvm(host(tmp_path / "none", {"/sys/module/kvm/x": "1"})) == {}
-
-
-def test_the_policy_accepts_smt_only_when_it_says_so(tmp_path):
-    policy = tmp_path / "policy.toml"
-    policy.write_text("[qemu]\nfloor = '1.0'\n")
-    assert kernel.load_policy(policy).accept_smt is False
-    policy.write_text("[coresidency]\naccept_smt = true\n")
-    assert kernel.load_policy(policy).accept_smt is True
-    policy.write_text("[coresidency]\naccept_smt = 'yes'\n")
-    with pytest.raises(kernel.CoresidencyPolicyError, match="true or false"):
-        kernel.load_policy(policy)
 
 
 def test_interrupt_chips_through_the_remapping_table_are_named():

@@ -8,7 +8,8 @@ import pytest
 
 from helpers.patches import distro, osv, triage
 from helpers.patches.distro import Build
-from helpers.patches.versions import Version, judge_build, load_policies
+from helpers.patches.versions import Version, judge_build
+from helpers.policy import policyfile
 
 DEBIAN_12 = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 UBUNTU_2204 = ('PRETTY_NAME="Ubuntu 22.04.4 LTS"\nID=ubuntu\nID_LIKE=debian\n'
@@ -79,7 +80,7 @@ def records(tmp_path):
 
 
 DEBIAN = distro.distribution(DEBIAN_12)
-POLICIES = load_policies("policies/default.toml")
+POLICIES = policyfile.read(policyfile.DEFAULT)
 POLICY = POLICIES.qemu
 ACCEPT = POLICIES.patches
 V = Version.parse("7.2.0")
@@ -119,7 +120,7 @@ def test_uncovered_package_falls_back_to_upstream_with_a_note(records):
 
 
 def test_floor_still_applies_to_a_covered_build(records):
-    leaky = load_policies("policies/leaky.toml").qemu
+    leaky = policyfile.read(policyfile.POLICIES / "leaky.toml").qemu
     assert judge(V, records, set(), qemu("1:7.2+dfsg-7+deb12u1"), policy=leaky).status == "fail"
 
 
@@ -184,16 +185,6 @@ def test_rocky_builds_in_rpm_order_from_a_zip(tmp_path):
            "17:8.2.0-11.el9_4.1" in judgement.reasons[0]
     fixed = Build(build.packages, "17:8.2.0-11.el9_4.1", build.source)
     assert judge(Version.parse("8.2.0"), records, set(), fixed, dist=dist).status == "pass"
-
-
-def test_policy_table_and_its_errors(tmp_path):
-    path = tmp_path / "p.toml"
-    path.write_text('[patches]\naccept_unfixed = ["Unimportant"]\nfeed_max_age_days = 3\n')
-    assert triage.load_policy(path) == triage.TriagePolicy(frozenset({"unimportant"}), 3)
-    path.write_text('[patches]\nfeed_max_age_days = "week"\n')
-    with pytest.raises(triage.TriagePolicyError, match="feed_max_age_days must be a whole"):
-        triage.load_policy(path)
-    assert POLICIES.patches == triage.TriagePolicy()
 
 
 def test_feed_age_warning():

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers.template import allowlist
+from helpers.policy import policyfile
 from helpers.template.domxml import Domain, TemplateError
 from helpers.template.rules import STATIC, findings, is_allowed, qtree_surface
 from helpers.template.rules import adapted as rules_adapted
@@ -445,7 +445,7 @@ def test_an_unset_nic_model_under_xen_hvm_is_emulated():
     assert not findings(Domain.from_string(XEN_HVM.format(xen_disk)))["HV-04"]
 
 
-ALLOWED = allowlist.load(allowlist.DEFAULT_POLICY)
+ALLOWED = policyfile.read(policyfile.DEFAULT).allowed_devices
 # The devices no other rule named before HV-09: as libvirt XML where libvirt has one, and by the
 # QEMU type QEMU's device tree shows.
 UNLISTED_XML = {
