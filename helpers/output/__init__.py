@@ -1,1 +1,2 @@
-"""Report formats: the controls.json document, the HTML page and JUnit XML."""
+"""Report formats: the controls.json document, the HTML page, JUnit XML and the table printed at
+the end of a run (terminal.py)."""

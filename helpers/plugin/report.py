@@ -1,15 +1,18 @@
 """pytest plugin: per-control verdicts, as a terminal table and the report files.
 
+    pytest suites --template hardened --control HV-01,NET-02 --fail-on high
+
 Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
 `@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the
-run each control's verdict aggregates its checks (helpers/verdict/verdicts.py) and is printed
-beside its catalog entry; the gate (--fail-on, waivers) sets the exit status. The report
-directory gets controls.json (helpers/output/document.py), report.html, junit.xml (a case per
-control) and checks.xml (pytest's own, a case per check with its control IDs and verdict as
-properties).
+run each control's verdict aggregates its checks (helpers/verdict/verdicts.py) into the run's
+document (helpers/output/document.py), printed as a table (helpers/output/terminal.py); the gate
+(--fail-on, waivers) sets the exit status. The report directory gets controls.json, report.html,
+junit.xml (a case per control) and checks.xml (pytest's own, a case per check with its control
+IDs and verdict as properties).
 
 Each check is also marked with its controls' severity and risk factor, so `-m critical` or
-`-m "risk4 and not low"` select as pytest users expect, beside --control, --risk and --severity.
+`-m "risk4 and not low"` select as pytest users expect, beside --control, --risk and --severity
+(helpers/plugin/selection.py).
 """
 
 import time
@@ -18,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from helpers.output import document as document_mod
-from helpers.output import reportdir
-from helpers.plugin import cells
+from helpers.output import reportdir, terminal
+from helpers.plugin import cells, selection
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import EXIT_USAGE
 from helpers.verdict import catalog as catalog_mod
-from helpers.verdict import frameworks, verdicts, waivers
+from helpers.verdict import frameworks, verdicts
 from helpers.verdict.evidence import Evidence
 
 VANTAGES = ("inside", "outside")
@@ -68,37 +71,14 @@ class ControlReport:
 
     def _select(self, config, items):
         """--control, --risk, --severity: keep the checks of the controls all of them admit."""
-        wanted = self.wanted = self.selection(config)
+        wanted = self.wanted = selection.given(config, self.catalog)
         if not wanted:
             return
-        admitted = {cid for cid, control in self.catalog.items()
-                    if cid in wanted.get("controls", [cid])
-                    and control.risk in wanted.get("risks", [control.risk])
-                    and control.severity in wanted.get("severities", [control.severity])}
+        admitted = selection.admitted(self.catalog, wanted)
         dropped = [item for item in items if not admitted & set(item_controls(item))]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [item for item in items if item not in dropped]
-
-    def selection(self, config):
-        """The selection options as given, checked: {"controls": [...], "risks": [...], ...}."""
-        chosen = {}
-        for option, key, known, parse, meaning in (
-                ("control", "controls", list(self.catalog), str,
-                 f"no such control in catalog/controls.toml (known: {', '.join(self.catalog)})"),
-                ("risk", "risks", list(catalog_mod.RISK_FACTORS), _risk, "not a risk factor 1-7"),
-                ("severity", "severities", list(catalog_mod.SEVERITIES), str,
-                 f"not a severity ({', '.join(catalog_mod.SEVERITIES)})")):
-            values = [v.strip() for value in config.getoption(option) for v in value.split(",")
-                      if v.strip()]
-            if not values:
-                continue
-            parsed = [parse(v) for v in values]
-            unknown = [v for v, p in zip(values, parsed) if p not in known]
-            if unknown:
-                raise pytest.UsageError(f"--{option} {', '.join(unknown)}: {meaning}")
-            chosen[key] = sorted(set(parsed), key=known.index)
-        return chosen
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -222,114 +202,15 @@ class ControlReport:
     def pytest_terminal_summary(self, terminalreporter):
         if self.document is None:
             return
-        tr = terminalreporter
-        tr.section("vmiso controls")
-        for key, value in self.document["run"].items():
-            tr.write_line(f"{key}: {value}")
-        for warning in feed_warnings(self.document):
-            tr.write_line(f"warning: {warning}", yellow=True, bold=True)
-        several = len(self.document["cells"]) > 1
-        for host in self.document["hosts"]:
-            tr.write_line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
-        for cell in self.document["cells"]:
-            if cell["status"] != "ran":
-                tr.write_line(f"cell {cell['template']} on {cell['host']}: {cell['message']}",
-                              red=True, bold=True)
-        for row in self.document["controls"]:
-            line = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
-            if several:
-                line = f"{row['template']} on {row['host']}  {line}"
-            markup = {verdicts.PASS: {"green": True}, verdicts.MITIGATED: {"green": True},
-                      verdicts.NOT_APPLICABLE: {"yellow": True},
-                      verdicts.WAIVED: {"yellow": True}}.get(row["status"],
-                                                                     {"red": True, "bold": True})
-            tr.write_line(line, **markup)
-            tr.write_line(f"        {summary_line(row)}")
-        if "framework" in self.document:
-            _framework_summary(tr, self.document["framework"])
-        if "baseline" in self.document:
-            _baseline_summary(tr, self.document["baseline"])
-        gate = self.document["gate"]
-        verdict = (f"FAILED by {', '.join(gate['blocking'])}" if gate["blocking"] else "passed")
-        tr.write_line(f"gate (--fail-on {gate['fail_on']}): {verdict}",
-                      **({"red": True, "bold": True} if gate["blocking"] else {"green": True}))
-        unchecked = list(dict.fromkeys(row["id"] for row in self.document["controls"]
-                                       if row["status"] == verdicts.NOT_APPLICABLE))
-        if unchecked:
-            tr.write_line(f"not checked on this run (not applicable, the gate does not count "
-                          f"them): {', '.join(unchecked)}", yellow=True)
-        report_dir = Path(self.config.getoption("report_dir"))
-        tr.write_line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
-                      f"{report_dir / 'junit.xml'}")
-
-
-def feed_warnings(document):
-    """The OSV feed's age warnings of the run and of each of its cells, once each."""
-    runs = [document["run"]] + [cell.get("run") or {} for cell in document.get("cells", ())]
-    return list(dict.fromkeys(run["osv"]["warning"] for run in runs
-                              if isinstance(run.get("osv"), dict) and run["osv"].get("warning")))
-
-
-def _framework_summary(tr, framework):
-    tr.write_line(f"framework {framework['name']}: {framework['title']}")
-    for heading in framework["headings"]:
-        failing = [cid for cid, status in heading["controls"].items()
-                   if status in verdicts.FAILING]
-        controls = ", ".join(f"{cid} {status}" for cid, status in heading["controls"].items())
-        line = (f"{heading['id']:<12} {heading['status'].upper():<9} {heading['title']}: "
-                f"{controls or 'none of its controls ran'}")
-        tr.write_line(line, **({"red": True, "bold": True} if failing else {}))
-        if failing:
-            tr.write_line(f"             failing: {', '.join(failing)}")
-    if framework["unmapped"]:
-        tr.write_line(f"under no heading of {framework['name']}: "
-                      f"{', '.join(framework['unmapped'])}")
-
-
-def _baseline_summary(tr, baseline):
-    tr.section(f"vmiso since {baseline['started']} ({baseline['path']})", sep="-")
-    for kind in ("regressed", "fixed", "new", "gone", "changed"):
-        changes = baseline[kind]
-        tr.write_line(f"{kind}: {len(changes) or 'none'}",
-                      **({"red": True, "bold": True} if kind == "regressed" and changes else {}))
-        for change in changes:
-            tr.write_line(f"    {change['control']:<7} {change['was'] or '-'} -> "
-                          f"{change['now'] or '-'}  {change['title']} ({change['template']} "
-                          f"on {change['host']})")
-
-
-def _risk(value):
-    return int(value) if value.isdigit() else value
+        for line in terminal.lines(self.document, self.config.getoption("report_dir")):
+            if line.rule:
+                terminalreporter.section(line.text, sep=line.rule)
+            else:
+                terminalreporter.write_line(line.text, **dict.fromkeys(line.markup, True))
 
 
 def item_controls(item):
     return [cid for mark in item.iter_markers("control") for cid in mark.args]
-
-
-def summary_line(row):
-    """One line of evidence for the table: the first failing observation, else the first one."""
-    if row.get("waiver"):
-        return f"{waivers.describe(row['waiver'])}; {failing_line(row)}"
-    return failing_line(row)
-
-
-def failing_line(row):
-    evidence = row["evidence"]
-    bad = [e for e in evidence if not e["ok"]]
-    if bad:
-        e = bad[0]
-        return f"[{e['vantage']}] {e['what']}: {e['observed']} (expected {e['expected']})"
-    undecided = [c for c in row["checks"]
-                 if c["verdict"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and c["message"]]
-    if row["status"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE) and undecided:
-        return f"[{undecided[0]['vantage']}] {undecided[0]['message']}"
-    if evidence:
-        vantages = sorted({c["vantage"] for c in row["checks"]
-                           if c["verdict"] != verdicts.NOT_APPLICABLE})
-        e = next((e for e in reversed(evidence) if e["vantage"] == "inside"), evidence[-1])
-        return (f"{len(row['checks'])} checks ({', '.join(vantages)}); "
-                f"[{e['vantage']}] {e['what']}: {e['observed']}")
-    return "no evidence recorded"
 
 
 def _one_line(excinfo):

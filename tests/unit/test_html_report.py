@@ -386,7 +386,7 @@ def test_a_large_matrix_with_history_renders_fast():
 
 
 def test_an_old_feed_is_warned_of_on_the_page_and_in_the_terminal():
-    from helpers.plugin.report import feed_warnings
+    from helpers.output.terminal import feed_warnings
 
     document = sample("leaky")
     facts = {"feed": "osv/feeds", "records": 15, "date": "2025-11-20",
