@@ -4,7 +4,7 @@
 
 Checks carry `@pytest.mark.control("HV-01", ...)` and one of `@pytest.mark.inside` or
 `@pytest.mark.outside`; they record evidence through the `evidence` fixture. At the end of the
-run each control's verdict aggregates its checks (helpers/verdict/verdicts.py) into the run's
+run each control's verdict aggregates its checks (helpers/verdict/rows.py) into the run's
 document (helpers/output/document.py), printed as a table (helpers/output/terminal.py); the gate
 (--fail-on, waivers) sets the exit status. The report directory gets controls.json, report.html,
 junit.xml (a case per control) and checks.xml (pytest's own, a case per check with its control
@@ -26,7 +26,7 @@ from helpers.plugin import cells, selection
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import EXIT_USAGE
 from helpers.verdict import catalog as catalog_mod
-from helpers.verdict import frameworks, verdicts
+from helpers.verdict import frameworks, rows, verdicts
 from helpers.verdict.evidence import Evidence
 
 VANTAGES = ("inside", "outside")
@@ -111,44 +111,11 @@ class ControlReport:
 
     def controls(self, checks=None, context=None):
         """Each control's row: its checks (this run's, or the `checks` given with the `context`
-        they ran in) aggregated."""
-        checks_of_run = self.checks if checks is None else checks
+        they ran in) aggregated (helpers/verdict/rows.py)."""
         adapted = (self.context if context is None else context).get("adapted_controls", ())
-        results = []
-        for cid, control in self.catalog.items():
-            checks = [c for c in checks_of_run if cid in c["controls"]]
-            if not checks:
-                continue
-            status = self._status(control, checks, cid in adapted)
-            waiver = self._waivers().get(cid)
-            row = {
-                "id": cid, "title": control.title, "risk": control.risk,
-                "severity": control.severity,
-                "status": verdicts.after_waiver(status, waiver is not None and waiver.active),
-                "references": list(control.references), "remediation": control.remediation,
-                "duration_s": round(sum(c["duration_s"] for c in checks), 3),
-                "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
-                "checks": [{k: c[k] for k in ("check", "vantage", "declared", "verdict",
-                                              "message", "duration_s")}
-                           for c in checks],
-            }
-            if waiver is not None and status in (verdicts.FAIL, verdicts.DRIFT):
-                row["waiver"] = waiver.as_dict()
-            results.append(row)
-        return results
-
-    def _waivers(self):
         inputs = self.config.stash.get(inputs_key, None)
-        return inputs.waivers if inputs is not None else {}
-
-    @staticmethod
-    def _status(control, checks, adapted):
-        """Drift applies where the template and the running guest describe the same fact, and
-        vmiso's own adaptations did not change it for the throwaway guest."""
-        if not control.mirrored or adapted:
-            return verdicts.aggregate([c["verdict"] for c in checks])
-        return verdicts.control_verdict([c["verdict"] for c in checks if c["declared"]],
-                                        [c["verdict"] for c in checks if not c["declared"]])
+        return rows.rows(self.catalog, self.checks if checks is None else checks, adapted,
+                         inputs.waivers if inputs is not None else {})
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
