@@ -54,7 +54,7 @@ def judge_one(path, policy_file, catalog, fail_on, folder):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="make check-templates",
-                                     description=__doc__.splitlines()[0])
+                                     description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("templates", nargs="+", metavar="TEMPLATE",
                         help="domain XML or xl.cfg files (or hardened, leaky)")
     parser.add_argument("--report-dir", default="reports/static", type=Path)

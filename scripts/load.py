@@ -67,7 +67,7 @@ def lab_domains(lab):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--sequential", type=int, default=20)
     parser.add_argument("--parallel", type=int, default=4)
     parser.add_argument("--output", default=str(ROOT / "reports" / "load.json"))

@@ -29,7 +29,8 @@ def report_files(given):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make merge", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="make merge",
+                                     description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("reports", nargs="+", metavar="REPORT",
                         help="report folders (or their controls.json) of the shards")
     parser.add_argument("--report-dir", default="reports", type=Path)

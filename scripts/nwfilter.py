@@ -28,7 +28,8 @@ def host_addresses(hypervisor):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make nwfilter", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="make nwfilter",
+                                     description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("uri", help="libvirt URI of the host, e.g. qemu+ssh://root@kvm1/system")
     parser.add_argument("--keep", action="append", default=[], metavar="ADDR",
                         help="an address of the host guests may answer (its jump address)")

@@ -36,7 +36,8 @@ class UpdateError(Exception):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make osv-update", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="make osv-update",
+                                     description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--ecosystem", action="append", default=[],
                         help=f"an OSV ecosystem to fetch ({', '.join(ECOSYSTEMS.values())})")
     parser.add_argument("--libvirt-uri", action="append", default=[],

@@ -9,6 +9,8 @@ from helpers.probes.qemuproc import network_monitors
 from helpers.template import rules
 
 LIBVIRT_PORTS = (16509, 16514)
+# qemu.conf keys a check compares with one value: (key, libvirt's default when unset, required).
+MIGRATION_TLS = ("migrate_tls_force", "0", "1")
 
 
 @pytest.mark.control("MGT-02")
@@ -76,9 +78,10 @@ def test_running_domain_displays_are_not_exposed(guest, evidence):
 @pytest.mark.outside
 def test_migration_is_refused_without_tls(qemu_conf, evidence):
     path, settings = qemu_conf
-    force = settings.get("migrate_tls_force", "0")
-    evidence.check(f"migrate_tls_force in {path}", force, "1: libvirt refuses a migration "
-                   "that does not run over TLS (guest memory crosses the network)", force == "1")
+    key, default, required = MIGRATION_TLS
+    force = settings.get(key, default)
+    evidence.check(f"{key} in {path}", force, f"{required}: libvirt refuses a migration that "
+                   "does not run over TLS (guest memory crosses the network)", force == required)
 
 
 @pytest.mark.control("MGT-05")

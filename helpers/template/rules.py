@@ -3,8 +3,10 @@
     >>> findings(Domain.from_string(open("templates/leaky.xml").read()))["HV-01"]
     ["machine 'pc' is i440fx, which always has an isa-fdc", 'floppy disk fda']
 
-An empty list means the XML gives the control nothing to object to. The same module names the
-QEMU device types (as `info qtree` prints them) that count as each control's attack surface.
+An empty list means the XML gives the control nothing to object to. RULE_READS says what each
+rule reads, the text of its evidence. The same module names the QEMU device types (as `info
+qtree` prints them) that count as each control's attack surface. catalog/controls.toml names a
+control's rule (template_rule) and whether QTREE_SURFACE has it (qtree).
 """
 
 import fnmatch
@@ -67,7 +69,6 @@ def emulated(rule):
 
 @emulated
 def floppy(dom):
-    """floppy disks and i440fx machine types (built-in isa-fdc)"""
     found = []
     if dom.is_i440fx:
         what = "a Xen HVM guest's device model" if dom.is_xen else f"machine {dom.machine!r}"
@@ -77,7 +78,6 @@ def floppy(dom):
 
 
 def usb(dom):
-    """USB controllers (explicit or libvirt's implicit one) and USB devices"""
     models = dom.usb_controller_models
     implicit = not models and not dom.is_xen  # libxl adds no USB controller by itself
     found = ["no <controller type='usb'>: libvirt adds a default USB controller"] \
@@ -87,14 +87,12 @@ def usb(dom):
 
 
 def shares(dom):
-    """<filesystem> shares (9p, virtiofs) and webdav channels"""
     found = [f"{fs.kind} share of {fs.source or '?'} as tag {fs.tag!r}" for fs in dom.filesystems]
     return found + [f"{ch.kind} channel {ch.target_name}" for ch in dom.channels
                     if ch.target_name == WEBDAV_PORT]
 
 
 def clipboard(dom):
-    """clipboard channels (spicevmc, qemu-vdagent) and SPICE copypaste/file transfer"""
     found = [f"{ch.kind} channel {ch.target_name or '(unnamed)'}"
              + (f" with copypaste={ch.copypaste}" if ch.copypaste else "")
              for ch in dom.channels
@@ -106,7 +104,6 @@ def clipboard(dom):
 
 
 def host_filter(dom):
-    """interfaces without a traffic filter (<filterref>)"""
     _needs_nwfilter(dom)
     return [f"interface {i + 1} ({iface.get('type')}) has no <filterref>"
             for i, iface in enumerate(dom.interfaces) if not dom.interface_filter(iface)]
@@ -114,14 +111,11 @@ def host_filter(dom):
 
 @emulated
 def sound(dom):
-    """<sound> devices"""
     return [f"sound device {model or '(default)'}" for model in dom.sound_models]
 
 
 @emulated
 def emulated_nic_and_disk(dom):
-    """emulated NIC models, disk buses and SCSI host adapters (anything but virtio /
-    virtio-scsi; xen under Xen)"""
     found = [f"interface {i + 1} model {model or 'unset (libvirt picks an emulated NIC)'}"
              for i, (iface, model) in enumerate(zip(dom.interfaces, dom.nic_models))
              if iface.get("type") not in NON_EMULATED_INTERFACES
@@ -139,8 +133,6 @@ def emulated_nic_and_disk(dom):
 
 @emulated
 def video(dom):
-    """legacy or accelerated emulated video (cirrus, qxl, vga, vmvga, virgl, vhost-user GPU),
-    and the cirrus libvirt adds for a display without a video model"""
     models = dom.video_models
     found = ["a <graphics> display and no <video>: libvirt adds a cirrus VGA"] \
         if dom.graphics_types and not models else []
@@ -151,19 +143,16 @@ def video(dom):
 
 @emulated
 def parallel(dom):
-    """<parallel> ports"""
     return [f"parallel port ({kind})" for kind in dom.parallel_ports]
 
 
 def guest_isolation(dom):
-    """interfaces without <port isolated='yes'/> (guest-to-guest traffic on the bridge)"""
     _needs_nwfilter(dom)
     return [f"interface {i + 1} ({iface.get('type')}) is not an isolated port"
             for i, iface in enumerate(dom.interfaces) if not dom.interface_isolated(iface)]
 
 
 def exposed_display(dom):
-    """VNC/SPICE displays listening on a non-loopback address (or on every address)"""
     return [f"{kind} display listens on {where}" + ("" if password else " without a password")
             for kind, where, _, password in dom.displays
             if where and where not in ("socket", "none") and not is_loopback(where)]
@@ -183,25 +172,20 @@ def is_loopback(address):
 
 
 def user_networking(dom):
-    """user-mode (slirp) interfaces, whose gateway is the host's own loopback"""
     return [f"interface {i + 1} is user-mode (slirp)"
             for i, iface in enumerate(dom.interfaces) if iface.get("type") == "user"]
 
 
 def usb_redirection(dom):
-    """USB redirection (<redirdev>)"""
     return [f"redirdev {r}" for r in dom.redirdevs]
 
 
 def guest_agent(dom):
-    """QEMU guest agent channels (host-to-guest exec and file access)"""
     return [f"{ch.kind} channel {ch.target_name}" for ch in dom.channels
             if ch.target_name == GUEST_AGENT_PORT]
 
 
 def nested_virtualization(dom):
-    """host CPU models (host-passthrough, host-model, match='minimum'), CPU models with svm left
-    on (QEMU's default qemu64 among them) and vmx/svm features exposed to the guest"""
     return _cpu_model_findings(dom) + [f"cpu feature {f}" for f in dom.nested_virt_features]
 
 
@@ -221,17 +205,14 @@ def _cpu_model_findings(dom):
 
 
 def raw_qemu(dom):
-    """raw QEMU passthrough (qemu:commandline, qemu:override)"""
     return dom.qemu_passthrough
 
 
 def disk_format(dom):
-    """disks without an explicit <driver type> (format probing)"""
     return [f"disk {dev} has no <driver type>" for dev in dom.disks_without_format]
 
 
 def host_resource_limits(dom):
-    """writable disks without an I/O limit (<iotune>), CPU without a cap or weight (<cputune>)"""
     found = [f"disk {dev} has no <iotune> limit" for dev in dom.writable_disks_without_iotune]
     quotas = dom.cpu_quotas
     if not ("global_quota" in quotas or {"quota", "emulator_quota"} <= set(quotas)
@@ -242,14 +223,11 @@ def host_resource_limits(dom):
 
 
 def host_identity(dom):
-    """SMBIOS copied from the host (<smbios mode='host'>)"""
     return ["<smbios mode='host'> copies the host's SMBIOS serials and UUID into the guest"] \
         if dom.smbios_mode == "host" else []
 
 
 def host_channels(dom):
-    """vsock devices, shared memory and memory balloons (host channels a guest does not
-    need; Xen's own balloon driver is not one)"""
     found = [f"vsock ({model})" for model in dom.vsock_models]
     found += [f"shmem {name} (ivshmem: memory shared outside the guest)"
               for name in dom.shared_memory]
@@ -260,13 +238,10 @@ def host_channels(dom):
 
 
 def host_devices(dom):
-    """host devices passed through (<hostdev>, hostdev interfaces)"""
     return dom.host_devices
 
 
 def unlisted_devices(dom, allowed):
-    """QEMU devices the template makes (the chipset's and libvirt's implicit ones included) that
-    are not on the policy's allowlist"""
     found = {}
     for device in expansion.qemu_devices(dom):
         if not is_allowed(device.qemu_type, allowed):
@@ -280,15 +255,12 @@ def is_allowed(qemu_type, allowed):
 
 
 def resource_limits(dom):
-    """guest memory in host core dumps (dumpCore='on') and no memory hard limit"""
     found = ["<memory dumpCore='on'>: guest memory lands in host core dumps"] \
         if dom.dump_core == "on" else []
     return found + ([] if dom.memory_hard_limit else ["no <memtune><hard_limit>"])
 
 
 def disks_left_to_qemu(dom):
-    """read-only or shareable disks libvirt relabels and never gives back (no <source><seclabel
-    model='dac' relabel='no'/>)"""
     return [f"{what} {path}: handed to QEMU's user at start, never given back"
             for what, path in dom.disks_never_given_back]
 
@@ -306,6 +278,45 @@ STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_a
 # Controls whose rule needs the policy's device allowlist besides the XML.
 WITH_ALLOWLIST = {"HV-09": unlisted_devices}
 XML_CONTROLS = {**STATIC, **WITH_ALLOWLIST}
+# What each rule reads, by rule name: the evidence of its template check ("template: <reads>"),
+# data rather than a docstring so that `python -OO` keeps it. A line break and its indentation
+# are the text reports have always carried.
+RULE_READS = {
+    "floppy": "floppy disks and i440fx machine types (built-in isa-fdc)",
+    "usb": "USB controllers (explicit or libvirt's implicit one) and USB devices",
+    "sound": "<sound> devices",
+    "emulated_nic_and_disk": "emulated NIC models, disk buses and SCSI host adapters (anything "
+                             "but virtio / virtio-scsi; xen under Xen)",
+    "video": "legacy or accelerated emulated video (cirrus, qxl, vga, vmvga, virgl, vhost-user "
+             "GPU), and the cirrus libvirt adds for a display without a video model",
+    "parallel": "<parallel> ports",
+    "nested_virtualization": "host CPU models (host-passthrough, host-model, match='minimum'), CPU "
+                             "models with svm left on (QEMU's default qemu64 among them) and "
+                             "vmx/svm features exposed to the guest",
+    "raw_qemu": "raw QEMU passthrough (qemu:commandline, qemu:override)",
+    "resource_limits": "guest memory in host core dumps (dumpCore='on') and no memory hard limit",
+    "disks_left_to_qemu": "read-only or shareable disks libvirt relabels and never gives back (no "
+                          "<source><seclabel model='dac' relabel='no'/>)",
+    "shares": "<filesystem> shares (9p, virtiofs) and webdav channels",
+    "clipboard": "clipboard channels (spicevmc, qemu-vdagent) and SPICE copypaste/file transfer",
+    "guest_agent": "QEMU guest agent channels (host-to-guest exec and file access)",
+    "host_identity": "SMBIOS copied from the host (<smbios mode='host'>)",
+    "host_channels": "vsock devices, shared memory and memory balloons (host channels a guest "
+                     "does not need; Xen's own balloon driver is not one)",
+    "host_filter": "interfaces without a traffic filter (<filterref>)",
+    "guest_isolation": "interfaces without <port isolated='yes'/> (guest-to-guest traffic on the "
+                       "bridge)",
+    "user_networking": "user-mode (slirp) interfaces, whose gateway is the host's own loopback",
+    "usb_redirection": "USB redirection (<redirdev>)",
+    "host_devices": "host devices passed through (<hostdev>, hostdev interfaces)",
+    "disk_format": "disks without an explicit <driver type> (format probing)",
+    "host_resource_limits": "writable disks without an I/O limit (<iotune>), CPU without a cap or "
+                            "weight (<cputune>)",
+    "exposed_display": "VNC/SPICE displays listening on a non-loopback address (or on every "
+                       "address)",
+    "unlisted_devices": "QEMU devices the template makes (the chipset's and libvirt's implicit "
+                        "ones included) that are not on the policy's allowlist",
+}
 
 
 def judge(control, dom, allowed):
@@ -318,8 +329,9 @@ def judge(control, dom, allowed):
 def template_check(control, dom, allowed):
     """(what the template check looked at, its findings) for the evidence, as the suite and the
     static run record it; NotApplicable, saying so, where the XML cannot decide the control."""
+    reads = RULE_READS[XML_CONTROLS[control].__name__]
     try:
-        return f"template: {XML_CONTROLS[control].__doc__}", judge(control, dom, allowed)
+        return f"template: {reads}", judge(control, dom, allowed)
     except NotApplicable as why:
         raise NotApplicable(f"the template cannot decide {control}: {why}") from None
 
