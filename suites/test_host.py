@@ -6,6 +6,7 @@ import stat
 import pytest
 
 from helpers.host import qmp
+from helpers.hostconfig import facts
 from helpers.hostconfig.socketaccess import SocketAccess
 from helpers.probes.host import iommu
 from helpers.probes.host.iommu import Iommu
@@ -19,8 +20,8 @@ PRIVILEGED_GROUPS = ("kvm", "libvirt")
 
 @pytest.mark.control("DEV-04")
 @pytest.mark.outside
-def test_kvm_device_is_not_open_to_everyone(host_files, evidence):
-    mode = host_files.mode(KVM_DEVICE)
+def test_kvm_device_is_not_open_to_everyone(target, evidence):
+    mode = target.hypervisor.mode(KVM_DEVICE)
     if mode is None:
         pytest.skip(f"{KVM_DEVICE} does not exist on this host")
     evidence.check(f"{KVM_DEVICE} permissions", f"{stat.filemode(mode)} ({mode & 0o777:o})",
@@ -29,9 +30,9 @@ def test_kvm_device_is_not_open_to_everyone(host_files, evidence):
 
 @pytest.mark.control("DEV-04")
 @pytest.mark.outside
-def test_libvirt_socket_is_not_open_to_everyone(target, host_files, libvirtd_config, evidence):
+def test_libvirt_socket_is_not_open_to_everyone(target, libvirtd_config, evidence):
     socket = target.socket_path
-    mode = host_files.mode(socket)
+    mode = target.hypervisor.mode(socket)
     if mode is None:
         raise Undecided(f"libvirt's socket {socket} is not there although the run uses it")
     access = SocketAccess.judge(target.hypervisor, libvirtd_config, mode)
@@ -39,7 +40,7 @@ def test_libvirt_socket_is_not_open_to_everyone(target, host_files, libvirtd_con
                    f"({stat.filemode(mode)})", access.how, "not every local user",
                    not access.everyone)
     for group in PRIVILEGED_GROUPS:  # listed for a person to review, as the control asks
-        users = host_files.group_members(group)
+        users = facts.group_members(target.hypervisor, group)
         evidence.note(f"members of group {group} (each may drive VMs on this host)",
                       "no such group" if users is None else users, "reviewed by a person")
 

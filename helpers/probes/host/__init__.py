@@ -1,1 +1,1 @@
-"""The host suite's probes (suites/test_host.py): the host's IOMMU and its files."""
+"""The host suite's probes (suites/test_host.py): the host's IOMMU."""
