@@ -5,7 +5,14 @@ of its own layer, never one above it, so no two packages import each other and e
 and tested with what lies below it. tests/unit/test_imports.py enforces it (`make unit`).
 
     layer_of("helpers.vm.launch")      # 8: helpers.vm
+
+CHECKOUT is the folder vmiso runs from (catalog/, policies/, canary/, .cache/ ...), named here
+once so that no module counts its own depth in the tree.
 """
+
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 LAYERS = (
     ("helpers.local",),                      # this machine, the controller: commands, digests

@@ -21,14 +21,15 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
+from helpers import CHECKOUT
 from helpers.host.errors import HypervisorError
 from helpers.local import command, interrupts
 from helpers.local.digest import sha256
 
-SOURCE = Path(__file__).resolve().parents[2] / "canary" / "vmiso-canary.c"
-BUILD_DIR = Path(__file__).resolve().parents[2] / ".cache" / "canary"
+SOURCE = CHECKOUT / "canary" / "vmiso-canary.c"
+BUILD_DIR = CHECKOUT / ".cache" / "canary"
 BINARY = "vmiso-canary"
 REMOTE_ROOT = PurePosixPath("/var/tmp/vmiso/canary")
 START_TIMEOUT = 15

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import jsonschema
 
+from helpers import CHECKOUT
 from helpers.local import digest
 from helpers.verdict import verdicts
 from helpers.verdict.catalog import RISK_FACTORS, SEVERITIES
@@ -27,7 +28,6 @@ from helpers.verdict.catalog import RISK_FACTORS, SEVERITIES
 FORMAT = "vmiso-controls/2"
 FORMAT_V1 = "vmiso-controls/1"
 VERSION = "0.7.0"
-CHECKOUT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = CHECKOUT / "schema" / "controls.schema.json"
 # A control whose status is one of these counts as passing in a comparison.
 GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)

@@ -14,6 +14,7 @@ from typing import Optional
 
 import pytest
 
+from helpers import CHECKOUT
 from helpers.output import document, history
 from helpers.patches import osv
 from helpers.plugin import accel, cells
@@ -32,11 +33,10 @@ from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
 
-ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = templatefile.TEMPLATES
-OSV_FETCHED = ROOT / "osv" / "feeds"  # make osv-update
-OSV_SAMPLE = ROOT / "osv" / "debian-12"
-OSV_INDEX = ROOT / ".cache" / "osv-index"  # each feed zip's index, kept between runs
+OSV_FETCHED = CHECKOUT / "osv" / "feeds"  # make osv-update
+OSV_SAMPLE = CHECKOUT / "osv" / "debian-12"
+OSV_INDEX = CHECKOUT / ".cache" / "osv-index"  # each feed zip's index, kept between runs
 
 inputs_key = pytest.StashKey["Inputs"]()
 

@@ -15,11 +15,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers import CHECKOUT
 from helpers.patches import triage
 from helpers.patches.triage import TriagePolicy
 from helpers.patches.versions import Cve, Policy, Version
 
-POLICIES = Path(__file__).resolve().parents[2] / "policies"
+POLICIES = CHECKOUT / "policies"
 DEFAULT = POLICIES / "default.toml"
 COMPONENTS = ("qemu", "libvirt", "host_kernel", "guest_kernel")
 TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")  # what tomllib appends

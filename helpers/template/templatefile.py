@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
 
+from helpers import CHECKOUT
 from helpers.template import xlcfg, xlxml
 from helpers.template.domxml import Domain, TemplateError
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = ROOT / "templates"  # the built-in templates, by name
+TEMPLATES = CHECKOUT / "templates"  # the built-in templates, by name
 
 # The xl.cfg settings each libvirt element comes from, most specific first (an element of an
 # xl.cfg template is placed on the first of them the file sets).

@@ -10,9 +10,10 @@
 import re
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
-CATALOG_PATH = Path(__file__).resolve().parents[2] / "catalog" / "controls.toml"
+from helpers import CHECKOUT
+
+CATALOG_PATH = CHECKOUT / "catalog" / "controls.toml"
 SEVERITIES = ("critical", "high", "medium", "low")  # most severe first
 # The seven risk factors of the threat model, by number.
 RISK_FACTORS = {

@@ -196,3 +196,16 @@ def test_every_package_is_placed_once_in_the_layers():
 def test_imports_point_down_the_layers():
     edges = back_edges(import_graph())
     assert not edges, "imports that do not point down helpers.LAYERS:\n" + "\n".join(edges)
+
+
+def test_the_checkout_is_where_vmiso_runs_from():
+    from helpers import CHECKOUT
+    assert CHECKOUT == ROOT and (CHECKOUT / "catalog" / "controls.toml").is_file()
+
+
+def test_no_module_counts_its_own_depth_to_find_the_checkout():
+    """helpers.CHECKOUT names the checkout once; a module that counts Path(__file__).parents
+    breaks when it moves (the clipboard's SPICE client ran from helpers/ once)."""
+    counting = [str(p.relative_to(ROOT)) for p in project_files()
+                if "__file__).resolve().parents[" in p.read_text()]
+    assert counting == []

@@ -25,3 +25,10 @@ def test_a_modules_tests_share_a_unit_and_the_hosts_modules_share_one():
     assert work_unit("tests/selftest/test_remote_host.py::test_a[leaky]") == \
         work_unit("tests/selftest/test_stock_host.py::test_1") == SHARED_HOST
     assert work_unit("tests/unit/test_cells.py::test_x") == "tests/unit/test_cells.py"
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest imports the test folders' modules by their bare name (no __init__.py), so a second
+    test_x.py anywhere under tests/ stops the collection of a run that takes both."""
+    names = sorted(p.name for p in SELFTESTS.parent.rglob("test_*.py"))
+    assert [n for n in set(names) if names.count(n) > 1] == []

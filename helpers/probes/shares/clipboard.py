@@ -14,9 +14,9 @@ host side, or through a real host's sshd to the display's listen address.
 import subprocess
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
+from helpers import CHECKOUT
 from helpers.host.portforward import Forward
 from helpers.probes.shares import vnc
 from helpers.template.rules import CLIPBOARD_PORT
@@ -25,7 +25,6 @@ from helpers.vm import probes
 
 AGENT_SECONDS = 30
 ARRIVAL_S = 10
-ROOT = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's python3-gi and SpiceClientGLib are
 
 
@@ -80,8 +79,8 @@ def _agent_output(guest):
 def _offer_over_spice(guest, local_port, token):
     client = subprocess.Popen(
         [SYSTEM_PYTHON, "-m", "helpers.probes.shares.spiceclient", "127.0.0.1", str(local_port),
-         token, str(ARRIVAL_S + 5)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True)
+         token, str(ARRIVAL_S + 5)], cwd=CHECKOUT, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
     try:
         out = _agent_output(guest)
     finally:
