@@ -25,6 +25,7 @@ from pathlib import PurePosixPath
 
 from helpers import CHECKOUT
 from helpers.host.errors import HypervisorError
+from helpers.host.hostfolder import is_own_folder, own_folder
 from helpers.local import command, interrupts
 from helpers.local.digest import sha256
 
@@ -51,10 +52,10 @@ def build():
 def sweep(hypervisor):
     """Remove the folders of agents no run holds any more (their run was killed); the folders
     removed."""
-    if hypervisor.is_local:
-        return []
-    script = (f'for d in {REMOTE_ROOT}/*/; do [ -d "$d" ] || continue; '
-              f'flock -n "${{d}}{BINARY}" rm -rf -- "$d" && echo "$d"; done; true')
+    if hypervisor.is_local or not is_own_folder(hypervisor, REMOTE_ROOT):
+        return []  # absent, or not vmiso's: nothing in it is entered
+    script = (f'for d in {REMOTE_ROOT}/*; do if [ -d "$d" ] && [ ! -L "$d" ]; then '
+              f'flock -n "$d/{BINARY}" rm -rf -- "$d" && echo "$d"; fi; done; true')
     return hypervisor.run("sh", "-c", script).split()
 
 
@@ -185,11 +186,10 @@ def _ports(ports):
 
 def _make_folder(hypervisor, folder):
     """`folder`, the run's own on the host (HypervisorError if it is there already), under
-    parents only the URI's user can change."""
-    owner = str(hypervisor.uid)
+    parents only the URI's user can change (helpers/host/hostfolder.py)."""
     for parent in (REMOTE_ROOT.parent, REMOTE_ROOT):
-        hypervisor.run("install", "-d", "-o", owner, "-m", "711", str(parent))
-    hypervisor.run("mkdir", "-m", "700", str(folder))
+        own_folder(hypervisor, parent, 0o711)
+    own_folder(hypervisor, folder, 0o700, new=True)
 
 
 def _place(hypervisor, binary, folder):

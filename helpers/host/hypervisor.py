@@ -87,6 +87,13 @@ class LocalHypervisor:
         except FileNotFoundError:
             return None
 
+    def lstat(self, path):
+        """The path's own status (a link is not followed), or None when there is none."""
+        try:
+            return os.lstat(path)
+        except FileNotFoundError:
+            return None
+
     def write_bytes(self, path, data, mode=0o644):
         Path(path).write_bytes(data)
         os.chmod(path, mode)
@@ -213,6 +220,12 @@ class SshHypervisor:
     def mode(self, path):
         try:
             return self._sftp_call("stat of", path, self._sftp.stat).st_mode
+        except FileNotFoundError:
+            return None
+
+    def lstat(self, path):
+        try:
+            return self._sftp_call("lstat of", path, self._sftp.lstat)
         except FileNotFoundError:
             return None
 

@@ -22,7 +22,7 @@ import secrets
 import threading
 from pathlib import Path, PurePosixPath
 
-from helpers.host.errors import HypervisorError
+from helpers.host.hostfolder import own_folder
 from helpers.local.digest import sha256
 
 PASS_THROUGH, GROUP_FOLDER, GROUP_FILE = 0o711, 0o750, 0o440
@@ -64,26 +64,16 @@ class ImageCache:
         return where
 
     def _make_folders(self, folder):
-        """Each folder from the cache's parent down, made or set to its owner, group and mode,
-        once a run; a folder someone else owns (made by another user in /var/tmp) is taken back
-        or fails."""
-        owner = self.hypervisor.uid
+        """Each folder from the cache's parent down, made or set to its group and mode, once a
+        run; a link, or a folder someone else made (another user in /var/tmp), is refused
+        (helpers/host/hostfolder.py)."""
         for path, group, mode in ((self.root.parent, None, PASS_THROUGH),
                                   (self.root, None, PASS_THROUGH),
                                   (self.root / self.group, self.group, GROUP_FOLDER),
                                   (folder, self.group, GROUP_FOLDER)):
-            if path in self._folders_made:
-                continue
-            group_args = ("-g", group) if group else ()
-            try:
-                self.hypervisor.run("install", "-d", "-o", str(owner), *group_args, "-m",
-                                    f"{mode:o}", str(path))
-            except HypervisorError as err:
-                raise HypervisorError(
-                    f"the image cache folder {path} cannot be made or given to uid {owner} and "
-                    f"group {group or 'unchanged'}: {err}; run vmiso as root on that host, or "
-                    f"remove {path} if another user made it") from None
-            self._folders_made.add(path)
+            if path not in self._folders_made:
+                own_folder(self.hypervisor, path, mode, group)
+                self._folders_made.add(path)
 
 
 def entries(root):

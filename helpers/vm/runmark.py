@@ -16,6 +16,8 @@ from pathlib import Path
 
 import libvirt
 
+from helpers.host.hostfolder import is_own_folder
+
 NAMESPACE = "urn:vmiso:run:1"
 MARK_FILE = "run-mark"  # in a guest's folder on the host: its run's mark, as one line
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -83,12 +85,11 @@ class RunMark:
 def sweep_folders(hypervisor, root, prefix):
     """Remove the guest folders under `root` whose mark says their runner is gone (a run killed
     before its domain started leaves a folder and no domain); their names."""
-    try:
-        names = [n for n in hypervisor.listdir(root) if n.startswith(prefix)]
-    except OSError:
-        return []
+    if not is_own_folder(hypervisor, root):
+        return []  # absent, or not vmiso's: nothing in it is entered
+    names = [n for n in hypervisor.listdir(root) if n.startswith(prefix)]
     swept = []
-    for name in names:
+    for name in (n for n in names if is_own_folder(hypervisor, f"{root}/{n}")):
         try:
             mark = RunMark.from_text(hypervisor.read_text(f"{root}/{name}/{MARK_FILE}"))
         except OSError:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import libvirt
 
 from helpers.host import canaryagent
+from helpers.host.hostfolder import own_folder
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.hostconfig import confinement
 from helpers.hostconfig import facts as host_facts
@@ -26,6 +27,7 @@ from helpers.vm import runmark
 from helpers.vm.imagecache import ImageCache
 
 REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
+PASS_THROUGH = 0o711  # others (QEMU's user) may pass through to what they are given, not list
 
 
 class TargetError(Exception):
@@ -58,6 +60,8 @@ class Target:
             raise TargetError(str(err)) from None
         try:
             conn = _open(uri)
+            for folder in (REAL_HOST_WORKROOT.parent, REAL_HOST_WORKROOT):
+                own_folder(hypervisor, folder, PASS_THROUGH)  # before any sweep enters them
             swept = tuple(runmark.sweep(conn, PREFIX))
             for name in swept:
                 hypervisor.remove_tree(REAL_HOST_WORKROOT / name)

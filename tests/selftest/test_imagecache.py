@@ -1,5 +1,6 @@
 """The image cache (helpers/vm/imagecache.py) on this machine, in a folder of the test's own: what
-QEMU reads is copied once, readable by QEMU's group alone, and replaced when it changed."""
+QEMU reads is copied once, readable by QEMU's group alone, and replaced when it changed; a folder
+another user made in its place, or a link, is refused and left as it is."""
 
 import grp
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.host.errors import HypervisorError
 from helpers.host.hypervisor import LocalHypervisor
 from helpers.local.digest import sha256
 from helpers.vm.imagecache import ImageCache, entries
@@ -63,11 +65,26 @@ def test_a_copy_that_changed_since_is_replaced(cache, image):
     assert stat.S_IMODE(copy.stat().st_mode) == 0o440
 
 
-def test_a_folder_another_user_made_is_taken_back(cache, image):
+def test_a_folder_another_user_made_is_refused_and_left_as_it_is(cache, image):
     planted = Path(cache.root / GROUP)
     planted.mkdir(parents=True)
     os.chown(planted, NOBODY, NOBODY)
     planted.chmod(0o777)
-    cache.provide(image)
+    with pytest.raises(HypervisorError, match=f"{planted} on the host belongs to uid {NOBODY}"):
+        cache.provide(image)
     info = planted.stat()
-    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (os.getuid(), 0o750)
+    assert (info.st_uid, stat.S_IMODE(info.st_mode), list(planted.iterdir())) == \
+        (NOBODY, 0o777, [])
+
+
+def test_a_link_in_the_caches_place_is_refused_and_what_it_points_to_untouched(cache, image,
+                                                                             tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir(mode=0o1777)
+    victim.chmod(0o1777)
+    Path(cache.root).mkdir(parents=True)
+    Path(cache.root / GROUP).symlink_to(victim)
+    with pytest.raises(HypervisorError, match="is a symbolic link, not a folder"):
+        cache.provide(image)
+    info = victim.stat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode), list(victim.iterdir())) == (0, 0o1777, [])

@@ -11,6 +11,7 @@ captures at the guests' tap devices, and a BMC-like listener in the lab's manage
 named with --management-target. Verdicts must equal the local lab's, control for control.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ from helpers.verdict import catalog
 from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.expected import expected_status
 from tests.support.sshhost import RUNNER_GID, SshHost
-from tests.support.suite import run_suite
+from tests.support.suite import run_suite, suite
 
 pytestmark = pytest.mark.slow
 
@@ -109,3 +110,69 @@ def _connect_as_controller(remote, address):
              f"except OSError:\n    pass\n")
     subprocess.run([*remote.runner_prefix, sys.executable, "-c", probe], check=True, timeout=30)
 
+
+
+NOBODY = 65534
+
+
+def _victims(where):
+    """Folders another user would have root's run change: one with a folder and a file in it
+    (0755), one anyone may write to (1777, as /var/tmp is)."""
+    first, second = where / "victim-tree", where / "victim-shared"
+    (first / "kept").mkdir(parents=True)
+    (first / "kept" / "file").write_text("untouched")
+    first.chmod(0o755)
+    second.mkdir()
+    second.chmod(0o1777)
+    return first, second
+
+
+def _state(paths):
+    """Type, owner, mode and entries of each path and what is under it, links not followed."""
+    found = {}
+    for top in paths:
+        for path in [top, *sorted(top.rglob("*"))]:
+            status = path.lstat()
+            found[str(path)] = (status.st_mode, status.st_uid, status.st_gid,
+                                path.read_bytes() if path.is_file() else None)
+    return found
+
+
+def _plant(var_tmp, victims, as_link):
+    """/var/tmp/vmiso as a uid-nobody user makes it before any run: a link to the first
+    victim, or a folder of theirs whose canary and images folders are links to the victims."""
+    planted = var_tmp / "vmiso"
+    if as_link:
+        planted.symlink_to(victims[0])
+    else:
+        planted.mkdir(mode=0o755)
+        os.chown(planted, NOBODY, NOBODY)
+        for name, victim in zip(("canary", "images"), victims):
+            (planted / name).symlink_to(victim)
+            os.lchown(planted / name, NOBODY, NOBODY)
+    os.lchown(planted, NOBODY, NOBODY)
+
+
+@pytest.mark.parametrize("as_link", [True, False], ids=["link", "folder-of-links"])
+def test_a_vmiso_folder_another_user_planted_is_refused_and_nothing_it_points_to_changes(
+        as_link, tmp_path):
+    var_tmp = tmp_path / "var-tmp"  # the host's /var/tmp, as its sshd and what it runs see it
+    var_tmp.mkdir(mode=0o1777)
+    var_tmp.chmod(0o1777)
+    victims = _victims(tmp_path)
+    _plant(var_tmp, victims, as_link)
+    before = _state([*victims, var_tmp])
+    lab = Lab.start(STATE_DIR, LIBVIRT_CACHE / "hardened", "hardened")
+    try:
+        with SshHost.start(lab, tmp_path / "ssh", overlays={"/var/tmp": var_tmp}) as remote:
+            proc = suite("suites", "--template", "hardened", "--libvirt-uri", remote.uri,
+                         "--network", NETWORK, "--control", "HV-01", "--report-dir",
+                         str(tmp_path / "report"), "-q", prefix=remote.runner_prefix)
+    finally:
+        lab.stop()
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 3, out[-2000:]
+    kind = "is a symbolic link" if as_link else "belongs to uid 65534"
+    assert f"/var/tmp/vmiso on the host {kind}" in out and "remove /var/tmp/vmiso" in out, \
+        out[-2000:]
+    assert _state([*victims, var_tmp]) == before
