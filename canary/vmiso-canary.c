@@ -23,10 +23,12 @@
  *                                       timeout, unreachable, error)
  * TEXT is the payload's first run of [A-Za-z0-9-] from "vmiso-" (a token), else "-".
  *
- * Commands on stdin, one per line:  capture IFACE  |  connect ADDR PORT
- * It exits when stdin closes: at the end of the run, or when the run's SSH session or process
- * dies. While it runs it holds an exclusive flock on LOCKFILE ("-": none), so that a later run
- * can tell a dead run's folder from a live one's.
+ * Commands on stdin, one per line:  capture IFACE  |  connect ADDR PORT  |  alive
+ * The controller sends `alive` every 2 s. The agent exits when stdin closes (the end of the run,
+ * or the run's SSH session or process dying), when no line has come for SILENCE_S (the controller
+ * is gone without a word: its link cut, its machine down), and after LIFETIME_S whatever comes.
+ * While it runs it holds an exclusive flock on LOCKFILE ("-": none), so that a later run can tell
+ * a dead run's folder from a live one's.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,10 +46,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_FDS 1024
 #define TOKEN_MAX 64
+#define SILENCE_S 12            /* no line from the controller: it is gone */
+#define LIFETIME_S (12 * 3600)  /* the longest any run may hold the host's ports */
+
+static time_t last_heard;
 
 enum kind { STDIN, TCP_CANARY, UDP_CANARY, CAPTURE };
 
@@ -296,8 +303,16 @@ static void command(char *line)
         start_capture(arg);
     else if (sscanf(line, "connect %63s %d", arg, &port) == 2)
         printf("connect %s %d %s\n", arg, port, reach(arg, port));
-    else if (sscanf(line, "%15s", word) == 1)
+    else if (strcmp(line, "alive") != 0 && sscanf(line, "%15s", word) == 1)
         printf("unknown %s\n", word);
+}
+
+static time_t now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
 }
 
 /* Returns 0 once stdin is closed. */
@@ -310,6 +325,7 @@ static int read_commands(void)
 
     if (n <= 0)
         return 0;
+    last_heard = now();
     used += n;
     buf[used] = 0;
     while ((nl = strchr(buf, '\n'))) {
@@ -326,6 +342,7 @@ static int read_commands(void)
 int main(int argc, char **argv)
 {
     int i, lock;
+    time_t started = now();
 
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc != 4) {
@@ -343,8 +360,11 @@ int main(int argc, char **argv)
     bind_all(argv[2], 0);
     bind_all(argv[3], 1);
     printf("ready\n");
+    last_heard = now();
     for (;;) {
-        if (poll(fds, nfds, -1) < 0 && errno != EINTR)
+        if (now() - last_heard > SILENCE_S || now() - started > LIFETIME_S)
+            return 0;
+        if (poll(fds, nfds, 1000) < 0 && errno != EINTR)
             return 1;
         for (i = 0; i < nfds; i++) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))

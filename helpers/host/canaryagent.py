@@ -35,6 +35,7 @@ BINARY = "vmiso-canary"
 REMOTE_ROOT = PurePosixPath("/var/tmp/vmiso/canary")
 START_TIMEOUT = 15
 REPLY_TIMEOUT = 10
+HEARTBEAT_S = 2  # `alive` to the agent; after 12 s of silence it exits (canary/vmiso-canary.c)
 
 
 def build():
@@ -85,8 +86,25 @@ class CanaryAgent:
         self._ended = threading.Event()
         self._replies = queue.Queue()
         self._command_lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._closing = threading.Event()
         self._reader = threading.Thread(target=self._read, name="vmiso-canary", daemon=True)
         self._reader.start()
+        self._heart = threading.Thread(target=self._beat, name="vmiso-canary-alive", daemon=True)
+        self._heart.start()
+
+    def _beat(self):
+        """`alive` every HEARTBEAT_S while the run holds the agent: an agent that hears nothing
+        for a while knows its controller is gone, even where the link was cut without a word."""
+        while not self._closing.wait(HEARTBEAT_S):
+            try:
+                self._send("alive")
+            except (OSError, ValueError):
+                return  # the channel is closed or gone: the agent hears that too
+
+    def _send(self, line):
+        with self._send_lock:
+            self.process.send(line)
 
     @classmethod
     def start(cls, hypervisor, binary, run_id, tcp_ports, udp_ports):
@@ -146,7 +164,7 @@ class CanaryAgent:
 
     def _ask(self, line):
         with self._command_lock:
-            self.process.send(line)
+            self._send(line)
             try:
                 return self._replies.get(timeout=REPLY_TIMEOUT)
             except queue.Empty:
@@ -172,6 +190,7 @@ class CanaryAgent:
         """Stop the agent and remove its folder; a Ctrl-C meanwhile waits until both are done."""
         with interrupts.held():
             try:
+                self._closing.set()
                 self.process.close()
                 self._reader.join(timeout=5)
             finally:

@@ -6,6 +6,7 @@ with a BMC-like listener in its management network; the suite reaches it over qe
 controller does, or runs on it with a local URI. Only the controls with active probes run.
 """
 
+import contextlib
 import json
 import signal
 import subprocess
@@ -38,6 +39,7 @@ pytestmark = pytest.mark.slow
 
 ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
 BMC = f"{MGMT_ADDRESS}:443"
+AGENT_GONE_S = 15  # the longest an agent may outlive its controller
 MIRROR_PORT = 8443  # an allowed service on the uplink station: the mirror guests must reach
 CLOSED_PORT = 8444  # nothing listens there
 SUITES = ("suites/test_network.py", "suites/test_management.py")
@@ -140,19 +142,44 @@ def test_a_ctrl_c_at_any_step_of_the_agents_start_or_close_leaves_nothing(real_h
     assert not steps[-1]["interrupted"]
 
 
-def test_a_killed_runs_leftovers_are_swept_by_the_next_run(real_host, tmp_path):
+def test_an_agent_cut_off_from_its_killed_controller_exits_and_the_next_run_sweeps(
+        real_host, tmp_path):
+    """The controller's link to the host cut, then the controller killed: sshd never hears of
+    it and the agent's stdin stays open, so only its own deadline (12 s without `alive`)
+    ends it, within AGENT_GONE_S."""
     process = _started(real_host, tmp_path / "killed")
     _wait_for_agent(process)
     time.sleep(3)
-    process.kill()
-    process.communicate(timeout=60)
-    time.sleep(2)  # sshd closes the dead controller's channels; the agent exits on its own
-    assert not agent_pids()
+    with _link_cut(real_host):
+        process.kill()
+        process.communicate(timeout=60)
+        killed = time.monotonic()
+        while agent_pids() and time.monotonic() - killed < AGENT_GONE_S + 10:
+            time.sleep(0.2)
+        lasted = time.monotonic() - killed
+    assert not agent_pids() and lasted <= AGENT_GONE_S, f"the agent outlived it by {lasted:.1f} s"
     assert _left_on(real_host), "the killed run left nothing to sweep"
     proc = suite(*_options(real_host, "--management-target", BMC, "--control", "NET-03"),
                  "--report-dir", str(tmp_path / "next"), "-q", prefix=real_host.runner_prefix)
     assert proc.returncode == 0, proc.stdout[-2000:]
     assert _left_on(real_host) == []
+
+
+@contextlib.contextmanager
+def _link_cut(remote):
+    """Every packet to or from the host's sshd dropped, as a cut cable would: no FIN or RST of
+    the controller's reaches it."""
+    rules = [["INPUT", "-i", "lo", "-p", "tcp", flag, "22", "-j", "DROP"]
+             for flag in ("--dport", "--sport")]
+    for rule in rules:
+        subprocess.run(["ip", "netns", "exec", remote.lab.netns, "iptables", "-w", "-I", *rule],
+                       check=True)
+    try:
+        yield
+    finally:
+        for rule in rules:
+            subprocess.run(["ip", "netns", "exec", remote.lab.netns, "iptables", "-w", "-D",
+                            *rule], check=False)
 
 
 def _started(remote, report_dir):
