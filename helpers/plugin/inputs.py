@@ -19,6 +19,8 @@ from helpers.output import document, history
 from helpers.patches import osv
 from helpers.plugin import accel, cells
 from helpers.plugin.options import (
+    OPT_ACCEPT_EXPOSING,
+    OPT_ALLOW_RAW_QEMU,
     OPT_ALLOWED_TARGET,
     OPT_HOST_PROFILE,
     OPT_IMAGE,
@@ -28,7 +30,7 @@ from helpers.plugin.options import (
     OPT_WAIVERS,
 )
 from helpers.policy import policyfile
-from helpers.template import templatefile
+from helpers.template import exposure, templatefile
 from helpers.template.domxml import Domain, TemplateError
 from helpers.verdict import catalog, waivers
 from helpers.vm import diskimage
@@ -63,10 +65,11 @@ def read(config):
     and image is checked here, before any runs."""
     cells_of_run = cells.plan(config)
     for cell in cells_of_run[1:]:
-        read_template(cell.template)
+        refuse_exposure(cell, read_template(cell.template), config)
         read_image(cell.image)
     path, image = cells_of_run[0].template, cells_of_run[0].image
     template = read_template(path)
+    refuse_exposure(cells_of_run[0], template, config)
     policy_file = policyfile.for_template(path, config.getoption("policy"))
     try:
         policies = policyfile.read(policy_file)
@@ -88,7 +91,8 @@ def read(config):
     return Inputs(path, template, policy_file, policies, accelerator,
                   image.resolve() if image else None, records, read_waivers(config),
                   read_baseline(config), *read_real_host_targets(config),
-                  allow_raw_qemu=config.getoption("allow_raw_qemu") or path.parent == TEMPLATES,
+                  allow_raw_qemu=config.getoption("allow_raw_qemu")
+                  or (path.parent == TEMPLATES and cells_of_run[0].uri is None),
                   cells=tuple(cells_of_run))
 
 
@@ -107,6 +111,20 @@ def read_template(path):
                                 ) from None
     except TemplateError as err:
         raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
+
+
+def refuse_exposure(cell, template, config):
+    """A template that would open a host not vmiso's own to others (helpers/template/exposure.py)
+    runs there only when the user accepts it; the local lab runs it as written."""
+    if cell.uri is None or config.getoption("accept_exposing_template"):
+        return
+    found = exposure.host_exposures(template)
+    if found:
+        raise pytest.UsageError(
+            f"template {cell.template} would open {cell.uri} to others ({'; '.join(found)}); "
+            f"run it in the local lab (no {OPT_URI}), or accept it there with "
+            f"{OPT_ACCEPT_EXPOSING}: its displays then listen on loopback alone, and its raw QEMU "
+            f"arguments run only with {OPT_ALLOW_RAW_QEMU}")
 
 
 def read_image(image):

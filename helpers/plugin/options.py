@@ -34,6 +34,7 @@ OPT_SEVERITY = "--severity"
 OPT_FAIL_ON = "--fail-on"
 OPT_BASELINE = "--baseline"
 OPT_ALLOW_RAW_QEMU = "--allow-raw-qemu"
+OPT_ACCEPT_EXPOSING = "--accept-exposing-template"
 OPT_MAX_PARALLEL = "--max-parallel"
 OPT_SHARD = "--shard"
 OPT_HISTORY = "--history"
@@ -65,7 +66,12 @@ def pytest_addoption(parser):
                     help="boot the template's <qemu:commandline> and <qemu:override> as given: "
                          "the template author's QEMU arguments run as the host's QEMU user "
                          "(default: the throwaway guest boots without them; HV-08 judges them "
-                         "either way; the built-in templates keep theirs)")
+                         "either way; the built-in templates keep theirs in the local lab)")
+    group.addoption(OPT_ACCEPT_EXPOSING, action="store_true",
+                    help="run a template that would open a real host to others (raw QEMU "
+                         "arguments, character devices on the network, displays beyond "
+                         "loopback) on a --libvirt-uri host: its displays then listen on "
+                         "loopback alone (default: refused there; the lab runs it as written)")
     group.addoption(OPT_IMAGE, default=None, metavar="PATH",
                     help="guest disk image: a cloud image (qcow2) with cloud-init, given a "
                          "NoCloud seed (default: the probe guest, built on first use)")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.template.confine import confine
+from helpers.template.exposure import displays_on_loopback
 from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError
 
 
@@ -35,6 +36,7 @@ class Throwaway:
     # path -> size of the blank disks instantiate() points at; the caller creates them
     scratch_files: dict = field(default_factory=dict)
     allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
+    displays_on_loopback: bool = False  # a host not vmiso's own: displays serve it alone
     host_qemu: object = None  # a machines.HostQemu: the emulators and machines the host has
 
 
@@ -64,6 +66,8 @@ def instantiate(template: Domain, spec: Throwaway):
     if devices is None:
         raise TemplateError("the template has no <devices> element")
     adaptations += confine(root, spec.scratch_dir, spec.allow_raw_qemu)
+    if spec.displays_on_loopback:
+        adaptations += displays_on_loopback(root)
     if spec.direct_boot is not None:
         _boot_directly(root, spec.direct_boot)
     _substitute_disks(devices, spec)

@@ -326,6 +326,7 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
                                                                       target.daemon_pid),
                      mark=RunMark.current(target.run_id), allow_raw_qemu=raw_qemu,
+                     displays_on_loopback=target.lab is None,
                      host_qemu=_host_qemu(target.conn, accelerator),
                      direct_boot=_direct_boot(target, template, image))
 

@@ -32,6 +32,9 @@ from tests.support.suite import run_suite, suite
 pytestmark = pytest.mark.slow
 
 BMC_PORT = 443  # a BMC's web interface, in the lab's management network
+# The leaky template opens a real host to others: it runs there only as accepted, its raw QEMU
+# monitor (telnet on the host's loopback) booted as the lab boots it, its displays on loopback.
+ACCEPTED = {"leaky": ("--accept-exposing-template", "--allow-raw-qemu")}
 
 
 @pytest.fixture(scope="module", params=["hardened", "leaky"])
@@ -45,7 +48,7 @@ def remote_run(request, tmp_path_factory):
             proc, report = run_suite(home / "report", "suites", "--template", template,
                                      "--libvirt-uri", remote.uri, "--network", NETWORK,
                                      "--management-target", f"{MGMT_ADDRESS}:{BMC_PORT}",
-                                     prefix=remote.runner_prefix)
+                                     *ACCEPTED.get(template, ()), prefix=remote.runner_prefix)
             yield template, proc, report, remote, _left_on(lab, report)
     finally:
         lab.stop()
@@ -78,6 +81,19 @@ def test_remote_verdicts_equal_the_local_labs(remote_run):
     expected = {cid: expected_status(template, cid) for cid in statuses}
     assert statuses == expected, proc.stdout[-3000:]
     assert not any(line.startswith("not checked") for line in proc.stdout.splitlines())
+
+
+def test_displays_serve_the_remote_host_alone(remote_run):
+    """On a real host the leaky template's VNC and SPICE on 0.0.0.0 listen on loopback in the
+    guest that runs (the hardened one has no display to move), while MGT-01 still judges the
+    template as written."""
+    template, proc, report, _, _ = remote_run
+    moved = [a for a in report["run"]["adaptations"] if "listen 0.0.0.0 -> 127.0.0.1" in a]
+    assert len(moved) == {"hardened": 0, "leaky": 2}[template], report["run"]["adaptations"]
+    mgt01 = next(c for c in report["controls"] if c["id"] == "MGT-01")
+    live = [c for c in mgt01["checks"] if "running_domain_displays" in c["check"]]
+    assert [c["verdict"] for c in live] == ["pass"], proc.stdout[-3000:]
+    assert mgt01["status"] == expected_status(template, "MGT-01")
 
 
 def test_host_side_checks_read_the_remote_host(remote_run):

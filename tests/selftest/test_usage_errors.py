@@ -83,6 +83,9 @@ def files(tmp_path):
      "vmiso reaches a remote hypervisor through SSH, not transport tcp"),
     (["--libvirt-uri", "qemu+ssh://root@127.0.0.1:1/system?known_hosts=/nonexistent/known"],
      INFRASTRUCTURE, "cannot read known_hosts /nonexistent/known"),
+    (["--libvirt-uri", "qemu+ssh://root@127.0.0.1:1/system", "--template", "leaky"], USAGE,
+     "would open qemu+ssh://root@127.0.0.1:1/system to others (raw QEMU arguments (qemu:arg "
+     "-monitor"),
     (["--libvirt-uri", "qemu:///system", "--libvirt-uri", "qemu:///system"], USAGE,
      "--libvirt-uri names the same host twice"),
     (["--template", "hardened", "--template", "hardened"], USAGE,
