@@ -252,7 +252,9 @@ def _create(target, template, xml, flags=0):
 
 def _remove(target, template, name, workdir):
     if template.root.find("devices/tpm") is not None:
-        _remove_tpm_log(target.hypervisor, name)
+        _remove_log(target.hypervisor, SWTPM_LOG.format(name=name))
+    if target.lab is None:  # a lab's logs go with the lab
+        _remove_log(target.hypervisor, QEMU_LOG.format(name=name))
     target.hypervisor.remove_tree(workdir)
 
 
@@ -461,11 +463,12 @@ def _console_tail(hypervisor, workdir, lines=8):
 # libvirt keeps a TPM emulator's log after its guest is gone (its state it removes with a
 # transient guest); the lab keeps its own /var/log.
 SWTPM_LOG = "/var/log/swtpm/libvirt/qemu/{name}-swtpm.log"
+QEMU_LOG = "/var/log/libvirt/qemu/{name}.log"  # libvirt's log of the guest's QEMU, on the host
 
 
-def _remove_tpm_log(hypervisor, name):
+def _remove_log(hypervisor, path):
     try:
-        hypervisor.run("rm", "-f", "--", SWTPM_LOG.format(name=name))
+        hypervisor.run("rm", "-f", "--", path)
     except HypervisorError:
         pass  # the guest's files are gone; a log left behind is not worth failing the run
 

@@ -55,8 +55,8 @@ def remote_run(request, tmp_path_factory):
 
 
 def _left_on(lab, report):
-    """The run's domains still defined, and its guest and canary folders still on the host,
-    after the run."""
+    """The run's domains still defined, its guest and canary folders and libvirt's logs of its
+    guests still on the host, after the run."""
     conn = libvirt.open(lab.uri)
     try:
         domains = [d.name() for d in conn.listAllDomains()]
@@ -64,7 +64,8 @@ def _left_on(lab, report):
         conn.close()
     run_id = report["run"]["guest"].split("-")[1]
     return (domains + [p.name for p in Path(REAL_HOST_WORKROOT).glob(f"vmiso-{run_id}-*")]
-            + [str(p) for p in Path(CANARY_ROOT).glob(run_id)])
+            + [str(p) for p in Path(CANARY_ROOT).glob(run_id)]
+            + [str(p) for p in (lab.root / "log" / "libvirt" / "qemu").glob(f"vmiso-{run_id}-*")])
 
 
 def test_a_remote_run_reports_every_control_of_that_host(remote_run):
