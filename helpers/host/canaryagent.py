@@ -25,7 +25,7 @@ from pathlib import PurePosixPath
 
 from helpers import CHECKOUT
 from helpers.host.errors import HypervisorError
-from helpers.host.hostfolder import is_own_folder, own_folder
+from helpers.host.hostfolder import PASS_THROUGH, is_own_folder, own_folder
 from helpers.local import command, interrupts
 from helpers.local.digest import sha256
 
@@ -207,7 +207,7 @@ def _make_folder(hypervisor, folder):
     """`folder`, the run's own on the host (HypervisorError if it is there already), under
     parents only the URI's user can change (helpers/host/hostfolder.py)."""
     for parent in (REMOTE_ROOT.parent, REMOTE_ROOT):
-        own_folder(hypervisor, parent, 0o711)
+        own_folder(hypervisor, parent, PASS_THROUGH)
     own_folder(hypervisor, folder, 0o700, new=True)
 
 

@@ -4,7 +4,7 @@ line naming it and the fix, and nothing it points to is touched: in a folder any
 to (/var/tmp), another user could have made it first to have root's run change or delete what
 it points to.
 
-    own_folder(hypervisor, PurePosixPath("/var/tmp/vmiso"), 0o711)
+    own_folder(hypervisor, PurePosixPath("/var/tmp/vmiso"), PASS_THROUGH)
     own_folder(hypervisor, cache / "libvirt-qemu", 0o750, group="libvirt-qemu")
     own_folder(hypervisor, canary / run_id, 0o700, new=True)   # HypervisorError if it is there
 
@@ -16,7 +16,8 @@ import stat
 
 from helpers.host.errors import HypervisorError
 
-KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a folder"), (stat.S_ISREG, "a file"))
+KINDS = ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISREG, "a file"))
+PASS_THROUGH = 0o711  # others (QEMU's user) may pass through to what they are given, not list
 
 
 def own_folder(hypervisor, path, mode, group=None, new=False):
@@ -42,8 +43,8 @@ def why_not_own(status, uid):
     """Why a path's lstat result is not a folder of `uid`'s, or '' when it is one."""
     if status is None:
         return "cannot be made"
-    kind = next((name for test, name in KINDS if test(status.st_mode)), "not a folder")
     if not stat.S_ISDIR(status.st_mode):
+        kind = next((name for test, name in KINDS if test(status.st_mode)), "another kind of file")
         return f"is {kind}, not a folder"
     if status.st_uid != uid:
         return f"belongs to uid {status.st_uid}, not to uid {uid} that vmiso runs as"

@@ -180,10 +180,8 @@ def _coresidency(path, table):
 
 def _devices(path, raw):
     """The [devices] table's allowlist; the default policy's where the file has no [devices]."""
-    if "devices" not in raw and Path(path).resolve() == DEFAULT.resolve():
-        return ()
     if "devices" not in raw:
-        return read(DEFAULT).allowed_devices
+        return () if Path(path).resolve() == DEFAULT.resolve() else read(DEFAULT).allowed_devices
     allowed = _table(path, raw, "devices").get("allowed")
     if not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed):
         raise PolicyError(path, "[devices] allowed is not a list of QEMU device type names",

@@ -22,10 +22,10 @@ import secrets
 import threading
 from pathlib import Path, PurePosixPath
 
-from helpers.host.hostfolder import own_folder
+from helpers.host.hostfolder import PASS_THROUGH, own_folder
 from helpers.local.digest import sha256
 
-PASS_THROUGH, GROUP_FOLDER, GROUP_FILE = 0o711, 0o750, 0o440
+GROUP_FOLDER, GROUP_FILE = 0o750, 0o440
 
 
 class ImageCache:

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 import libvirt
 
 from helpers.host import canaryagent
-from helpers.host.hostfolder import own_folder
+from helpers.host.hostfolder import PASS_THROUGH, own_folder
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.hostconfig import confinement
 from helpers.hostconfig import facts as host_facts
@@ -27,7 +27,6 @@ from helpers.vm import runmark
 from helpers.vm.imagecache import ImageCache
 
 REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
-PASS_THROUGH = 0o711  # others (QEMU's user) may pass through to what they are given, not list
 
 
 class TargetError(Exception):

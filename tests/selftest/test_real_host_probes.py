@@ -32,7 +32,7 @@ from helpers.lab.lab import (
 from helpers.probes.network.listeners import Listeners
 from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.interrupt_agent import agent_pids
-from tests.support.sshhost import JUMP_ADDRESS, SshHost
+from tests.support.sshhost import JUMP_ADDRESS, SshHost, iptables
 from tests.support.suite import ROOT, interrupt, run_suite, start, statuses, suite
 
 pytestmark = pytest.mark.slow
@@ -172,14 +172,12 @@ def _link_cut(remote):
     rules = [["INPUT", "-i", "lo", "-p", "tcp", flag, "22", "-j", "DROP"]
              for flag in ("--dport", "--sport")]
     for rule in rules:
-        subprocess.run(["ip", "netns", "exec", remote.lab.netns, "iptables", "-w", "-I", *rule],
-                       check=True)
+        iptables(remote.lab, "-I", *rule)
     try:
         yield
     finally:
         for rule in rules:
-            subprocess.run(["ip", "netns", "exec", remote.lab.netns, "iptables", "-w", "-D",
-                            *rule], check=False)
+            iptables(remote.lab, "-D", *rule, check=False)
 
 
 def _started(remote, report_dir):

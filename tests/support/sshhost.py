@@ -119,8 +119,8 @@ class SshHost:
                  "scope", "link", "src"]
         try:
             _wait_listening(lab, process, home, address)
-            _iptables(lab, "-I", *rule)
-            _iptables(lab, "-I", *answers_only)
+            iptables(lab, "-I", *rule)
+            iptables(lab, "-I", *answers_only)
             _ip(lab.netns, "address", "add", f"{guests.jump}/32", "dev", guests.bridge)
             _ip(lab.netns, *route, guests.jump)
             yield cls(lab, home, process, address)
@@ -128,8 +128,8 @@ class SshHost:
             _ip(lab.netns, *route, guests.host_address, check=False)
             _ip(lab.netns, "address", "del", f"{guests.jump}/32", "dev", guests.bridge,
                 check=False)
-            _iptables(lab, "-D", *rule, check=False)
-            _iptables(lab, "-D", *answers_only, check=False)
+            iptables(lab, "-D", *rule, check=False)
+            iptables(lab, "-D", *answers_only, check=False)
             process.terminate()
             process.wait(timeout=10)
             if made_privsep:
@@ -199,7 +199,8 @@ def _ip(netns, *args, check=True):
     subprocess.run(["ip", "-n", netns, *args], check=check, capture_output=True)
 
 
-def _iptables(lab, *args, check=True):
+def iptables(lab, *args, check=True):
+    """iptables in the lab's network namespace (the host's sshd listens there)."""
     subprocess.run(["ip", "netns", "exec", lab.netns, "iptables", "-w", *args], check=check,
                    capture_output=True)
 
