@@ -279,8 +279,7 @@ STATIC = {"HV-01": floppy, "HV-02": usb, "HV-03": sound, "HV-04": emulated_nic_a
 WITH_ALLOWLIST = {"HV-09": unlisted_devices}
 XML_CONTROLS = {**STATIC, **WITH_ALLOWLIST}
 # What each rule reads, by rule name: the evidence of its template check ("template: <reads>"),
-# data rather than a docstring so that `python -OO` keeps it. A line break and its indentation
-# are the text reports have always carried.
+# data rather than a docstring so that `python -OO` keeps it.
 RULE_READS = {
     "floppy": "floppy disks and i440fx machine types (built-in isa-fdc)",
     "usb": "USB controllers (explicit or libvirt's implicit one) and USB devices",
