@@ -81,7 +81,7 @@ def test_guest_cannot_reach_the_metadata_address(guest, canaries, evidence):
 def test_guest_cannot_reach_host_loopback_through_user_networking(guest, canaries, evidence):
     sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
-    reached = {f"127.0.0.1:{port}" for _, _, port, _ in canaries.loopback.reached(sweep.token)}
+    reached = {f"127.0.0.1:{port}" for _, _, port, _ in sweep.reached_loopback}
     canary_ports = {port for _, _, port in canaries.loopback.endpoints}
     reached |= {f"127.0.0.1:{port} (a real service)"
                 for _, _, port in sweep.connected(canaries.slirp_targets())

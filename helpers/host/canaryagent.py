@@ -1,19 +1,24 @@
-"""vmiso-canary (canary/vmiso-canary.c) on the hypervisor's host for the length of a run: canary
-listeners on every address the host holds, a capture at the guests' tap devices, and the host's
-own reach of an address.
+"""vmiso-canary (canary/vmiso-canary.c) on the hypervisor's host for the length of a run: what
+of the run's guests' probes the host's IP stack received past its filters, captures at the
+guests' tap devices, and the host's own reach of an address. It listens on no port: an outsider
+sees the host answer as it did before the run, and every port stays free for the host's
+services.
 
     agent = CanaryAgent.start(hypervisor, build(), "1a2b3c", tcp_ports=[22, 80], udp_ports=[161])
-    agent.capture("vnet0")                     # True once frames of vnet0 are reported
+    agent.watch("10.216.0.120")                # report what arrives from this guest
+    agent.capture("vnet0", mac="52:54:00:…")   # True once vnet0's frames of that MAC are reported
+    agent.uncapture("vnet0")
     agent.leases                               # {'52:54:00:…': '10.216.0.120'}: DHCPACKs seen
     agent.connect("10.214.0.2", 623)           # 'connected', 'refused', 'timeout', ...
-    agent.reached("vmiso-canary-1234")         # [('tcp', '10.213.0.1', 22, '10.213.0.150')]
+    agent.arrivals                             # [Arrival('tcp', '10.213.0.1', 22, '10.216.0.120', '-')]
     agent.close()                              # stopped, and its folder removed
 
 On a remote host the static binary is copied over SFTP into a folder of the run's own,
 /var/tmp/vmiso/canary/<run id>, and runs as the URI's user; it exits when its SSH channel closes,
 so a killed run leaves at most the folder, which the next run removes (`sweep`): a live run's
 agent holds a lock on its binary. On this machine it runs from the build cache as a child whose
-stdin pipe closes with the run.
+stdin pipe closes with the run. What the controller keeps of its reports is bounded
+(MAX_EVENTS); past that the agent is `overflowed` and nothing it heard decides anything.
 """
 
 import queue
@@ -36,6 +41,7 @@ REMOTE_ROOT = PurePosixPath("/var/tmp/vmiso/canary")
 START_TIMEOUT = 15
 REPLY_TIMEOUT = 10
 HEARTBEAT_S = 2  # `alive` to the agent; after 12 s of silence it exits (canary/vmiso-canary.c)
+MAX_EVENTS = 100_000  # arrivals, and frames, kept of one agent
 
 
 def build():
@@ -61,6 +67,15 @@ def sweep(hypervisor):
 
 
 @dataclass(frozen=True)
+class Arrival:
+    proto: str
+    address: str  # the host's
+    port: int
+    peer: str
+    text: str  # the token the packet carried, or "-" (a TCP SYN)
+
+
+@dataclass(frozen=True)
 class Frame:
     iface: str
     direction: str  # in: from the guest; out: to it
@@ -77,10 +92,13 @@ class CanaryAgent:
         self.hypervisor = hypervisor
         self.process = process
         self.folder = folder
-        self.bound, self.busy, self.denied = [], [], []
-        self.arrivals = []  # (proto, address, port, peer, text)
+        self.addresses = []  # the host's IPv4 addresses, loopback among them
+        self.observing = {}  # tcp/udp -> True, or why arrivals cannot be seen
+        self.arrivals = []
         self.frames = []
+        self.overflowed = False
         self.captures = {}  # iface -> True, or why it cannot be captured
+        self.watched = set()
         self.leases = {}  # MAC -> the IPv4 address a DHCPACK on a captured tap gave it
         self._ready = threading.Event()
         self._ended = threading.Event()
@@ -118,7 +136,8 @@ class CanaryAgent:
                 _place(hypervisor, binary, folder)
             path = binary if folder is None else folder / BINARY
             lock = "-" if folder is None else str(path)
-            process = hypervisor.spawn(str(path), lock, _ports(tcp_ports), _ports(udp_ports))
+            process = hypervisor.spawn(str(path), lock, _ports(tcp_ports) or "0",
+                                       _ports(udp_ports) or "0")
             agent = cls(hypervisor, process, folder)
             agent._wait_until_ready(path)
             return agent
@@ -143,24 +162,32 @@ class CanaryAgent:
 
     def _read(self):
         for line in self.process.lines():
-            if not line.strip():
-                continue
-            kind, *fields = line.split()
-            if kind in ("bound", "busy", "denied"):
-                getattr(self, kind).append((fields[0], fields[1], int(fields[2])))
-            elif kind == "ready":
-                self._ready.set()
-            elif kind == "arrival":
-                self.arrivals.append((fields[0], fields[1], int(fields[2]), fields[3],
-                                      fields[4]))
-            elif kind == "lease" and len(fields) == 3:
-                self.leases[fields[1]] = fields[2]
-            elif kind == "frame" and len(fields) == 8:
-                self.frames.append(Frame(*fields[:4], int(fields[4]), fields[5],
-                                         int(fields[6]), fields[7]))
-            else:
-                self._replies.put((kind, fields))
+            if line.strip():
+                self._take(*line.split())
         self._ended.set()
+
+    def _take(self, kind, *fields):
+        if kind == "address":
+            self.addresses.append(fields[0])
+        elif kind in ("observing", "noobserve"):
+            self.observing[fields[0]] = kind == "observing" or " ".join(fields[1:])
+        elif kind == "ready":
+            self._ready.set()
+        elif kind == "arrival" and len(fields) == 5:
+            self._keep(self.arrivals, Arrival(fields[0], fields[1], int(fields[2]), *fields[3:]))
+        elif kind == "lease" and len(fields) == 3:
+            self.leases[fields[1]] = fields[2]
+        elif kind == "frame" and len(fields) == 8:
+            self._keep(self.frames, Frame(*fields[:4], int(fields[4]), fields[5],
+                                          int(fields[6]), fields[7]))
+        else:
+            self._replies.put((kind, fields))
+
+    def _keep(self, events, event):
+        if len(events) < MAX_EVENTS:
+            events.append(event)
+        else:
+            self.overflowed = True
 
     def _ask(self, line):
         with self._command_lock:
@@ -170,21 +197,31 @@ class CanaryAgent:
             except queue.Empty:
                 raise HypervisorError(f"the canary agent did not answer `{line}`") from None
 
-    def capture(self, iface):
-        """Start reporting the frames of `iface` (once); True when they are reported."""
+    def watch(self, address):
+        """Report what arrives from `address` (a guest of the run) from now on."""
+        if address not in self.watched:
+            kind, _ = self._ask(f"watch {address}")
+            if kind != "watching":
+                raise HypervisorError(f"the canary agent cannot watch {address}")
+            self.watched.add(address)
+
+    def capture(self, iface, mac=None, prefix=None):
+        """Start reporting `iface`'s frames from or to `mac`, or carrying a token that starts
+        with `prefix` (once); True when they are reported."""
         if iface not in self.captures:
-            kind, fields = self._ask(f"capture {iface}")
+            kind, fields = self._ask(f"capture {iface} {mac or '-'} {prefix or '-'}")
             self.captures[iface] = True if kind == "capturing" else " ".join(fields[1:])
         return self.captures[iface] is True
+
+    def uncapture(self, iface):
+        """Stop a capture (its frames so far stay in `frames`)."""
+        if self.captures.pop(iface, None) is True:
+            self._ask(f"uncapture {iface}")
 
     def connect(self, address, port):
         """The host's own TCP reach of address:port."""
         _, fields = self._ask(f"connect {address} {port}")
         return fields[-1]
-
-    def reached(self, token):
-        return sorted({(p, a, port, peer) for p, a, port, peer, text in self.arrivals
-                       if text == token})
 
     def close(self):
         """Stop the agent and remove its folder; a Ctrl-C meanwhile waits until both are done."""

@@ -353,9 +353,20 @@ class Domain:
         return self._all("devices/interface")
 
     @property
+    def tap_macs(self):
+        """{the host-side device of each interface (<target dev>): the guest's MAC on it, lower
+        case, '' where none is given}, as libvirt runs them."""
+        found = {}
+        for iface in self.interfaces:
+            target, mac = iface.find("target"), iface.find("mac")
+            if target is not None and target.get("dev"):
+                found[target.get("dev")] = "" if mac is None else mac.get("address", "").lower()
+        return found
+
+    @property
     def tap_devices(self):
         """The host-side devices of the interfaces (<target dev>), as libvirt runs them."""
-        return [t.get("dev") for t in self._all("devices/interface/target") if t.get("dev")]
+        return list(self.tap_macs)
 
     @staticmethod
     def interface_isolated(iface):

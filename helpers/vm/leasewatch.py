@@ -8,8 +8,9 @@
         watch.address(mac)                             # None until a DHCPACK was seen
         watch.close()
 
-vmiso-canary (helpers/host/canaryagent.py), with no canary port, captures the guest's tap devices
-on the host from the moment libvirt made them and reports each DHCPACK sent to the guest.
+vmiso-canary (helpers/host/canaryagent.py), with no probe port, captures the guest's tap devices
+on the host (the guest's own MAC only) from the moment libvirt made them and reports each
+DHCPACK sent to the guest.
 """
 
 import xml.etree.ElementTree as ET
@@ -44,8 +45,8 @@ class LeaseWatch:
         self.agent.close()
 
     def follow(self, domain):
-        for tap in Domain.from_string(domain.XMLDesc(0)).tap_devices:
-            self.agent.capture(tap)
+        for tap, mac in Domain.from_string(domain.XMLDesc(0)).tap_macs.items():
+            self.agent.capture(tap, mac=mac)
 
     def address(self, mac):
         return self.agent.leases.get(mac.lower())

@@ -12,12 +12,16 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import libvirt
 import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.hostconfig import procnet
+from helpers.hostconfig.hostfilter import METADATA_ADDRESS
+from helpers.lab import netns
 from helpers.host.canaryagent import REMOTE_ROOT
 from helpers.lab.lab import (
     BRIDGE,
@@ -40,6 +44,7 @@ pytestmark = pytest.mark.slow
 ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
 BMC = f"{MGMT_ADDRESS}:443"
 AGENT_GONE_S = 15  # the longest an agent may outlive its controller
+OUTSIDER_TIMEOUT = 1.0
 MIRROR_PORT = 8443  # an allowed service on the uplink station: the mirror guests must reach
 CLOSED_PORT = 8444  # nothing listens there
 SUITES = ("suites/test_network.py", "suites/test_management.py")
@@ -118,11 +123,51 @@ def test_the_controller_may_run_on_the_host_itself(real_host, tmp_path):
     assert report["run"]["host_canaries"]["where"] == "this machine"
 
 
-def test_an_interrupted_run_leaves_nothing_on_the_host(real_host, tmp_path):
+def test_a_run_exposes_nothing_to_outsiders_and_an_interrupted_one_leaves_nothing(real_host,
+                                                                                  tmp_path):
+    """While the agent runs, an outsider on the uplink and on the management network gets from
+    each of the host's addresses, on each of the run's TCP probe ports, the answer it gets once
+    the run is gone; a service (re)started on 0.0.0.0 on a probe port meanwhile binds."""
     process = _started(real_host, tmp_path)
-    _wait_for_agent(process)
+    agent = _wait_for_agent(process)
+    tcp, udp = ([int(p) for p in ports.split(",")] for ports in _argv(agent)[2:4])
+    time.sleep(2)  # the agent has listed the host's addresses and opened its sockets
+    during = _outsider_view(real_host.lab, tcp)
+    held = {port for _, port in procnet.tcp_listeners(real_host.lab.libvirtd_pid,
+                                                      include_loopback=True)}
+    free = [("tcp", "0.0.0.0", p) for p in tcp if p not in held] + \
+        [("udp", "0.0.0.0", p) for p in udp]
+    with Listeners(real_host.lab.netns, free):
+        pass  # raises OSError where the agent holds a port
+    assert agent in agent_pids(), "the agent ended before the outsider's scan: it proves nothing"
     out, err = interrupt(process, signal.SIGINT)
     assert _left_on(real_host) == [], out[-3000:] + err[-3000:]
+    assert during == _outsider_view(real_host.lab, tcp)
+    assert "refused" in during.values(), f"no outsider reached the host at all: {during}"
+
+
+def _argv(pid):
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
+def _outsider_view(lab, ports):
+    """{(outsider, host address, port): connected, refused or timeout} from the uplink station
+    and the management network."""
+    addresses = [a for a in lab.host_addresses if a != METADATA_ADDRESS]
+    asked = [(ns, a, p) for ns in (lab.uplink_netns, lab.mgmt_netns) for a in addresses
+             for p in ports]
+    with ThreadPoolExecutor(16) as pool:
+        return dict(zip(asked, pool.map(lambda key: _answer(*key), asked)))
+
+
+def _answer(ns, address, port):
+    try:
+        netns.connect(ns, (address, port), OUTSIDER_TIMEOUT).close()
+        return "connected"
+    except ConnectionRefusedError:
+        return "refused"
+    except OSError:
+        return "timeout"
 
 
 def test_a_ctrl_c_at_any_step_of_the_agents_start_or_close_leaves_nothing(real_host):
@@ -186,12 +231,13 @@ def _started(remote, report_dir):
 
 
 def _wait_for_agent(process, timeout=180):
+    """The pid of the run's canary agent, once it runs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the run ended early: {process.communicate()}")
         if agent_pids():
-            return
+            return agent_pids()[0]
         time.sleep(0.5)
     raise AssertionError("the canary agent never started on the host")
 

@@ -18,30 +18,40 @@ def Frame(iface, direction, proto, src, sport, dst, dport, text):  # noqa: N802
     return SimpleNamespace(iface=iface, direction=direction, proto=proto, src=src, sport=sport,
                            dst=dst, dport=dport, text=text)
 HOST = "10.0.0.1"
+GUEST = "10.0.0.50"
 
 
 class FakeAgent:
-    def __init__(self, capturable=True, host_reaches=("connected",)):
-        self.bound = [("tcp", HOST, 22), ("udp", HOST, 161), ("tcp", "127.0.0.1", 22)]
-        self.busy, self.denied, self.frames, self.captures = [], [], [], {}
+    def __init__(self, capturable=True, host_reaches=("connected",), observing=True):
+        self.addresses = [HOST, "127.0.0.1"]
+        self.observing = {"tcp": observing, "udp": observing}
+        self.frames, self.arrivals, self.captures, self.watched = [], [], {}, set()
+        self.overflowed = False
         self.capturable = capturable
         self.host_reaches = host_reaches
 
-    def capture(self, iface):
+    def watch(self, address):
+        self.watched.add(address)
+
+    def capture(self, iface, mac=None, prefix=None):
         self.captures[iface] = True if self.capturable else "Operation not permitted"
         return self.capturable
 
-    def reached(self, token):
-        return []
+    def uncapture(self, iface):
+        self.captures.pop(iface, None)
 
     def connect(self, address, port):
         return self.host_reaches[0]
 
 
+def Arrival(proto, address, port, peer, text="-"):  # noqa: N802
+    return SimpleNamespace(proto=proto, address=address, port=port, peer=peer, text=text)
+
+
 def guest(tap="vnet0"):
     xml = (f"<domain><name>g</name><devices><interface type='network'><target dev='{tap}'/>"
-           f"</interface></devices></domain>")
-    return SimpleNamespace(name="g", live=Domain.from_string(xml))
+           f"<mac address='52:54:00:AA:BB:CC'/></interface></devices></domain>")
+    return SimpleNamespace(name="g", address=GUEST, live=Domain.from_string(xml))
 
 
 def sent(canaries, g, targets, skip=()):
@@ -128,3 +138,43 @@ def test_a_management_target_without_a_port_is_scanned_on_the_management_ports()
     canaries = HostCanaries(FakeAgent(), PORTS, management=[("10.1.0.10", None)])
     ports = {p for _, _, p in canaries.management_targets()}
     assert {22, 443, 16509} <= ports and len(ports) == 20
+
+
+def test_what_the_host_received_from_the_guest_during_the_sweep_reached_it():
+    canaries, g = HostCanaries(FakeAgent(), PORTS), guest()
+    canaries.agent.arrivals.append(Arrival("tcp", HOST, 22, GUEST))  # before the sweep
+    canaries.before_sweep(g)
+    assert canaries.agent.watched == {GUEST}
+    assert canaries.agent.captures == {"vnet0": True}
+    canaries.agent.arrivals += [
+        Arrival("udp", HOST, 161, GUEST, "vmiso-canary-0"),  # another sweep's token
+        Arrival("tcp", HOST, 22, "10.0.0.99"),  # another peer
+        Arrival("tcp", HOST, 2222, GUEST),  # no probe port
+        Arrival("tcp", "127.0.0.1", 22, "127.0.0.1")]  # slirp's connection to the loopback
+    assert canaries.arrivals("vmiso-canary-1", g) == ([], [("tcp", "127.0.0.1", 22, "127.0.0.1")])
+    canaries.agent.arrivals += [Arrival("tcp", HOST, 22, GUEST),
+                                Arrival("udp", HOST, 161, GUEST, "vmiso-canary-1")]
+    assert canaries.arrivals("vmiso-canary-1", g)[0] == [("tcp", HOST, 22, GUEST),
+                                                         ("udp", HOST, 161, GUEST)]
+    canaries.after_sweep(g)
+    assert canaries.agent.captures == {}
+
+
+def test_a_tap_capture_is_filtered_to_the_guests_mac():
+    agent = FakeAgent()
+    asked = []
+    agent.capture = lambda iface, mac=None, prefix=None: asked.append((iface, mac, prefix))
+    HostCanaries(agent, PORTS).before_sweep(guest())
+    assert asked == [("vnet0", "52:54:00:aa:bb:cc", None)]
+
+
+@pytest.mark.parametrize("agent", [FakeAgent(observing="Operation not permitted"),
+                                   SimpleNamespace(**{**vars(FakeAgent()), "overflowed": True})],
+                         ids=["not observable", "overflowed"])
+def test_arrivals_the_host_cannot_fully_see_decide_nothing(agent):
+    canaries, g = HostCanaries(agent, PORTS), guest()
+    canaries.agent.watch = canaries.agent.capture = lambda *a, **k: True
+    canaries.agent.uncapture = lambda *a: None
+    canaries._sweep_start[g.name] = (0, 0)
+    with pytest.raises(Undecided, match="cannot be observed|some were dropped"):
+        judged(canaries, g)

@@ -1,5 +1,8 @@
-"""A real host's canaries: vmiso-canary (helpers/host/canaryagent.py) listening on every address
-the host holds and on its loopback, for a host given by --libvirt-uri.
+"""A real host's canaries: vmiso-canary (helpers/host/canaryagent.py) seeing what of the guest's
+probes the host's IP stack received past its filters, on every address the host holds and on
+its loopback, for a host given by --libvirt-uri. No port is bound: a probe packet delivered to
+the host is the arrival a listener would have read (a TCP SYN, or a datagram with the token),
+and a packet the host's firewall dropped or rejected is never delivered.
 
     canaries = HostCanaries(agent, ports, allowed=[("tcp", "10.0.0.5", 443)],
                             management=[("10.1.0.10", 623)])
@@ -13,6 +16,7 @@ Management targets (--management-target) are probed from the guest; their twin i
 itself reaches them. The metadata address is always probed: any answer is a leak.
 """
 
+from helpers.host.canaryagent import MAX_EVENTS
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.probes.network.sweep import MANAGEMENT_PORTS, Canaries, endpoints_text
 from helpers.verdict.undecided import Undecided
@@ -27,10 +31,11 @@ class HostCanaries(Canaries):
         self.ports = ports
         self.allowed = list(allowed)
         self.management = list(management)  # (address, port or None)
-        self.host = _Listening(agent, lambda a: not a.startswith("127."))
-        self.loopback = _Listening(agent, lambda a: a == LOOPBACK)
-        self.host_addresses = sorted({a for _, a, _ in agent.bound + agent.busy + agent.denied
-                                      if not a.startswith("127.")})
+        self.host_addresses = sorted(a for a in set(agent.addresses)
+                                     if not a.startswith("127."))
+        self.host = _Observed([(proto, address, port) for address in self.host_addresses
+                               for proto in ("tcp", "udp") for port in ports[proto]])
+        self.loopback = _Observed([("tcp", LOOPBACK, port) for port in ports["tcp"]])
         self.management_description = ("management targets "
                                        + ", ".join(f"{a}:{p}" for _, a, p in
                                                    self.management_targets()))
@@ -48,20 +53,28 @@ class HostCanaries(Canaries):
         return ([("tcp", METADATA_ADDRESS, port) for port in self.ports["tcp"]]
                 + [("udp", METADATA_ADDRESS, port) for port in self.ports["udp"]])
 
-    def services(self):
-        """TCP ports a real service holds on a host address (the canary could not bind them)."""
-        return sorted(e for e in self.agent.busy if e[0] == "tcp"
-                      and not e[1].startswith("127."))
-
     def before_sweep(self, guest):
+        if guest.address:
+            self.agent.watch(guest.address)
+        for tap, mac in guest.live.tap_macs.items():
+            self.agent.capture(tap, mac=mac)
+        self._sweep_start[guest.name] = (len(self.agent.frames), len(self.agent.arrivals))
+
+    def after_sweep(self, guest):
         for tap in guest.live.tap_devices:
-            self.agent.capture(tap)
-        self._sweep_start[guest.name] = len(self.agent.frames)
+            self.agent.uncapture(tap)
+
+    def arrivals(self, token, guest):
+        new = self.agent.arrivals[self._sweep_start[guest.name][1]:]
+        return (_arrived(new, self.host.endpoints, token, lambda peer: peer == guest.address),
+                _arrived(new, self.loopback.endpoints, token,
+                         lambda peer: peer.startswith("127.")))
 
     def judge(self, sweep, guest):
         guest_taps = set(guest.live.tap_devices)
-        sweep.frames = [f for f in self.agent.frames[self._sweep_start[guest.name]:]
+        sweep.frames = [f for f in self.agent.frames[self._sweep_start[guest.name][0]:]
                         if f.iface in guest_taps]
+        self._can_observe()
         sweep.reached_mgmt = [t + ("guest",) for t in self.management_targets()
                               if sweep.guest_view.get(t) == "connected"]
         captured = [t for t in guest_taps if self.agent.captures.get(t) is True]
@@ -93,6 +106,17 @@ class HostCanaries(Canaries):
         sweep.twin = ("positive twin: the guest's probes seen leaving it at its tap device, "
                       "allowed targets reached", "; ".join(seen),
                       "every probe left the guest, every allowed target reached")
+
+    def _can_observe(self):
+        problems = [f"{proto}: {why}" for proto, why in sorted(self.agent.observing.items())
+                    if why is not True]
+        if problems or set(self.agent.observing) != {"tcp", "udp"}:
+            raise Undecided(f"what reaches the host cannot be observed there "
+                            f"({'; '.join(problems) or 'no answer'}); run vmiso as root on the "
+                            f"host (vmiso-canary needs CAP_NET_RAW)")
+        if self.agent.overflowed:
+            raise Undecided(f"the canary agent reported more than {MAX_EVENTS} arrivals or "
+                            f"frames in this run; some were dropped, so silence proves nothing")
 
     def _capture_problems(self, guest_taps):
         return "; ".join(f"{t}: {self.agent.captures.get(t, 'not tried')}"
@@ -140,14 +164,16 @@ def _departed(frames):
     return sent
 
 
-class _Listening:
-    """The agent's canaries on some of the host's addresses, seen as the lab's Listeners are:
-    their endpoints and what reached them."""
+def _arrived(arrivals, endpoints, token, from_guest):
+    """The endpoints a probe of the sweep arrived at: a TCP SYN, or a packet with its token."""
+    ours = set(endpoints)
+    return sorted({(a.proto, a.address, a.port, a.peer) for a in arrivals
+                   if (a.proto, a.address, a.port) in ours and from_guest(a.peer)
+                   and (a.text == token or (a.proto == "tcp" and a.text == "-"))})
 
-    def __init__(self, agent, keep):
-        self.agent = agent
-        self.endpoints = [e for e in agent.bound if keep(e[1])]
 
-    def reached(self, token):
-        ours = set(self.endpoints)
-        return [r for r in self.agent.reached(token) if r[:3] in ours]
+class _Observed:
+    """The host's endpoints the agent observes, seen as the lab's Listeners are."""
+
+    def __init__(self, endpoints):
+        self.endpoints = endpoints

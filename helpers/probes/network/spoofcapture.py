@@ -6,7 +6,9 @@ belongs to, through vmiso-canary (helpers/host/canaryagent.py).
 The guest writes broadcast frames: a genuine one, one from a forged IP, one from a forged MAC
 and a forged ARP claim. A broadcast frame that passes the port's filter is flooded to the
 bridge's own device (a libvirt network's bridge, an <interface type='bridge'> bridge), or leaves
-through a macvtap's lower device, where the capture sees it. The forged addresses are from
+through a macvtap's lower device, where the capture sees it. The capture reports only frames
+carrying this check's token (other guests' frames on the bridge are not read) and is stopped
+when the check ends. The forged addresses are from
 TEST-NET-1 (RFC 5737), which no host on a real network holds.
 """
 
@@ -53,15 +55,20 @@ class HostSpoofCapture:
         if not devices:
             raise Undecided("the guest's interfaces belong to no bridge or lower device the "
                             "host can capture on")
-        for device in devices:
-            if not self.agent.capture(device):
-                raise Undecided(f"frames past the guest's port cannot be captured on {device}: "
-                                f"{self.agent.captures[device]}; run vmiso as root on the host")
         token = f"vmiso-spoof-{secrets.token_hex(6)}"
-        start = len(self.agent.frames)
-        probes.send_spoofed_frames(guest, probes.interface_with(guest, guest.address), token,
-                                   FORGED_ADDRESS, DESTINATION, PORT)
-        time.sleep(SETTLE_S)
+        try:
+            for device in devices:
+                if not self.agent.capture(device, prefix=token):
+                    raise Undecided(f"frames past the guest's port cannot be captured on "
+                                    f"{device}: {self.agent.captures[device]}; run vmiso as "
+                                    f"root on the host")
+            start = len(self.agent.frames)
+            probes.send_spoofed_frames(guest, probes.interface_with(guest, guest.address),
+                                       token, FORGED_ADDRESS, DESTINATION, PORT)
+            time.sleep(SETTLE_S)
+        finally:
+            for device in devices:
+                self.agent.uncapture(device)
         return {f.text.removeprefix(f"{token}-") for f in self.agent.frames[start:]
                 if f.iface in devices and f.direction == "in"
                 and f.text.startswith(f"{token}-")}

@@ -43,6 +43,7 @@ class Sweep:
     guest_view: dict
     reached_host: list
     reached_mgmt: list
+    reached_loopback: list = field(default_factory=list)  # what slirp's 10.0.2.2 led to
     connected_services: list = field(default_factory=list)  # real host listeners handshaken
     twin: tuple = ()  # (what, observed, expected): the evidence that the probe left the guest
     frames: list = field(default_factory=list)  # frames captured at the guest's tap (real host)
@@ -79,6 +80,14 @@ class Canaries:
 
     def before_sweep(self, guest):
         pass
+
+    def after_sweep(self, guest):
+        """Stop what before_sweep started; called whatever the sweep's outcome."""
+
+    def arrivals(self, token, guest):
+        """What of the sweep reached the host's canaries and its loopback: two lists of
+        (proto, address, port, peer)."""
+        return self.host.reached(token), self.loopback.reached(token)
 
     def judge(self, sweep, guest):
         """Set sweep.twin and sweep.reached_mgmt, or raise Undecided."""
@@ -130,13 +139,17 @@ class Canaries:
         targets = list(dict.fromkeys(
             self.host.endpoints + self.twin_targets() + self.management_targets()
             + self.metadata_targets() + services + list(extra)))
-        self.before_sweep(guest)
-        guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
-        time.sleep(SETTLE_S)
-        sweep = Sweep(token, targets, guest_view, self.host.reached(token), [])
-        sweep.connected_services = sweep.connected(services)
-        self.judge(sweep, guest)
-        return sweep
+        try:
+            self.before_sweep(guest)
+            guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
+            time.sleep(SETTLE_S)
+            host, loopback = self.arrivals(token, guest)
+            sweep = Sweep(token, targets, guest_view, host, [], loopback)
+            sweep.connected_services = sweep.connected(services)
+            self.judge(sweep, guest)
+            return sweep
+        finally:
+            self.after_sweep(guest)
 
 
 def endpoints_text(endpoints):
