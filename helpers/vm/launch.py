@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import functools
 import itertools
-import secrets
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +36,7 @@ from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
-from helpers.vm import cloudinit, diskimage, ssh
+from helpers.vm import cloudinit, diskimage, macs, ssh
 from helpers.vm.guestroute import unanswerable_source
 from helpers.vm.image import CLOUD
 from helpers.vm.leasewatch import LeaseWatch, libvirt_serves_dhcp
@@ -144,10 +143,6 @@ class Guest:
             # a transient domain that was destroyed is gone; any other error is the
             # connection's, not the guest's: SSH decides
             return err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN
-
-
-def random_mac():
-    return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
 
 
 @contextlib.contextmanager
@@ -322,15 +317,32 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
         folder = workdir / f"share-{_safe(fs.tag)}"
         hypervisor.make_dir(folder)
         shares[fs.tag] = folder
-    return Throwaway(name=name, mac=random_mac(), overlay=overlay, seed=workdir / image.seed_name,
-                     network=target.network, scratch_dir=workdir, accelerator=accelerator,
-                     share_dirs=shares,
+    return Throwaway(name=name, mac=_free_mac(target, template), overlay=overlay,
+                     seed=workdir / image.seed_name, network=target.network,
+                     scratch_dir=workdir, accelerator=accelerator, share_dirs=shares,
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
                                                                       target.daemon_pid),
                      mark=RunMark.current(target.run_id), allow_raw_qemu=raw_qemu,
                      displays_on_loopback=target.lab is None,
                      host_qemu=_host_qemu(target.conn, accelerator),
                      direct_boot=_direct_boot(target, template, image))
+
+
+def _free_mac(target, template):
+    """A random MAC that, with the ones after it the template's other interfaces take, no domain
+    of the host and none of its own interfaces has (helpers/vm/macs.py)."""
+    taken = macs.interface_macs(target.hypervisor.run("sh", "-c", macs.READ))
+    for domain in target.conn.listAllDomains(0):
+        try:
+            taken |= macs.domain_macs(domain.XMLDesc(0))
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+            # gone since it was listed (another run's guest): no MAC to avoid
+    try:
+        return macs.free_mac(taken, len(template.root.findall("devices/interface")))
+    except macs.NoFreeMac as err:
+        raise GuestError(str(err)) from None
 
 
 def _host_qemu(conn, accelerator):
