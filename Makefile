@@ -35,8 +35,8 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter deps \
-	host venv image clean
+.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter sweep \
+	prune deps host venv image clean
 
 # The suites load no plugin of another package: without autoloading, pytest does not rewrite
 # the asserts of every hypothesis module at each start (seconds where no bytecode is cached).
@@ -96,6 +96,25 @@ nwfilter: deps venv
 	LIBVIRT_URI=qemu+ssh://root@kvm1/system" >&2; exit 2; }
 	@$(foreach uri,$(LIBVIRT_URI),$(PY) -m scripts.nwfilter '$(uri)' \
 	$(foreach a,$(KEEP),--keep $(a)) &&) true
+
+# What dead runs left on each LIBVIRT_URI host (their marked guests, guest and canary folders)
+# removed, as a run's start does; run it from the controller machine that ran them.
+sweep: deps venv
+	@test -n "$(LIBVIRT_URI)" || { echo "make sweep: name the host, e.g. \
+	LIBVIRT_URI=qemu+ssh://root@kvm1/system (qemu:///system: this machine's libvirt; the local \
+	lab's leftovers go with the next lab run)" >&2; exit 2; }
+	@$(foreach uri,$(LIBVIRT_URI),$(PY) -m scripts.sweep '$(uri)' &&) true
+
+# The image cache of each LIBVIRT_URI host (else this machine's) pruned: copies unused for
+# PRUNE_DAYS go, then the least recently used beyond PRUNE_GIB; none used in the last hour.
+# Every run that used the cache prunes it so at its end, with the defaults (30 days, 10 GiB).
+PRUNE_DAYS ?=
+PRUNE_GIB ?=
+PRUNE_ARGS := $(if $(PRUNE_DAYS),--max-age-days $(PRUNE_DAYS)) \
+	$(if $(PRUNE_GIB),--max-gib $(PRUNE_GIB))
+prune: deps venv
+	@$(foreach uri,$(or $(LIBVIRT_URI),qemu:///system),$(PY) -m scripts.prune '$(uri)' \
+	$(PRUNE_ARGS) &&) true
 
 deps:
 	@scripts/install-deps

@@ -3,10 +3,14 @@ tell the leftovers of a run that died from anything else on the host.
 
     mark = RunMark.current("1a2b3c")
     root.append(mark.metadata())              # in the domain XML
-    RunMark.of(domain).runner_is_gone()       # True once the process that made it is gone
+    RunMark.of(domain).is_dead(runlease.held(hypervisor))   # its run's lease lapsed, or its
+                                                            # runner is seen gone from here
 
-A domain is swept only when it carries a mark, the mark names this machine (its boot id) and the
-runner process is gone; domains without a mark are never touched, whatever their name.
+A domain is swept only when it carries a mark and its run is dead: the run's lease on the host
+lapsed (helpers/vm/runlease.py), whoever sweeps; or the sweeper runs on the runner's machine
+(its boot id) in the runner's PID namespace and sees the runner process gone. A live run is never
+swept, wherever its controller runs. Domains without a mark are never touched, whatever their
+name.
 """
 
 import os
@@ -21,6 +25,7 @@ from helpers.host.hostfolder import is_own_folder
 NAMESPACE = "urn:vmiso:run:1"
 MARK_FILE = "run-mark"  # in a guest's folder on the host: its run's mark, as one line
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+PID_NAMESPACE = Path("/proc/self/ns/pid")
 
 
 def _start_time(pid):
@@ -37,16 +42,18 @@ class RunMark:
     boot_id: str
     pid: int
     started: str
+    pid_namespace: str  # e.g. pid:[4026531836]: where `pid` names the runner
 
     @classmethod
     def current(cls, run_id):
-        return cls(run_id, BOOT_ID.read_text().strip(), os.getpid(), _start_time(os.getpid()))
+        return cls(run_id, BOOT_ID.read_text().strip(), os.getpid(), _start_time(os.getpid()),
+                   _pid_namespace())
 
     def metadata(self):
         """A <metadata> element holding the mark."""
         metadata = ET.Element("metadata")
         ET.SubElement(metadata, f"{{{NAMESPACE}}}run", id=self.run_id, boot=self.boot_id,
-                      pid=str(self.pid), started=self.started)
+                      pid=str(self.pid), started=self.started, pidns=self.pid_namespace)
         return metadata
 
     @classmethod
@@ -59,31 +66,42 @@ class RunMark:
         run = ET.fromstring(xml)
         try:
             return cls(run.get("id", ""), run.get("boot", ""), int(run.get("pid", "")),
-                       run.get("started", ""))
+                       run.get("started", ""), run.get("pidns", ""))
         except ValueError:
             return None
 
     def to_text(self):
         """The mark as one line: what a guest's folder on the host keeps (MARK_FILE)."""
-        return f"{self.run_id} {self.boot_id} {self.pid} {self.started}\n"
+        return (f"{self.run_id} {self.boot_id} {self.pid} {self.started} "
+                f"{self.pid_namespace}\n")
 
     @classmethod
     def from_text(cls, text):
         try:
-            run_id, boot_id, pid, started = text.split()
-            return cls(run_id, boot_id, int(pid), started)
+            run_id, boot_id, pid, started, pid_namespace = text.split()
+            return cls(run_id, boot_id, int(pid), started, pid_namespace)
         except ValueError:
             return None
 
-    def runner_is_gone(self):
-        """True only when the runner ran on this machine since its last boot and has exited."""
-        if self.boot_id != BOOT_ID.read_text().strip():
-            return False  # another machine's (or another boot's) run: not ours to judge
+    def is_dead(self, live_runs):
+        """Whether the run is over: its lease is not among `live_runs` (runlease.held), or its
+        runner is seen gone from here."""
+        return self.run_id not in live_runs or self.runner_gone_here()
+
+    def runner_gone_here(self):
+        """True only when the runner ran on this machine since its last boot, in this PID
+        namespace (elsewhere its pid names another process, or none), and has exited."""
+        if (self.boot_id, self.pid_namespace) != (BOOT_ID.read_text().strip(), _pid_namespace()):
+            return False  # another machine's, boot's or PID namespace's run: its lease decides
         return _start_time(self.pid) != self.started
 
 
-def sweep_folders(hypervisor, root, prefix):
-    """Remove the guest folders under `root` whose mark says their runner is gone (a run killed
+def _pid_namespace():
+    return os.readlink(PID_NAMESPACE)
+
+
+def sweep_folders(hypervisor, root, prefix, live_runs):
+    """Remove the guest folders under `root` whose mark says their run is dead (a run killed
     before its domain started leaves a folder and no domain); their names."""
     if not is_own_folder(hypervisor, root):
         return []  # absent, or not vmiso's: nothing in it is entered
@@ -94,20 +112,20 @@ def sweep_folders(hypervisor, root, prefix):
             mark = RunMark.from_text(hypervisor.read_text(f"{root}/{name}/{MARK_FILE}"))
         except OSError:
             continue
-        if mark is not None and mark.runner_is_gone():
+        if mark is not None and mark.is_dead(live_runs):
             hypervisor.remove_tree(f"{root}/{name}")
             swept.append(name)
     return swept
 
 
-def sweep(conn, prefix):
-    """Destroy the domains named `prefix`... whose mark says their runner is gone; their names."""
+def sweep(conn, prefix, live_runs):
+    """Destroy the domains named `prefix`... whose mark says their run is dead; their names."""
     swept = []
     for domain in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
         if not domain.name().startswith(prefix):
             continue
         mark = RunMark.of(domain)
-        if mark is not None and mark.runner_is_gone():
+        if mark is not None and mark.is_dead(live_runs):
             try:
                 domain.destroy()
                 swept.append(domain.name())

@@ -8,6 +8,7 @@ and how the runner reaches the guests' network.
 """
 
 import functools
+import warnings
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Optional
@@ -23,8 +24,7 @@ from helpers.hostconfig import facts as host_facts
 from helpers.hostconfig.libvirtdconf import daemon_pid
 from helpers.lab import netns
 from helpers.lab.lab import NETWORK, PREFIX, Lab
-from helpers.vm import runmark
-from helpers.vm.imagecache import ImageCache
+from helpers.vm import imagecache, runlease, runmark
 
 REAL_HOST_WORKROOT = PurePosixPath("/var/tmp/vmiso/guests")  # guests' files on a --libvirt-uri host
 
@@ -42,6 +42,7 @@ class Target:
     hypervisor: object  # LocalHypervisor or SshHypervisor
     lab: Optional[Lab] = None
     swept: tuple = ()  # guests and canary folders of dead earlier runs, removed at the start
+    lease: Optional[runlease.RunLease] = None  # a real host's: the run is alive while renewed
 
     @property
     def run_id(self):
@@ -61,15 +62,13 @@ class Target:
             conn = _open(uri)
             for folder in (REAL_HOST_WORKROOT.parent, REAL_HOST_WORKROOT):
                 own_folder(hypervisor, folder, PASS_THROUGH)  # before any sweep enters them
-            swept = tuple(runmark.sweep(conn, PREFIX))
-            for name in swept:
-                hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
-            swept += tuple(runmark.sweep_folders(hypervisor, REAL_HOST_WORKROOT, PREFIX))
-            swept += tuple(canaryagent.sweep(hypervisor))
+            swept = _sweep(conn, hypervisor)
+            lease = runlease.RunLease.take(hypervisor, run_id)
         except BaseException:
             hypervisor.close()
             raise
-        return cls(uri, conn, network, f"{PREFIX}{run_id}-", hypervisor, swept=swept)
+        return cls(uri, conn, network, f"{PREFIX}{run_id}-", hypervisor, swept=swept,
+                   lease=lease)
 
     @property
     def is_local(self):
@@ -79,7 +78,8 @@ class Target:
     @functools.cached_property
     def images(self):
         """Where the hypervisor's QEMU reads this machine's images from (an ImageCache)."""
-        return ImageCache(self.hypervisor, confinement.qemu_group(self.conn, self.hypervisor))
+        return imagecache.ImageCache(self.hypervisor,
+                                     confinement.qemu_group(self.conn, self.hypervisor))
 
     @property
     def workroot(self):
@@ -131,8 +131,34 @@ class Target:
                 "accelerator": accelerator}
 
     def close(self):
-        self.conn.close()
-        self.hypervisor.close()
+        """Close the connections; first, where the run used the image cache, prune it to its
+        limits (helpers/vm/imagecache.py). A prune that fails is a warning: the run's verdicts
+        stand, and `make prune` can do it later."""
+        try:
+            if "images" in self.__dict__:  # the cached_property was read: the cache was used
+                imagecache.prune(self.hypervisor)
+        except (HypervisorError, OSError) as err:
+            warnings.warn(f"vmiso: the image cache was not pruned: {err}; run `make prune`",
+                          stacklevel=2)
+        finally:
+            try:
+                if self.lease is not None:
+                    self.lease.release()
+            finally:
+                self.conn.close()
+                self.hypervisor.close()
+
+
+def _sweep(conn, hypervisor):
+    """What dead runs left on the host, removed: their guests, guest folders, canary folders
+    and lapsed leases (helpers/vm/runmark.py, runlease.py); what was removed."""
+    live = runlease.held(hypervisor)
+    swept = tuple(runmark.sweep(conn, PREFIX, live))
+    for name in swept:
+        hypervisor.remove_tree(REAL_HOST_WORKROOT / name)
+    swept += tuple(runmark.sweep_folders(hypervisor, REAL_HOST_WORKROOT, PREFIX, live))
+    swept += tuple(canaryagent.sweep(hypervisor))
+    return swept + tuple(f"lease {run_id}" for run_id in runlease.sweep(hypervisor))
 
 
 def _dotted(number):

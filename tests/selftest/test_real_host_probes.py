@@ -8,6 +8,7 @@ controller does, or runs on it with a local URI. Only the controls with active p
 
 import contextlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -19,25 +20,27 @@ import libvirt
 import pytest
 
 from fixtures.lab import LIBVIRT_CACHE, STATE_DIR
+from helpers.host.canaryagent import REMOTE_ROOT
 from helpers.hostconfig import procnet
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.lab import netns
-from helpers.host.canaryagent import REMOTE_ROOT
 from helpers.lab.lab import (
     BRIDGE,
     HOST_ADDRESS,
     MGMT_ADDRESS,
     MGMT_HOST_ADDRESS,
     NETWORK,
+    PREFIX,
     SUBNET,
     UPLINK_ADDRESS,
     Lab,
 )
 from helpers.probes.network.listeners import Listeners
+from helpers.vm import runlease
 from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.interrupt_agent import agent_pids
 from tests.support.sshhost import JUMP_ADDRESS, SshHost, iptables
-from tests.support.suite import ROOT, interrupt, run_suite, start, statuses, suite
+from tests.support.suite import ROOT, RUN_TIMEOUT, interrupt, run_suite, start, statuses, suite
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +48,8 @@ ACTIVE = ("NET-01", "NET-02", "NET-03", "NET-06", "MGT-01", "MGT-03", "MGT-04")
 BMC = f"{MGMT_ADDRESS}:443"
 AGENT_GONE_S = 15  # the longest an agent may outlive its controller
 OUTSIDER_TIMEOUT = 1.0
+NEW_PID_NAMESPACE = ["unshare", "--pid", "--fork", "--mount-proc"]
+HOLD_PLUGIN = "tests.support.plugins.hold_at_first_probe"
 MIRROR_PORT = 8443  # an allowed service on the uplink station: the mirror guests must reach
 CLOSED_PORT = 8444  # nothing listens there
 SUITES = ("suites/test_network.py", "suites/test_management.py")
@@ -128,10 +133,13 @@ def test_a_run_exposes_nothing_to_outsiders_and_an_interrupted_one_leaves_nothin
     """While the agent runs, an outsider on the uplink and on the management network gets from
     each of the host's addresses, on each of the run's TCP probe ports, the answer it gets once
     the run is gone; a service (re)started on 0.0.0.0 on a probe port meanwhile binds."""
-    process = _started(real_host, tmp_path)
-    agent = _wait_for_agent(process)
+    hold = tmp_path / "held"
+    process = start(*_options(real_host, "--management-target", BMC), "--report-dir",
+                    str(tmp_path / "report"), "-q", "-p", HOLD_PLUGIN,
+                    prefix=real_host.runner_prefix, env={"VMISO_HOLD_FILE": str(hold)})
+    _wait_for(process, hold.exists, "the run's first active probe")
+    agent = agent_pids()[0]
     tcp, udp = ([int(p) for p in ports.split(",")] for ports in _argv(agent)[2:4])
-    time.sleep(2)  # the agent has listed the host's addresses and opened its sockets
     during = _outsider_view(real_host.lab, tcp)
     held = {port for _, port in procnet.tcp_listeners(real_host.lab.libvirtd_pid,
                                                       include_loopback=True)}
@@ -187,11 +195,13 @@ def test_a_ctrl_c_at_any_step_of_the_agents_start_or_close_leaves_nothing(real_h
     assert not steps[-1]["interrupted"]
 
 
-def test_an_agent_cut_off_from_its_killed_controller_exits_and_the_next_run_sweeps(
+def test_a_killed_controllers_leftovers_are_swept_once_its_lease_lapses_from_anywhere(
         real_host, tmp_path):
     """The controller's link to the host cut, then the controller killed: sshd never hears of
     it and the agent's stdin stays open, so only its own deadline (12 s without `alive`)
-    ends it, within AGENT_GONE_S."""
+    ends it, within AGENT_GONE_S. Its guest stays until its lease lapses: two runs at once from
+    two other PID namespaces (where its pid means nothing) both finish and leave it; once the
+    lease has lapsed, `make sweep`'s script from a third one removes it."""
     process = _started(real_host, tmp_path / "killed")
     _wait_for_agent(process)
     time.sleep(3)
@@ -203,10 +213,23 @@ def test_an_agent_cut_off_from_its_killed_controller_exits_and_the_next_run_swee
             time.sleep(0.2)
         lasted = time.monotonic() - killed
     assert not agent_pids() and lasted <= AGENT_GONE_S, f"the agent outlived it by {lasted:.1f} s"
-    assert _left_on(real_host), "the killed run left nothing to sweep"
-    proc = suite(*_options(real_host, "--management-target", BMC, "--control", "NET-03"),
-                 "--report-dir", str(tmp_path / "next"), "-q", prefix=real_host.runner_prefix)
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    left = _guests_left(real_host)
+    assert any(name.startswith(PREFIX) for name in left), f"the killed run left no guest: {left}"
+    neighbours = [start(*_options(real_host, "--management-target", BMC, "--control", "NET-03"),
+                        "--report-dir", str(tmp_path / f"neighbour-{n}"), "-q",
+                        prefix=[*NEW_PID_NAMESPACE, *real_host.runner_prefix])
+                  for n in range(2)]
+    for neighbour in neighbours:
+        out, err = neighbour.communicate(timeout=RUN_TIMEOUT)
+        assert neighbour.returncode == 0, out[-2000:] + err[-2000:]
+    assert _guests_left(real_host) == left, "a run swept a run whose lease was held"
+    lapsed = time.time() - runlease.LEASE_S - 60
+    for lease in Path(runlease.ROOT).iterdir():
+        os.utime(lease, (lapsed, lapsed))
+    proc = subprocess.run([*NEW_PID_NAMESPACE, *real_host.runner_prefix, sys.executable, "-m",
+                           "scripts.sweep", real_host.uri], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and "swept" in proc.stdout, proc.stdout + proc.stderr
     assert _left_on(real_host) == []
 
 
@@ -230,16 +253,25 @@ def _started(remote, report_dir):
                  str(report_dir), "-q", prefix=remote.runner_prefix)
 
 
-def _wait_for_agent(process, timeout=180):
-    """The pid of the run's canary agent, once it runs."""
+def _wait_for_agent(process):
+    _wait_for(process, agent_pids, "the canary agent on the host")
+
+
+def _wait_for(process, ready, what, timeout=180):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError(f"the run ended early: {process.communicate()}")
-        if agent_pids():
-            return agent_pids()[0]
+        if ready():
+            return
         time.sleep(0.5)
-    raise AssertionError("the canary agent never started on the host")
+    raise AssertionError(f"{what} never came")
+
+
+def _guests_left(remote):
+    """The domains and guest folders among what runs left on the host."""
+    return [item for item in _left_on(remote)
+            if item.startswith((PREFIX, str(REAL_HOST_WORKROOT)))]
 
 
 def _left_on(remote):

@@ -1,0 +1,85 @@
+"""A run's lease on a real host: a file the run touches every RENEW_S while it lives, so that a
+later run, from any controller (another machine, another PID namespace), tells a dead run's
+leftovers from a live run's by the host's own clock.
+
+    lease = RunLease.take(hypervisor, "1a2b3c")   # /var/tmp/vmiso/runs/1a2b3c, renewed in a thread
+    held(hypervisor)                              # {'1a2b3c', ...}: the live runs' ids
+    lease.release()                               # at the run's end, after its guests went
+
+A run that was killed, lost its link or whose machine went down renews nothing: LEASE_S after
+its last renewal, its guests and folders are anyone's to sweep (helpers/vm/runmark.py). A lease
+is taken before the run makes anything on the host, so a run's leftovers without a lease file are
+a dead run's.
+"""
+
+import stat
+import threading
+from pathlib import PurePosixPath
+
+from helpers.host.errors import HypervisorError
+from helpers.host.hostfolder import PASS_THROUGH, is_own_folder, own_folder
+
+ROOT = PurePosixPath("/var/tmp/vmiso/runs")
+LEASE_S = 600
+RENEW_S = 60
+
+
+class RunLease:
+    def __init__(self, hypervisor, path):
+        self.hypervisor = hypervisor
+        self.path = path
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(target=self._renew, name="vmiso-lease", daemon=True)
+        self._renewer.start()
+
+    @classmethod
+    def take(cls, hypervisor, run_id):
+        """The run's lease, made now (ROOT's parents are checked as the run's own already)."""
+        own_folder(hypervisor, ROOT, PASS_THROUGH)
+        path = ROOT / run_id
+        hypervisor.write_bytes(path, b"", mode=0o600)
+        return cls(hypervisor, path)
+
+    def _renew(self):
+        while not self._stop.wait(RENEW_S):
+            try:
+                self.hypervisor.run("touch", "-c", "--", str(self.path))
+            except (HypervisorError, OSError):
+                continue  # a link down for a while: the next renewal may pass
+
+    def release(self):
+        self._stop.set()
+        self._renewer.join(timeout=5)
+        self.hypervisor.run("rm", "-f", "--", str(self.path))
+
+
+def held(hypervisor):
+    """The ids of the runs whose lease is held: renewed within LEASE_S, by the host's clock."""
+    leases = _leases(hypervisor)
+    now = host_now(hypervisor) if leases else 0
+    return {run_id for run_id, renewed in leases.items() if now - renewed <= LEASE_S}
+
+
+def sweep(hypervisor):
+    """Remove the lease files that lapsed (their runs died); their run ids."""
+    gone = set(_leases(hypervisor)) - held(hypervisor)
+    for run_id in sorted(gone):
+        hypervisor.run("rm", "-f", "--", str(ROOT / run_id))
+    return sorted(gone)
+
+
+def host_now(hypervisor):
+    """The host's clock, in seconds since the epoch: what leases are judged by."""
+    return int(hypervisor.run("date", "+%s"))
+
+
+def _leases(hypervisor):
+    """{run id: when its lease was last renewed} of the plain files in ROOT."""
+    if not is_own_folder(hypervisor, ROOT):
+        return {}  # absent, or not vmiso's: nothing in it is trusted
+    found = {}
+    for name in hypervisor.listdir(ROOT):
+        status = hypervisor.lstat(ROOT / name)
+        if status is not None and stat.S_ISREG(status.st_mode):
+            found[name] = status.st_mtime
+    return found
