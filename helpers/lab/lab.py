@@ -14,6 +14,7 @@ every network probe) and the place the runner opens its SSH connections from. A 
 vmiso-<id>-mg, is a management network behind the host side, which guests must never reach.
 """
 
+import fcntl
 import ipaddress
 import json
 import os
@@ -44,6 +45,7 @@ MGMT_LINK = "vmisomg0"
 EMULATOR = Path("/usr/bin/qemu-system-x86_64")
 DAEMONS = ("virtlogd", "libvirtd")
 START_TIMEOUT = 30
+OWNER = "owner"  # in a lab's folder: locked by the run that holds the lab
 OWNER_GRACE_S = 60  # a lab folder without its owner file this young is being made
 
 
@@ -62,6 +64,7 @@ class Lab:
     run_id: str
     root: Path
     profile: str = "hardened"
+    owner: object = None  # the open owner file, locked for as long as the run holds the lab
 
     @property
     def netns(self):
@@ -128,7 +131,7 @@ class Lab:
         run_id = secrets.token_hex(3)
         lab = cls(run_id=run_id, root=Path(state_dir) / run_id, profile=profile)
         lab.root.mkdir(parents=True)
-        (lab.root / "owner").write_text(str(os.getpid()))
+        lab.owner = _hold(lab.root / OWNER)
         try:
             lab._create_namespaces()
             lab._attach_mgmt()
@@ -223,6 +226,8 @@ class Lab:
 
     def stop(self):
         teardown(self.root)
+        if self.owner is not None:
+            self.owner.close()
 
     def discard_guest(self, name):
         """Kill a guest's QEMU outright, without waiting for libvirt's own bookkeeping of the
@@ -306,23 +311,45 @@ def _alive(pid):
 
 
 def sweep(state_dir):
-    """Tear down labs whose runner is gone (a killed run); never touch a live run's lab."""
+    """Tear down labs no live run holds (a killed run's); never touch a live run's lab, wherever
+    its runner is (another PID namespace: the lock is the kernel's, not a pid's)."""
     state_dir = Path(state_dir)
     if not state_dir.exists():
         return []
     swept = []
     for root in state_dir.iterdir():
-        try:
-            os.kill(int((root / "owner").read_text()), 0)
-            continue
-        except FileNotFoundError:
-            if _being_made(root):
-                continue
-        except (OSError, ValueError):
-            pass
-        teardown(root)
-        swept.append(root.name)
+        if not _held(root):
+            teardown(root)
+            swept.append(root.name)
     return swept
+
+
+def _hold(owner):
+    """The lab's owner file, made locked: written and locked under another name, then renamed,
+    so that no sweep ever sees it unlocked while the run lives. Kept open (and so locked) until
+    the lab stops or the run's process ends."""
+    partial = owner.with_name(f".{owner.name}.{secrets.token_hex(4)}")
+    held = open(partial, "w")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    held.write(f"{os.getpid()}\n")
+    held.flush()
+    partial.rename(owner)
+    return held
+
+
+def _held(root):
+    """Whether a live run holds the lab at `root` (its owner file is locked), or has just made
+    the folder and not yet its owner file."""
+    try:
+        with open(root / OWNER) as owner:
+            fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return False  # no run holds it: its runner is gone
+    except BlockingIOError:
+        return True
+    except FileNotFoundError:
+        return _being_made(root)
+    except OSError:
+        return False  # not a file one can lock: no run's
 
 
 def _being_made(root):

@@ -1,11 +1,13 @@
-"""Which lab folders a run's start sweeps: a killed run's, never a live run's, nor one another run
-has just made and not yet named its owner in. The teardown itself is left out (the interrupt
+"""Which lab folders a run's start sweeps: a killed run's, never a live run's (wherever its runner
+is: another PID namespace too), nor one another run has just made and not yet named its owner
+in. The teardown itself is left out (the interrupt
 and sweep self-tests in test_leftovers.py run it); here only the decision, in a folder of the
 test's own. A self-test because helpers/lab/lab.py imports libvirt."""
 
 import os
 import subprocess
 import sys
+import time
 
 from helpers.lab import lab
 
@@ -17,17 +19,34 @@ def swept(state_dir, monkeypatch):
     return torn_down
 
 
-def dead_pid():
-    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    return int(proc.stdout)
+def held_elsewhere(owner):
+    """A process in a PID namespace of its own holding `owner` as a live run does (it ends with
+    the test)."""
+    proc = subprocess.Popen(
+        ["unshare", "--pid", "--fork", "--kill-child", sys.executable, "-c",
+         "import fcntl, sys, time; f = open(sys.argv[1], 'w'); fcntl.flock(f, fcntl.LOCK_EX); "
+         "print('held', flush=True); time.sleep(600)", str(owner)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "held"
+    return proc
 
 
 def test_a_killed_runs_lab_is_swept_and_a_live_ones_kept(tmp_path, monkeypatch):
-    for name, owner in (("dead", dead_pid()), ("live", os.getpid())):
+    for name in ("dead", "live", "neighbour"):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "owner").write_text(str(owner))
-    assert swept(tmp_path, monkeypatch) == ["dead"]
+    (tmp_path / "dead" / lab.OWNER).write_text("12345\n")  # its runner's lock went with it
+    live = lab._hold(tmp_path / "live" / lab.OWNER)
+    neighbour = held_elsewhere(tmp_path / "neighbour" / lab.OWNER)
+    try:
+        assert swept(tmp_path, monkeypatch) == ["dead"]
+    finally:
+        live.close()
+        neighbour.kill()  # its child, the holder, is killed with it, a moment later
+        neighbour.wait()
+    deadline = time.monotonic() + 10
+    while len(found := swept(tmp_path, monkeypatch)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sorted(found) == ["dead", "live", "neighbour"]
 
 
 def test_a_lab_being_made_is_kept_until_it_is_old(tmp_path, monkeypatch):
@@ -38,7 +57,7 @@ def test_a_lab_being_made_is_kept_until_it_is_old(tmp_path, monkeypatch):
     assert swept(tmp_path, monkeypatch) == ["new"]
 
 
-def test_an_unreadable_owner_is_swept(tmp_path, monkeypatch):
+def test_an_owner_that_is_no_file_is_swept(tmp_path, monkeypatch):
     (tmp_path / "garbled").mkdir()
-    (tmp_path / "garbled" / "owner").write_text("not a pid")
+    (tmp_path / "garbled" / lab.OWNER).mkdir()  # not a file anyone could have locked
     assert swept(tmp_path, monkeypatch) == ["garbled"]

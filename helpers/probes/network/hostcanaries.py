@@ -53,6 +53,11 @@ class HostCanaries(Canaries):
         return ([("tcp", METADATA_ADDRESS, port) for port in self.ports["tcp"]]
                 + [("udp", METADATA_ADDRESS, port) for port in self.ports["udp"]])
 
+    def services(self):
+        """The host's TCP endpoints: one the guest completes a handshake with is a service it
+        reached, whatever the agent saw (the guest's own view, beside the host's)."""
+        return [e for e in self.host.endpoints if e[0] == "tcp"]
+
     def before_sweep(self, guest):
         if guest.address:
             self.agent.watch(guest.address)
