@@ -26,6 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.host.errors import HypervisorError
+from helpers.host.hostfolder import PASS_THROUGH, own_folder
+from helpers.host.hypervisor import LocalHypervisor
 from helpers.hostconfig import netfilter, procnet
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.lab import cgroups, labconfig
@@ -123,6 +126,10 @@ class Lab:
     @classmethod
     def start(cls, state_dir, cache_dir, profile="hardened"):
         require_usable_kvm_node()
+        try:
+            own_folder(LocalHypervisor(), Path(state_dir), PASS_THROUGH)  # before a sweep enters
+        except HypervisorError as err:
+            raise LabError(str(err)) from None
         try:
             diskspace.require(state_dir, "the lab's state and guest overlays")
         except diskspace.DiskSpaceError as err:

@@ -1,13 +1,15 @@
 """Which lab folders a run's start sweeps: a killed run's, never a live run's (wherever its runner
 is: another PID namespace too), nor one another run has just made and not yet named its owner
-in. The teardown itself is left out (the interrupt
-and sweep self-tests in test_leftovers.py run it); here only the decision, in a folder of the
-test's own. A self-test because helpers/lab/lab.py imports libvirt."""
+in; and a state folder that is a link is never entered. The teardown itself is left out (the
+interrupt and sweep self-tests in test_leftovers.py run it); here only the decision, in a folder
+of the test's own. A self-test because helpers/lab/lab.py imports libvirt."""
 
 import os
 import subprocess
 import sys
 import time
+
+import pytest
 
 from helpers.lab import lab
 
@@ -61,3 +63,13 @@ def test_an_owner_that_is_no_file_is_swept(tmp_path, monkeypatch):
     (tmp_path / "garbled").mkdir()
     (tmp_path / "garbled" / lab.OWNER).mkdir()  # not a file anyone could have locked
     assert swept(tmp_path, monkeypatch) == ["garbled"]
+
+
+def test_a_state_folder_that_is_a_link_is_refused_and_what_it_points_to_untouched(tmp_path):
+    victim = tmp_path / "victim"
+    (victim / "unlocked").mkdir(parents=True)  # what a sweep through the link would tear down
+    victim.chmod(0o755)
+    (tmp_path / "state").symlink_to(victim)
+    with pytest.raises(lab.LabError, match="state on the host is a symbolic link"):
+        lab.Lab.start(tmp_path / "state", tmp_path / "cache")
+    assert (victim / "unlocked").is_dir() and victim.stat().st_mode & 0o777 == 0o755
