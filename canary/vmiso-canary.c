@@ -176,8 +176,6 @@ static void open_raw(int proto)
         printf("noobserve %s %s\n", name, strerror(errno));
         return;
     }
-    /* a raw socket only receives, but nothing may be sent through it by mistake either */
-    shutdown(fd, SHUT_WR);
     if (watch(fd, proto == IPPROTO_TCP ? RAW_TCP : RAW_UDP, NULL) < 0) {
         printf("noobserve %s too many sockets\n", name);
         return;
