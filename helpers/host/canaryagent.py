@@ -10,7 +10,7 @@ services.
     agent.uncapture("vnet0")
     agent.leases                               # {'52:54:00:…': '10.216.0.120'}: DHCPACKs seen
     agent.connect("10.214.0.2", 623)           # 'connected', 'refused', 'timeout', ...
-    agent.arrivals                             # [Arrival('tcp', '10.213.0.1', 22, '10.216.0.120', '-')]
+    agent.arrivals               # [Arrival('tcp', '10.213.0.1', 22, '10.216.0.120', '-')]
     agent.close()                              # stopped, and its folder removed
 
 On a remote host the static binary is copied over SFTP into a folder of the run's own,
