@@ -2,7 +2,7 @@
 that a test can act on the host during a run's active phase. It writes the file named by
 VMISO_HOLD_FILE and waits (at most HOLD_S) until the file is gone or the run is interrupted.
 
-    VMISO_HOLD_FILE=/tmp/held pytest suites/test_network.py -p tests.support.plugins.hold_at_first_probe
+    VMISO_HOLD_FILE=/tmp/held pytest suites -p tests.support.plugins.hold_at_first_probe
 """
 
 import os
