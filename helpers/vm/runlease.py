@@ -7,7 +7,8 @@ leftovers from a live run's by the host's own clock.
     lease.release()                               # at the run's end, after its guests went
 
 A run that was killed, lost its link or whose machine went down renews nothing: LEASE_S after
-its last renewal, its guests and folders are anyone's to sweep (helpers/vm/runmark.py). A lease
+its last renewal, its guests and folders are anyone's to sweep (helpers/vm/runmark.py); its own
+controller (same boot and PID namespace, the lease holds the run's mark) sweeps them at once. A lease
 is taken before the run makes anything on the host, so a run's leftovers without a lease file are
 a dead run's.
 """
@@ -18,6 +19,7 @@ from pathlib import PurePosixPath
 
 from helpers.host.errors import HypervisorError
 from helpers.host.hostfolder import PASS_THROUGH, is_own_folder, own_folder
+from helpers.vm.runmark import RunMark
 
 ROOT = PurePosixPath("/var/tmp/vmiso/runs")
 LEASE_S = 600
@@ -34,10 +36,11 @@ class RunLease:
 
     @classmethod
     def take(cls, hypervisor, run_id):
-        """The run's lease, made now (ROOT's parents are checked as the run's own already)."""
+        """The run's lease, made now (ROOT's parents are checked as the run's own already); it
+        holds the run's mark, so that its own controller sweeps it at once once the run died."""
         own_folder(hypervisor, ROOT, PASS_THROUGH)
         path = ROOT / run_id
-        hypervisor.write_bytes(path, b"", mode=0o600)
+        hypervisor.write_bytes(path, RunMark.current(run_id).to_text().encode(), mode=0o600)
         return cls(hypervisor, path)
 
     def _renew(self):
@@ -54,10 +57,12 @@ class RunLease:
 
 
 def held(hypervisor):
-    """The ids of the runs whose lease is held: renewed within LEASE_S, by the host's clock."""
+    """The ids of the runs whose lease is held: renewed within LEASE_S, by the host's clock, and
+    their runner not seen gone from here (runmark.RunMark.runner_gone_here)."""
     leases = _leases(hypervisor)
     now = host_now(hypervisor) if leases else 0
-    return {run_id for run_id, renewed in leases.items() if now - renewed <= LEASE_S}
+    return {run_id for run_id, renewed in leases.items() if now - renewed <= LEASE_S
+            and not _runner_gone_here(hypervisor, run_id)}
 
 
 def sweep(hypervisor):
@@ -83,3 +88,11 @@ def _leases(hypervisor):
         if status is not None and stat.S_ISREG(status.st_mode):
             found[name] = status.st_mtime
     return found
+
+
+def _runner_gone_here(hypervisor, run_id):
+    try:
+        mark = RunMark.from_text(hypervisor.read_text(ROOT / run_id))
+    except OSError:
+        return False  # gone meanwhile: the run ended, and its lease with it
+    return mark is not None and mark.runner_gone_here()

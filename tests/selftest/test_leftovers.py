@@ -18,6 +18,7 @@ import libvirt
 import pytest
 
 from helpers.lab.lab import Lab
+from helpers.vm import runlease
 from tests.support.suite import ROOT, interrupt, lab_cgroups, run_suite
 from tests.support.suite import start as suite_process
 
@@ -157,7 +158,8 @@ def test_killed_lab_run_is_swept_by_the_next_run_and_other_labs_survive(held_lab
 def real_host_workroot():
     """A run against the lab as a real host makes this machine's real-host work root; the test
     takes back the folders it made (a real host keeps them)."""
-    made = [p for p in (REAL_HOST_WORKROOT, REAL_HOST_WORKROOT.parent) if not p.exists()]
+    made = [p for p in (REAL_HOST_WORKROOT, Path(runlease.ROOT), REAL_HOST_WORKROOT.parent)
+            if not p.exists()]
     yield REAL_HOST_WORKROOT
     for folder in made:  # the deepest first
         with contextlib.suppress(OSError):  # not empty: something else uses it
@@ -176,9 +178,11 @@ def test_killed_run_on_a_real_host_is_swept_by_marks_only(held_lab, real_host_wo
     proc.communicate(timeout=60)
     assert guest in running_names(conn)
     proc, report = run_suite(tmp_path / "next", "suites", *host, "--control", "DEV-04")
-    assert report["run"]["swept"] == [guest]
+    killed_run = guest.removeprefix("vmiso-").split("-")[0]
+    assert report["run"]["swept"] == [guest, f"lease {killed_run}"]
     assert running_names(conn) == before
     assert not (real_host_workroot / guest).exists()
+    assert not list(Path(runlease.ROOT).iterdir()), "a lease outlived its run"
 
 
 def test_two_runs_at_once_do_not_collide(tmp_path):

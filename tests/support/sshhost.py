@@ -30,6 +30,7 @@ from pathlib import Path
 from helpers.host.canaryagent import REMOTE_ROOT as CANARY_ROOT
 from helpers.host.hypervisor import REMOTE_IMAGE_CACHE
 from helpers.lab.lab import BRIDGE, HOST_ADDRESS, SUBNET
+from helpers.vm import runlease
 from helpers.vm.imagecache import entries
 from helpers.vm.target import REAL_HOST_WORKROOT
 
@@ -138,11 +139,11 @@ class SshHost:
 
 
 def _host_files():
-    """What of vmiso's folders on the host (this machine) exists: the run's image cache copies
-    and its guest folders go there."""
+    """What of vmiso's folders on the host (this machine) exists: the run's image cache copies,
+    its guest folders and its lease go there."""
     cache = Path(REMOTE_IMAGE_CACHE)
     folders = [cache.parent, cache, *(cache.iterdir() if cache.is_dir() else ()),
-               Path(REAL_HOST_WORKROOT), Path(CANARY_ROOT)]
+               Path(REAL_HOST_WORKROOT), Path(CANARY_ROOT), Path(runlease.ROOT)]
     return {p for p in folders if p.exists()} | entries(cache)
 
 
