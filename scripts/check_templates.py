@@ -21,7 +21,7 @@ from pathlib import Path
 from helpers.output import document, html, junit, sarif
 from helpers.policy import policyfile
 from helpers.template.domxml import TemplateError
-from helpers.template.templatefile import locate, read
+from helpers.template.templatefile import locate, read, unreadable
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import staticrun
 
@@ -70,8 +70,8 @@ def main(argv=None):
             built, located = judge_one(path, policy_file, catalog, args.fail_on,
                                        args.report_dir / name)
         except OSError as err:
-            return usage(f"template {path} cannot be read ({err.strerror}); give the path of a "
-                         f"domain XML or xl.cfg file")
+            return usage(f"{unreadable(path, err)}; give the path of a domain XML "
+                         f"or xl.cfg file")
         except TemplateError as err:
             return usage(f"template {path}: {err}")
         except policyfile.PolicyError as err:

@@ -105,10 +105,10 @@ def default_feed():
 def read_template(path):
     try:
         return templatefile.read(path).domain
-    except OSError:
-        raise pytest.UsageError(f"template {path} cannot be read; use {OPT_TEMPLATE} hardened, "
-                                f"leaky or the path of a libvirt domain XML or xl.cfg file"
-                                ) from None
+    except OSError as err:
+        raise pytest.UsageError(f"{templatefile.unreadable(path, err)}; use {OPT_TEMPLATE} "
+                                f"hardened, leaky or the path of a libvirt domain XML or xl.cfg "
+                                f"file") from None
     except TemplateError as err:
         raise pytest.UsageError(f"template {path} is not a libvirt domain XML: {err}") from None
 

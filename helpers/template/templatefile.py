@@ -87,6 +87,13 @@ def read(path):
     return TemplateFile(path, Domain(root), "libvirt XML", lines)
 
 
+def unreadable(path, err):
+    """What is wrong with a template `read` raised OSError `err` for, in a few words."""
+    if isinstance(err, FileNotFoundError):
+        return f"template {path} does not exist"
+    return f"template {path} cannot be read ({err.strerror or err})"
+
+
 def _read_xl_cfg(path, text):
     try:
         settings = xlcfg.read(text)

@@ -59,6 +59,9 @@ def load(path, known_controls, today):
         line = f" at line {where.line + 1}" if where else ""
         raise WaiverError(f"waiver file {path} is not valid YAML{line}; fix it or drop "
                           f"the waivers") from None
+    except ValueError as err:  # YAML reads 2026-13-45 as a date, which cannot be made
+        raise WaiverError(f"waiver file {path} names a date that does not exist ({err}); "
+                          f"write expires as a real YYYY-MM-DD") from None
     if raw is None:
         return {}
     if not isinstance(raw, list):

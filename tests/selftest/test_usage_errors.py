@@ -52,7 +52,7 @@ def files(tmp_path):
 
 # "@name" stands for a file of the `files` fixture.
 @pytest.mark.parametrize("args, status, message", [
-    (["--template", "/nonexistent/domain.xml"], USAGE, "cannot be read; use --template hardened"),
+    (["--template", "/nonexistent/domain.xml"], USAGE, "does not exist; use --template hardened"),
     (["--template", "@network.xml"], USAGE,
      "is not a libvirt domain XML: the root element is <network>"),
     (["--template", "@garbled"], USAGE, "is not a libvirt domain XML: not well-formed XML"),

@@ -69,6 +69,11 @@ def test_a_broken_template_is_one_line_and_exit_4(tmp_path, capsys):
     assert err.count("\n") == 0 and "not well-formed XML" in err
 
 
+def test_a_missing_template_is_said_to_be_missing(tmp_path, capsys):
+    assert check_templates.main([str(tmp_path / "gone.xml"), "--report-dir", str(tmp_path)]) == 4
+    assert "gone.xml does not exist; give the path" in capsys.readouterr().err
+
+
 def test_it_imports_nothing_a_plain_virtual_environment_lacks():
     code = ("import sys, scripts.check_templates; "
             "print(sorted(m for m in ('libvirt', 'paramiko', 'testinfra') if m in sys.modules))")

@@ -44,6 +44,8 @@ def test_a_past_expiry_is_read_as_expired_not_refused(tmp_path):
     (yaml.safe_dump([{"control": "ESC-04"}]), "lacks reason, owner, expires"),
     (yaml.safe_dump([entry(control="XX-01")]), "no control 'XX-01' in the catalog"),
     (yaml.safe_dump([entry(expires="next tuesday")]), "is not a date; write YYYY-MM-DD"),
+    ("- {control: ESC-04, reason: r, owner: o, expires: 2026-13-45}",
+     "names a date that does not exist .month must be in 1..12.; write expires as a real"),
     (yaml.safe_dump([entry(), entry()]), "ESC-04 is waived twice"),
     (yaml.safe_dump(["ESC-04"]), "is not a mapping"),
 ])
