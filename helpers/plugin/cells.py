@@ -9,6 +9,7 @@ or a --shard) runs each cell in a pytest process of its own (helpers/plugin/cont
 cell that cannot boot errs on its own controls while the others go on.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,16 +81,46 @@ def hosts(config):
     return given or [None]
 
 
-def shard(config):
-    """(K, N) of --shard K/N, or None."""
+def shard(config, environ=os.environ):
+    """(K, N) of --shard K/N (or auto, auto/N: from the CI's variables), or None."""
     value = config.getoption("shard")
     if value is None:
         return None
+    if value == "auto" or value.startswith("auto/"):
+        value = ci_shard(value, environ)
     match = SHARD.match(value)
     if not match or not 1 <= int(match[1]) <= int(match[2]):
         raise pytest.UsageError(f"{OPT_SHARD} {value}: give K/N with 1 <= K <= N, e.g. "
                                 f"{OPT_SHARD} 2/3 for the second of three shares")
     return int(match[1]), int(match[2])
+
+
+def ci_shard(value, environ):
+    """K/N for --shard auto (GitLab's `parallel:`: CI_NODE_INDEX of CI_NODE_TOTAL, from 1) or
+    --shard auto/N (N given: a Kubernetes Indexed Job's JOB_COMPLETION_INDEX, from 0, or
+    CI_NODE_INDEX)."""
+    total = value.partition("/")[2] or environ.get("CI_NODE_TOTAL")
+    if "JOB_COMPLETION_INDEX" in environ and value != "auto":
+        index = _number(environ["JOB_COMPLETION_INDEX"], "JOB_COMPLETION_INDEX") + 1
+    elif "CI_NODE_INDEX" in environ and total:
+        index = _number(environ["CI_NODE_INDEX"], "CI_NODE_INDEX")
+    elif "JOB_COMPLETION_INDEX" in environ:
+        raise pytest.UsageError(f"{OPT_SHARD} auto: JOB_COMPLETION_INDEX is set but no total; "
+                                f"give it, e.g. {OPT_SHARD} auto/4 for an Indexed Job of "
+                                f"completions 4")
+    else:
+        raise pytest.UsageError(f"{OPT_SHARD} {value}: no CI shard variables here; set "
+                                f"CI_NODE_INDEX and CI_NODE_TOTAL (GitLab's parallel:), or "
+                                f"JOB_COMPLETION_INDEX with {OPT_SHARD} auto/N (a Kubernetes "
+                                f"Indexed Job), or give K/N")
+    return f"{index}/{_number(total, 'the total')}"
+
+
+def _number(text, name):
+    if not str(text).strip().isdigit():
+        raise pytest.UsageError(f"{OPT_SHARD} auto: {name} is {text!r}, not a whole number; "
+                                f"set it as the CI does, or give {OPT_SHARD} K/N")
+    return int(text)
 
 
 def plan(config):

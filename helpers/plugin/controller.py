@@ -54,7 +54,7 @@ def pytest_runtestloop(session):
     merged = merge_mod.merge(documents, config.getoption("fail_on"),
                              span=(report.started, time.time()))
     if config.getoption("shard"):
-        merged["shard"] = config.getoption("shard")
+        merged["shard"] = "/".join(map(str, cells.shard(config)))
     report.document = merged
     report.refused = any(result.returncode == 4 for _, result in results)
     report.cell_checks = [path for _, result in results

@@ -89,7 +89,9 @@ def pytest_addoption(parser):
                          "its cores allow")
     group.addoption(OPT_SHARD, default=None, metavar="K/N",
                     help="run the K-th of N shares of the hosts x templates (a stable split, "
-                         "for CI job matrices); `make merge` joins the shards' reports")
+                         "for CI job matrices); `auto` reads GitLab's CI_NODE_INDEX and "
+                         "CI_NODE_TOTAL, `auto/N` a Kubernetes Indexed Job's "
+                         "JOB_COMPLETION_INDEX; `make merge` joins the shards' reports")
     group.addoption(OPT_HISTORY, default=None, metavar="DIR",
                     help="keep this run's controls.json in DIR by date; the report shows since "
                          "when each control fails and its last runs, and compares with the "

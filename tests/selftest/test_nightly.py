@@ -5,8 +5,9 @@ One run tests the hardened, the leaky and a virt-install template (and a Xen tem
 cannot boot in a KVM lab): every (host, template, control) verdict must be the one that template
 deserves on that host (FAILING, read from the XMLs; the conformance and real-template runs show
 each template's run alone reaching them), on the lab and on a remote host (a lab behind an
-sshd). The same run split in three shards and merged must give the unsharded run's document,
-control for control. A handful of controls keeps it affordable; they judge from the inside, the
+sshd). The same run split in three shards (given by hand, by GitLab's CI_NODE_INDEX and by a
+Kubernetes Indexed Job's JOB_COMPLETION_INDEX) and merged must give the unsharded run's
+document, control for control. A handful of controls keeps it affordable; they judge from the inside, the
 outside and the template, and tell the templates apart. Two runs a night apart, the template's USB
 controller added in between, must name exactly that regression with its first failing date, on
 the page a browser shows.
@@ -69,6 +70,11 @@ def template_options(names):
     return [option for name in names for option in ("--template", name)]
 
 
+# The three shards as given by hand, by GitLab's `parallel: 3` and by a Kubernetes Indexed Job.
+SHARDS = [(1, "1/3", {}), (2, "auto", {"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "3"}),
+          (3, "auto/3", {"JOB_COMPLETION_INDEX": "2"})]
+
+
 @pytest.fixture(scope="module")
 def lab_runs(templates, tmp_path_factory):
     """The run of every template, and the same run in three shards merged."""
@@ -76,7 +82,7 @@ def lab_runs(templates, tmp_path_factory):
     options = ["suites", "--control", CONTROLS, "--probe-seed", "7"]
     whole = run_suite(home / "whole", *options, *template_options(templates))
     shards = [run_suite(home / f"shard-{k}", *options, *template_options(templates),
-                        "--shard", f"{k}/3") for k in (1, 2, 3)]
+                        "--shard", shard, env=env) for k, shard, env in SHARDS]
     merged = subprocess.run([sys.executable, "-m", "scripts.merge",
                              *[str(home / f"shard-{k}") for k in (1, 2, 3)],
                              "--report-dir", str(home / "merged")],

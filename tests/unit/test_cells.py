@@ -104,3 +104,33 @@ def test_the_pool_never_drives_more_hosts_or_cells_than_allowed_and_always_progr
         assert all(sum(c.uri == uri for c in running) <= per_host for uri in capacity)
         running.pop(0)
     assert sorted(c.position for c in started) == list(range(len(uris)))
+
+
+@pytest.mark.parametrize("value, environ, expected", [
+    ("auto", {"CI_NODE_INDEX": "2", "CI_NODE_TOTAL": "3"}, "2/3"),  # GitLab's parallel: 3
+    ("auto/4", {"JOB_COMPLETION_INDEX": "0"}, "1/4"),  # a Kubernetes Indexed Job
+    ("auto/4", {"JOB_COMPLETION_INDEX": "3", "CI_NODE_INDEX": "1"}, "4/4"),
+    ("auto/3", {"CI_NODE_INDEX": "3"}, "3/3"),
+])
+def test_shard_auto_reads_the_ci_jobs_own_index(value, environ, expected):
+    assert cells.ci_shard(value, environ) == expected
+
+
+@pytest.mark.parametrize("value, environ, problem", [
+    ("auto", {}, "no CI shard variables here; set CI_NODE_INDEX and CI_NODE_TOTAL"),
+    ("auto", {"CI_NODE_INDEX": "1"}, "no CI shard variables"),
+    ("auto", {"JOB_COMPLETION_INDEX": "2"}, "no total; give it, e.g. --shard auto/4"),
+    ("auto", {"CI_NODE_INDEX": "x", "CI_NODE_TOTAL": "2"}, "CI_NODE_INDEX is 'x', not a whole"),
+    ("auto/two", {"JOB_COMPLETION_INDEX": "0"}, "the total is 'two', not a whole number"),
+])
+def test_shard_auto_without_usable_ci_variables_is_one_line(value, environ, problem):
+    with pytest.raises(pytest.UsageError, match=problem) as err:
+        cells.ci_shard(value, environ)
+    assert "\n" not in str(err.value)
+
+
+def test_a_shard_from_the_ci_splits_as_the_same_k_n_given_by_hand(monkeypatch):
+    monkeypatch.setenv("CI_NODE_INDEX", "2")
+    monkeypatch.setenv("CI_NODE_TOTAL", "2")
+    by_ci = cells.plan(Options(["hardened", "leaky"], shard="auto"))
+    assert by_ci == cells.plan(Options(["hardened", "leaky"], shard="2/2")) and len(by_ci) == 1
