@@ -4,10 +4,12 @@ The self-tests run side by side (pytest-xdist), and ESC-07 reads every QEMU proc
 machine: two tests that give a guest the same uid would each see the other's guest as a
 neighbour sharing it. Every uid handed out here is distinct, so no two tests collide.
 
-    with_label(HARDENED, IDENTITY_UID)   # the template with <seclabel model='dac'> +20011:+64055
+    with_label(HARDENED, IDENTITY_UID)   # <seclabel model='dac'> +20011:+<libvirt-qemu's gid>
 """
 
-QEMU_GROUP = 64055      # the image cache is readable to QEMU's usual group
+import grp
+
+QEMU_GROUP = grp.getgrnam("libvirt-qemu").gr_gid  # the image cache is readable to QEMU's group
 DRILL_ATTACKER_UID = 20001
 DRILL_VICTIM_UID = 20002
 IDENTITY_UID = 20011
