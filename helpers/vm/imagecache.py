@@ -30,6 +30,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from helpers.host.clock import clock
 from helpers.host.errors import HypervisorError
 from helpers.host.hostfolder import PASS_THROUGH, own_folder, why_not_own
 from helpers.local.digest import sha256
@@ -135,7 +136,7 @@ def prune(hypervisor, limits=LIMITS):
     clock; (the entries removed, the bytes kept). Only folders of the run's user are entered or
     removed, and no link is followed."""
     found = cached(hypervisor)
-    chosen = to_remove(found, int(hypervisor.run("date", "+%s")), limits)
+    chosen = to_remove(found, clock(hypervisor), limits)
     for entry in chosen:
         hypervisor.remove_tree(entry.path)
     return chosen, sum(entry.size for entry in found) - sum(entry.size for entry in chosen)

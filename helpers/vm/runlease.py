@@ -17,6 +17,7 @@ import stat
 import threading
 from pathlib import PurePosixPath
 
+from helpers.host.clock import clock
 from helpers.host.errors import HypervisorError
 from helpers.host.hostfolder import PASS_THROUGH, is_own_folder, own_folder
 from helpers.vm.runmark import RunMark
@@ -59,23 +60,22 @@ class RunLease:
 def held(hypervisor):
     """The ids of the runs whose lease is held: renewed within LEASE_S, by the host's clock, and
     their runner not seen gone from here (runmark.RunMark.runner_gone_here)."""
-    leases = _leases(hypervisor)
-    now = host_now(hypervisor) if leases else 0
-    return {run_id for run_id, renewed in leases.items() if now - renewed <= LEASE_S
-            and not _runner_gone_here(hypervisor, run_id)}
+    return _held(hypervisor, _leases(hypervisor))
 
 
 def sweep(hypervisor):
     """Remove the lease files that lapsed (their runs died); their run ids."""
-    gone = set(_leases(hypervisor)) - held(hypervisor)
-    for run_id in sorted(gone):
+    leases = _leases(hypervisor)
+    gone = sorted(set(leases) - _held(hypervisor, leases))
+    for run_id in gone:
         hypervisor.run("rm", "-f", "--", str(ROOT / run_id))
-    return sorted(gone)
+    return gone
 
 
-def host_now(hypervisor):
-    """The host's clock, in seconds since the epoch: what leases are judged by."""
-    return int(hypervisor.run("date", "+%s"))
+def _held(hypervisor, leases):
+    now = clock(hypervisor) if leases else 0
+    return {run_id for run_id, renewed in leases.items() if now - renewed <= LEASE_S
+            and not _runner_gone_here(hypervisor, run_id)}
 
 
 def _leases(hypervisor):
