@@ -38,11 +38,8 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 .PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter sweep \
 	prune deps host venv image clean
 
-# The suites load no plugin of another package: without autoloading, pytest does not rewrite
-# the asserts of every hypothesis module at each start (seconds where no bytecode is cached).
 conformance: deps host venv image
-	PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 $(PY) -m pytest suites $(SUITE_ARGS) $(SUITE_OPTS) \
-	--tb=line -q -rN
+	$(VENV)/bin/vmiso conformance $(SUITE_ARGS) $(SUITE_OPTS)
 
 # The self-tests on every core (WORKERS pytest-xdist workers; tests/support/workers.py says how
 # they are shared out), then those marked `alone` by themselves; the exit status is the first that
@@ -66,13 +63,13 @@ unit: $(VENV)/.unit-installed
 # no Debian package; report files per template and one SARIF file in $(REPORTS)/static.
 TEMPLATES ?= hardened leaky
 check-templates: $(VENV)/.unit-installed
-	$(PY) -m scripts.check_templates $(TEMPLATES) --report-dir $(REPORTS)/static $(SUITE_OPTS)
+	$(VENV)/bin/vmiso check-templates $(TEMPLATES) --report-dir $(REPORTS)/static $(SUITE_OPTS)
 
 # The OSV feeds of the hosts' distributions (LIBVIRT_URI, else this machine's; or ECOSYSTEM=
 # 'Debian Rocky-Linux' outright) fetched from osv.dev into osv/feeds, indexed; runs then read them.
 ECOSYSTEM ?=
 osv-update: venv
-	$(PY) -m scripts.osv_update $(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)') \
+	$(VENV)/bin/vmiso osv-update $(foreach uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)') \
 	$(if $(ECOSYSTEM),$(foreach e,$(ECOSYSTEM),--ecosystem '$(e)'))
 
 # The reports of a sharded run (--shard K/N), each a report folder, merged into REPORTS.
@@ -80,7 +77,7 @@ SHARDS ?=
 merge: $(VENV)/.unit-installed
 	@test -n "$(SHARDS)" || { echo "make merge: name the shards' report folders, e.g. \
 	SHARDS='shard-1 shard-2 shard-3'" >&2; exit 2; }
-	$(PY) -m scripts.merge $(SHARDS) --report-dir $(REPORTS) $(if $(HISTORY),--history $(HISTORY))
+	$(VENV)/bin/vmiso merge $(SHARDS) --report-dir $(REPORTS) $(if $(HISTORY),--history $(HISTORY))
 
 # 20 guests one after another and 4 at once in one lab: figures in reports/load.json.
 load: deps host venv image
@@ -94,7 +91,7 @@ bench: deps host venv image
 nwfilter: deps venv
 	@test -n "$(LIBVIRT_URI)" || { echo "make nwfilter: name the host, e.g. \
 	LIBVIRT_URI=qemu+ssh://root@kvm1/system" >&2; exit 2; }
-	@$(foreach uri,$(LIBVIRT_URI),$(PY) -m scripts.nwfilter '$(uri)' \
+	@$(foreach uri,$(LIBVIRT_URI),$(VENV)/bin/vmiso nwfilter '$(uri)' \
 	$(foreach a,$(KEEP),--keep $(a)) &&) true
 
 # What dead runs left on each LIBVIRT_URI host (their marked guests, guest and canary folders)
@@ -103,7 +100,7 @@ sweep: deps venv
 	@test -n "$(LIBVIRT_URI)" || { echo "make sweep: name the host, e.g. \
 	LIBVIRT_URI=qemu+ssh://root@kvm1/system (qemu:///system: this machine's libvirt; the local \
 	lab's leftovers go with the next lab run)" >&2; exit 2; }
-	@$(foreach uri,$(LIBVIRT_URI),$(PY) -m scripts.sweep '$(uri)' &&) true
+	@$(foreach uri,$(LIBVIRT_URI),$(VENV)/bin/vmiso sweep '$(uri)' &&) true
 
 # The image cache of each LIBVIRT_URI host (else this machine's) pruned: copies unused for
 # PRUNE_DAYS go, then the least recently used beyond PRUNE_GIB; none used in the last hour.
@@ -113,7 +110,7 @@ PRUNE_GIB ?=
 PRUNE_ARGS := $(if $(PRUNE_DAYS),--max-age-days $(PRUNE_DAYS)) \
 	$(if $(PRUNE_GIB),--max-gib $(PRUNE_GIB))
 prune: deps venv
-	@$(foreach uri,$(or $(LIBVIRT_URI),qemu:///system),$(PY) -m scripts.prune '$(uri)' \
+	@$(foreach uri,$(or $(LIBVIRT_URI),qemu:///system),$(VENV)/bin/vmiso prune '$(uri)' \
 	$(PRUNE_ARGS) &&) true
 
 deps:
@@ -124,14 +121,24 @@ host: deps
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-unit.txt | deps
+# Both install the `vmiso` command as $(VENV)/bin/vmiso: this checkout on the environment's
+# path (a .pth file) and a launcher running scripts/vmiso.py with the environment's Python.
+define install_vmiso
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/vmiso.pth"
+	printf '#!%s\nimport sys\nfrom scripts.vmiso import main\nsys.exit(main())\n' \
+	"$(abspath $(PY))" > $(VENV)/bin/vmiso && chmod 755 $(VENV)/bin/vmiso
+endef
+
+$(VENV)/.installed: requirements.txt requirements-unit.txt scripts/vmiso.py | deps
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
-	touch $@
+	$(install_vmiso)
+	touch $@ $(VENV)/.unit-installed
 
-$(VENV)/.unit-installed: requirements-unit.txt
+$(VENV)/.unit-installed: requirements-unit.txt scripts/vmiso.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-unit.txt
+	$(install_vmiso)
 	touch $@
 
 image: deps

@@ -52,8 +52,8 @@ def judge_one(path, policy_file, catalog, fail_on, folder):
     return built, located
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make check-templates",
+def main(argv=None, prog="vmiso check-templates"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("templates", nargs="+", metavar="TEMPLATE",
                         help="domain XML or xl.cfg files (or hardened, leaky)")

@@ -28,8 +28,8 @@ def report_files(given):
     return path / "controls.json" if path.is_dir() else path
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make merge",
+def main(argv=None, prog="vmiso merge"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("reports", nargs="+", metavar="REPORT",
                         help="report folders (or their controls.json) of the shards")
@@ -47,7 +47,7 @@ def main(argv=None):
         merged = merge.merge(documents, fail_on)
         reportdir.finish(merged, baseline, args.baseline, args.history)
     except (document_mod.DocumentError, merge.MergeError, reportdir.ReportError) as err:
-        print(f"make merge: {err}", file=sys.stderr)
+        print(f"vmiso merge: {err}", file=sys.stderr)
         return EXIT_USAGE
     checks = [p.parent / "checks.xml" for p in paths if (p.parent / "checks.xml").exists()]
     reportdir.write(merged, args.report_dir, checks, args.history)

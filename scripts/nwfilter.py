@@ -27,8 +27,8 @@ def host_addresses(hypervisor):
             for a in link.get("addr_info", [])]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make nwfilter",
+def main(argv=None, prog="vmiso nwfilter"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("uri", help="libvirt URI of the host, e.g. qemu+ssh://root@kvm1/system")
     parser.add_argument("--keep", action="append", default=[], metavar="ADDR",

@@ -35,8 +35,8 @@ class UpdateError(Exception):
     """A feed could not be fetched; the message says which and why."""
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make osv-update",
+def main(argv=None, prog="vmiso osv-update"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--ecosystem", action="append", default=[],
                         help=f"an OSV ecosystem to fetch ({', '.join(ECOSYSTEMS.values())})")
@@ -53,7 +53,7 @@ def main(argv=None):
             date = records.date.strftime("%Y-%m-%d") if records.date else "no date"
             print(f"{fetched}: {len(records)} records of {ecosystem}, newest {date}")
     except (UpdateError, osv.OsvError) as err:
-        print(f"make osv-update: {err}", file=sys.stderr)
+        print(f"vmiso osv-update: {err}", file=sys.stderr)
         return EXIT_FAILED
     return 0
 

@@ -40,8 +40,8 @@ def amount(size):
     return f"{size / GIB:.1f} GiB" if size >= GIB else f"{size / MIB:.1f} MiB"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make prune",
+def main(argv=None, prog="vmiso prune"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("uri", nargs="?", default="qemu:///system",
                         help="libvirt URI of the host, e.g. qemu+ssh://root@kvm1/system "

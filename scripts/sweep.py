@@ -22,8 +22,8 @@ from helpers.plugin.options import EXIT_INFRASTRUCTURE
 from helpers.vm.target import Target, TargetError
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="make sweep",
+def main(argv=None, prog="vmiso sweep"):
+    parser = argparse.ArgumentParser(prog=prog,
                                      description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("uri", help="libvirt URI of the host, e.g. qemu+ssh://root@kvm1/system")
     args = parser.parse_args(argv)

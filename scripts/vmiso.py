@@ -1,0 +1,124 @@
+"""The `vmiso` command: every job of vmiso, each with the exit statuses below.
+
+    vmiso conformance --template leaky --report-dir reports     # the suites, in the local lab
+    vmiso conformance --libvirt-uri qemu+ssh://root@kvm1/system
+    vmiso check-templates templates/ --report-dir reports/static
+    vmiso merge shard-1 shard-2 --report-dir reports
+
+`make venv` (or `make unit`, for the jobs without a lab) installs it as .venv/bin/vmiso; the
+make targets call the same jobs. Each job's own options: `vmiso JOB --help`.
+"""
+
+import contextlib
+import io
+import os
+import sys
+
+from helpers import CHECKOUT
+
+EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_HOST, EXIT_USAGE = 0, 1, 2, 3, 4
+PYTEST_NO_TESTS = 5
+EXIT_STATUSES = f"""exit statuses (every job):
+  {EXIT_PASSED}  the gate passed: every control passed, was mitigated or waived (or not applicable)
+  {EXIT_FAILED}  the gate failed: a control failed or drifted at or above --fail-on, errored, or
+     did not run
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C, SIGTERM): the report says after how many controls
+  {EXIT_HOST}  the host cannot run vmiso (libvirt, the lab, permissions, the image, the guest)
+  {EXIT_USAGE}  bad input: an option, a template, a policy, waiver or history file, or a report
+     folder another run holds
+Every job but a refused report folder leaves a report that says which of these it was."""
+
+JOBS = {
+    "conformance": "test templates on hosts: guests booted, isolation proved (the suites)",
+    "check-templates": "judge templates from their files alone: no lab, no guest, no root",
+    "merge": "merge the report folders of a sharded run into one report",
+    "sweep": "remove what dead runs left on a host",
+    "prune": "prune a host's image cache",
+    "nwfilter": "define the hardened template's traffic filter on a host",
+    "osv-update": "fetch the hosts' OSV vulnerability feeds",
+}
+SCRIPTS = {"check-templates": "check_templates", "merge": "merge", "sweep": "sweep",
+           "prune": "prune", "nwfilter": "nwfilter", "osv-update": "osv_update"}
+
+USAGE = f"""usage: vmiso JOB [OPTIONS]
+
+vmiso proves a libvirt/QEMU host and its guest templates keep guests isolated.
+
+jobs:
+{chr(10).join(f'  {name:<16} {what}' for name, what in JOBS.items())}
+
+examples:
+  vmiso conformance                                 # the hardened template in the local lab
+  vmiso conformance --template leaky                # a template that leaks: exit 1
+  vmiso conformance --template my.xml --libvirt-uri qemu+ssh://root@kvm1/system
+  vmiso conformance --host-profile system --fail-on high   # gate this machine's own libvirt
+  vmiso check-templates templates/ --report-dir reports/static   # SARIF for code scanning
+  vmiso conformance --shard auto --report-dir shard && vmiso merge shard-* --report-dir all
+
+{EXIT_STATUSES}
+
+`vmiso JOB --help` lists a job's options (vmiso conformance: vmiso's options first)."""
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return EXIT_PASSED if argv else EXIT_USAGE
+    job, rest = argv[0], argv[1:]
+    if job == "conformance":
+        return conformance(rest)
+    if job not in SCRIPTS:
+        print(f"vmiso: no job {job!r}; the jobs are {', '.join(JOBS)} (vmiso --help)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    module = __import__(f"scripts.{SCRIPTS[job]}", fromlist=["main"])
+    try:
+        return module.main(rest, prog=f"vmiso {job}")
+    except SystemExit as ended:  # argparse: --help (0), a bad option (2: bad input here)
+        return EXIT_USAGE if ended.code == 2 else ended.code
+
+
+def pytest_args(args):
+    """The suites' pytest command line: vmiso's checkout whatever the working directory, one
+    line per failure (the report's table has the evidence), no pytest failure block."""
+    return [str(CHECKOUT / "suites"), "--rootdir", str(CHECKOUT), "-c",
+            str(CHECKOUT / "pytest.ini"), "--tb=no", "-qq", "-rN", *args]
+
+
+def conformance(args):
+    import pytest
+
+    # The suites load no plugin of another package: without autoloading, pytest does not
+    # rewrite the asserts of every hypothesis module at each start.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    if "-h" in args or "--help" in args:
+        return conformance_help(pytest)
+    status = int(pytest.main(pytest_args(args)))
+    if status == PYTEST_NO_TESTS:
+        print("vmiso: no check matches the selection (--control, --risk, --severity, -m, -k); "
+              "widen it", file=sys.stderr)
+        return EXIT_USAGE
+    return status
+
+
+def conformance_help(pytest):
+    """pytest's help with vmiso's own options first, then the exit statuses, then pytest's."""
+    captured = io.StringIO()
+    with contextlib.redirect_stdout(captured):
+        pytest.main([str(CHECKOUT / "suites"), "--rootdir", str(CHECKOUT), "-c",
+                     str(CHECKOUT / "pytest.ini"), "--help"])
+    text = captured.getvalue()
+    start = text.find("vmiso isolation conformance:")
+    end = text.find("\n\n", start)
+    ours = text[start:end] if start >= 0 else ""
+    print("usage: vmiso conformance [OPTIONS] [pytest options]\n")
+    print(ours + "\n")
+    print(EXIT_STATUSES + "\n")
+    print("pytest's own options (-k, -m, -x, ...) are accepted too:\n")
+    print(text[:start] + text[end:] if start >= 0 else text)
+    return EXIT_PASSED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
