@@ -8,8 +8,9 @@ Each REPORT is a report folder (or its controls.json) that a `--shard K/N` run w
 merged folder gets the files of a single run: controls.json with every host x template x
 control, report.html with the matrix, junit.xml, and checks.xml joining the shards' own.
 With --history the merged run is compared with the previous one and recorded, as a run with
---history does. Exit status: 0 when the gate passes, 1 when it fails, 4 when a report is
-unusable or a shard is missing.
+--history does. Exit status: 0 when the gate passes, 1 when it fails (a blocking control, or a
+shard that did not run to its end), 4 when a report is unusable, a shard is missing, the report
+folder is another run's, or the history is unusable (the merged report is written first).
 """
 
 import argparse
@@ -45,17 +46,28 @@ def main(argv=None, prog="vmiso merge"):
         baseline = document_mod.load(args.baseline) if args.baseline else None
         fail_on = args.fail_on or documents[0]["gate"]["fail_on"]
         merged = merge.merge(documents, fail_on)
-        reportdir.finish(merged, baseline, args.baseline, args.history)
+        folder = reportdir.ReportFolder(args.report_dir).claim()
     except (document_mod.DocumentError, merge.MergeError, reportdir.ReportError) as err:
-        print(f"vmiso merge: {err}", file=sys.stderr)
+        print(f"{prog}: {err}", file=sys.stderr)
         return EXIT_USAGE
     checks = [p.parent / "checks.xml" for p in paths if (p.parent / "checks.xml").exists()]
-    reportdir.write(merged, args.report_dir, checks, args.history)
+    try:
+        reportdir.finish(merged, baseline, args.baseline, args.history)
+    except reportdir.ReportError as err:  # the merged report is written all the same
+        reportdir.write(merged, args.report_dir, checks)
+        print(f"{prog}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    else:
+        reportdir.write(merged, args.report_dir, checks, args.history)
+    finally:
+        folder.release()
     blocking = merged["gate"]["blocking"]
+    ended_early = [c for c in merged["cells"] if c["status"] in document_mod.ENDED_EARLY]
     print(f"{len(merged['cells'])} cells from {len(documents)} reports: "
-          f"{'FAIL ' + ', '.join(blocking) if blocking else 'pass'}; report: {args.report_dir}")
-    return EXIT_FAILED if blocking else 0
-
+          f"{'FAIL ' + ', '.join(blocking) if blocking else 'no blocking control'}"
+          f"{f'; {len(ended_early)} cells did not run to their end' if ended_early else ''}; "
+          f"report: {args.report_dir}")
+    return 0 if document_mod.gate_passed(merged) else EXIT_FAILED
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,6 +1,6 @@
 """checks.xml of a run of several cells: pytest's own per-check JUnit file of each cell, joined.
 
-    write([Path("reports/cells/001-hardened-lab/checks.xml"), ...], Path("reports/checks.xml"))
+    render([Path("reports/cells/001-hardened-lab/checks.xml"), ...])   # reports/checks.xml
 
 Each cell's suites keep their cases, renamed after the cell's folder so that CI shows which
 template on which host a check ran for.
@@ -24,5 +24,6 @@ def join(paths):
     return root
 
 
-def write(paths, path):
-    ET.ElementTree(join(paths)).write(path, encoding="utf-8", xml_declaration=True)
+def render(paths):
+    return ET.tostring(join(paths), encoding="unicode", xml_declaration=True) + "\n"
+

@@ -1,7 +1,7 @@
 """The report document, reports/controls.json, format vmiso-controls/2 (see schema/).
 
     document = build(controls, context, started, finished, fail_on="any")
-    document["gate"]["blocking"]           # the controls that fail the run
+    document["gate"]["passed"]             # False: a control blocks, or the run ended early
     compare(document, load(Path("last-night/controls.json")))   # --baseline
     merge([shard1, shard2, shard3], fail_on="any")              # one document of every cell
 
@@ -29,6 +29,11 @@ FORMAT = "vmiso-controls/2"
 FORMAT_V1 = "vmiso-controls/1"
 VERSION = "0.7.0"
 SCHEMA_PATH = CHECKOUT / "schema" / "controls.schema.json"
+# How a cell's run ended: to its end, or early (helpers/plugin/report.py; broken: a cell of a
+# run of several that left no report of its own, helpers/plugin/controller.py).
+RAN, BROKEN, INTERRUPTED, DID_NOT_RUN, RUNNING = (
+    "ran", "broken", "interrupted", "did_not_run", "running")
+ENDED_EARLY = (BROKEN, INTERRUPTED, DID_NOT_RUN, RUNNING)
 # A control whose status is one of these counts as passing in a comparison.
 GOOD = (verdicts.PASS, verdicts.MITIGATED, verdicts.NOT_APPLICABLE, verdicts.WAIVED)
 
@@ -56,8 +61,8 @@ def suite_version():
 
 def blocking(controls, fail_on):
     """IDs of the controls that fail the run: failed or drifted at or above `fail_on`, and every
-    error whatever its severity (the suite could not decide, and a gate passes nothing it could
-    not check)."""
+    error or control not run whatever its severity (the suite could not decide, and a gate
+    passes nothing it could not check)."""
     return list(dict.fromkeys(c["id"] for c in _blocking_rows(controls, fail_on)))
 
 
@@ -70,7 +75,7 @@ def blocking_cells(controls, fail_on):
 def _blocking_rows(controls, fail_on):
     floor = len(SEVERITIES) if fail_on == "any" else SEVERITIES.index(fail_on) + 1
     return [c for c in controls
-            if c["status"] == verdicts.ERROR
+            if c["status"] in verdicts.UNDECIDED
             or (c["status"] in (verdicts.FAIL, verdicts.DRIFT)
                 and SEVERITIES.index(c["severity"]) < floor)]
 
@@ -89,9 +94,11 @@ def summary(controls):
                             for s in severities}}
 
 
-def build(controls, context, started, finished, fail_on="any", selection=None):
+def build(controls, context, started, finished, fail_on="any", selection=None, status=RAN,
+          message=""):
     """The document of one cell: `controls` as the report plugin aggregated them, `context` the
-    run facts the fixtures recorded (host, template, image, seed ...)."""
+    run facts the fixtures recorded (host, template, image, seed ...); `status` and `message`:
+    how the cell's run ended (RAN, or one of ENDED_EARLY and why)."""
     host = context.get("host") or {}
     name = template_name(context)
     key = host.get("name") or host.get("uri")  # a host that could not be reached has no name
@@ -102,8 +109,8 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
     run = {k: v for k, v in context.items()
            if k not in ("host", "template_file", "image_file", "given_uri")}
     cell = {"host": key, "uri": context.get("given_uri"), "template": name,
-            "status": "ran", "exit_status": None, "duration_s": round(finished - started, 3),
-            "message": "", "run": run}
+            "status": status, "exit_status": None, "duration_s": round(finished - started, 3),
+            "message": message, "run": run}
     document = {
         "format": FORMAT,
         "vmiso_version": suite_version(),
@@ -117,7 +124,7 @@ def build(controls, context, started, finished, fail_on="any", selection=None):
         "templates": [{"name": name, **template, "image": image}],
         "cells": [cell],
         "hypothesis_seed": context.get("probe_seed"),
-        "gate": gate_of(rows, fail_on),
+        "gate": gate_of(rows, fail_on, [cell]),
         "summary": summary(rows),
         "controls": rows,
         "run": run,
@@ -133,9 +140,19 @@ def template_name(context):
     return Path(path).stem if path else "template"
 
 
-def gate_of(rows, fail_on):
-    return {"fail_on": fail_on, "blocking": blocking(rows, fail_on),
-            "blocking_cells": blocking_cells(rows, fail_on)}
+def gate_passed(document):
+    """The gate's decision (a document written before the gate recorded one: no blocking
+    control)."""
+    gate = document["gate"]
+    return gate.get("passed", not gate["blocking"])
+
+
+def gate_of(rows, fail_on, cells):
+    """The gate over `rows`: it passes when none blocks and every one of `cells` ran to its
+    end."""
+    found = blocking(rows, fail_on)
+    return {"fail_on": fail_on, "passed": not found and all(c["status"] == RAN for c in cells),
+            "blocking": found, "blocking_cells": blocking_cells(rows, fail_on)}
 
 
 def host_facts(host):
@@ -204,8 +221,7 @@ def upgraded(old):
     document = dict(old, format=FORMAT, controls=rows, cells=cells, hosts=listed,
                     templates=[{"name": name, **(old.get("template") or {}),
                                 "image": old.get("image")}],
-                    gate=dict(gate, blocking_cells=blocking_cells(rows, gate.get("fail_on",
-                                                                                 "any"))))
+                    gate=gate_of(rows, gate.get("fail_on", "any"), cells))
     if "baseline" in old:
         document["baseline"] = {k: [dict(e, template=name) for e in v] if isinstance(v, list)
                                 else v for k, v in old["baseline"].items()}

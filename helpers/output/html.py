@@ -21,12 +21,14 @@ import html
 import json
 from pathlib import Path
 
+from helpers.output import document as document_mod
+from helpers.output import findings
 from helpers.verdict import verdicts
 from helpers.verdict.catalog import SEVERITIES
 
 # Failing first: the columns and counts a reader looks for.
-STATUSES = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.WAIVED, verdicts.MITIGATED,
-            verdicts.PASS, verdicts.NOT_APPLICABLE)
+STATUSES = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.NOT_RUN, verdicts.WAIVED,
+            verdicts.MITIGATED, verdicts.PASS, verdicts.NOT_APPLICABLE)
 CHANGES = ("regressed", "fixed", "new", "gone", "changed")
 STEP, HEIGHT = 8, 14  # the history strip: a bar 6 px wide every 8 px
 
@@ -58,6 +60,13 @@ td table { width: 100%; }
 /* error: the suite could not decide; striped so it is not read as a plain fail */
 .s-error { background: repeating-linear-gradient(45deg, #c62828 0 5px, #7f0000 5px 10px);
            color: #fff; border-color: #7f0000; }
+.s-not_run { background: #fff; color: #7f0000; border-color: #7f0000; border-style: dashed; }
+.findings { margin: 0 0 1em; padding: 0; list-style: none; }
+.findings li { border-left: 6px solid #c62828; background: #fdecea; margin: 0 0 .5em;
+               padding: .35em .7em; }
+.findings .owner { font-weight: bold; }
+.findings .fix { display: block; }
+.findings .evidence { display: block; color: #444; }
 .matrix td.cell { padding: 0; text-align: center; min-width: 7em; }
 .matrix td.cell a { display: block; padding: .5em .8em; color: inherit; text-decoration: none; }
 .matrix .count { font-size: 1.4em; font-weight: bold; }
@@ -74,6 +83,7 @@ td table { width: 100%; }
 .strip .s-not_applicable { fill: #9e9e9e; }
 .strip .s-fail, .strip .s-drift { fill: #c62828; }
 .strip .s-error { fill: #7f0000; }
+.strip .s-not_run { fill: #fff; stroke: #7f0000; }
 .strip .s-none { fill: none; stroke: #9e9e9e; }
 .since { color: #b71c1c; font-weight: bold; white-space: nowrap; margin-left: .4em; }
 .controls { width: 100%; }
@@ -97,7 +107,7 @@ def render(document):
     trend = _trend(document)
     # what a morning reader looks for first: the gate, the matrix, what changed overnight
     parts = [_head(document), "<h1>vmiso report</h1>", _gate(document, several),
-             _matrix(document, cells)]
+             _ended_early(document), _findings(document, several), _matrix(document, cells)]
     if "baseline" in document:
         parts.append(_baseline(document["baseline"], document["controls"], several))
     parts += [_header(document), _summary(document)]
@@ -141,7 +151,7 @@ def _slug(text):
 
 
 def _head(document):
-    verdict = "GATE FAILED" if document["gate"]["blocking"] else "GATE PASSED"
+    verdict = "GATE PASSED" if document_mod.gate_passed(document) else "GATE FAILED"
     if _is_static(document):
         what = f"static run of {document['template']['path']}"
     else:
@@ -206,9 +216,11 @@ def _cells(document):
 def _gate(document, several):
     gate = document["gate"]
     blocking = gate["blocking"]
-    if not blocking:
+    if not blocking and document_mod.gate_passed(document):
         return (f"<p class=\"verdict passed\">GATE PASSED: no blocking control "
                 f"(fail on {esc(gate['fail_on'])})</p>")
+    if not blocking:
+        return ("<p class=\"verdict failed\">GATE FAILED: the run did not run to its end</p>")
     first = {}
     for where in gate.get("blocking_cells", []):
         first.setdefault(where["control"], anchor(where["control"], where["template"],
@@ -224,7 +236,7 @@ def _gate(document, several):
 def _cell_state(failing, broken):
     """A matrix cell's colour: "pass" (none failing), "fail", or "error" when it is broken or
     only errors fail."""
-    if broken or (failing and all(r["status"] == verdicts.ERROR for r in failing)):
+    if broken or (failing and all(r["status"] in verdicts.UNDECIDED for r in failing)):
         return "error"
     return "fail" if failing else "pass"
 
@@ -246,11 +258,12 @@ def _matrix_cell(template, host, entry, rows):
     if rows is None:
         return "<td class=\"cell c-none\">not run</td>"
     failing = [r for r in rows if r["status"] in verdicts.FAILING]
-    broken = entry is not None and entry["status"] == "broken"
+    broken = entry is not None and entry["status"] != document_mod.RAN
+    state = entry["status"].replace("_", " ") if broken else ""
     label = f"{esc(template)} on {esc(_host_name(host))}: {len(failing)} of {len(rows)} " \
-        "failing" + (f"; broken: {esc(entry['message'])}" if broken else "")
+        "failing" + (f"; {esc(state)}: {esc(entry['message'])}" if broken else "")
     text = f"<span class=\"count\">{len(failing)}</span> failing" + \
-        (" (broken)" if broken else "")
+        (f" ({esc(state)})" if broken else "")
     return (f"<td class=\"cell c-{_cell_state(failing, broken)}\" title=\"{label}\">"
             f"<a href=\"#{esc(cell_anchor(template, host))}\">{text}</a></td>")
 
@@ -424,12 +437,73 @@ def _section(key, rows, entry, several, trend):
     host, template = key
     parts = [f"<section id=\"{esc(cell_anchor(template, host))}\" class=\"cell-section\">",
              f"<h2>{esc(template)} on {esc(_host_name(host))}</h2>"]
-    if entry is not None and entry["status"] == "broken":
-        parts.append(f"<p class=\"broken\">broken: the cell's run ended without deciding "
-                     f"(exit status {esc(entry['exit_status'])}): "
-                     f"<span class=\"text\">{esc(entry['message'])}</span></p>")
-    parts += [_controls(rows, several, trend), "</section>"]
+    if entry is not None and entry["status"] != document_mod.RAN:
+        parts.append(_cell_ended(entry))
+    failing = [r for r in rows if r["status"] in verdicts.FAILING]
+    passing = [r for r in rows if r["status"] not in verdicts.FAILING]
+    if failing:
+        parts.append(_controls(failing, several, trend))
+    if passing:
+        counts = ", ".join(f"{n} {s.replace('_', ' ')}" for s in STATUSES
+                           if (n := sum(r["status"] == s for r in passing)))
+        parts.append(f"<details class=\"passing\"><summary>{len(passing)} controls that do "
+                     f"not fail ({counts})</summary>\n{_controls(passing, several, trend)}\n"
+                     f"</details>")
+    parts.append("</section>")
     return "\n".join(parts)
+
+
+def _cell_ended(entry):
+    exit_status = ("" if entry["exit_status"] is None
+                   else f" (exit status {esc(entry['exit_status'])})")
+    return (f"<p class=\"broken\">{esc(entry['status'].replace('_', ' '))}{exit_status}: "
+            f"<span class=\"text\">{esc(entry['message'])}</span></p>")
+
+
+def _ended_early(document):
+    """Each cell that did not run to its end, and why, above everything else."""
+    return "\n".join(f"<p class=\"broken\"><strong>{esc(c['template'])} on "
+                     f"{esc(_host_name(c['host']))}</strong>: "
+                     f"{esc(c['status'].replace('_', ' '))}: "
+                     f"<span class=\"text\">{esc(c['message'])}</span></p>"
+                     for c in document["cells"] if c["status"] != document_mod.RAN)
+
+
+def _findings(document, several):
+    """What failed, worst first: each with whose it is, its evidence and the fix."""
+    items = []
+    not_run = []
+    for found in findings.failing(document):
+        row = found.row
+        if row["status"] == verdicts.NOT_RUN:
+            not_run.append(row)
+            continue
+        target = anchor(row["id"], row["template"], row["host"], several)
+        where = (f" <em>{esc(row['template'])} on {esc(_host_name(row['host']))}</em>"
+                 if several else "")
+        owner = esc(found.owner) + (f": {esc(found.why)}" if found.why else "")
+        evidence = ("" if found.owner == findings.UNDECIDED else
+                    f"<span class=\"evidence\">evidence: {esc(_first_failing(row))}</span>")
+        items.append(f"<li>{_badge(row['status'])} <a href=\"#{esc(target)}\">"
+                     f"<strong>{esc(row['id'])}</strong></a> {esc(row['title'])} "
+                     f"({esc(row['severity'])}){where}<br><span class=\"owner\">owner: "
+                     f"{owner}</span>{evidence}<span class=\"fix\">fix: "
+                     f"{esc(found.fix)}</span></li>")
+    if not_run:
+        ids = ", ".join(dict.fromkeys(r["id"] for r in not_run))
+        items.append(f"<li>{_badge(verdicts.NOT_RUN)} {len(not_run)} controls: {esc(ids)}</li>")
+    if not items:
+        return ""
+    return "<h2 id=\"failing\">What failed</h2>\n<ul class=\"findings\">\n" + \
+        "\n".join(items) + "\n</ul>"
+
+
+def _first_failing(row):
+    bad = [e for e in row["evidence"] if not e["ok"]]
+    if bad:
+        return f"[{bad[0]['vantage']}] {bad[0]['what']}: {bad[0]['observed']} " \
+               f"(expected {bad[0]['expected']})"
+    return next((c["message"] for c in row["checks"] if c["message"]), "none recorded")
 
 
 def _controls(controls, several, trend):
@@ -493,8 +567,9 @@ def _bar(index, status, day):
 
 
 def _details(control):
+    with_evidence = {e["check"] for e in control["evidence"]}
     parts = ["<h3>evidence</h3>", _evidence(control["evidence"]),
-             "<h3>checks</h3>", _checks(control["checks"])]
+             "<h3>checks</h3>", _checks(control["checks"], with_evidence)]
     if "waiver" in control:
         parts += ["<h3>waiver</h3>", _waiver(control["waiver"])]
     references = "".join(f"<li>{esc(r)}</li>" for r in control["references"])
@@ -516,15 +591,23 @@ def _evidence(evidence):
             f"<th>ok</th></tr>\n{rows}</table>")
 
 
-def _checks(checks):
+def _checks(checks, with_evidence):
+    """Each check's verdict; a failed check's assertion text only where it recorded no
+    evidence (the evidence table says it already)."""
     rows = "".join(
         f"<tr><td>{esc(c['check'])}</td><td class=\"k\">{esc(c['vantage'])}</td>"
         f"<td class=\"k\">{_badge(c['verdict'])}"
-        f"</td><td class=\"text\">{esc(c['message'])}</td>"
+        f"</td><td class=\"text\">{esc(_check_message(c, with_evidence))}</td>"
         f"<td class=\"n\">{_seconds(c['duration_s'])}</td></tr>\n"
         for c in checks)
     return ("<table>\n<tr><th>check</th><th>vantage</th><th>verdict</th><th>message</th>"
             f"<th>duration</th></tr>\n{rows}</table>")
+
+
+def _check_message(check, with_evidence):
+    if check["verdict"] == verdicts.FAIL and check["check"] in with_evidence:
+        return ""
+    return check["message"]
 
 
 def _waiver(waiver):

@@ -5,7 +5,7 @@
 
 CI systems show a test suite per cell, "hardened on kvm1", and in it a case per control, named
 by ID and title, its risk factor a property. A failed or drifted control is a <failure>, an
-errored one an <error> (the suite could not decide), a not applicable one <skipped>; each
+errored one or one the run did not reach an <error> (the suite could not decide), a not applicable one <skipped>; each
 message carries the failing evidence, the text the remediation. A waived failure passes with
 the waiver in its output; pytest's own per-check XML is reports/checks.xml.
 """
@@ -22,7 +22,7 @@ def render(document):
         suite = ET.SubElement(root, "testsuite", name=f"{template} on {host}", hostname=host,
                               tests=str(len(controls)),
                               failures=_count(controls, verdicts.FAIL, verdicts.DRIFT),
-                              errors=_count(controls, verdicts.ERROR),
+                              errors=_count(controls, *verdicts.UNDECIDED),
                               skipped=_count(controls, verdicts.NOT_APPLICABLE),
                               time=f"{sum(c['duration_s'] for c in controls):.3f}",
                               timestamp=document["started"])
@@ -60,7 +60,7 @@ def _case(suite, control):
     status = control["status"]
     if status in (verdicts.FAIL, verdicts.DRIFT):
         _outcome(case, "failure", status, control, _failing_evidence(control))
-    elif status == verdicts.ERROR:
+    elif status in verdicts.UNDECIDED:
         _outcome(case, "error", status, control, _undecided(control))
     elif status == verdicts.NOT_APPLICABLE:
         ET.SubElement(case, "skipped", message=_undecided(control) or "no check applied")
@@ -75,7 +75,7 @@ def _outcome(case, tag, status, control, message):
     lines += [f"[{e['vantage']}] {e['what']}: observed {e['observed']}; expected "
               f"{e['expected']}" for e in control["evidence"] if not e["ok"]]
     lines += [f"[{c['vantage']}] {c['check']}: {c['message']}" for c in control["checks"]
-              if c["verdict"] == verdicts.ERROR]
+              if c["verdict"] in verdicts.UNDECIDED]
     lines += ["", f"Remediation: {control['remediation']}"]
     if control["references"]:
         lines.append(f"References: {', '.join(control['references'])}")
@@ -90,7 +90,7 @@ def _failing_evidence(control):
 
 def _undecided(control):
     return "; ".join(f"[{c['vantage']}] {c['message']}" for c in control["checks"]
-                     if c["verdict"] in (verdicts.ERROR, verdicts.NOT_APPLICABLE)
+                     if c["verdict"] in (*verdicts.UNDECIDED, verdicts.NOT_APPLICABLE)
                      and c["message"])
 
 

@@ -59,7 +59,7 @@ def merge(documents, fail_on, span=None):
         "cells": [dict(cell, host=renamed[(_given(doc, cell), cell["host"])])
                   for doc, cell in cells],
         "hypothesis_seed": documents[0]["hypothesis_seed"],
-        "gate": document_mod.gate_of(rows, fail_on),
+        "gate": document_mod.gate_of(rows, fail_on, [cell for _, cell in cells]),
         "summary": document_mod.summary(rows),
         "controls": rows,
         "run": _shared_facts([cell.get("run", {}) for _, cell in cells]),

@@ -1,21 +1,120 @@
 """A report folder: controls.json, report.html, junit.xml and checks.xml, and the history.
 
+    folder = ReportFolder(Path("reports")).claim()   # FolderBusy: another run holds it
     finish(document, baseline=None, history_dir=Path("/var/lib/vmiso/history"))
     write(document, Path("reports"), checks=[Path("reports/cells/001-hardened-lab/checks.xml")])
+    folder.release()
 
 A run and a merge of shards end alike: compared with the baseline given, else with the run
 before it in the history; the history's strip added; the files written; the document recorded.
+A run holds its folder for its whole life (a lock file, .vmiso.lock, removed at its end): it
+clears the previous run's files when it claims it, and each file is written aside and renamed into place, so a reader never sees half a file
+or a mix of two runs.
 """
 
+import fcntl
 import json
+import os
+import shutil
 from pathlib import Path
 
 from helpers.output import checksxml, history, html, junit
 from helpers.output import document as document_mod
 
+LOCK_NAME = ".vmiso.lock"
+# What a run writes in its folder: the files a claim clears, whatever the previous run left.
+RUN_FILES = ("controls.json", "report.html", "junit.xml", "checks.xml")
+RUN_FOLDERS = ("cells",)
+
 
 class ReportError(ValueError):
     """The history or the baseline cannot be used; the message names it and the fix."""
+
+
+class FolderBusy(ReportError):
+    """Another run holds the report folder."""
+
+
+class ReportFolder:
+    """A run's report folder, held by a lock (flock on .vmiso.lock in it) until release() or the
+    process's end."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.fd = None
+
+    def claim(self):
+        """Hold the folder (made if need be) and clear the previous run's files in it."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.fd = _locked(self.path / LOCK_NAME)
+        except BlockingIOError:
+            raise FolderBusy(f"report folder {self.path} is in use by another vmiso run "
+                             f"({_holder(self.path / LOCK_NAME)}); give this run another "
+                             f"--report-dir, or wait for that one to end") from None
+        except OSError as err:
+            raise ReportError(f"report folder {self.path} cannot be used ({err.strerror}); "
+                              f"give --report-dir a folder this user may write") from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"pid {os.getpid()}\n".encode())
+        for name in RUN_FILES:
+            _remove(self.path / name)
+        for name in RUN_FOLDERS:
+            _remove(self.path / name)
+        return self
+
+    def release(self):
+        """The lock file removed, then the lock let go: the folder keeps the report alone."""
+        if self.fd is not None:
+            _remove(self.path / LOCK_NAME)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _locked(path):
+    """An fd holding an exclusive lock on `path`, a regular file never reached through a link;
+    a lock file replaced meanwhile is opened again (its holder removed or renamed it)."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino == os.lstat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _holder(path):
+    try:
+        return path.read_text().strip() or "pid unknown"
+    except OSError:
+        return "pid unknown"
+
+
+def _remove(path):
+    """A file or folder the previous run wrote; a link is removed, never followed."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def replace(path, text):
+    """`text` written beside `path`, then renamed over it (a link there is replaced, not
+    followed)."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(partial, flags, 0o644), "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(partial, path)
 
 
 def finish(document, baseline=None, baseline_path=None, history_dir=None):
@@ -39,10 +138,10 @@ def write(document, report_dir, checks=(), history_dir=None):
     its checks.xml; the document recorded in `history_dir`."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
-    (report_dir / "controls.json").write_text(json.dumps(document, indent=2) + "\n")
-    html.write(document, report_dir / "report.html")
-    junit.write(document, report_dir / "junit.xml")
+    replace(report_dir / "controls.json", json.dumps(document, indent=2) + "\n")
+    replace(report_dir / "report.html", html.render(document))
+    replace(report_dir / "junit.xml", junit.render(document))
     if checks:
-        checksxml.write(list(checks), report_dir / "checks.xml")
+        replace(report_dir / "checks.xml", checksxml.render(list(checks)))
     if history_dir is not None:
         history.record(document, Path(history_dir))

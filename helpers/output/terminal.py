@@ -1,4 +1,4 @@
-"""The per-control table printed at the end of a run, from the run's document (controls.json).
+"""The report printed at the end of a run, from the run's document (controls.json).
 
     for line in lines(document, Path("reports")):
         if line.rule:
@@ -6,16 +6,21 @@
         else:
             terminalreporter.write_line(line.text, **dict.fromkeys(line.markup, True))
 
-The run's facts and feed warnings come first, then its hosts, each cell that did not run, each
-control with one line of evidence, the framework's headings and the changes since a baseline
-where the run has them, the gate's decision and where the report files are. This module returns
-lines; the report plugin (helpers/plugin/report.py) writes them with pytest's terminal reporter,
-which draws the colours and the section rules.
+It opens on what failed: each cell that did not run to its end, then each failing control with
+whose it is, one line of evidence and the fix (helpers/output/findings.py); the controls that
+pass are folded into a line per status. Then the run's facts and feed warnings, its hosts, the
+framework's headings and the changes since a baseline where the run has them, and last the
+gate's decision counted in controls and where the report files are. This module returns lines;
+the report plugin (helpers/plugin/report.py) writes them with pytest's terminal reporter, which
+draws the colours and the section rules.
 """
 
+import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
+from helpers.output import document as document_mod
+from helpers.output import findings
 from helpers.verdict import verdicts, waivers
 
 RED = ("red", "bold")
@@ -25,6 +30,8 @@ WARNING = ("yellow", "bold")
 STATUS_MARKUP = {verdicts.PASS: GREEN, verdicts.MITIGATED: GREEN,
                  verdicts.NOT_APPLICABLE: YELLOW, verdicts.WAIVED: YELLOW}  # any other: RED
 CHANGES = ("regressed", "fixed", "new", "gone", "changed")
+WIDTH = 100
+INDENT = " " * 8
 
 
 class Line(NamedTuple):
@@ -36,18 +43,21 @@ class Line(NamedTuple):
 
 
 def lines(document, report_dir):
-    """Every line of the table for `document`, naming the report files under `report_dir`."""
+    """Every line of the report for `document`, naming the report files under `report_dir`."""
     found = [Line("vmiso controls", rule="=")]
+    found += _ended_early(document)
+    found += _failing(document)
+    found += _folded(document)
     found += _run(document)
-    found += _controls(document)
     if "framework" in document:
         found += _framework(document["framework"])
     if "baseline" in document:
         found += _baseline(document["baseline"])
     found += _gate(document)
     report_dir = Path(report_dir)
-    found.append(Line(f"report: {report_dir / 'controls.json'}, {report_dir / 'report.html'}, "
-                      f"{report_dir / 'junit.xml'}"))
+    found.append(Line(f"report: {report_dir / 'report.html'} (also controls.json, junit.xml "
+                      f"there)"))
+    found.append(_verdict_line(document))
     return found
 
 
@@ -66,26 +76,75 @@ def summary_line(row):
 
 
 def _run(document):
-    """The run's facts and feed warnings, its hosts, and each cell that did not run."""
-    found = [Line(f"{key}: {value}") for key, value in document["run"].items()]
+    """The run's facts and feed warnings, and its hosts."""
+    found = [Line("run", rule="-")]
+    found += [Line(f"{key}: {value}") for key, value in document["run"].items()]
     found += [Line(f"warning: {warning}", WARNING) for warning in feed_warnings(document)]
     found += [Line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
               for host in document["hosts"]]
-    found += [Line(f"cell {cell['template']} on {cell['host']}: {cell['message']}", RED)
-              for cell in document["cells"] if cell["status"] != "ran"]
     return found
 
 
-def _controls(document):
+def _ended_early(document):
+    return [Line(f"{cell['template']} on {cell['host'] or 'the host'}: "
+                 f"{cell['status'].replace('_', ' ')}: {cell['message']}", RED)
+            for cell in document["cells"] if cell["status"] != document_mod.RAN]
+
+
+def _failing(document):
+    """Each failing control: its line, whose it is, its evidence and its fix."""
     several = len(document["cells"]) > 1
     found = []
-    for row in document["controls"]:
-        text = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
-        if several:
-            text = f"{row['template']} on {row['host']}  {text}"
-        found.append(Line(text, STATUS_MARKUP.get(row["status"], RED)))
-        found.append(Line(f"        {summary_line(row)}"))
+    not_run = []
+    for finding in findings.failing(document):
+        row = finding.row
+        if row["status"] == verdicts.NOT_RUN:
+            not_run.append(row)
+            continue
+        found.append(Line(_row_text(row, several), RED))
+        owner = finding.owner + (f": {finding.why}" if finding.why else "")
+        if finding.owner != findings.UNDECIDED:
+            found += _wrapped(f"owner: {owner}")
+            found += _wrapped(f"evidence: {summary_line(row)}")
+        else:
+            found += _wrapped(f"stopped: {finding.why or summary_line(row)}")
+        found += _wrapped(f"fix: {finding.fix}")
+    if not_run:
+        found += [Line(f"NOT RUN ({len(not_run)}):", RED)]
+        found += _wrapped(", ".join(_ids(not_run, several)))
     return found
+
+
+def _folded(document):
+    """The controls that do not fail, a line per status."""
+    found = []
+    several = len(document["cells"]) > 1
+    for status, rows in findings.folded(document).items():
+        ids = ", ".join(_ids(rows, several))
+        found.append(Line(f"{status.upper().replace('_', ' ')} ({len(rows)}): {ids}",
+                          STATUS_MARKUP.get(status, ())))
+        if status == verdicts.WAIVED:  # a failure accepted: by whom and until when
+            found += [line for row in rows
+                      for line in _wrapped(f"{row['id']}: {summary_line(row)}")]
+    return found
+
+
+def _ids(rows, several):
+    """Each control's ID once; over several cells, with the number of cells where more."""
+    counts = {}
+    for row in rows:
+        counts[row["id"]] = counts.get(row["id"], 0) + 1
+    return [f"{cid} ({n} cells)" if several and n > 1 else cid for cid, n in counts.items()]
+
+
+def _row_text(row, several):
+    text = f"{row['id']:<7} {row['status'].upper():<9} {row['severity']:<8} {row['title']}"
+    return f"{row['template']} on {row['host']}  {text}" if several else text
+
+
+def _wrapped(text):
+    return [Line(part) for part in textwrap.wrap(text, WIDTH, initial_indent=INDENT,
+                                                 subsequent_indent=INDENT + "  ")]
 
 
 def _evidence_line(row):
@@ -142,6 +201,9 @@ def _gate(document):
     if gate["blocking"]:
         found = [Line(f"gate (--fail-on {gate['fail_on']}): FAILED by "
                       f"{', '.join(gate['blocking'])}", RED)]
+    elif not document_mod.gate_passed(document):
+        found = [Line(f"gate (--fail-on {gate['fail_on']}): FAILED: the run did not run to its "
+                      f"end", RED)]
     else:
         found = [Line(f"gate (--fail-on {gate['fail_on']}): passed", GREEN)]
     unchecked = list(dict.fromkeys(row["id"] for row in document["controls"]
@@ -150,3 +212,16 @@ def _gate(document):
         found.append(Line(f"not checked on this run (not applicable, the gate does not count "
                           f"them): {', '.join(unchecked)}", YELLOW))
     return found
+
+
+def _verdict_line(document):
+    """The last line: the gate, counted in controls."""
+    rows = document["controls"]
+    failing = sum(row["status"] in verdicts.FAILING for row in rows)
+    cells = len(document["cells"])
+    counted = f"{failing} of {len(rows)} controls" + (f" over {cells} cells" if cells > 1 else "")
+    fail_on = document["gate"]["fail_on"]
+    if document_mod.gate_passed(document):
+        return Line(f"vmiso: gate passed (fail on {fail_on}): {counted} fail", GREEN)
+    return Line(f"vmiso: gate FAILED (fail on {fail_on}): {counted} fail or were not decided, "
+                f"{len(document['gate']['blocking'])} block", RED)

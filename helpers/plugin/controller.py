@@ -28,6 +28,7 @@ from helpers.plugin import cells, progress, sampling
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import CELL_ENV, infrastructure_failure
 from helpers.plugin.report import item_controls
+from helpers.verdict import verdicts
 
 DEFAULT_MAX_PARALLEL = 8
 POLL_S = 0.1
@@ -49,17 +50,24 @@ def pytest_runtestloop(session):
     seed = config.getoption("probe_seed")
     seed = sampling.new_seed() if seed is None else seed
     siblings = any("sibling" in item.fixturenames for item in session.items)
-    results = Pool(config, plan, seed, siblings).run()
+    pool = Pool(config, plan, seed, siblings)
+    try:
+        pool.run()
+    finally:  # interrupted too: the cells that ran or were stopped report, the rest not run
+        _conclude(config, report, pool.results(), selected, seed)
+    return True
+
+
+def _conclude(config, report, results, selected, seed):
     documents = [_document_of(report, cell, result, selected, seed) for cell, result in results]
     merged = merge_mod.merge(documents, config.getoption("fail_on"),
                              span=(report.started, time.time()))
     if config.getoption("shard"):
         merged["shard"] = "/".join(map(str, cells.shard(config)))
     report.document = merged
-    report.refused = any(result.returncode == 4 for _, result in results)
-    report.cell_checks = [path for _, result in results
+    report.refused = any(result is not None and result.returncode == 4 for _, result in results)
+    report.cell_checks = [path for _, result in results if result is not None
                           if (path := result.folder / "checks.xml").exists()]
-    return True
 
 
 def _build_probe_guest():
@@ -118,7 +126,10 @@ class Pool:
         except BaseException:
             self._stop_all()
             raise
-        return [(cell, self.done[cell]) for cell in self.plan]
+
+    def results(self):
+        """(cell, CellResult) for every cell of the plan; None for one that never started."""
+        return [(cell, self.done.get(cell)) for cell in self.plan]
 
     def _start(self, cell):
         folder = self.folder / f"{cell.position + 1:03d}-{_slug(cell)}"
@@ -152,12 +163,14 @@ class Pool:
         for process in self.running:
             process.terminate()
         deadline = time.monotonic() + STOP_GRACE_S
-        for process in self.running:
+        for process, (cell, folder, started) in self.running.items():
             try:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            self.done[cell] = CellResult(folder, process.returncode,
+                                         time.monotonic() - started)
 
 
 def _cores(uri):
@@ -184,9 +197,13 @@ def _slug(cell):
 
 
 def _document_of(report, cell, result, selected, seed):
-    """The cell's own document, or one that errs on each selected control saying why not. The
-    cell wrote it with this vmiso: it is read without the schema check (a fifth of a second
-    each, seconds over a night's cells)."""
+    """The cell's own document, or one that errs on each selected control saying why not (not
+    run, for a cell the run never started). The cell wrote it with this vmiso: it is read
+    without the schema check (a fifth of a second each, seconds over a night's cells)."""
+    if result is None:
+        return _unreported(report, cell, selected, seed, verdicts.NOT_RUN,
+                           document_mod.INTERRUPTED, "the run was interrupted before this "
+                           "cell started", returncode=None, duration_s=0.0)
     try:
         document = json.loads((result.folder / "controls.json").read_text())
     except (OSError, ValueError):
@@ -200,16 +217,23 @@ def _document_of(report, cell, result, selected, seed):
 def _broken(report, cell, result, selected, seed):
     message = (f"the cell's run ended (exit {result.returncode}) without a report: "
                f"{result.last_line()} (see {result.log})")
+    return _unreported(report, cell, selected, seed, verdicts.ERROR, document_mod.BROKEN,
+                       message, result.returncode, result.duration_s)
+
+
+def _unreported(report, cell, selected, seed, verdict, status, message, returncode,
+                duration_s):
+    """The document of a cell with no report of its own: each selected control `verdict`."""
     checks = [{"check": f"cell {cell.name}", "controls": [cid], "vantage": "outside",
-               "declared": False, "verdict": "error", "message": message, "duration_s": 0.0,
+               "declared": False, "verdict": verdict, "message": message, "duration_s": 0.0,
                "evidence": []} for cid in selected]
     context = {"host": {"uri": cell.uri or "the lab", "name": None}, "template": str(cell.template),
                "template_file": document_mod.file_facts(cell.template), "probe_seed": seed,
                "given_uri": cell.uri}
     finished = time.time()
     document = document_mod.build(report.controls(checks, context), context,
-                                  finished - result.duration_s, finished,
-                                  report.config.getoption("fail_on"))
-    document["cells"][0].update(status="broken", exit_status=result.returncode,
-                                message=message, position=cell.position)
+                                  finished - duration_s, finished,
+                                  report.config.getoption("fail_on"), status=status,
+                                  message=message)
+    document["cells"][0].update(exit_status=returncode, position=cell.position)
     return document

@@ -16,7 +16,6 @@ Each check is also marked with its controls' severity and risk factor, so `-m cr
 """
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -47,6 +46,10 @@ class ControlReport:
         self.wanted = {}  # --control, --risk, --severity as given (read at collection)
         self.refused = False  # a cell of a run of several refused its template
         self.cell_checks = []  # a run of several: each cell's checks.xml, joined into the run's
+        self.folder = None  # the report folder, held from configure to unconfigure
+        self.items = []  # the selected checks (collected items marked with a control)
+        self.ended_by = None  # (cell status, the line) where the run ends before its end
+        self.written = False
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -68,6 +71,9 @@ class ControlReport:
                 item.add_marker(self.catalog[cid].severity)
                 item.add_marker(f"risk{self.catalog[cid].risk}")
         self._select(config, items)
+
+    def pytest_collection_finish(self, session):
+        self.items = [item for item in session.items if item_controls(item)]
 
     def _select(self, config, items):
         """--control, --risk, --severity: keep the checks of the controls all of them admit."""
@@ -112,41 +118,134 @@ class ControlReport:
     def controls(self, checks=None, context=None):
         """Each control's row: its checks (this run's, or the `checks` given with the `context`
         they ran in) aggregated (helpers/verdict/rows.py)."""
-        adapted = (self.context if context is None else context).get("adapted_controls", ())
+        context = self.context if context is None else context
+        checks = self.checks if checks is None else checks
+        if context.get("lab_root"):
+            checks = [_as_host_paths(check, context["lab_root"]) for check in checks]
         inputs = self.config.stash.get(inputs_key, None)
-        return rows.rows(self.catalog, self.checks if checks is None else checks, adapted,
+        return rows.rows(self.catalog, checks, context.get("adapted_controls", ()),
                          inputs.waivers if inputs is not None else {})
+
+    def claim_folder(self):
+        """Hold the report folder for the whole run, clear the previous run's files, and write
+        a report saying the run has not finished: a run killed outright leaves that, never the
+        previous run's verdicts."""
+        try:
+            self.folder = reportdir.ReportFolder(self.config.getoption("report_dir")).claim()
+        except reportdir.ReportError as err:
+            raise pytest.UsageError(str(err)) from None
+        reportdir.write(self._unfinished(document_mod.RUNNING, "the run started at "
+                                         f"{document_mod.timestamp(self.started)} and has not "
+                                         "finished: it is still running, or it was killed"),
+                        self.folder.path)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_sessionstart(self, session):
+        return (yield from self._noting_usage_errors())
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session):
+        return (yield from self._noting_usage_errors())
+
+    def _noting_usage_errors(self):
+        try:
+            return (yield)
+        except pytest.UsageError as err:
+            self.ended_by = (document_mod.DID_NOT_RUN, f"did not run: {err}")
+            raise
+
+    def pytest_keyboard_interrupt(self, excinfo):
+        """Ctrl-C, SIGTERM, or pytest.exit (the host cannot run vmiso: its one line)."""
+        if isinstance(excinfo.value, KeyboardInterrupt):
+            how = "SIGTERM" if "signal" in str(excinfo.value) else "Ctrl-C"
+            self.ended_by = (document_mod.INTERRUPTED, f"interrupted ({how})")
+        else:
+            self.ended_by = (document_mod.INTERRUPTED, str(excinfo.value.msg))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
+        if self.folder is None:
+            return
         if self.document is None:
-            if not self.checks:
-                return
-            self.document = self._document()
-        self._compare(self.document)
+            self.document = self._document(session)
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) \
                 and not self.other_failures:
-            session.exitstatus = (pytest.ExitCode.TESTS_FAILED
-                                  if self.document["gate"]["blocking"] else pytest.ExitCode.OK)
+            session.exitstatus = (pytest.ExitCode.OK if document_mod.gate_passed(self.document)
+                                  else pytest.ExitCode.TESTS_FAILED)
         if self.refused or "template_refused" in self.context:
             session.exitstatus = EXIT_USAGE  # fix the template, not the host
         name = self.config.getoption("framework")
         if name:
             self.document["framework"] = frameworks.load(name).group(self.document["controls"])
+        try:
+            self._compare(self.document)
+        except reportdir.ReportError as err:
+            self._write(self.document, history=False)  # write first, then fail
+            raise pytest.UsageError(str(err)) from None
         self._write(self.document)
 
-    def _write(self, document):
-        # a run of several cells: pytest's own checks.xml has none of their checks
-        reportdir.write(document, Path(self.config.getoption("report_dir")), self.cell_checks,
-                        self.config.getoption("history"))
+    def pytest_unconfigure(self, config):
+        """Every way a run ends passes here: one that ended before its session finished (bad
+        input read at its start) writes its report now."""
+        if self.folder is None:
+            return
+        if not self.written:
+            reason = self.ended_by or (document_mod.DID_NOT_RUN,
+                                       "did not run: the run ended before its checks")
+            self._write(self._unfinished(*reason), history=False)
+        self.folder.release()
 
-    def _document(self):
+    def _write(self, document, history=True):
+        # a run of several cells: pytest's own checks.xml has none of their checks
+        reportdir.write(document, self.folder.path, self.cell_checks,
+                        self.config.getoption("history") if history else None)
+        self.written = True
+
+    def _document(self, session):
+        """This run's document: the checks that concluded, and where the run ended early,
+        every selected check it did not reach, not run."""
+        checks, status, message = list(self.checks), document_mod.RAN, ""
+        concluded = {c["check"] for c in self.checks}
+        unreached = [item for item in self.items if item.nodeid not in concluded]
+        if unreached or (self.ended_by is not None and not self.items):
+            stop = session.shouldstop or session.shouldfail or "its checks did not all run"
+            status, message = self.ended_by or (document_mod.INTERRUPTED, f"stopped: {stop}")
+            if not self.checks:
+                status = document_mod.DID_NOT_RUN
+            done = len({cid for c in self.checks for cid in c["controls"]})
+            message = (f"{message}; after {done} of "
+                       f"{len(self._selected_controls())} controls")
+            checks += [_not_run(item.nodeid, item_controls(item), message)
+                       for item in unreached]
+        return self._build(checks, status, message)
+
+    def _unfinished(self, status, message):
+        """The document of a run that concluded no check: each selected control not run."""
+        checks = [_not_run("vmiso", [cid], message) for cid in self._selected_controls()]
+        return self._build(checks, status, message)
+
+    def _selected_controls(self):
+        """The controls this run covers: its selected checks' (once collected), else the
+        catalog's that --control, --risk and --severity admit."""
+        if self.items:
+            return list(dict.fromkeys(cid for item in self.items
+                                      for cid in item_controls(item)))
+        try:
+            wanted = selection.given(self.config, self.catalog)
+        except pytest.UsageError:
+            wanted = None
+        admitted = selection.admitted(self.catalog, wanted) if wanted else set(self.catalog)
+        return [cid for cid in self.catalog if cid in admitted]
+
+    def _build(self, checks, status, message):
         context = dict(self.context, **self._file_facts(self.context))
         inputs = self.config.stash.get(inputs_key, None)
-        context.setdefault("template", str(inputs.template_path) if inputs else None)
+        context.setdefault("template", str(inputs.template_path) if inputs else
+                           _given_template(self.config))
         context["given_uri"] = cells.uri_for(self.config)
-        return document_mod.build(self.controls(), context, self.started, time.time(),
-                                  self.config.getoption("fail_on"), self.wanted)
+        return document_mod.build(self.controls(checks, context), context, self.started,
+                                  time.time(), self.config.getoption("fail_on"), self.wanted,
+                                  status, message)
 
     def _file_facts(self, context):
         """Path and SHA-256 of the template and the image the run used."""
@@ -160,11 +259,8 @@ class ControlReport:
 
     def _compare(self, document):
         inputs = self.config.stash.get(inputs_key, None)
-        try:
-            reportdir.finish(document, inputs.baseline if inputs else None,
-                             self.config.getoption("baseline"), self.config.getoption("history"))
-        except reportdir.ReportError as err:
-            raise pytest.UsageError(str(err)) from None
+        reportdir.finish(document, inputs.baseline if inputs else None,
+                         self.config.getoption("baseline"), self.config.getoption("history"))
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.document is None:
@@ -180,6 +276,33 @@ def item_controls(item):
     return [cid for mark in item.iter_markers("control") for cid in mark.args]
 
 
+def _as_host_paths(check, lab_root):
+    """The check's evidence and message naming the files a host owner edits: the lab's libvirt
+    sees its copies under lab_root at the host's own paths (its mount namespace), so the
+    evidence says /etc/libvirt/qemu.conf, not /run/vmiso/<lab>/etc/libvirt/qemu.conf."""
+    from helpers.lab import labconfig  # a lab run's: the plugin itself imports nothing heavy
+
+    def host_path(value):
+        if not isinstance(value, str):
+            return value
+        for folder, hidden in labconfig.BIND_MOUNTS:
+            value = value.replace(f"{lab_root}/{folder}", hidden)
+        return value
+    return dict(check, message=host_path(check["message"]),
+                evidence=[{k: host_path(v) for k, v in e.items()} for e in check["evidence"]])
+
+
+def _not_run(check, controls, message):
+    return {"check": check, "controls": controls, "vantage": "outside", "declared": False,
+            "verdict": verdicts.NOT_RUN, "message": message, "duration_s": 0.0, "evidence": []}
+
+
+def _given_template(config):
+    """The first template as given, for the report of a run that did not read its inputs."""
+    given = config.getoption("template") or ["hardened"]
+    return given[0].partition("=")[0]
+
+
 def _one_line(excinfo):
     text = str(excinfo.value).strip().splitlines()
     return f"{excinfo.typename}: {text[0] if text else ''}"[:300]
@@ -190,4 +313,7 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"{severity}: checks of controls of this severity")
     for risk, name in catalog_mod.RISK_FACTORS.items():
         config.addinivalue_line("markers", f"risk{risk}: checks of risk factor {risk} ({name})")
-    config.pluginmanager.register(ControlReport(config, catalog_mod.load()), "vmiso-report")
+    report = ControlReport(config, catalog_mod.load())
+    config.pluginmanager.register(report, "vmiso-report")
+    if not (config.option.collectonly or config.option.help or config.option.version):
+        report.claim_folder()

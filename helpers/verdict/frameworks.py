@@ -18,10 +18,10 @@ from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import verdicts
 
 FRAMEWORKS_DIR = catalog_mod.CATALOG_PATH.parent / "frameworks"
-NOT_RUN = "not_run"
+NOT_RUN = verdicts.NOT_RUN  # a heading none of whose controls ran, or a control the run missed
 # Worst first, as the report lists statuses.
-WORST_FIRST = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.WAIVED, verdicts.MITIGATED,
-               verdicts.PASS, verdicts.NOT_APPLICABLE)
+WORST_FIRST = (verdicts.FAIL, verdicts.DRIFT, verdicts.ERROR, verdicts.NOT_RUN, verdicts.WAIVED,
+               verdicts.MITIGATED, verdicts.PASS, verdicts.NOT_APPLICABLE)
 
 
 class FrameworkError(ValueError):

@@ -4,6 +4,8 @@
     'pass'
     >>> aggregate(["pass", "error"])
     'error'
+    >>> aggregate(["pass", "not_run"])
+    'not_run'
     >>> control_verdict(declared=["pass"], observed=["fail", "pass"])
     'drift'
 """
@@ -14,10 +16,14 @@ PASS, FAIL, ERROR, MITIGATED = "pass", "fail", "error", "mitigated"
 NOT_APPLICABLE = "not_applicable"
 DRIFT = "drift"  # the template declares one thing, the running guest shows another
 WAIVED = "waived"  # a failure someone accepted until a date (helpers/verdict/waivers.py)
+# The run ended (interrupted, or it could not run) before a check of the control concluded.
+NOT_RUN = "not_run"
 # Control verdicts that fail the run.
-FAILING = (FAIL, DRIFT, ERROR)
+FAILING = (FAIL, DRIFT, ERROR, NOT_RUN)
+# Undecided: never a pass, whatever the severity, and never waived.
+UNDECIDED = (ERROR, NOT_RUN)
 # Worst first: the first of these that any check reached is the control's verdict.
-PRECEDENCE = (FAIL, ERROR, MITIGATED, PASS)
+PRECEDENCE = (FAIL, ERROR, NOT_RUN, MITIGATED, PASS)
 
 
 def aggregate(check_verdicts):

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,14 +36,19 @@ def start(*options, clone=ROOT, prefix=(), env=None, inherit_env=True, merge_std
 
 
 def suite(*options, timeout=RUN_TIMEOUT, **how):
-    """pytest with `options`, finished (see start for `how`); it must leave no lab behind."""
-    process = start(*options, **how)
-    try:
-        stdout, stderr = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.communicate()
-        raise
+    """pytest with `options`, finished (see start for `how`); it must leave no lab behind. A
+    run given no --report-dir writes its report in a folder of its own, removed after (runs
+    side by side would otherwise all want the checkout's reports/)."""
+    with tempfile.TemporaryDirectory(prefix="vmiso-reports-") as reports:
+        if "--report-dir" not in options:
+            options = (*options, "--report-dir", reports)
+        process = start(*options, **how)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert not labs_of(process.pid), f"run {process.pid} left its lab behind"
     assert not orphaned_labs(), f"a cell of run {process.pid} left its lab behind"
     stray = [c for c in lab_cgroups() if not (STATE_DIR / c.name.removeprefix("vmiso-")).exists()]
