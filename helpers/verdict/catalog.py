@@ -5,6 +5,8 @@
     'critical'
     >>> catalog["NET-01"].template_rule      # helpers/template/rules.py's host_filter
     'host_filter'
+    >>> catalog["ESC-01"].owner              # who fixes it: qemu.conf is the host's
+    'host'
 """
 
 import re
@@ -25,9 +27,14 @@ RISK_FACTORS = {
     6: "patch levels",
     7: "management plane",
 }
+# Whose a failing control is: fixed on the hypervisor host (its libvirt, QEMU and kernel
+# configuration, packages, network and firewall), in the template (the domain XML or xl.cfg),
+# or either (the host's setting or the template's element, whichever the operator owns).
+HOST, TEMPLATE, HOST_OR_TEMPLATE = "host", "template", "host or template"
+OWNERS = (HOST, TEMPLATE, HOST_OR_TEMPLATE)
 # --fail-on: the lowest severity whose failure fails the run, or any.
 FAIL_ON = ("any",) + SEVERITIES
-REQUIRED = ("title", "risk", "severity", "references", "remediation", "checks")
+REQUIRED = ("title", "risk", "severity", "owner", "references", "remediation", "checks")
 OPTIONAL = ("mirrored", "template_rule", "qtree")
 CHECK_NAME = re.compile(r"^suites/test_\w+\.py::test_\w+$")
 RULE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -43,6 +50,7 @@ class Control:
     title: str
     risk: int
     severity: str
+    owner: str  # one of OWNERS: whose setting the remediation changes
     references: tuple
     remediation: str
     checks: tuple  # "suites/<file>.py::<check>": every check marked with the control
@@ -70,7 +78,10 @@ def _control(cid, fields):
                            f"{', '.join(SEVERITIES)}")
     if fields["risk"] not in RISK_FACTORS:
         raise CatalogError(f"control {cid}: risk {fields['risk']!r} is not a factor 1-7")
-    return Control(cid, fields["title"], fields["risk"], fields["severity"],
+    if fields["owner"] not in OWNERS:
+        raise CatalogError(f"control {cid}: owner {fields['owner']!r} is not one of "
+                           f"{', '.join(repr(o) for o in OWNERS)}")
+    return Control(cid, fields["title"], fields["risk"], fields["severity"], fields["owner"],
                    tuple(fields["references"]), fields["remediation"].strip(), _checks(cid, fields),
                    bool(fields.get("mirrored", False)), _template_rule(cid, fields),
                    _qtree(cid, fields))

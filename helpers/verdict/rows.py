@@ -2,7 +2,7 @@
 with its catalog entry and its active waiver.
 
     rows(catalog, checks, adapted=("ESC-06",), waivers={})
-    # [{"id": "HV-01", "status": "pass", "checks": [...], "evidence": [...], ...}, ...]
+    # [{"id": "HV-01", "status": "pass", "owner": "template", "checks": [...], ...}, ...]
 
 A check result is the dict the report plugin records for a check: check (its node id),
 controls, vantage, declared (whether it reads the template as declared), verdict, message,
@@ -30,6 +30,7 @@ def _row(control, checks, adapted, waiver):
         "severity": control.severity,
         "status": verdicts.after_waiver(status, waiver is not None and waiver.active),
         "references": list(control.references), "remediation": control.remediation,
+        "owner": control.owner,
         "duration_s": round(sum(c["duration_s"] for c in checks), 3),
         "evidence": [dict(e, check=c["check"]) for c in checks for e in c["evidence"]],
         "checks": [{k: c[k] for k in CHECK_FIELDS} for c in checks],

@@ -61,7 +61,7 @@ def _row(cid, control, verdict, message, entries):
     return {
         "id": cid, "title": control.title, "risk": control.risk, "severity": control.severity,
         "status": verdicts.aggregate([verdict]), "references": list(control.references),
-        "remediation": control.remediation, "duration_s": 0.0,
+        "remediation": control.remediation, "owner": control.owner, "duration_s": 0.0,
         "evidence": [dict(e.as_dict(), check=check) for e in entries],
         "checks": [{"check": check, "vantage": "outside", "declared": True, "verdict": verdict,
                     "message": message, "duration_s": 0.0}],

@@ -116,6 +116,10 @@ def test_every_control_names_a_check():
     assert [cid for cid, control in CATALOG.items() if not control.checks] == []
 
 
+def test_every_control_names_its_owner():
+    assert {cid: c.owner for cid, c in CATALOG.items() if c.owner not in catalog.OWNERS} == {}
+
+
 def test_template_rules_are_those_of_rules_py():
     assert rule_mismatches(CATALOG, rules.XML_CONTROLS) == []
 
@@ -176,6 +180,7 @@ ENTRY = """["HV-01"]
 title = "No floppy controller"
 risk = 1
 severity = "critical"
+owner = "template"
 references = []
 remediation = "Remove it."
 """
@@ -199,3 +204,22 @@ def test_a_malformed_field_is_named_in_one_line(tmp_path, fields):
     with pytest.raises(catalog.CatalogError) as raised:
         catalog.load(path)
     assert str(raised.value).startswith(MALFORMED[fields]) and "\n" not in str(raised.value)
+
+
+OWNERLESS = ENTRY.replace('owner = "template"\n', "") + CHECKS
+WRONG_OWNER = {
+    'owner = "hypervisor"': "control HV-01: owner 'hypervisor' is not one of 'host', 'template', "
+                            "'host or template'",
+    'owner = "Host"': "control HV-01: owner 'Host' is not one of",
+    "owner = 1": "control HV-01: owner 1 is not one of",
+    "": "control HV-01 lacks owner",
+}
+
+
+@pytest.mark.parametrize("owner", WRONG_OWNER)
+def test_an_unknown_or_missing_owner_is_refused(tmp_path, owner):
+    path = tmp_path / "controls.toml"
+    path.write_text(OWNERLESS + owner + "\n")
+    with pytest.raises(catalog.CatalogError) as raised:
+        catalog.load(path)
+    assert str(raised.value).startswith(WRONG_OWNER[owner]) and "\n" not in str(raised.value)

@@ -1,8 +1,11 @@
 """Each control's row: drift only where the template and the guest describe one fact and vmiso
-did not change it, a waiver only over a failure, and no row for a control no check tested."""
+did not change it, a waiver only over a failure, no row for a control no check tested, and
+each row says whose its control is (the host's, the template's or either's)."""
 
 import datetime
+import json
 
+from helpers.output import document
 from helpers.verdict import catalog
 from helpers.verdict.rows import rows
 from helpers.verdict.waivers import Waiver
@@ -48,3 +51,19 @@ def test_a_row_carries_its_checks_and_their_evidence_in_catalog_order():
                                                         "suites/test_x.py::one"]
     assert found[0]["evidence"][1] == {"what": "one", "check": "suites/test_x.py::one"}
     assert found[0]["duration_s"] == 1.0
+
+
+def test_a_row_says_whose_its_control_is():
+    checks = [check(["HV-01", "ESC-06", "NET-01"], "fail")]
+    assert {row["id"]: row["owner"] for row in rows(CATALOG, checks)} == {
+        "HV-01": "template", "ESC-06": "host or template", "NET-01": "host or template"}
+
+
+def test_the_schema_admits_every_owner_and_a_row_of_an_older_run_without_one():
+    schema = json.loads(document.SCHEMA_PATH.read_text())
+    assert tuple(schema["$defs"]["control"]["properties"]["owner"]["enum"]) == catalog.OWNERS
+    found = rows(CATALOG, [check(["HV-01", "ESC-06"], "fail")])
+    for row in found:
+        row["evidence"] = []
+    del found[1]["owner"]  # a row of a document written before rows carried an owner
+    document.validate(document.build(found, {"host": {"name": "hv1"}}, 0.0, 1.0))
