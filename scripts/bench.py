@@ -263,8 +263,8 @@ def static_run(count=100):
             paths.append(str(path))
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "scripts.check_templates", *paths,
-                        "--report-dir", str(Path(folder) / "reports")],
-                       cwd=ROOT, capture_output=True)
+                        "--report-dir", str(Path(folder) / "reports"), "--source-root",
+                        str(folder)], cwd=ROOT, capture_output=True, check=True)
         wall = time.monotonic() - started
     # the largest child so far: run first, this is the static run's own peak
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

@@ -1,7 +1,10 @@
 """Static template findings as a SARIF 2.1.0 log, for code hosts to annotate the template's line.
 
-    log = build(["templates/leaky.xml"], findings, catalog.load(), "0.6.0+3fe84d7a1b2c")
+    log = build(["templates/leaky.xml"], findings, catalog.load(), "0.6.0+3fe84d7a1b2c",
+                source_root=Path("/srv/vms"))
     log["runs"][0]["results"][0]["ruleId"]          # "HV-01", at its finding's line
+    log["runs"][0]["artifacts"][0]["location"]      # {"uri": "templates/leaky.xml",
+                                                    #  "uriBaseId": "SRCROOT"}
     write(log, Path("reports/templates.sarif"))     # for github/codeql-action/upload-sarif
 
 Each control passed in the catalog is a rule, in catalog order, whether it has findings or not:
@@ -10,6 +13,15 @@ rule indices then stay the same from run to run, and a clean log still says what
 rule's security-severity; its level follows the control's severity. A finding's fingerprint is
 made of its control, template and message, not its line, so an element that moves is the same
 alert. The format: https://docs.oasis-open.org/sarif/sarif/v2.1.0/ (errata 01).
+
+With a source root (the repository's top level), every template is named by its path relative
+to it, percent-encoded, with uriBaseId SRCROOT, and run.originalUriBaseIds gives SRCROOT's
+absolute file:// URI (SARIF 3.14.14: ending in '/'); a template outside the root raises
+OutsideSourceRoot. GitHub code scanning reads a relative uri as relative to the repository's root
+and ignores originalUriBaseIds (docs.github.com, "SARIF support for code scanning", "Specifying the
+root for source files"; github/codeql-action#2215), so the root must be the repository's top
+level; a leading './' defeats it (github/codeql-action#2829), so none is written. Without a source
+root, a relative path is written as given and an absolute one as a file:// URI.
 """
 
 import hashlib
@@ -17,7 +29,7 @@ import json
 import os
 import re
 from collections import Counter
-from pathlib import PurePath, PurePosixPath
+from pathlib import Path, PurePath, PurePosixPath
 from urllib.parse import quote
 
 from helpers.verdict.catalog import RISK_FACTORS
@@ -32,19 +44,48 @@ FINGERPRINT = "vmisoFinding/v1"
 XML_ELEMENT = re.compile(r"(<[^<>`\n]+>)")  # an element named in a remediation
 
 
-def build(templates, findings, catalog, version):
+class OutsideSourceRoot(ValueError):
+    """A template that does not lie under the source root, so no relative URI can name it."""
+
+    def __init__(self, template, root):
+        super().__init__(f"template {template} is outside the source root {root}")
+        self.template, self.root = template, root
+
+
+def build(templates, findings, catalog, version, source_root=None):
     templates = list(dict.fromkeys(os.fspath(t) for t in templates))
+    locations = {t: _location(t, source_root) for t in templates}
     rules = list(catalog)
     seen = Counter()
-    results = [_result(f, rules, templates, catalog, seen) for f in findings]
+    results = [_result(f, rules, templates, locations, catalog, seen) for f in findings]
     driver = {"name": "vmiso", "semanticVersion": version, "version": version,
               "rules": [_rule(catalog[cid]) for cid in rules]}
     run = {"tool": {"driver": driver},
            "invocations": [{"executionSuccessful": True}],
-           "artifacts": [{"location": _location(t)} for t in templates],
+           "artifacts": [{"location": locations[t]} for t in templates],
            "columnKind": "utf16CodeUnits",
            "results": results}
+    if source_root is not None:
+        run["originalUriBaseIds"] = {SOURCE_ROOT: {"uri": root_uri(source_root)}}
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def root_uri(source_root):
+    """The source root's absolute file:// URI, ending in '/' as SARIF asks of a base."""
+    uri = Path(os.path.abspath(source_root)).as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def relative_uri(template, source_root):
+    """The template's path under the source root as a relative URI reference (POSIX,
+    percent-encoded); OutsideSourceRoot when it is not under it. Both are taken as absolute
+    paths, symbolic links in their folders followed where the plain paths do not match."""
+    path, root = Path(os.path.abspath(template)), Path(os.path.abspath(source_root))
+    if not path.is_relative_to(root):
+        path, root = path.parent.resolve() / path.name, root.resolve()
+    if path == root or not path.is_relative_to(root):
+        raise OutsideSourceRoot(template, Path(os.path.abspath(source_root)))
+    return quote(path.relative_to(root).as_posix(), safe="/")
 
 
 def write(log, path):
@@ -99,21 +140,23 @@ def _is_link(reference):
     return re.fullmatch(r"https?://\S+", reference) is not None
 
 
-def _location(template):
+def _location(template, source_root=None):
+    if source_root is not None:
+        return {"uri": relative_uri(template, source_root), "uriBaseId": SOURCE_ROOT}
     path = PurePath(template)
     if path.is_absolute():
         return {"uri": path.as_uri()}
     return {"uri": quote(PurePosixPath(path).as_posix(), safe="/"), "uriBaseId": SOURCE_ROOT}
 
 
-def _result(finding, rules, templates, catalog, seen):
+def _result(finding, rules, templates, locations, catalog, seen):
     template = os.fspath(finding.template)
     if finding.control not in catalog:
         raise ValueError(f"a finding names control {finding.control}, which the catalog lacks")
     if template not in templates:
         raise ValueError(f"a finding names template {template}, which is not among the "
                          f"templates ({', '.join(templates)})")
-    where = {"artifactLocation": {**_location(template), "index": templates.index(template)}}
+    where = {"artifactLocation": {**locations[template], "index": templates.index(template)}}
     if finding.line is not None:
         where["region"] = {"startLine": finding.line}
     key = "\0".join((finding.control, template, finding.message))

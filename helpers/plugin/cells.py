@@ -46,32 +46,17 @@ def templates(config):
         if equals and not image:
             raise pytest.UsageError(f"{OPT_TEMPLATE} {value}: no image after '='; give "
                                     f"{OPT_TEMPLATE} TEMPLATE=IMAGE or leave '=' out")
-        for path in _template_files(name):
-            found.append((path, Path(image) if image else
-                          Path(default_image) if default_image else None))
-    _refuse_same_names(found)
+        try:
+            paths = templatefile.folder_files(name)
+        except templatefile.TemplateArgumentError as err:
+            raise pytest.UsageError(f"{OPT_TEMPLATE} {err}") from None
+        found += [(path, Path(image) if image else Path(default_image) if default_image else None)
+                  for path in paths]
+    try:
+        templatefile.refuse_same_names(path for path, _ in found)
+    except templatefile.TemplateArgumentError as err:
+        raise pytest.UsageError(f"{OPT_TEMPLATE}: {err}") from None
     return found
-
-
-def _template_files(value):
-    path = templatefile.locate(value)
-    if not path.is_dir():
-        return [path]
-    files = sorted(path.glob("*.xml"))
-    if not files:
-        raise pytest.UsageError(f"{OPT_TEMPLATE} {value}: the folder has no *.xml template; "
-                                f"name a folder of libvirt domain XML files")
-    return files
-
-
-def _refuse_same_names(found):
-    seen = {}
-    for path, _ in found:
-        if path.stem in seen:
-            raise pytest.UsageError(f"{OPT_TEMPLATE}: two templates named {path.stem} "
-                                    f"({seen[path.stem]}, {path}); the report names templates "
-                                    f"by file name, give each once under its own name")
-        seen[path.stem] = path
 
 
 def hosts(config):

@@ -4,6 +4,11 @@ domain XML libvirt's libxl driver would make of it; with the line of each XML el
     template = read(locate("hardened"))          # a built-in name or a path
     template.domain.machine          # 'q35'
     template.line_of(template.domain.root.find("devices/video"))   # 52
+    paths = expand(["templates/", "xen/web.cfg"], XML_OR_XL_CFG)   # a folder gives its files
+
+What names a template is the same for every command (vmiso conformance --template, vmiso
+check-templates): a built-in name, a file, or a folder of them; a problem with it raises
+TemplateArgumentError, one line each command prefixes with its own option.
 """
 
 import xml.etree.ElementTree as ET
@@ -16,6 +21,10 @@ from helpers.template import xlcfg, xlxml
 from helpers.template.domxml import Domain, TemplateError
 
 TEMPLATES = CHECKOUT / "templates"  # the built-in templates, by name
+# The files a folder given as a template holds, {pattern: what they are}: a live run boots
+# domain XML; a static run reads xl.cfg files as well (xl's own convention: NAME.cfg).
+DOMAIN_XML = {"*.xml": "libvirt domain XML"}
+XML_OR_XL_CFG = {"*.xml": "libvirt domain XML", "*.cfg": "xl.cfg"}
 
 # The xl.cfg settings each libvirt element comes from, most specific first (an element of an
 # xl.cfg template is placed on the first of them the file sets).
@@ -45,10 +54,49 @@ class TemplateFile:
         return self.lines.get(element)
 
 
+class TemplateArgumentError(ValueError):
+    """A template argument that names no usable set of templates (one line, without the
+    option's name: each command adds its own)."""
+
+
 def locate(value):
     """A built-in template's file (hardened, leaky) or the path given."""
     built_in = TEMPLATES / f"{value}.xml"
     return built_in if built_in.exists() else Path(value)
+
+
+def folder_files(value, kinds=DOMAIN_XML):
+    """The template files one argument names: a built-in's or the file given, or the files of
+    the folder given that match `kinds`' patterns (not its subfolders'), sorted by path."""
+    path = locate(value)
+    if not path.is_dir():
+        return [path]
+    files = sorted({found for pattern in kinds for found in path.glob(pattern)})
+    if not files:
+        raise TemplateArgumentError(
+            f"{value}: the folder has no {' or '.join(kinds)} template; name a folder of "
+            f"{' or '.join(kinds.values())} files")
+    return files
+
+
+def refuse_same_names(paths):
+    """TemplateArgumentError when two templates share a file name (a report names each
+    template by it)."""
+    seen = {}
+    for path in paths:
+        if path.stem in seen:
+            raise TemplateArgumentError(
+                f"two templates named {path.stem} ({seen[path.stem]}, {path}); the report names "
+                f"templates by file name, give each once under its own name")
+        seen[path.stem] = path
+
+
+def expand(values, kinds=DOMAIN_XML):
+    """Every template file the arguments name (folder_files of each), in the order given;
+    TemplateArgumentError for an empty folder or two templates of one name."""
+    paths = [path for value in values for path in folder_files(value, kinds)]
+    refuse_same_names(paths)
+    return paths
 
 
 def parse_with_lines(text):

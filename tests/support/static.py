@@ -4,6 +4,7 @@
 """
 
 import json
+from pathlib import Path
 
 from scripts import check_templates
 
@@ -16,7 +17,8 @@ def declared_verdicts(report):
 
 def static_verdicts(template, folder):
     """The same from `make check-templates` on the template (its decided controls only)."""
-    check_templates.main([str(template), "--report-dir", str(folder)])
+    check_templates.main([str(template), "--report-dir", str(folder),
+                          "--source-root", str(Path(template).parent)])
     document = json.loads((folder / template.stem / "controls.json").read_text())
     return {c["id"]: c["checks"][0]["verdict"] for c in document["controls"]
             if not c["checks"][0]["message"].startswith("static run")}

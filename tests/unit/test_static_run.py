@@ -1,4 +1,4 @@
-"""The static run (make check-templates): verdicts, report files and SARIF from template files
+"""The static run (vmiso check-templates): verdicts, report files and SARIF from template files
 alone, in a plain virtual environment without libvirt."""
 
 import json
@@ -64,7 +64,8 @@ def test_the_sarif_log_validates_and_points_at_the_offending_lines(reports):
 def test_a_broken_template_is_one_line_and_exit_4(tmp_path, capsys):
     broken = tmp_path / "broken.xml"
     broken.write_text("<domain><devices>")
-    assert check_templates.main([str(broken), "--report-dir", str(tmp_path)]) == 4
+    assert check_templates.main([str(broken), "--report-dir", str(tmp_path),
+                                 "--source-root", str(tmp_path)]) == 4
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not well-formed XML" in err
 
@@ -106,7 +107,8 @@ vfb = [ 'vnc=1,vnclisten=127.0.0.1' ]
 
 def test_an_xl_cfg_hvm_guest_gets_the_verdicts_of_its_device_model(tmp_path):
     (tmp_path / "desk.cfg").write_text(XL_HVM)
-    check_templates.main([str(tmp_path / "desk.cfg"), "--report-dir", str(tmp_path / "r")])
+    check_templates.main([str(tmp_path / "desk.cfg"), "--report-dir", str(tmp_path / "r"),
+                          "--source-root", str(tmp_path)])
     found = statuses(tmp_path / "r", "desk")
     failing = {cid for cid, (status, _) in found.items() if status == "fail"}
     assert {"HV-01", "HV-02", "HV-03", "HV-04", "HV-05", "MGT-01"} <= failing
@@ -116,7 +118,8 @@ def test_an_xl_cfg_hvm_guest_gets_the_verdicts_of_its_device_model(tmp_path):
 
 def test_an_xl_cfg_pv_guest_has_no_emulated_device(tmp_path):
     (tmp_path / "web.cfg").write_text(XL_PV)
-    check_templates.main([str(tmp_path / "web.cfg"), "--report-dir", str(tmp_path / "r")])
+    check_templates.main([str(tmp_path / "web.cfg"), "--report-dir", str(tmp_path / "r"),
+                          "--source-root", str(tmp_path)])
     found = statuses(tmp_path / "r", "web")
     for cid in ("HV-01", "HV-02", "HV-03", "HV-04", "HV-05", "HV-06", "HV-07", "HV-09",
                 "MGT-01"):
@@ -127,7 +130,8 @@ def test_an_xl_cfg_pv_guest_has_no_emulated_device(tmp_path):
 
 def test_an_xl_cfg_finding_points_at_the_setting_that_made_the_device(tmp_path):
     (tmp_path / "desk.cfg").write_text(XL_HVM)
-    check_templates.main([str(tmp_path / "desk.cfg"), "--report-dir", str(tmp_path / "r")])
+    check_templates.main([str(tmp_path / "desk.cfg"), "--report-dir", str(tmp_path / "r"),
+                          "--source-root", str(tmp_path)])
     results = json.loads((tmp_path / "r" / "vmiso.sarif").read_text())["runs"][0]["results"]
     lines = XL_HVM.splitlines()
 
