@@ -202,6 +202,19 @@ class Lab:
                                f"{START_TIMEOUT}s; see {self.root / 'log/libvirt/libvirtd.log'}")
             time.sleep(0.1)
 
+    def _refused(self, said):
+        """Why the lab's libvirtd refused its first connection, from its log: a setting it
+        cannot apply ends its driver's start (e.g. security_driver = "apparmor" on a kernel
+        without AppArmor)."""
+        log = self.root / "log/libvirt/libvirtd.log"
+        cause = driver_failure(log.read_text(errors="replace") if log.exists() else "")
+        where = ("this machine's /etc/libvirt (host profile system)" if self.profile == "system"
+                 else f"the lab's {self.profile} host profile")
+        if cause is None:
+            return f"the lab's libvirtd refused its first connection ({said}); see {log}"
+        return (f"the lab's libvirtd could not start: {cause}; fix that setting in {where} "
+                f"(qemu.conf, libvirtd.conf), or see {log}")
+
     def _replaced_emulator(self):
         """Shell steps that put a copy of QEMU over the real one inside the lab's mount namespace
         and delete the copy: every guest then runs a binary that no longer exists on disk, as
@@ -212,7 +225,10 @@ class Lab:
 
     def _define_network(self):
         import libvirt
-        conn = libvirt.open(self.uri)
+        try:
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError as err:
+            raise LabError(self._refused(err.get_error_message())) from None
         route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
             netfilter.define_no_host_access(conn, [HOST_ADDRESS, MGMT_HOST_ADDRESS,
@@ -246,6 +262,28 @@ class Lab:
             return False
         _kill_and_wait([pid])
         return True
+
+
+def driver_failure(log):
+    """The first error of the block that ended a libvirtd driver's start, with the failure it
+    caused ("Security driver apparmor not enabled (Initialization of QEMU state driver
+    failed)"); None where the log shows none."""
+    lines = log.splitlines()
+    failed = [i for i, line in enumerate(lines)
+              if " error : " in line and "state driver failed" in line]
+    if not failed:
+        return None
+    first = failed[-1]
+    while first > 0 and " error : " in lines[first - 1]:
+        first -= 1
+    cause, failure = (_error_text(lines[i]) for i in (first, failed[-1]))
+    return cause if cause == failure else f"{cause} ({failure.partition(':')[0]})"
+
+
+def _error_text(line):
+    """'unsupported configuration: Security driver apparmor not enabled' from a log line
+    '<time>: <pid>: error : virSecurityDriverLookup:72 : unsupported configuration: ...'."""
+    return line.split(" error : ", 1)[1].split(" : ", 1)[-1].strip()
 
 
 def namespaces_of(run_id):

@@ -23,7 +23,7 @@ from helpers.output import document as document_mod
 from helpers.output import reportdir, terminal
 from helpers.plugin import cells, selection
 from helpers.plugin.inputs import inputs_key
-from helpers.plugin.options import EXIT_USAGE
+from helpers.plugin.options import EXIT_USAGE, runs_suites
 from helpers.verdict import catalog as catalog_mod
 from helpers.verdict import frameworks, rows, verdicts
 from helpers.verdict.evidence import Evidence
@@ -315,5 +315,6 @@ def pytest_configure(config):
         config.addinivalue_line("markers", f"risk{risk}: checks of risk factor {risk} ({name})")
     report = ControlReport(config, catalog_mod.load())
     config.pluginmanager.register(report, "vmiso-report")
-    if not (config.option.collectonly or config.option.help or config.option.version):
+    if runs_suites(config) and not (config.option.collectonly or config.option.help
+                                     or config.option.version):
         report.claim_folder()
