@@ -13,6 +13,8 @@ import contextlib
 import io
 import os
 import sys
+import time
+from pathlib import Path
 
 from helpers import CHECKOUT
 
@@ -94,12 +96,64 @@ def conformance(args):
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if "-h" in args or "--help" in args:
         return conformance_help(pytest)
-    status = int(pytest.main(pytest_args(args)))
+    started = time.time()
+    said = Said(sys.stderr)
+    with contextlib.redirect_stderr(said):
+        status = int(pytest.main(pytest_args(args)))
     if status == PYTEST_NO_TESTS:
         print("vmiso: no check matches the selection (--control, --risk, --severity, -m, -k); "
               "widen it", file=sys.stderr)
-        return EXIT_USAGE
+        status = EXIT_USAGE
+    if status != EXIT_PASSED:
+        report_anyway(args, said.last_error() or f"pytest ended with status {status}", started)
     return status
+
+
+class Said(io.TextIOBase):
+    """stderr as it is, remembering its last error line (pytest's one line for an option it
+    refused before vmiso's plugins ran)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.error_lines = []
+
+    def write(self, text):
+        self.error_lines += [line for line in text.splitlines() if "error:" in line.lower()]
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+    def last_error(self):
+        if not self.error_lines:
+            return None
+        return self.error_lines[-1].strip().removeprefix("pytest.main(): error: ")
+
+
+def report_anyway(args, line, started):
+    """Where pytest ended before vmiso's report plugin wrote a report (an option it refused),
+    the report folder still gets one: every control not run, and why."""
+    from helpers.output import reportdir
+    from helpers.verdict import catalog
+
+    report_dir = Path(given(args, "--report-dir") or "reports")
+    try:
+        written = (report_dir / "controls.json").stat().st_mtime >= started
+    except OSError:
+        written = False
+    if not written:
+        reportdir.write_did_not_run(report_dir, catalog.load(), f"did not run: {line}", started,
+                                    given(args, "--template"))
+
+
+def given(args, option):
+    """The first value of `option` in `args` ("--opt VALUE" or "--opt=VALUE"), or None."""
+    for i, arg in enumerate(args):
+        if arg == option and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(option + "="):
+            return arg.partition("=")[2]
+    return None
 
 
 def conformance_help(pytest):

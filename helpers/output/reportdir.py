@@ -16,10 +16,12 @@ import fcntl
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 from helpers.output import checksxml, history, html, junit
 from helpers.output import document as document_mod
+from helpers.verdict import rows, verdicts
 
 LOCK_NAME = ".vmiso.lock"
 # What a run writes in its folder: the files a claim clears, whatever the previous run left.
@@ -104,6 +106,27 @@ def _remove(path):
             path.unlink()
     except FileNotFoundError:
         pass
+
+
+def write_did_not_run(report_dir, catalog, message, started, template=None, fail_on="any"):
+    """The report of a run that ended before vmiso's report plugin could write one (pytest
+    refused an option): each control of `catalog` not run, saying `message`. Nothing is written
+    where another run holds the folder."""
+    try:
+        folder = ReportFolder(report_dir).claim()
+    except ReportError:
+        return False
+    checks = [{"check": "vmiso", "controls": [cid], "vantage": "outside", "declared": False,
+               "verdict": verdicts.NOT_RUN, "message": message, "duration_s": 0.0,
+               "evidence": []} for cid in catalog]
+    context = {"template": template}
+    document = document_mod.build(rows.rows(catalog, checks), context, started, time.time(),
+                                  fail_on, status=document_mod.DID_NOT_RUN, message=message)
+    try:
+        write(document, folder.path)
+    finally:
+        folder.release()
+    return True
 
 
 def replace(path, text):

@@ -5,7 +5,8 @@
     vmiso: checking NET-01 Guest cannot reach services on the host
 
 A control is announced when its first check starts. Lines go to pytest's terminal between its
-own progress marks; -qq silences them.
+own progress marks, also at -qq (what the vmiso command runs with: no pytest summary); -qqq
+silences them.
 """
 
 import contextlib
@@ -14,7 +15,7 @@ import pytest
 
 from helpers.plugin.report import item_controls
 
-QUIET_BELOW = -2  # pytest's verbosity at -qq
+QUIET_BELOW = -3  # pytest's verbosity at -qqq
 
 
 def say(config, text):

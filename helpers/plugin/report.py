@@ -21,7 +21,7 @@ import pytest
 
 from helpers.output import document as document_mod
 from helpers.output import reportdir, terminal
-from helpers.plugin import cells, selection
+from helpers.plugin import selection
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import EXIT_USAGE, runs_suites
 from helpers.verdict import catalog as catalog_mod
@@ -50,6 +50,7 @@ class ControlReport:
         self.items = []  # the selected checks (collected items marked with a control)
         self.ended_by = None  # (cell status, the line) where the run ends before its end
         self.written = False
+        self.interrupted = False  # Ctrl-C or SIGTERM, not a host that cannot run vmiso
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -159,6 +160,7 @@ class ControlReport:
         if isinstance(excinfo.value, KeyboardInterrupt):
             how = "SIGTERM" if "signal" in str(excinfo.value) else "Ctrl-C"
             self.ended_by = (document_mod.INTERRUPTED, f"interrupted ({how})")
+            self.interrupted = True
         else:
             self.ended_by = (document_mod.INTERRUPTED, str(excinfo.value.msg))
 
@@ -210,8 +212,8 @@ class ControlReport:
         if unreached or (self.ended_by is not None and not self.items):
             stop = session.shouldstop or session.shouldfail or "its checks did not all run"
             status, message = self.ended_by or (document_mod.INTERRUPTED, f"stopped: {stop}")
-            if not self.checks:
-                status = document_mod.DID_NOT_RUN
+            if not self.checks and self.ended_by is not None and not self.interrupted:
+                status = document_mod.DID_NOT_RUN  # the host could not run vmiso
             done = len({cid for c in self.checks for cid in c["controls"]})
             message = (f"{message}; after {done} of "
                        f"{len(self._selected_controls())} controls")
@@ -242,7 +244,8 @@ class ControlReport:
         inputs = self.config.stash.get(inputs_key, None)
         context.setdefault("template", str(inputs.template_path) if inputs else
                            _given_template(self.config))
-        context["given_uri"] = cells.uri_for(self.config)
+        given = self.config.getoption("libvirt_uri")
+        context["given_uri"] = given[0] if len(given) == 1 else None  # several: cells say
         return document_mod.build(self.controls(checks, context), context, self.started,
                                   time.time(), self.config.getoption("fail_on"), self.wanted,
                                   status, message)

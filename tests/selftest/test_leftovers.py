@@ -9,6 +9,7 @@ themselves)."""
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import time
@@ -19,8 +20,8 @@ import pytest
 
 from helpers.lab.lab import Lab
 from helpers.vm import runlease
-from tests.support.suite import ROOT, interrupt, lab_cgroups, run_suite
-from tests.support.suite import start as suite_process
+from tests.support.reports import plant_previous_run, true_report
+from tests.support.suite import ROOT, interrupt, lab_cgroups, run_suite, start_vmiso
 
 STATE_DIR = Path("/run/vmiso")
 REAL_HOST_WORKROOT = Path("/var/tmp/vmiso/guests")
@@ -31,8 +32,8 @@ IDLE_DOMAIN = """<domain type='qemu'><name>{name}</name><memory unit='MiB'>32</m
 
 
 def start(*options, report_dir):
-    return suite_process("suites", "-v", "--report-dir", str(report_dir), *options,
-                         merge_stderr=True)
+    """A run of the vmiso command, its checks' outcomes on their own lines (-v over its -qq)."""
+    return start_vmiso("-vvv", "--report-dir", str(report_dir), *options, merge_stderr=True)
 
 
 def wait_for(condition, what, timeout=240):
@@ -84,7 +85,10 @@ def leftovers(run_id):
 
 @pytest.mark.parametrize("sig, moment", [(signal.SIGTERM, "boot"), (signal.SIGINT, "boot"),
                                          (signal.SIGTERM, "checks"), (signal.SIGINT, "checks")])
-def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
+def test_interrupt_leaves_nothing_behind_and_a_report_that_says_so(sig, moment, tmp_path):
+    """Exit 2; the report replaces the earlier run's, says what stopped the run and after how
+    many controls, and every check the run did not reach is not run."""
+    plant_previous_run(tmp_path)
     proc = start("--control", "HV-01,HV-03,HV-06", report_dir=tmp_path)
     run_id = lab_of(proc)
     if moment == "boot":
@@ -93,6 +97,29 @@ def test_interrupt_leaves_nothing_behind(sig, moment, tmp_path):
         first_check_done(proc)
     interrupt(proc, sig)
     assert not leftovers(run_id)
+    how = "SIGTERM" if sig == signal.SIGTERM else "Ctrl-C"
+    report = true_report(tmp_path, message=f"interrupted ({how}); after ")
+    controls = report["cells"][0]["message"].rpartition("after ")[2]
+    done, _, selected = controls.partition(" of ")
+    assert selected == "3 controls" and int(done) < 3
+    assert sum(row["status"] == "not_run" for row in report["controls"]) >= 3 - int(done)
+
+
+def test_a_second_run_into_the_same_report_folder_is_refused(tmp_path):
+    """While a run holds its folder, another run into it ends at once with one line (exit 4)
+    and writes nothing there; the first run's report is its own."""
+    first = start("--control", "HV-03", report_dir=tmp_path)
+    booting(lab_of(first))
+    second = start("--control", "HV-01", report_dir=tmp_path)
+    out, _ = second.communicate(timeout=120)
+    assert second.returncode == 4, out[-2000:]
+    assert f"report folder {tmp_path} is in use by another vmiso run (pid {first.pid})" in out
+    assert "Traceback" not in out
+    out, _ = first.communicate(timeout=600)
+    assert first.returncode == 0, out[-2000:]
+    report = json.loads((tmp_path / "controls.json").read_text())
+    assert [row["id"] for row in report["controls"]] == ["HV-03"]
+    assert report["cells"][0]["status"] == "ran"
 
 
 def labs_of_cells(proc, count):
@@ -116,11 +143,14 @@ def test_interrupting_a_run_of_several_templates_leaves_nothing_behind(sig, tmp_
     """The controller stops each cell as a run is stopped: every cell's guest and lab go."""
     proc = start("--template", "hardened", "--template", "leaky", "--control", "HV-01",
                  report_dir=tmp_path)
+    plant_previous_run(tmp_path)
     run_ids = labs_of_cells(proc, 2)
     for run_id in run_ids:
         booting(run_id)
     interrupt(proc, sig)
     assert not [found for run_id in run_ids for found in leftovers(run_id)]
+    report = true_report(tmp_path, message="interrupted")
+    assert len(report["cells"]) == 2
 
 
 @pytest.fixture

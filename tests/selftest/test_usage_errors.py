@@ -1,6 +1,7 @@
 """Bad input gets one line naming the problem and the fix, no traceback, and the documented exit
-status: 4 for a bad option or input file, 3 when the suite could not run on this host. Nothing of
-a run that stopped this way is left behind."""
+status: 4 for a bad option or input file, 3 when the suite could not run on this host, and a
+report saying so in place of the previous run's. Nothing of a run that stopped this way is left
+behind."""
 
 import os
 import shutil
@@ -13,7 +14,8 @@ import pytest
 
 from helpers.lab.lab import Lab
 from tests.support import suite as support
-from tests.support.suite import suite
+from tests.support.reports import plant_previous_run, true_report
+from tests.support.suite import suite, vmiso
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE, INFRASTRUCTURE = 4, 3
@@ -108,12 +110,17 @@ def files(tmp_path):
      "the host has no /dev/vhost-vsock: load the vhost_vsock kernel module on the host"),
 ])
 def test_bad_input_is_one_clear_line(args, status, message, files):
+    """Through the vmiso command: its exit status, the one line, and the report it leaves in a
+    folder an earlier run wrote (that run's files gone, every control not run, saying why)."""
     args = [str(files / a[1:]) if a.startswith("@") else a for a in args]
-    proc = run_suite(*args)
+    reports = files / "reports"
+    plant_previous_run(reports)
+    proc = vmiso(*args, "--report-dir", str(reports), timeout=300)
     output = proc.stdout + proc.stderr
     assert proc.returncode == status, output
     assert message in output
     assert "Traceback" not in output
+    true_report(reports, message=message)
 
 
 def test_a_template_the_host_cannot_run_still_gets_every_verdict_without_a_guest(files, tmp_path):

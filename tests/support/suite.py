@@ -1,6 +1,7 @@
 """The suite run as a user runs it, in a subprocess: the one launcher every self-test uses.
 
     proc = suite("suites", "--control", "HV-01")                      # a CompletedProcess
+    proc = vmiso("--template", "leaky")          # the vmiso command, as a user runs it
     proc, report = run_suite(report_dir, "suites", "--template", "leaky")   # report read back
     process = start("suites", "-v", report_dir=tmp_path)              # a Popen, to interrupt
 
@@ -21,18 +22,32 @@ RUN_TIMEOUT = 900
 # As `make conformance` runs it: the suite needs no plugin of another package, and loading
 # every installed one (hypothesis, testinfra, xdist) costs most of a second per run.
 NO_AUTOLOAD = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+VMISO = Path(".venv/bin/vmiso")  # in the clone: make venv installs it
 STATE_DIR = Path("/run/vmiso")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
-def start(*options, clone=ROOT, prefix=(), env=None, inherit_env=True, merge_stderr=False):
+def start(*options, clone=ROOT, prefix=(), env=None, inherit_env=True, merge_stderr=False,
+          command=None):
     """pytest with `options` in `clone`, running: `prefix` runs it (another namespace, another
     user), `env` adds variables to this process's environment (or replaces it without
-    `inherit_env`)."""
+    `inherit_env`); `command` in place of pytest (e.g. the vmiso command, VMISO)."""
     return subprocess.Popen(
-        [*prefix, sys.executable, "-u", "-m", "pytest", *options], cwd=clone, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+        [*prefix, *(command or [sys.executable, "-u", "-m", "pytest"]), *options], cwd=clone,
+        text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
         env={**(os.environ if inherit_env else {}), **NO_AUTOLOAD, **(env or {})})
+
+
+def start_vmiso(*args, **how):
+    """`vmiso conformance ARGS` as a user runs it: the launcher `make venv` installs, in the
+    clone (a Popen; see start for `how`)."""
+    return start(*args, command=[str(how.get("clone", ROOT) / VMISO), "conformance"], **how)
+
+
+def vmiso(*args, timeout=RUN_TIMEOUT, **how):
+    """`vmiso conformance ARGS`, finished; it must leave no lab behind."""
+    return finished(start_vmiso(*args, **how), timeout)
 
 
 def suite(*options, timeout=RUN_TIMEOUT, **how):
@@ -42,13 +57,17 @@ def suite(*options, timeout=RUN_TIMEOUT, **how):
     with tempfile.TemporaryDirectory(prefix="vmiso-reports-") as reports:
         if "--report-dir" not in options:
             options = (*options, "--report-dir", reports)
-        process = start(*options, **how)
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise
+        return finished(start(*options, **how), timeout)
+
+
+def finished(process, timeout):
+    """The run's CompletedProcess once it ended; it must leave no lab behind."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
     assert not labs_of(process.pid), f"run {process.pid} left its lab behind"
     assert not orphaned_labs(), f"a cell of run {process.pid} left its lab behind"
     stray = [c for c in lab_cgroups() if not (STATE_DIR / c.name.removeprefix("vmiso-")).exists()]
