@@ -75,7 +75,7 @@ def ecosystems(named, uris):
         if dist is None:
             raise UpdateError("a host runs a distribution vmiso has no OSV feed for (Debian, "
                               "Ubuntu, Red Hat, Rocky Linux, AlmaLinux); name the feed with "
-                              "ECOSYSTEM=")
+                              "--ecosystem")
         found.append(ECOSYSTEMS[dist.id])
     return list(dict.fromkeys(found))
 

@@ -57,12 +57,21 @@ def finding(row, run):
         return Finding(row, UNDECIDED, stopped,
                        "fix what stopped the check (the line above), then run it again")
     if row["id"] in run.get("adapted_controls", ()):
-        changes = "; ".join(run.get("adaptations") or ()) or "see the run's adaptations"
+        changes = "; ".join(_element_changes(run.get("adaptations") or ())) or \
+            "see the run's adaptations"
         return Finding(row, ADAPTATION, changes,
                        "the template asks for it, and this host could not apply it: fix the "
                        "host so that it can (the change above says why it could not), or waive "
                        "the control for hosts of this kind")
-    return Finding(row, row.get("owner", "host or template"), "", row["remediation"])
+    return Finding(row, row.get("owner") or "not recorded (an older report)", "",
+                   row["remediation"])
+
+
+def _element_changes(adaptations):
+    """The adaptations that removed or changed an element (named <like-this>), else all: the
+    machine-wide ones (the domain type under TCG) explain no single control."""
+    elements = [a for a in adaptations if "<" in a]
+    return elements or list(adaptations)
 
 
 def _cell_run(document, row):

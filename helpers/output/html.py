@@ -274,7 +274,7 @@ def _is_static(document):
 
 def _header(document):
     static = _is_static(document)
-    rows = [("run", "static: the template file alone; no host, no guest (make check-templates)")] \
+    rows = [("run", "static: the template file alone; no host, no guest (vmiso check-templates)")] \
         if static else []
     rows += [
         ("vmiso", esc(document["vmiso_version"])),
@@ -481,12 +481,13 @@ def _findings(document, several):
         target = anchor(row["id"], row["template"], row["host"], several)
         where = (f" <em>{esc(row['template'])} on {esc(_host_name(row['host']))}</em>"
                  if several else "")
-        owner = esc(found.owner) + (f": {esc(found.why)}" if found.why else "")
+        owner = (f"could not decide: {esc(found.why)}" if found.owner == findings.UNDECIDED
+                 else "owner: " + esc(found.owner) + (f": {esc(found.why)}" if found.why else ""))
         evidence = ("" if found.owner == findings.UNDECIDED else
                     f"<span class=\"evidence\">evidence: {esc(_first_failing(row))}</span>")
         items.append(f"<li>{_badge(row['status'])} <a href=\"#{esc(target)}\">"
                      f"<strong>{esc(row['id'])}</strong></a> {esc(row['title'])} "
-                     f"({esc(row['severity'])}){where}<br><span class=\"owner\">owner: "
+                     f"({esc(row['severity'])}){where}<br><span class=\"owner\">"
                      f"{owner}</span>{evidence}<span class=\"fix\">fix: "
                      f"{esc(found.fix)}</span></li>")
     if not_run:
@@ -498,12 +499,15 @@ def _findings(document, several):
         "\n".join(items) + "\n</ul>"
 
 
-def _first_failing(row):
+def _first_failing(row, limit=240):
+    """The first failing observation, cut at `limit` characters (its row has it whole)."""
     bad = [e for e in row["evidence"] if not e["ok"]]
     if bad:
-        return f"[{bad[0]['vantage']}] {bad[0]['what']}: {bad[0]['observed']} " \
+        text = f"[{bad[0]['vantage']}] {bad[0]['what']}: {bad[0]['observed']} " \
                f"(expected {bad[0]['expected']})"
-    return next((c["message"] for c in row["checks"] if c["message"]), "none recorded")
+    else:
+        text = next((c["message"] for c in row["checks"] if c["message"]), "none recorded")
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
 
 
 def _controls(controls, several, trend):

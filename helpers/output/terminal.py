@@ -121,8 +121,9 @@ def _folded(document):
     several = len(document["cells"]) > 1
     for status, rows in findings.folded(document).items():
         ids = ", ".join(_ids(rows, several))
-        found.append(Line(f"{status.upper().replace('_', ' ')} ({len(rows)}): {ids}",
-                          STATUS_MARKUP.get(status, ())))
+        text = f"{status.upper().replace('_', ' ')} ({len(rows)}): {ids}"
+        first, *more = textwrap.wrap(text, WIDTH, subsequent_indent=INDENT)
+        found += [Line(first, STATUS_MARKUP.get(status, ()))] + [Line(part) for part in more]
         if status == verdicts.WAIVED:  # a failure accepted: by whom and until when
             found += [line for row in rows
                       for line in _wrapped(f"{row['id']}: {summary_line(row)}")]

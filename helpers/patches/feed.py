@@ -69,11 +69,11 @@ class Feed:
         path = Path(path)
         if not path.exists():
             raise FeedError(f"OSV feed {path} does not exist; pass a folder or zip of OSV "
-                            f"records with --osv (make osv-update fetches one)")
+                            f"records with --osv (vmiso osv-update fetches one)")
         files = _feed_files(path)
         if not files:
             raise FeedError(f"OSV folder {path} holds no *.json or *.zip file; pass a folder "
-                            f"or zip of OSV records with --osv (make osv-update fetches one)")
+                            f"or zip of OSV records with --osv (vmiso osv-update fetches one)")
         feed = cls(path, tuple(files))
         gc.disable()  # hundreds of thousands of small objects, none of them garbage
         try:
@@ -286,7 +286,7 @@ def _parse(data, where, list_allowed=False):
         raw = orjson.loads(data)
     except orjson.JSONDecodeError as err:
         raise FeedError(f"OSV file {where} is not valid JSON ({err}); fix the file or fetch "
-                        f"the feed again (make osv-update)") from None
+                        f"the feed again (vmiso osv-update)") from None
     if not isinstance(raw, dict) and not (list_allowed and isinstance(raw, list)):
         raise FeedError(f"OSV file {where} holds no record object; correct it as "
                         f"https://ossf.github.io/osv-schema/ describes or remove it")

@@ -42,7 +42,7 @@ def directory(path):
             infos = archive.infolist()
     except (zipfile.BadZipFile, OSError) as err:
         raise ZipFeedError(f"OSV zip {path} cannot be read ({err}); download it again "
-                           f"(make osv-update)") from None
+                           f"(vmiso osv-update)") from None
     members = []
     for info in infos:
         if not info.filename.endswith(".json") or \
@@ -86,5 +86,5 @@ class Archive:
         if signature != b"PK\x03\x04" or zlib.crc32(data) != member.crc:
             raise ZipFeedError(f"OSV zip {self.path}: member {member.name} is damaged or the "
                                f"zip changed while it was read; download the feed again "
-                               f"(make osv-update)")
+                               f"(vmiso osv-update)")
         return data

@@ -61,7 +61,7 @@ class TriagePolicy:
         age = (now - date).days
         if age > self.feed_max_age_days:
             return (f"the OSV feed is {age} days old (newest record {date:%Y-%m-%d}; the "
-                    f"policy allows {self.feed_max_age_days}): refresh it with make osv-update")
+                    f"policy allows {self.feed_max_age_days}): refresh it with vmiso osv-update")
         return None
 
 

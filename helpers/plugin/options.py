@@ -92,7 +92,7 @@ def pytest_addoption(parser):
                     help="run the K-th of N shares of the hosts x templates (a stable split, "
                          "for CI job matrices); `auto` reads GitLab's CI_NODE_INDEX and "
                          "CI_NODE_TOTAL, `auto/N` a Kubernetes Indexed Job's "
-                         "JOB_COMPLETION_INDEX; `make merge` joins the shards' reports")
+                         "JOB_COMPLETION_INDEX; `vmiso merge` joins the shards' reports")
     group.addoption(OPT_HISTORY, default=None, metavar="DIR",
                     help="keep this run's controls.json in DIR by date; the report shows since "
                          "when each control fails and its last runs, and compares with the "

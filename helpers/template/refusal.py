@@ -42,8 +42,8 @@ HOST_CAUSES = (
      "start virtlogd (and virtlockd) beside libvirtd"),
     (r"referenced filter '([^']+)' is missing",
      "the traffic filter {0} the template names is not defined on the host",
-     "define it there (vmiso-no-host-access, the hardened template's: make nwfilter "
-     "LIBVIRT_URI=<the host's URI>)"),
+     "define it there (vmiso-no-host-access, the hardened template's: vmiso nwfilter "
+     "<the host's URI>)"),
     (r"/dev/kvm|KVM kernel module",
      "QEMU cannot use KVM on the host",
      "give QEMU's user access to /dev/kvm, or run with --accel tcg"),

@@ -37,4 +37,4 @@ def unanswerable_source(target, template, address):
             f"route's source (ip address add JUMP/32 dev {device}; ip route replace "
             f"<guest network> dev {device} src JUMP), admit only answers to it (iptables -I "
             f"INPUT -d JUMP -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP) and leave it "
-            f"out of the filter (make nwfilter KEEP=JUMP)")
+            f"out of the filter (vmiso nwfilter URI --keep JUMP)")

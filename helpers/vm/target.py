@@ -138,7 +138,7 @@ class Target:
             if "images" in self.__dict__:  # the cached_property was read: the cache was used
                 imagecache.prune(self.hypervisor)
         except (HypervisorError, OSError) as err:
-            warnings.warn(f"vmiso: the image cache was not pruned: {err}; run `make prune`",
+            warnings.warn(f"vmiso: the image cache was not pruned: {err}; run `vmiso prune URI`",
                           stacklevel=2)
         finally:
             try:

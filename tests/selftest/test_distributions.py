@@ -185,4 +185,4 @@ def test_the_report_names_the_feed_and_warns_that_it_is_old(distribution_run):
     facts = report["cells"][0]["run"]["osv"]
     assert facts["date"] == "2025-11-20" and facts["records"] == 15
     assert "days old (newest record 2025-11-20; the policy allows 7)" in facts["warning"]
-    assert "make osv-update" in facts["warning"]
+    assert "vmiso osv-update" in facts["warning"]

@@ -330,7 +330,7 @@ def test_a_host_that_reaches_guests_from_a_filtered_address_is_told_the_fix(real
         subprocess.run([*route, JUMP_ADDRESS], check=True)
     assert proc.returncode == 3, proc.stdout[-2000:]
     assert f"from {HOST_ADDRESS} (`ip route get" in proc.stdout + proc.stderr
-    assert "make nwfilter KEEP=JUMP" in proc.stdout + proc.stderr
+    assert "vmiso nwfilter URI --keep JUMP" in proc.stdout + proc.stderr
     assert _left_on(real_host) == []
 
 

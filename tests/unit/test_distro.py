@@ -193,5 +193,5 @@ def test_feed_age_warning():
     now = datetime.datetime(2026, 11, 30, tzinfo=datetime.timezone.utc)
     assert policy.feed_age_warning(now - datetime.timedelta(days=7), now) is None
     warning = policy.feed_age_warning(now - datetime.timedelta(days=30), now)
-    assert "30 days old" in warning and "make osv-update" in warning
+    assert "30 days old" in warning and "vmiso osv-update" in warning
     assert "age is unknown" in policy.feed_age_warning(None, now)

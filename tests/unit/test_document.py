@@ -17,7 +17,7 @@ CATALOG = catalog.load()
 V1_LEAKY = Path(__file__).resolve().parents[1] / "support" / "data" / "report-v1-leaky.json"
 V1_LEAKY = Path(__file__).resolve().parents[1] / "support" / "data" / "report-v1-leaky.json"
 STATUSES = (verdicts.PASS, verdicts.FAIL, verdicts.ERROR, verdicts.MITIGATED,
-            verdicts.NOT_APPLICABLE, verdicts.DRIFT, verdicts.WAIVED)
+            verdicts.NOT_APPLICABLE, verdicts.DRIFT, verdicts.WAIVED, verdicts.NOT_RUN)
 HOST = {"name": "hv1", "uri": "qemu:///system", "kernel": "6.1.0", "qemu": "7.2.19",
         "libvirt": "9.0.0", "accelerator": "tcg"}
 
@@ -37,10 +37,21 @@ def control(cid, status):
 runs = st.dictionaries(st.sampled_from(sorted(CATALOG)), st.sampled_from(STATUSES), min_size=1)
 
 
-def build(statuses, fail_on="any", host=HOST):
+def build(statuses, fail_on="any", host=HOST, status=document.RAN):
     controls = [control(cid, status) for cid, status in sorted(statuses.items())]
     return document.build(controls, {"host": host, "probe_seed": 7}, 1795660000.0,
-                          1795660042.5, fail_on)
+                          1795660042.5, fail_on, status=status,
+                          message="" if status == document.RAN else "interrupted (Ctrl-C)")
+
+
+@given(runs, st.sampled_from(catalog.FAIL_ON), st.sampled_from((document.RAN,)
+                                                                 + document.ENDED_EARLY))
+def test_the_gate_passes_only_a_run_that_ran_to_its_end_with_nothing_blocking(statuses, fail_on,
+                                                                               ended):
+    built = build(statuses, fail_on, status=ended)
+    document.validate(built)
+    assert document.gate_passed(built) == (ended == document.RAN
+                                           and not built["gate"]["blocking"])
 
 
 @given(runs, st.sampled_from(catalog.FAIL_ON))
@@ -67,8 +78,8 @@ def test_a_higher_threshold_only_lets_less_severe_failures_through(statuses, fai
     assert blocked <= set(build(statuses)["gate"]["blocking"])
     rank = catalog.SEVERITIES.index
     for cid, status in statuses.items():
-        if status == verdicts.ERROR:
-            assert cid in blocked  # an error is never let through
+        if status in verdicts.UNDECIDED:
+            assert cid in blocked  # an error or a control not run is never let through
         elif status in (verdicts.FAIL, verdicts.DRIFT):
             assert (cid in blocked) == (rank(CATALOG[cid].severity) <= rank(fail_on))
 

@@ -392,7 +392,7 @@ def test_an_old_feed_is_warned_of_on_the_page_and_in_the_terminal():
     document = sample("leaky")
     facts = {"feed": "osv/feeds", "records": 15, "date": "2025-11-20",
              "warning": "the OSV feed is 375 days old (newest record 2025-11-20; the policy "
-                        "allows 7): refresh it with make osv-update"}
+                        "allows 7): refresh it with vmiso osv-update"}
     document["run"]["osv"] = facts
     for cell in document["cells"]:
         cell.setdefault("run", {})["osv"] = dict(facts)

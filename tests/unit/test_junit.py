@@ -58,10 +58,11 @@ def test_failures_errors_and_skips_are_told_apart(statuses):
     by_id = {cid: case for (_, cid), (_, case) in found.items()}
     for cid, status in statuses.items():
         expected = {verdicts.FAIL: ["failure"], verdicts.DRIFT: ["failure"],
-                    verdicts.ERROR: ["error"], verdicts.NOT_APPLICABLE: ["skipped"]}
+                    verdicts.ERROR: ["error"], verdicts.NOT_RUN: ["error"],
+                    verdicts.NOT_APPLICABLE: ["skipped"]}
         assert outcome(by_id[cid]) == expected.get(status, [])
     assert int(root.get("failures")) == sum(s in ("fail", "drift") for s in statuses.values())
-    assert int(root.get("errors")) == sum(s == "error" for s in statuses.values())
+    assert int(root.get("errors")) == sum(s in verdicts.UNDECIDED for s in statuses.values())
 
 
 CELLS = st.dictionaries(st.tuples(st.sampled_from(["kvm1", "kvm2"]),
@@ -79,7 +80,7 @@ def test_a_matrix_gets_a_suite_per_cell_with_its_own_counts(cells):
         assert int(suite.get("tests")) == len(statuses)
         assert int(suite.get("failures")) == sum(s in ("fail", "drift")
                                                  for s in statuses.values())
-        assert int(suite.get("errors")) == sum(s == "error" for s in statuses.values())
+        assert int(suite.get("errors")) == sum(s in verdicts.UNDECIDED for s in statuses.values())
         assert int(suite.get("skipped")) == sum(s == "not_applicable"
                                                 for s in statuses.values())
     assert int(root.get("tests")) == sum(len(s) for s in cells.values())

@@ -13,7 +13,7 @@ REPORT_DIR = Path("reports")
 HOST = {"name": "hv1", "uri": "qemu:///system", "distribution": "debian 12", "kernel": "6.1.0",
         "qemu": "7.2.19", "libvirt": "9.0.0", "accelerator": None}
 WARNING = ("the OSV feed is 375 days old (newest record 2025-11-20; the policy allows 7): "
-           "refresh it with make osv-update")
+           "refresh it with vmiso osv-update")
 WAIVER = {"control": "ESC-04", "reason": "AppArmor lands in Q2", "owner": "platform-team",
           "expires": "2027-03-31", "active": True}
 
@@ -32,7 +32,7 @@ def row(cid, status, severity, title, evidence, checks, **extra):
     return dict({"id": cid, "title": title, "risk": 1, "severity": severity, "status": status,
                  "references": [], "remediation": "fix it", "duration_s": 1.0,
                  "evidence": evidence, "checks": checks, "host": "hv1", "template": "hardened",
-                 "risk_factor": "hypervisor attack surface"}, **extra)
+                 "risk_factor": "hypervisor attack surface", "owner": "host"}, **extra)
 
 
 CONTROLS = [
@@ -130,17 +130,17 @@ def rule(title, sep="="):
 EXPECTED_ONE_CELL = [
     rule('vmiso controls'),
     line('ESC-01  FAIL      critical QEMU runs as an unprivileged user', *RED),
-    line('        owner: host or template'),
+    line('        owner: host'),
     line('        evidence: [outside] qemu uid: 0 (expected not 0)'),
     line('        fix: fix it'),
     line('ESC-03  FAIL      high     QEMU runs in a seccomp sandbox', *RED),
-    line('        owner: host or template'),
+    line('        owner: host'),
     line('        evidence: WAIVER EXPIRED on 2027-03-31 by platform-team: AppArmor lands in '
          'Q2; [outside]'),
     line('          Seccomp: 0 (expected 2)'),
     line('        fix: fix it'),
     line('ESC-02  DRIFT     high     QEMU has no effective capabilities', *RED),
-    line('        owner: host or template'),
+    line('        owner: host'),
     line('        evidence: 2 checks (outside); [outside] CapEff: 0000000000000000'),
     line('        fix: fix it'),
     line('DEV-03  ERROR     medium   Disk format explicit', *RED),
@@ -160,9 +160,9 @@ EXPECTED_ONE_CELL = [
     line('probe_seed: 7'),
     line("osv: {'feed': 'osv/feeds', 'records': 15, 'date': '2025-11-20', 'warning': 'the OSV "
          'feed is 375 days old (newest record 2025-11-20; the policy allows 7): refresh it '
-         "with make osv-update'}"),
+         "with vmiso osv-update'}"),
     line('warning: the OSV feed is 375 days old (newest record 2025-11-20; the policy allows '
-         '7): refresh it with make osv-update', *WARN),
+         '7): refresh it with vmiso osv-update', *WARN),
     line('host: name hv1, uri qemu:///system, distribution debian 12, kernel 6.1.0, qemu '
          '7.2.19, libvirt 9.0.0'),
     line('framework bsi-sys-1-5: BSI IT-Grundschutz SYS.1.5 Virtualisierung'),
@@ -199,7 +199,7 @@ EXPECTED_SEVERAL = [
     rule('run', '-'),
     line('cells: 3'),
     line('warning: the OSV feed is 375 days old (newest record 2025-11-20; the policy allows '
-         '7): refresh it with make osv-update', *WARN),
+         '7): refresh it with vmiso osv-update', *WARN),
     line('warning: another feed is old', *WARN),
     line('host: name hv1, uri qemu:///system, distribution debian 12, kernel 6.1.0, qemu '
          '7.2.19, libvirt 9.0.0'),
