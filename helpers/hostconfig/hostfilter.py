@@ -10,7 +10,7 @@ nwfilters/vmiso-no-host-access.xml is this filter for libvirt's stock `default` 
 The host rules come first (negative priorities, ahead of clean-traffic's IPv4 accept). They are
 stateless ebtables rules, so nothing a guest sends (any source port, any protocol) can open a
 path to a host address; a host that must reach its guests does so from an address of its own
-that the filter leaves out (see the README's "Real hosts").
+that the filter leaves out (docs/real-hosts.md, step 4).
 """
 
 from xml.sax.saxutils import quoteattr

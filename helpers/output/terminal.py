@@ -15,7 +15,6 @@ the report plugin (helpers/plugin/report.py) writes them with pytest's terminal 
 draws the colours and the section rules.
 """
 
-import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +29,6 @@ WARNING = ("yellow", "bold")
 STATUS_MARKUP = {verdicts.PASS: GREEN, verdicts.MITIGATED: GREEN,
                  verdicts.NOT_APPLICABLE: YELLOW, verdicts.WAIVED: YELLOW}  # any other: RED
 CHANGES = ("regressed", "fixed", "new", "gone", "changed")
-WIDTH = 100
 INDENT = " " * 8
 
 
@@ -121,9 +119,8 @@ def _folded(document):
     several = len(document["cells"]) > 1
     for status, rows in findings.folded(document).items():
         ids = ", ".join(_ids(rows, several))
-        text = f"{status.upper().replace('_', ' ')} ({len(rows)}): {ids}"
-        first, *more = textwrap.wrap(text, WIDTH, subsequent_indent=INDENT)
-        found += [Line(first, STATUS_MARKUP.get(status, ()))] + [Line(part) for part in more]
+        found.append(Line(f"{status.upper().replace('_', ' ')} ({len(rows)}): {ids}",
+                          STATUS_MARKUP.get(status, ())))
         if status == verdicts.WAIVED:  # a failure accepted: by whom and until when
             found += [line for row in rows
                       for line in _wrapped(f"{row['id']}: {summary_line(row)}")]
@@ -144,8 +141,8 @@ def _row_text(row, several):
 
 
 def _wrapped(text):
-    return [Line(part) for part in textwrap.wrap(text, WIDTH, initial_indent=INDENT,
-                                                 subsequent_indent=INDENT + "  ")]
+    """One indented line, however long: the terminal folds it, and grep finds it whole."""
+    return [Line(INDENT + text)]
 
 
 def _evidence_line(row):

@@ -1,5 +1,6 @@
-"""Self-tests: a host as Debian installs it, reached by a controller over qemu+ssh:// as the README
-says, taken from its stock state to isolated one step at a time.
+"""Self-tests: a host as Debian installs it, reached by a controller over qemu+ssh:// as
+docs/real-hosts.md says, taken from its stock state to isolated one step at a time, the last step
+by the network hook that page has the operator install.
 
 The host is a lab on the `system` host profile (this machine's stock /etc/libvirt, so polkit's
 0777 socket and QEMU as libvirt-qemu), running libvirt's stock NAT network `default` (virbr0,
@@ -12,6 +13,7 @@ No polkitd runs here, so the host's libvirtd runs with auth_unix_rw "none" on it
 DEV-04 fails on it, truly (the polkit judgement is proven by test_system_profile.py).
 """
 
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -87,14 +89,32 @@ def test_2_stock_nat_carries_guests_to_the_management_network(stock_host, tmp_pa
     assert f"management targets {BMC} reached from the guest: tcp/{BMC}" in proc.stdout
 
 
-def test_3_a_host_that_forwards_nothing_to_management_passes(stock_host, tmp_path):
+def network_hook(management):
+    """The network hook docs/real-hosts.md has the operator install, its management network
+    set to `management` (the variables at its top are the host's own)."""
+    page = (ROOT / "docs" / "real-hosts.md").read_text()
+    script = re.search(r"cat > /etc/libvirt/hooks/network <<'END'\n(.*?)\nEND\n", page,
+                       re.S).group(1)
+    assert "MGMT=10.0.0.0/24" in script, "the page's hook no longer sets MGMT as this test reads"
+    return script.replace("MGMT=10.0.0.0/24", f"MGMT={management}")
+
+
+def test_3_the_pages_network_hook_makes_the_stock_host_pass(stock_host, tmp_path):
+    """The hook the page installs, run as libvirt runs it when `default` starts, twice (a
+    restart of the network): NET-02 passes, and no rule is added twice."""
+    hook = ["ip", "netns", "exec", stock_host.lab.netns, "sh", "-s", "default", "started",
+            "begin", "-"]
     iptables = ["ip", "netns", "exec", stock_host.lab.netns, "iptables", "-w"]
-    subprocess.run([*iptables, "-I", *FORWARD_TO_MGMT], check=True)
+    for _ in range(2):
+        subprocess.run(hook, input=network_hook(MGMT_SUBNET), text=True, check=True)
     try:
-        proc, report = run_suite(tmp_path, *_options(stock_host, ["NET-02"]),
+        rules = subprocess.run([*iptables, "-S", "FORWARD"], capture_output=True, text=True,
+                               check=True).stdout
+        assert rules.count(f"-d {MGMT_SUBNET}") == 1, rules
+        proc, report = run_suite(tmp_path, *_options(stock_host, ["NET-01", "NET-02"]),
                                  prefix=stock_host.runner_prefix)
     finally:
         subprocess.run([*iptables, "-D", *FORWARD_TO_MGMT], check=True)
     # the other controls passed in the run before; only NET-02 changes
-    assert statuses(report) == {"NET-02": "pass"}, proc.stdout[-3000:]
+    assert statuses(report) == {"NET-01": "pass", "NET-02": "pass"}, proc.stdout[-3000:]
 

@@ -1,5 +1,5 @@
 """The verdicts the built-in templates must get on this machine, and the vantages each control is
-checked from (the README's control table).
+checked from (the control table of docs/controls.md).
 
     expected_status("hardened", "HV-01")    # 'pass'
 """
@@ -8,7 +8,8 @@ from pathlib import Path
 
 from tests.support import matrix
 
-# Vantages the README's control table lists for each control (several have one vantage only).
+# Vantages the control table of docs/controls.md lists for each control (several have one
+# vantage only).
 VANTAGES = {
     "HV-01": {"outside", "inside"},
     "HV-02": {"outside", "inside"},

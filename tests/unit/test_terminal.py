@@ -136,8 +136,7 @@ EXPECTED_ONE_CELL = [
     line('ESC-03  FAIL      high     QEMU runs in a seccomp sandbox', *RED),
     line('        owner: host'),
     line('        evidence: WAIVER EXPIRED on 2027-03-31 by platform-team: AppArmor lands in '
-         'Q2; [outside]'),
-    line('          Seccomp: 0 (expected 2)'),
+         'Q2; [outside] Seccomp: 0 (expected 2)'),
     line('        fix: fix it'),
     line('ESC-02  DRIFT     high     QEMU has no effective capabilities', *RED),
     line('        owner: host'),
@@ -148,8 +147,7 @@ EXPECTED_ONE_CELL = [
     line('        fix: fix what stopped the check (the line above), then run it again'),
     line('WAIVED (1): ESC-04', 'yellow'),
     line('        ESC-04: waived until 2027-03-31 by platform-team: AppArmor lands in Q2; '
-         '[outside] seclabel:'),
-    line('          none (expected apparmor or selinux)'),
+         '[outside] seclabel: none (expected apparmor or selinux)'),
     line('MITIGATED (1): HV-03', 'green'),
     line('PASS (2): HV-01, NET-06', 'green'),
     line('NOT APPLICABLE (1): DEV-04', 'yellow'),
