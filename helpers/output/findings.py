@@ -2,6 +2,7 @@
 
     for finding in failing(document):
         finding.row["id"], finding.owner, finding.why, finding.fix
+    not_run(document)       # the rows of the controls the run did not reach
     folded(document)        # {"pass": [rows], "waived": [rows], ...}: the rest, by status
 
 A failing control belongs to the host (its owner fixes it on the hypervisor host), to the
@@ -32,11 +33,17 @@ class Finding(NamedTuple):
 
 
 def failing(document):
-    """Each failing row of `document` as a Finding, worst status and severity first."""
-    rows = [r for r in document["controls"] if r["status"] in FAILING_ORDER]
+    """Each failing row of `document` that ran as a Finding, worst status and severity first
+    (the rows the run did not reach: not_run())."""
+    rows = [r for r in document["controls"] if r["status"] in FAILING_ORDER[:-1]]
     rows.sort(key=lambda r: (FAILING_ORDER.index(r["status"]),
                              _rank(SEVERITY_ORDER, r["severity"])))
     return [finding(row, _cell_run(document, row)) for row in rows]
+
+
+def not_run(document):
+    """The rows of the controls the run did not reach: a list of IDs tells them."""
+    return [r for r in document["controls"] if r["status"] == verdicts.NOT_RUN]
 
 
 def folded(document):

@@ -472,12 +472,8 @@ def _ended_early(document):
 def _findings(document, several):
     """What failed, worst first: each with whose it is, its evidence and the fix."""
     items = []
-    not_run = []
     for found in findings.failing(document):
         row = found.row
-        if row["status"] == verdicts.NOT_RUN:
-            not_run.append(row)
-            continue
         target = anchor(row["id"], row["template"], row["host"], several)
         where = (f" <em>{esc(row['template'])} on {esc(_host_name(row['host']))}</em>"
                  if several else "")
@@ -490,6 +486,7 @@ def _findings(document, several):
                      f"({esc(row['severity'])}){where}<br><span class=\"owner\">"
                      f"{owner}</span>{evidence}<span class=\"fix\">fix: "
                      f"{esc(found.fix)}</span></li>")
+    not_run = findings.not_run(document)
     if not_run:
         ids = ", ".join(dict.fromkeys(r["id"] for r in not_run))
         items.append(f"<li>{_badge(verdicts.NOT_RUN)} {len(not_run)} controls: {esc(ids)}</li>")

@@ -93,12 +93,8 @@ def _failing(document):
     """Each failing control: its line, whose it is, its evidence and its fix."""
     several = len(document["cells"]) > 1
     found = []
-    not_run = []
     for finding in findings.failing(document):
         row = finding.row
-        if row["status"] == verdicts.NOT_RUN:
-            not_run.append(row)
-            continue
         found.append(Line(_row_text(row, several), RED))
         owner = finding.owner + (f": {finding.why}" if finding.why else "")
         if finding.owner != findings.UNDECIDED:
@@ -107,6 +103,7 @@ def _failing(document):
         else:
             found += _wrapped(f"stopped: {finding.why or summary_line(row)}")
         found += _wrapped(f"fix: {finding.fix}")
+    not_run = findings.not_run(document)
     if not_run:
         found += [Line(f"NOT RUN ({len(not_run)}):", RED)]
         found += _wrapped(", ".join(_ids(not_run, several)))

@@ -197,8 +197,9 @@ def _slug(cell):
 
 
 def _document_of(report, cell, result, selected, seed):
-    """The cell's own document, or one that errs on each selected control saying why not (not
-    run, for a cell the run never started). The cell wrote it with this vmiso: it is read
+    """The cell's own document, or one that errs on each selected control saying why not (the
+    cell left only the report its start wrote, or none; not run, for a cell the run never
+    started). The cell wrote it with this vmiso: it is read
     without the schema check (a fifth of a second each, seconds over a night's cells)."""
     if result is None:
         return _unreported(report, cell, selected, seed, verdicts.NOT_RUN,
@@ -208,6 +209,8 @@ def _document_of(report, cell, result, selected, seed):
         document = json.loads((result.folder / "controls.json").read_text())
     except (OSError, ValueError):
         return _broken(report, cell, result, selected, seed)
+    if any(entry["status"] == document_mod.RUNNING for entry in document["cells"]):
+        return _broken(report, cell, result, selected, seed)  # it died before its end
     for entry in document["cells"]:
         entry.update(exit_status=result.returncode, duration_s=round(result.duration_s, 3),
                      uri=cell.uri, position=cell.position)

@@ -41,3 +41,21 @@ def test_an_expired_waiver_fails_in_every_report_file(tmp_path):
     case = ET.parse(report_dir / "junit.xml").getroot().find("testsuite/testcase")
     assert case.find("failure") is not None
     assert "WAIVER EXPIRED on 2020-01-31" in case.find("system-out").text
+
+
+def test_a_history_broken_during_the_run_is_one_line_after_the_report_is_written(tmp_path):
+    """Write first, then fail: the run's own verdicts reach its report files, the history is
+    left as it was (nothing recorded over it), and the broken file is named (exit 4)."""
+    history = tmp_path / "history"
+    first, _ = dev03_run(tmp_path, "--history", str(history))
+    assert first.returncode == 1 and len(list(history.glob("*.json"))) == 1
+    proc, report = run_suite(tmp_path / "second", "suites", "--template", "leaky", "--control",
+                             "DEV-03", "--history", str(history), "-p",
+                             "tests.support.plugins.break_history")
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == 4, said[-2000:]
+    assert "is not a vmiso report (not JSON" in said and "Traceback" not in said
+    assert report["cells"][0]["status"] == "ran" and "history" not in report
+    assert [(row["id"], row["status"]) for row in report["controls"]] == [("DEV-03", "fail")]
+    assert "DEV-03" in (tmp_path / "second" / "junit.xml").read_text()
+    assert [p.read_text() for p in history.glob("*.json")] == ["{not json"]

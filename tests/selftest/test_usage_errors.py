@@ -204,3 +204,60 @@ def test_a_xen_template_in_a_lab_without_xen_gets_its_template_verdicts_and_one_
     guest_checks = [c for row in statuses.values() for c in row["checks"] if not c["declared"]]
     assert guest_checks and all(c["verdict"] == "error" and "Xen host" in c["message"]
                                 for c in guest_checks)
+
+
+def missing_security_driver():
+    """A MAC this kernel lacks, which libvirt refuses as qemu.conf's security_driver."""
+    for driver, present in (("apparmor", "/sys/kernel/security/apparmor"),
+                            ("selinux", "/sys/fs/selinux")):
+        if not Path(present).exists():
+            return driver
+    pytest.skip("this kernel has both AppArmor and SELinux")
+
+
+def test_a_host_setting_that_stops_libvirtd_is_one_line_naming_it(tmp_path):
+    """security_driver = "apparmor" on a kernel without AppArmor: libvirt's own cause and where
+    to fix it, exit 3, and a report that says so (no error per check)."""
+    driver = missing_security_driver()
+    proc = vmiso("--control", "HV-01,NET-01", "--report-dir", str(tmp_path), "-p",
+                 "tests.support.plugins.mac_driver_setting",
+                 env={"VMISO_SECURITY_DRIVER": driver}, timeout=300)
+    said = proc.stdout + proc.stderr
+    assert proc.returncode == INFRASTRUCTURE, said[-2000:]
+    assert (f"the lab's libvirtd could not start: unsupported configuration: Security driver "
+            f"{driver} not enabled (Initialization of QEMU state driver failed); fix that "
+            f"setting in the lab's hardened host profile") in said
+    assert "Traceback" not in said and "Connection reset" not in said
+    true_report(tmp_path, message="Security driver")
+
+
+def test_the_local_lab_as_non_root_is_one_line_and_a_report():
+    """vmiso as nobody (able to read the clone): the lab needs root, said once, exit 3, and the
+    report folder it may write says why nothing ran."""
+    reports = Path(tempfile.mkdtemp(prefix="vmiso-nobody-"))
+    try:
+        reports.chmod(0o777)
+        plant_previous_run(reports)
+        for path in reports.rglob("*"):
+            path.chmod(0o777)
+        proc = vmiso("--control", "HV-01", "--report-dir", str(reports), timeout=120,
+                     prefix=NOBODY_READING_THE_CLONE,
+                     env={"PATH": "/usr/bin:/bin", "HOME": str(reports)}, inherit_env=False)
+        said = proc.stdout + proc.stderr
+        assert proc.returncode == INFRASTRUCTURE, said[-2000:]
+        assert "the local lab needs root" in said and "run vmiso as root" in said
+        assert "Traceback" not in said and said.count("needs root") <= 2, said[-2000:]
+        true_report(reports, message="the local lab needs root")
+    finally:
+        shutil.rmtree(reports)
+
+
+def test_vmiso_conformance_help_puts_vmisos_options_first():
+    proc = vmiso("--help", timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("usage: vmiso conformance")
+    first = {option: next(i for i, line in enumerate(lines) if option in line)
+             for option in ("--template", "--libvirt-uri", "--report-dir", "exit statuses",
+                            "-k EXPRESSION")}
+    assert first["--template"] < 10 and first["exit statuses"] < first["-k EXPRESSION"]

@@ -44,7 +44,7 @@ def bound(controls, template_shares=""):
 def describe(controls):
     """What libvirt reports, in words, for the evidence."""
     if not controls:
-        return "no CPU cgroup for QEMU: libvirt applies no <cputune>"
+        return "no CPU cgroup for QEMU: libvirt reports no CPU bound for the guest"
     return ", ".join(f"{key} {value}" for key, value in sorted(controls.items())
                      if key == "cpu_shares" or key.endswith("_quota"))
 
