@@ -219,8 +219,12 @@ def _gate(document, several):
     if not blocking and document_mod.gate_passed(document):
         return (f"<p class=\"verdict passed\">GATE PASSED: no blocking control "
                 f"(fail on {esc(gate['fail_on'])})</p>")
+    not_run = {row["id"] for row in findings.not_run(document)}
+    blocking = [cid for cid in blocking if cid not in not_run]
+    skipped = f"; {len(not_run)} controls not run" if not_run else ""
     if not blocking:
-        return ("<p class=\"verdict failed\">GATE FAILED: the run did not run to its end</p>")
+        return (f"<p class=\"verdict failed\">GATE FAILED: the run did not run to its end"
+                f"{skipped}</p>")
     first = {}
     for where in gate.get("blocking_cells", []):
         first.setdefault(where["control"], anchor(where["control"], where["template"],
@@ -230,7 +234,7 @@ def _gate(document, several):
     where = f" on {cells} cells" if cells > 1 else ""
     return (f"<p class=\"verdict failed\">GATE FAILED: {len(blocking)} blocking "
             f"control{'s' if len(blocking) != 1 else ''}{where} "
-            f"(fail on {esc(gate['fail_on'])}): {links}</p>")
+            f"(fail on {esc(gate['fail_on'])}): {links}{skipped}</p>")
 
 
 def _cell_state(failing, broken):
@@ -463,9 +467,8 @@ def _cell_ended(entry):
 def _ended_early(document):
     """Each cell that did not run to its end, and why, above everything else."""
     return "\n".join(f"<p class=\"broken\"><strong>{esc(c['template'])} on "
-                     f"{esc(_host_name(c['host']))}</strong>: "
-                     f"{esc(c['status'].replace('_', ' '))}: "
-                     f"<span class=\"text\">{esc(c['message'])}</span></p>"
+                     f"{esc(_host_name(c['host']))}</strong>: <span class=\"text\">"
+                     f"{esc(c['message'] or c['status'].replace('_', ' '))}</span></p>"
                      for c in document["cells"] if c["status"] != document_mod.RAN)
 
 

@@ -79,13 +79,13 @@ def _run(document):
     found += [Line(f"{key}: {value}") for key, value in document["run"].items()]
     found += [Line(f"warning: {warning}", WARNING) for warning in feed_warnings(document)]
     found += [Line("host: " + ", ".join(f"{k} {v}" for k, v in host.items() if v))
-              for host in document["hosts"]]
+              for host in document["hosts"] if any(host.values())]
     return found
 
 
 def _ended_early(document):
     return [Line(f"{cell['template']} on {cell['host'] or 'the host'}: "
-                 f"{cell['status'].replace('_', ' ')}: {cell['message']}", RED)
+                 f"{cell['message'] or cell['status'].replace('_', ' ')}", RED)
             for cell in document["cells"] if cell["status"] != document_mod.RAN]
 
 
@@ -193,20 +193,26 @@ def _baseline(baseline):
 def _gate(document):
     """The gate's decision, and the controls it did not count (not applicable on this run)."""
     gate = document["gate"]
-    if gate["blocking"]:
-        found = [Line(f"gate (--fail-on {gate['fail_on']}): FAILED by "
-                      f"{', '.join(gate['blocking'])}", RED)]
-    elif not document_mod.gate_passed(document):
-        found = [Line(f"gate (--fail-on {gate['fail_on']}): FAILED: the run did not run to its "
-                      f"end", RED)]
-    else:
+    if document_mod.gate_passed(document):
         found = [Line(f"gate (--fail-on {gate['fail_on']}): passed", GREEN)]
+    else:
+        found = [Line(f"gate (--fail-on {gate['fail_on']}): FAILED {_why_failed(document)}",
+                      RED)]
     unchecked = list(dict.fromkeys(row["id"] for row in document["controls"]
                                    if row["status"] == verdicts.NOT_APPLICABLE))
     if unchecked:
         found.append(Line(f"not checked on this run (not applicable, the gate does not count "
                           f"them): {', '.join(unchecked)}", YELLOW))
     return found
+
+
+def _why_failed(document):
+    """'by HV-01, NET-02; 12 controls not run', or why a run with nothing blocking failed."""
+    not_run = {row["id"] for row in findings.not_run(document)}
+    decided = [cid for cid in document["gate"]["blocking"] if cid not in not_run]
+    said = [f"by {', '.join(decided)}"] if decided else []
+    said += [f"{len(not_run)} controls not run"] if not_run else []
+    return "; ".join(said) or "(the run did not run to its end)"
 
 
 def _verdict_line(document):

@@ -191,11 +191,13 @@ class ControlReport:
         input read at its start) writes its report now."""
         if self.folder is None:
             return
-        if not self.written:
-            reason = self.ended_by or (document_mod.DID_NOT_RUN,
-                                       "did not run: the run ended before its checks")
-            self._write(self._unfinished(*reason), history=False)
-        self.folder.release()
+        try:
+            if not self.written:
+                reason = self.ended_by or (document_mod.DID_NOT_RUN,
+                                           "did not run: the run ended before its checks")
+                self._write(self._unfinished(*reason), history=False)
+        finally:
+            self.folder.release()
 
     def _write(self, document, history=True):
         # a run of several cells: pytest's own checks.xml has none of their checks
@@ -206,10 +208,14 @@ class ControlReport:
     def _document(self, session):
         """This run's document: the checks that concluded, and where the run ended early,
         every selected check it did not reach, not run."""
+        if not self.items and not self.checks:
+            return self._unfinished(*(self.ended_by or (
+                document_mod.DID_NOT_RUN, "did not run: no check matches the selection "
+                "(--control, --risk, --severity, -m, -k)")))
         checks, status, message = list(self.checks), document_mod.RAN, ""
         concluded = {c["check"] for c in self.checks}
         unreached = [item for item in self.items if item.nodeid not in concluded]
-        if unreached or (self.ended_by is not None and not self.items):
+        if unreached:
             stop = session.shouldstop or session.shouldfail or "its checks did not all run"
             status, message = self.ended_by or (document_mod.INTERRUPTED, f"stopped: {stop}")
             if not self.checks and self.ended_by is not None and not self.interrupted:

@@ -67,6 +67,7 @@ def files(tmp_path):
     (["--osv", "@osv"], USAGE, "is not valid JSON"),
     (["--osv", "@cut.zip"], USAGE, "cut.zip cannot be read (File is not a zip file); download it"),
     (["--control", "XX-99"], USAGE, "--control XX-99: no such control"),
+    (["-k", "no_check_is_named_so"], USAGE, "no check matches the selection"),
     (["--waivers", "@waivers.yaml"], USAGE, "is not valid YAML at line"),
     (["--waivers", "@expired.yaml"], USAGE, "is not a date; write YYYY-MM-DD"),
     (["--waivers", "/nonexistent/waivers.yaml"], USAGE, "pass an existing YAML file"),

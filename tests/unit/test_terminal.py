@@ -190,7 +190,7 @@ EXPECTED_ONE_CELL = [
 ]
 EXPECTED_SEVERAL = [
     rule('vmiso controls'),
-    line('leaky on hv2: refused: libvirt refused <watchdog>: change or remove it', *RED),
+    line('leaky on hv2: libvirt refused <watchdog>: change or remove it', *RED),
     line('MITIGATED (1): HV-03', 'green'),
     line('PASS (2): HV-01 (2 cells)', 'green'),
     line('NOT APPLICABLE (2): DEV-04 (2 cells)', 'yellow'),
