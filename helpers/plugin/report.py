@@ -220,9 +220,10 @@ class ControlReport:
             status, message = self.ended_by or (document_mod.INTERRUPTED, f"stopped: {stop}")
             if not self.checks and self.ended_by is not None and not self.interrupted:
                 status = document_mod.DID_NOT_RUN  # the host could not run vmiso
-            done = len({cid for c in self.checks for cid in c["controls"]})
-            message = (f"{message}; after {done} of "
-                       f"{len(self._selected_controls())} controls")
+            undecided = {cid for item in unreached for cid in item_controls(item)}
+            selected = self._selected_controls()
+            done = sum(cid not in undecided for cid in selected)  # every check concluded
+            message = f"{message}; after {done} of {len(selected)} controls"
             checks += [_not_run(item.nodeid, item_controls(item), message)
                        for item in unreached]
         return self._build(checks, status, message)
