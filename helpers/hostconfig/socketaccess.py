@@ -17,6 +17,8 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from helpers.verdict.undecided import Undecided
+
 ACTION = "org.libvirt.unix.manage"
 ACTION_FILE = "/usr/share/polkit-1/actions/org.libvirt.unix.policy"
 RULE_DIRS = ("/etc/polkit-1/rules.d", "/usr/share/polkit-1/rules.d")
@@ -50,13 +52,17 @@ def default_auth(hypervisor):
 
 
 def polkit_grants(hypervisor):
-    """Who polkit lets use the action without an administrator's password, with the source."""
+    """Who polkit lets use the action without an administrator's password, with the source.
+    Only a file or folder that is not there grants nothing: one vmiso cannot read or parse
+    raises Undecided (it may grant anything)."""
     grants = _default_grants(hypervisor)
     for folder in RULE_DIRS:
         try:
             names = hypervisor.listdir(folder)
-        except OSError:
+        except FileNotFoundError:
             continue
+        except OSError as err:
+            raise _unreadable(folder, err) from None
         for name in names:
             if name.endswith(".rules"):
                 path = f"{folder}/{name}"
@@ -67,8 +73,13 @@ def polkit_grants(hypervisor):
 def _default_grants(hypervisor):
     try:
         root = ET.fromstring(hypervisor.read_text(ACTION_FILE))
-    except (OSError, ET.ParseError):
+    except FileNotFoundError:
         return []
+    except OSError as err:
+        raise _unreadable(ACTION_FILE, err) from None
+    except ET.ParseError as err:
+        raise Undecided(f"polkit's action file {ACTION_FILE} is not XML polkit reads ({err}): "
+                        f"who may use libvirt's socket cannot be told") from None
     action = next((a for a in root.iter("action") if a.get("id") == ACTION), None)
     defaults = action.find("defaults") if action is not None else None
     if defaults is None:
@@ -94,5 +105,12 @@ def rule_grants(text):
 def _read(hypervisor, path):
     try:
         return hypervisor.read_text(path)
-    except OSError:
+    except FileNotFoundError:  # removed since the folder was listed
         return ""
+    except OSError as err:
+        raise _unreadable(path, err) from None
+
+
+def _unreadable(path, err):
+    return Undecided(f"polkit's {path} cannot be read ({err.strerror or err}): who may use "
+                     f"libvirt's socket cannot be told; let vmiso's user read it")
