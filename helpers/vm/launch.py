@@ -30,7 +30,7 @@ import libvirt
 from helpers.host import qmp
 from helpers.host.errors import HypervisorError
 from helpers.hostconfig import confinement
-from helpers.local import diskspace
+from helpers.local import diskspace, teardown
 from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
@@ -151,7 +151,8 @@ def launch(target, template, image, accelerator, raw_qemu=False):
     `raw_qemu` its <qemu:commandline> and <qemu:override> run as given."""
     hypervisor = target.hypervisor
     name, workdir = _workdir(target, template)
-    domain = None
+    domain = host = None
+    ended = False
     try:
         spec, keys, xml, adaptations = _stage(workdir, name, template, image, target,
                                               accelerator, raw_qemu)
@@ -175,11 +176,14 @@ def launch(target, template, image, accelerator, raw_qemu=False):
         if image.kind == CLOUD:
             guest.probe_binary = _copy_in(guest, image.probe_tool)
         yield guest
-        host.backend.close()
+        ended = True
     finally:
+        steps = [host.backend.close] if host is not None else []
         if domain is not None:
-            _destroy(target, domain)
-        _remove(target, template, name, workdir)
+            steps.append(functools.partial(_destroy, target, domain))
+        steps.append(functools.partial(_remove, target, template, name, workdir))
+        teardown.run_all(steps, raising=ended)
+
 
 
 @dataclass
