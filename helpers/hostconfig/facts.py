@@ -28,6 +28,12 @@ def kernel(hypervisor):
     return release.strip(), version.strip()
 
 
+def user_name(hypervisor, uid):
+    """The name of user `uid` in the host's own user database; None where it has none."""
+    found = hypervisor.host.run("getent passwd %s", str(uid))
+    return found.stdout.split(":", 1)[0] if found.rc == 0 and found.stdout else None
+
+
 def group_members(hypervisor, name):
     """Users in group `name` (its member list plus those whose primary group it is); None
     when the host has no such group."""

@@ -44,6 +44,10 @@ HOST_CAUSES = (
      "the traffic filter {0} the template names is not defined on the host",
      "define it there (vmiso-no-host-access, the hardened template's: vmiso nwfilter "
      "<the host's URI>)"),
+    (r"cgroup (\w+) is required for ([\w ]+?)(?:$|[;,.])",
+     "the host's libvirt has no {0} cgroup controller for QEMU, which {1} needs",
+     "enable the {0} controller for libvirt's machine slice (cgroup v2: list it in the parent's "
+     "cgroup.subtree_control), or test the template on a host that has it"),
     (r"/dev/kvm|KVM kernel module",
      "QEMU cannot use KVM on the host",
      "give QEMU's user access to /dev/kvm, or run with --accel tcg"),
@@ -65,7 +69,9 @@ class Refusal:
         for pattern, what, fix in HOST_CAUSES:
             found = re.search(pattern, message)
             if found:
-                return cls(template.name, message, True, what.format(*found.groups()), fix)
+                groups = found.groups()
+                return cls(template.name, message, True, what.format(*groups),
+                           fix.format(*groups))
         element = named_element(message, template.root)
         where = element or "the element libvirt names"
         return cls(template.name, message, False,

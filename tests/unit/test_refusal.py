@@ -34,6 +34,10 @@ TEMPLATE = Domain.from_string(
      "device", "the host's disk is full: free some space"),
     ("Failed to connect socket to '/run/libvirt/virtlogd-sock': No such file or directory",
      "start virtlogd"),
+    # libvirt 9.0 on a host whose libvirtd has no CPU cgroup controller, for <cputune>
+    ("unsupported configuration: cgroup cpu is required for scheduler tuning",
+     "the host's libvirt has no cpu cgroup controller for QEMU, which scheduler tuning needs: "
+     "enable the cpu controller"),
     ("internal error: referenced filter 'vmiso-no-host-access' is missing",
      "the traffic filter vmiso-no-host-access the template names is not defined on the host: "
      "define it there"),
