@@ -28,7 +28,7 @@ from helpers.plugin import cells, progress, sampling
 from helpers.plugin.inputs import inputs_key
 from helpers.plugin.options import CELL_ENV, infrastructure_failure
 from helpers.plugin.report import item_controls
-from helpers.verdict import verdicts
+from helpers.verdict import rows, verdicts
 
 DEFAULT_MAX_PARALLEL = 8
 POLL_S = 0.1
@@ -227,9 +227,8 @@ def _broken(report, cell, result, selected, seed):
 def _unreported(report, cell, selected, seed, verdict, status, message, returncode,
                 duration_s):
     """The document of a cell with no report of its own: each selected control `verdict`."""
-    checks = [{"check": f"cell {cell.name}", "controls": [cid], "vantage": "outside",
-               "declared": False, "verdict": verdict, "message": message, "duration_s": 0.0,
-               "evidence": []} for cid in selected]
+    checks = [rows.undecided_check(f"cell {cell.name}", [cid], verdict, message)
+              for cid in selected]
     context = {"host": {"uri": cell.uri or "the lab", "name": None}, "template": str(cell.template),
                "template_file": document_mod.file_facts(cell.template), "probe_seed": seed,
                "given_uri": cell.uri}

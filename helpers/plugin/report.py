@@ -50,7 +50,6 @@ class ControlReport:
         self.items = []  # the selected checks (collected items marked with a control)
         self.ended_by = None  # (cell status, the line) where the run ends before its end
         self.written = False
-        self.interrupted = False  # Ctrl-C or SIGTERM, not a host that cannot run vmiso
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -160,9 +159,9 @@ class ControlReport:
         if isinstance(excinfo.value, KeyboardInterrupt):
             how = "SIGTERM" if "signal" in str(excinfo.value) else "Ctrl-C"
             self.ended_by = (document_mod.INTERRUPTED, f"interrupted ({how})")
-            self.interrupted = True
-        else:
-            self.ended_by = (document_mod.INTERRUPTED, str(excinfo.value.msg))
+        else:  # the host could not run vmiso: before any check, the run did not run
+            ended = document_mod.INTERRUPTED if self.checks else document_mod.DID_NOT_RUN
+            self.ended_by = (ended, str(excinfo.value.msg))
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session):
@@ -218,19 +217,18 @@ class ControlReport:
         if unreached:
             stop = session.shouldstop or session.shouldfail or "its checks did not all run"
             status, message = self.ended_by or (document_mod.INTERRUPTED, f"stopped: {stop}")
-            if not self.checks and self.ended_by is not None and not self.interrupted:
-                status = document_mod.DID_NOT_RUN  # the host could not run vmiso
             undecided = {cid for item in unreached for cid in item_controls(item)}
             selected = self._selected_controls()
             done = sum(cid not in undecided for cid in selected)  # every check concluded
             message = f"{message}; after {done} of {len(selected)} controls"
-            checks += [_not_run(item.nodeid, item_controls(item), message)
-                       for item in unreached]
+            checks += [rows.undecided_check(item.nodeid, item_controls(item),
+                                            verdicts.NOT_RUN, message) for item in unreached]
         return self._build(checks, status, message)
 
     def _unfinished(self, status, message):
         """The document of a run that concluded no check: each selected control not run."""
-        checks = [_not_run("vmiso", [cid], message) for cid in self._selected_controls()]
+        checks = [rows.undecided_check("vmiso", [cid], verdicts.NOT_RUN, message)
+                  for cid in self._selected_controls()]
         return self._build(checks, status, message)
 
     def _selected_controls(self):
@@ -300,11 +298,6 @@ def _as_host_paths(check, lab_root):
         return value
     return dict(check, message=host_path(check["message"]),
                 evidence=[{k: host_path(v) for k, v in e.items()} for e in check["evidence"]])
-
-
-def _not_run(check, controls, message):
-    return {"check": check, "controls": controls, "vantage": "outside", "declared": False,
-            "verdict": verdicts.NOT_RUN, "message": message, "duration_s": 0.0, "evidence": []}
 
 
 def _given_template(config):

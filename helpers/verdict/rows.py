@@ -14,6 +14,13 @@ from helpers.verdict import verdicts
 CHECK_FIELDS = ("check", "vantage", "declared", "verdict", "message", "duration_s")
 
 
+def undecided_check(check, controls, verdict, message):
+    """The result of a check that never ran its own code (the run or its cell ended first):
+    `verdict` (error, not_run) for `controls`, saying `message`."""
+    return {"check": check, "controls": list(controls), "vantage": "outside", "declared": False,
+            "verdict": verdict, "message": message, "duration_s": 0.0, "evidence": []}
+
+
 def rows(catalog, checks, adapted=(), waivers=None):
     """The rows of every control of `catalog` that `checks` tested, in catalog order;
     `adapted`: the controls vmiso's own adaptations changed for the throwaway guest."""
