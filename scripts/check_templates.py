@@ -25,14 +25,13 @@ unusable (one line on stderr, "vmiso check-templates: ...").
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 from pathlib import Path
 
 from helpers.local import command
-from helpers.output import document, html, junit, sarif
+from helpers.output import document, reportdir, sarif
 from helpers.policy import policyfile
 from helpers.template import templatefile
 from helpers.template.domxml import TemplateError
@@ -92,10 +91,7 @@ def judge_one(path, policy_file, catalog, fail_on, folder):
     context = {"mode": "static", "template": str(path), "template_dialect": template.dialect,
                "template_file": document.file_facts(path), "policy": str(policy_file)}
     built = document.build(rows, context, started, time.time(), fail_on)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "controls.json").write_text(json.dumps(built, indent=2) + "\n")
-    html.write(built, folder / "report.html")
-    junit.write(built, folder / "junit.xml")
+    reportdir.write(built, folder)
     return built, located
 
 

@@ -10,10 +10,10 @@ the last few runs are found from the names alone, without reading a year of docu
 """
 
 import json
-import os
 import re
 from pathlib import Path
 
+from helpers.local import atomicfile
 from helpers.output import document as document_mod
 from helpers.verdict import verdicts
 
@@ -41,10 +41,8 @@ def record(document, folder):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / file_name(document["started"])
-    # Written aside then renamed, so a run reading the folder never sees half a document.
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    # a run reading the folder never sees half a document
+    atomicfile.replace(path, json.dumps(document, indent=2) + "\n")
     return path
 
 

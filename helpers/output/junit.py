@@ -1,12 +1,12 @@
 """JUnit XML with a test suite per cell (a template on a host) and a case per control there
 (reports/junit.xml).
 
-    write(document, Path("reports/junit.xml"))
+    render(document)      # reports/junit.xml (helpers/output/reportdir.py writes it)
 
 CI systems show a test suite per cell, "hardened on kvm1", and in it a case per control, named
 by ID and title, its risk factor a property. A failed or drifted control is a <failure>, an
-errored one or one the run did not reach an <error> (the suite could not decide), a not applicable one <skipped>; each
-message carries the failing evidence, the text the remediation. A waived failure passes with
+errored one or one the run did not reach an <error> (the suite could not decide), a not
+applicable one <skipped>; each message carries the failing evidence, the text the remediation. A waived failure passes with
 the waiver in its output; pytest's own per-check XML is reports/checks.xml.
 """
 
@@ -39,10 +39,6 @@ def _cells(document):
     for row in document["controls"]:
         cells.setdefault((row["host"], row["template"]), []).append(row)
     return cells
-
-
-def write(document, path):
-    path.write_text(render(document), encoding="utf-8")
 
 
 def _count(controls, *statuses):

@@ -8,8 +8,8 @@
 A run and a merge of shards end alike: compared with the baseline given, else with the run
 before it in the history; the history's strip added; the files written; the document recorded.
 A run holds its folder for its whole life (a lock file, .vmiso.lock, removed at its end): it
-clears the previous run's files when it claims it, and each file is written aside and renamed into place, so a reader never sees half a file
-or a mix of two runs.
+clears the previous run's files when it claims it, and each file is written aside and renamed
+into place, so a reader never sees half a file or a mix of two runs.
 """
 
 import fcntl
@@ -19,6 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
+from helpers.local import atomicfile
 from helpers.output import checksxml, history, html, junit
 from helpers.output import document as document_mod
 from helpers.verdict import rows, verdicts
@@ -59,9 +60,7 @@ class ReportFolder:
                               f"give --report-dir a folder this user may write") from None
         os.ftruncate(self.fd, 0)
         os.write(self.fd, f"pid {os.getpid()}\n".encode())
-        for name in RUN_FILES:
-            _remove(self.path / name)
-        for name in RUN_FOLDERS:
+        for name in RUN_FILES + RUN_FOLDERS:
             _remove(self.path / name)
         return self
 
@@ -116,9 +115,8 @@ def write_did_not_run(report_dir, catalog, message, started, template=None, fail
         folder = ReportFolder(report_dir).claim()
     except ReportError:
         return False
-    checks = [{"check": "vmiso", "controls": [cid], "vantage": "outside", "declared": False,
-               "verdict": verdicts.NOT_RUN, "message": message, "duration_s": 0.0,
-               "evidence": []} for cid in catalog]
+    checks = [rows.undecided_check("vmiso", [cid], verdicts.NOT_RUN, message)
+              for cid in catalog]
     context = {"template": template}
     document = document_mod.build(rows.rows(catalog, checks), context, started, time.time(),
                                   fail_on, status=document_mod.DID_NOT_RUN, message=message)
@@ -127,17 +125,6 @@ def write_did_not_run(report_dir, catalog, message, started, template=None, fail
     finally:
         folder.release()
     return True
-
-
-def replace(path, text):
-    """`text` written beside `path`, then renamed over it (a link there is replaced, not
-    followed)."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    with os.fdopen(os.open(partial, flags, 0o644), "w", encoding="utf-8") as out:
-        out.write(text)
-    os.replace(partial, path)
 
 
 def finish(document, baseline=None, baseline_path=None, history_dir=None):
@@ -161,10 +148,10 @@ def write(document, report_dir, checks=(), history_dir=None):
     its checks.xml; the document recorded in `history_dir`."""
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
-    replace(report_dir / "controls.json", json.dumps(document, indent=2) + "\n")
-    replace(report_dir / "report.html", html.render(document))
-    replace(report_dir / "junit.xml", junit.render(document))
+    atomicfile.replace(report_dir / "controls.json", json.dumps(document, indent=2) + "\n")
+    atomicfile.replace(report_dir / "report.html", html.render(document))
+    atomicfile.replace(report_dir / "junit.xml", junit.render(document))
     if checks:
-        replace(report_dir / "checks.xml", checksxml.render(list(checks)))
+        atomicfile.replace(report_dir / "checks.xml", checksxml.render(list(checks)))
     if history_dir is not None:
         history.record(document, Path(history_dir))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.local import atomicfile
 from helpers.output import document, findings, reportdir
 from helpers.verdict import catalog, verdicts
 from scripts import vmiso
@@ -40,7 +41,7 @@ def test_a_link_in_the_folder_is_replaced_never_followed(tmp_path):
     reportdir.ReportFolder(folder).claim().release()
     assert victim.read_text() == "keep me" and (tmp_path / "reports").is_dir()
     (folder / "report.html").symlink_to(victim)
-    reportdir.replace(folder / "report.html", "<html>")
+    atomicfile.replace(folder / "report.html", "<html>")
     assert victim.read_text() == "keep me"
     assert not (folder / "report.html").is_symlink()
 
