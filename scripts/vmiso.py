@@ -20,6 +20,7 @@ from helpers import CHECKOUT
 
 EXIT_PASSED, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_HOST, EXIT_USAGE = 0, 1, 2, 3, 4
 PYTEST_NO_TESTS = 5
+SUITES = (str(CHECKOUT / "suites"), "--rootdir", str(CHECKOUT), "-c", str(CHECKOUT / "pytest.ini"))
 EXIT_STATUSES = f"""exit statuses (every job):
   {EXIT_PASSED}  the gate passed: every control passed, was mitigated or waived (or not applicable)
   {EXIT_FAILED}  the gate failed: a control failed or drifted at or above --fail-on, errored, or
@@ -84,8 +85,7 @@ def main(argv=None):
 def pytest_args(args):
     """The suites' pytest command line: vmiso's checkout whatever the working directory, one
     line per failure (the report's table has the evidence), no pytest failure block."""
-    return [str(CHECKOUT / "suites"), "--rootdir", str(CHECKOUT), "-c",
-            str(CHECKOUT / "pytest.ini"), "--tb=no", "-qq", "-rN", *args]
+    return [*SUITES, "--tb=no", "-qq", "-rN", *args]
 
 
 def conformance(args):
@@ -160,8 +160,7 @@ def conformance_help(pytest):
     """pytest's help with vmiso's own options first, then the exit statuses, then pytest's."""
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
-        pytest.main([str(CHECKOUT / "suites"), "--rootdir", str(CHECKOUT), "-c",
-                     str(CHECKOUT / "pytest.ini"), "--help"])
+        pytest.main([*SUITES, "--help"])
     text = captured.getvalue()
     start = text.find("vmiso isolation conformance:")
     end = text.find("\n\n", start)

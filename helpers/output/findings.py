@@ -46,6 +46,12 @@ def not_run(document):
     return [r for r in document["controls"] if r["status"] == verdicts.NOT_RUN]
 
 
+def decided_blocking(document):
+    """The gate's blocking controls a check decided: those not in not_run()."""
+    unreached = {row["id"] for row in not_run(document)}
+    return [cid for cid in document["gate"]["blocking"] if cid not in unreached]
+
+
 def folded(document):
     """The rows that do not fail, by status, in FOLDED_ORDER."""
     found = {}

@@ -220,7 +220,7 @@ def _gate(document, several):
         return (f"<p class=\"verdict passed\">GATE PASSED: no blocking control "
                 f"(fail on {esc(gate['fail_on'])})</p>")
     not_run = {row["id"] for row in findings.not_run(document)}
-    blocking = [cid for cid in blocking if cid not in not_run]
+    blocking = findings.decided_blocking(document)
     skipped = f"; {len(not_run)} controls not run" if not_run else ""
     if not blocking:
         return (f"<p class=\"verdict failed\">GATE FAILED: the run did not run to its end"

@@ -209,7 +209,7 @@ def _gate(document):
 def _why_failed(document):
     """'by HV-01, NET-02; 12 controls not run', or why a run with nothing blocking failed."""
     not_run = {row["id"] for row in findings.not_run(document)}
-    decided = [cid for cid in document["gate"]["blocking"] if cid not in not_run]
+    decided = findings.decided_blocking(document)
     said = [f"by {', '.join(decided)}"] if decided else []
     said += [f"{len(not_run)} controls not run"] if not_run else []
     return "; ".join(said) or "(the run did not run to its end)"
