@@ -197,13 +197,19 @@ MALFORMED = {
 }
 
 
-@pytest.mark.parametrize("fields", MALFORMED)
-def test_a_malformed_field_is_named_in_one_line(tmp_path, fields):
+def refusal(tmp_path, text):
+    """The one line catalog.load refuses a catalog of `text` with."""
     path = tmp_path / "controls.toml"
-    path.write_text(ENTRY + fields + "\n")
+    path.write_text(text + "\n")
     with pytest.raises(catalog.CatalogError) as raised:
         catalog.load(path)
-    assert str(raised.value).startswith(MALFORMED[fields]) and "\n" not in str(raised.value)
+    return str(raised.value)
+
+
+@pytest.mark.parametrize("fields", MALFORMED)
+def test_a_malformed_field_is_named_in_one_line(tmp_path, fields):
+    said = refusal(tmp_path, ENTRY + fields)
+    assert said.startswith(MALFORMED[fields]) and "\n" not in said
 
 
 OWNERLESS = ENTRY.replace('owner = "template"\n', "") + CHECKS
@@ -218,8 +224,5 @@ WRONG_OWNER = {
 
 @pytest.mark.parametrize("owner", WRONG_OWNER)
 def test_an_unknown_or_missing_owner_is_refused(tmp_path, owner):
-    path = tmp_path / "controls.toml"
-    path.write_text(OWNERLESS + owner + "\n")
-    with pytest.raises(catalog.CatalogError) as raised:
-        catalog.load(path)
-    assert str(raised.value).startswith(WRONG_OWNER[owner]) and "\n" not in str(raised.value)
+    said = refusal(tmp_path, OWNERLESS + owner)
+    assert said.startswith(WRONG_OWNER[owner]) and "\n" not in said
