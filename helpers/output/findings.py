@@ -13,6 +13,8 @@ has the element. A control vmiso could not decide (error, not run) is nobody's f
 line that stopped it is the fix.
 """
 
+import json
+import re
 from typing import NamedTuple
 
 from helpers.verdict import verdicts
@@ -70,7 +72,7 @@ def finding(row, run):
         return Finding(row, UNDECIDED, stopped,
                        "fix what stopped the check (the line above), then run it again")
     if row["id"] in run.get("adapted_controls", ()):
-        changes = "; ".join(_element_changes(run.get("adaptations") or ())) or \
+        changes = "; ".join(_element_changes(run.get("adaptations") or (), row)) or \
             "see the run's adaptations"
         return Finding(row, ADAPTATION, changes,
                        "the template asks for it, and this host could not apply it: fix the "
@@ -80,11 +82,14 @@ def finding(row, run):
                    row["remediation"])
 
 
-def _element_changes(adaptations):
-    """The adaptations that removed or changed an element (named <like-this>), else all: the
-    machine-wide ones (the domain type under TCG) explain no single control."""
+def _element_changes(adaptations, row):
+    """The adaptations that removed or changed an element (named <like-this>) the row's
+    evidence speaks of, else every element change, else all: the machine-wide ones (the domain
+    type under TCG) explain no single control."""
     elements = [a for a in adaptations if "<" in a]
-    return elements or list(adaptations)
+    said = json.dumps([row.get("evidence", ()), row.get("checks", ())])
+    named = [a for a in elements if any(tag in said for tag in re.findall(r"<(\w+)>", a))]
+    return named or elements or list(adaptations)
 
 
 def _cell_run(document, row):

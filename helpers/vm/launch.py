@@ -20,7 +20,9 @@ import dataclasses
 import functools
 import itertools
 import tempfile
+import threading
 import time
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,7 @@ from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
+from helpers.template.unhonoured import drop as drop_unhonoured
 from helpers.vm import cloudinit, diskimage, macs, ssh
 from helpers.vm.guestroute import unanswerable_source
 from helpers.vm.image import CLOUD
@@ -50,6 +53,10 @@ OVERLAY = "disk.qcow2"
 # and a neighbour under another uid must not read them
 PRIVATE = 0o600
 _counter = itertools.count(1)
+# libvirt makes a host's machine cgroup partition when its first guest starts; two guests
+# started at once in a fresh libvirtd race on it (one's error path removes the other's cgroup:
+# "Unable to write to .../cpuset.memory_migrate: No such file or directory")
+_CREATING = threading.Lock()
 
 
 class GuestError(Exception):
@@ -158,7 +165,8 @@ def launch(target, template, image, accelerator, raw_qemu=False):
                                               accelerator, raw_qemu)
         started = time.monotonic()
         with _lease_source(target, name) as watch:
-            domain = _create(target, template, xml)
+            domain, xml, unhonoured = _create(target, template, xml)
+            adaptations = adaptations + unhonoured
             created = time.monotonic()
             console = functools.partial(_console_tail, hypervisor, workdir)
             address = _wait_for_lease(target, domain, spec.mac, console, watch)
@@ -198,8 +206,8 @@ class Paused:
     domain: libvirt.virDomain = None
 
     def start(self):
-        self.domain = _create(self.target, self.template, self.xml,
-                              libvirt.VIR_DOMAIN_START_PAUSED)
+        self.domain, self.xml, _ = _create(self.target, self.template, self.xml,
+                                           libvirt.VIR_DOMAIN_START_PAUSED)
 
     def stop(self):
         """Destroy it and return once libvirt has finished (restored what it relabelled)."""
@@ -242,11 +250,24 @@ def _workdir(target, template):
 
 
 def _create(target, template, xml, flags=0):
-    try:
-        return target.conn.createXML(xml, flags)
-    except libvirt.libvirtError as err:
-        refusal = Refusal.of(err.get_error_message(), template)
-        raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) from None
+    """(the domain, the XML libvirt runs, [what was dropped for it]): an element the host
+    cannot honour for a host reason is removed and said (helpers/template/unhonoured.py), and
+    the guest started without it."""
+    dropped = []
+    while True:
+        try:
+            with _CREATING:
+                return target.conn.createXML(xml, flags), xml, dropped
+        except libvirt.libvirtError as err:
+            message = err.get_error_message()
+            root = ET.fromstring(xml)
+            change = drop_unhonoured(root, message)
+            if change is None:
+                refusal = Refusal.of(message, template)
+                raise (GuestError if refusal.on_host else TemplateRefused)(str(refusal)) \
+                    from None
+            dropped.append(change)
+            xml = ET.tostring(root, encoding="unicode")
 
 
 def _remove(target, template, name, workdir):

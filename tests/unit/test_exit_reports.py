@@ -108,6 +108,18 @@ def test_a_control_vmiso_adapted_is_its_adaptations_not_the_templates():
     assert "<memtune>" not in found.fix and "this host could not apply it" in found.fix
 
 
+def test_each_adapted_control_names_the_change_its_evidence_speaks_of():
+    memtune = "<memtune> removed: libvirt cannot apply memory limits on this host"
+    cputune = "<cputune> global_quota removed: the host's libvirt has no cpu cgroup controller"
+    run = {"adapted_controls": ["ESC-06", "DEV-07"], "adaptations": [memtune, cputune]}
+    rows = [row("ESC-06", verdicts.FAIL, message="memory limit: unlimited (expected a finite "
+                                                 "limit (memtune hard_limit applied))"),
+            row("DEV-07", verdicts.FAIL, message="no CPU cgroup for QEMU (expected a quota "
+                                                 "(<cputune><global_quota>))")]
+    why = {f.row["id"]: f.why for f in findings.failing(run_document(rows, run))}
+    assert why == {"ESC-06": memtune, "DEV-07": cputune}
+
+
 def test_an_owned_failure_carries_its_owner_and_the_catalogs_fix():
     found = findings.failing(run_document([row("ESC-04", verdicts.FAIL, "host")], {}))[0]
     assert (found.owner, found.fix) == ("host", CATALOG["ESC-04"].remediation)

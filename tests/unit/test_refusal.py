@@ -38,6 +38,10 @@ TEMPLATE = Domain.from_string(
     ("unsupported configuration: cgroup cpu is required for scheduler tuning",
      "the host's libvirt has no cpu cgroup controller for QEMU, which scheduler tuning needs: "
      "enable the cpu controller"),
+    # libvirt 9.0 when its machine cgroup vanished under a starting guest
+    ("Unable to write to '/sys/fs/cgroup/cpuset/machine/qemu-2-vmiso-8a7ae0-vi-win11-2.libvirt-"
+     "qemu/cpuset.memory_migrate': No such file or directory",
+     "libvirt could not set up the guest's cgroup on the host"),
     ("internal error: referenced filter 'vmiso-no-host-access' is missing",
      "the traffic filter vmiso-no-host-access the template names is not defined on the host: "
      "define it there"),
