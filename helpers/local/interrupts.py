@@ -35,3 +35,27 @@ def held(reraise=True):
             signal.signal(sig, handler)
     if caught and reraise:
         raise KeyboardInterrupt(f"signal {caught[0]}")
+
+
+def drop_lineless_frames(error):
+    """Unlink from `error`'s traceback, and from those of the exceptions chained to it, every
+    frame Python gives no line number (an interrupt that lands between two instructions can
+    leave one): pytest's report of an interrupt fails on such a frame and prints its own
+    traceback in place of the run's end."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        error.__traceback__ = _kept(error.__traceback__)
+        error = error.__cause__ or error.__context__
+
+
+def _kept(tb):
+    head = tb
+    while head is not None and head.tb_lineno is None:
+        head = head.tb_next
+    node = head
+    while node is not None:
+        while node.tb_next is not None and node.tb_next.tb_lineno is None:
+            node.tb_next = node.tb_next.tb_next
+        node = node.tb_next
+    return head

@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from helpers.local import interrupts
 from helpers.output import document as document_mod
 from helpers.output import reportdir, terminal
 from helpers.plugin import selection
@@ -154,8 +155,13 @@ class ControlReport:
             self.ended_by = (document_mod.DID_NOT_RUN, f"did not run: {err}")
             raise
 
+    @pytest.hookimpl(tryfirst=True)
     def pytest_keyboard_interrupt(self, excinfo):
-        """Ctrl-C, SIGTERM, or pytest.exit (the host cannot run vmiso: its one line)."""
+        """Ctrl-C, SIGTERM, or pytest.exit (the host cannot run vmiso: its one line). Before
+        the terminal shows it, frames without a line number leave its traceback."""
+        interrupts.drop_lineless_frames(excinfo.value)
+        if excinfo.value.__traceback__ is not None:
+            excinfo.traceback = type(excinfo.traceback)(excinfo.value.__traceback__)
         if isinstance(excinfo.value, KeyboardInterrupt):
             how = "SIGTERM" if "signal" in str(excinfo.value) else "Ctrl-C"
             self.ended_by = (document_mod.INTERRUPTED, f"interrupted ({how})")

@@ -3,6 +3,8 @@ stops it at once."""
 
 import os
 import signal
+import sys
+import types
 
 import pytest
 
@@ -30,3 +32,31 @@ def test_a_second_signal_stops_a_cleanup_that_hangs():
             os.kill(os.getpid(), signal.SIGINT)
             done.append("never reached")
     assert done == []
+
+
+def lineless_interrupt():
+    """A KeyboardInterrupt raised in a `finally` after another: its own traceback and its
+    context's each hold a frame Python gives no line number (an instruction offset past the
+    code), as an interrupt between two instructions can leave."""
+    def with_lineless_frame(error):
+        frame = sys._getframe()
+        tb = types.TracebackType(error.__traceback__, frame, 1 << 20, -1)
+        assert tb.tb_lineno is None
+        return error.with_traceback(types.TracebackType(tb, frame, frame.f_lasti,
+                                                        frame.f_lineno))
+    try:
+        raise ValueError("the check")
+    except ValueError as first:
+        context = with_lineless_frame(first)
+    interrupt = with_lineless_frame(KeyboardInterrupt("signal 15"))
+    interrupt.__context__ = context
+    return interrupt
+
+
+def test_an_interrupt_with_a_lineless_frame_is_reported_not_crashed_on():
+    interrupt = lineless_interrupt()
+    with pytest.raises(TypeError):  # pytest's own report fails on it
+        pytest.ExceptionInfo.from_exception(interrupt).getrepr(funcargs=True)
+    interrupts.drop_lineless_frames(interrupt)
+    shown = str(pytest.ExceptionInfo.from_exception(interrupt).getrepr(funcargs=True))
+    assert "KeyboardInterrupt: signal 15" in shown and "ValueError: the check" in shown
