@@ -60,6 +60,7 @@ class Domain:
     # properties below compute the rest. '' where the XML leaves it unset.
     name = Text("name")
     virt_type = Attribute(".", "type")  # the accelerator asked for: kvm or qemu (TCG)
+    arch = Attribute("os/type", "arch")  # '': the host's (x86_64 where vmiso runs)
     emulator = Text("devices/emulator")
     smbios_mode = Attribute("os/smbios", "mode")
     cpu_mode = Attribute("cpu", "mode")
@@ -71,6 +72,7 @@ class Domain:
     floppy_disks = Each("devices/disk[@device='floppy']/target", "dev")
     usb_controller_models = Each("devices/controller[@type='usb']", "model")  # '': default
     scsi_controller_models = Each("devices/controller[@type='scsi']", "model")
+    nvme_controllers = Each("devices/controller[@type='nvme']", "index", default="0")
     sound_models = Each("devices/sound", "model")
     graphics_types = Each("devices/graphics", "type")
     spice_copypaste = Each("devices/graphics[@type='spice']", "copypaste", child="clipboard")
@@ -224,9 +226,10 @@ class Domain:
 
     @property
     def raw_qemu_args(self):
-        """The arguments of every <qemu:commandline> and <xen:commandline>, in order."""
-        return [a.get("value", "") for ns in (QEMU_NS, XEN_NS)
-                for a in self.root.findall(f"{ns}commandline/{ns}arg")]
+        """The <arg> elements (each a value) of every <qemu:commandline> and <xen:commandline>,
+        in order."""
+        return [arg for ns in (QEMU_NS, XEN_NS)
+                for arg in self.root.findall(f"{ns}commandline/{ns}arg")]
 
     @property
     def qemu_passthrough(self):

@@ -3,7 +3,8 @@
     >>> findings(Domain.from_string(open("templates/leaky.xml").read()))["HV-01"]
     ["machine 'pc' is i440fx, which always has an isa-fdc", 'floppy disk fda']
 
-An empty list means the XML gives the control nothing to object to. RULE_READS says what each
+An empty list means the XML gives the control nothing to object to; a finding whose element the
+rule holds (a device's, a raw argument's) is a Finding, which knows it. RULE_READS says what each
 rule reads, the text of its evidence. The same module names the QEMU device types (as `info
 qtree` prints them) that count as each control's attack surface. catalog/controls.toml names a
 control's rule (template_rule) and whether QTREE_SURFACE has it (qtree).
@@ -17,6 +18,7 @@ import re
 from helpers.template import expansion
 
 CLIPBOARD_CHANNEL_TYPES = ("spicevmc", "qemu-vdagent")
+SPICE_AGENT_CHANNEL = "spicevmc"  # SPICE's copy-paste and file transfer reach the guest by it
 GUEST_AGENT_PORT = "org.qemu.guest_agent.0"
 PARAVIRTUAL_NICS = ("virtio", "virtio-transitional", "virtio-non-transitional", "netfront")
 # Interfaces whose guest device is no emulated NIC: a host function, or always virtio.
@@ -25,6 +27,7 @@ PARAVIRTUAL_DISK_BUSES = ("virtio", "scsi", "xen")  # scsi: on a virtio-scsi con
 VIRTIO_SCSI = ("virtio-scsi", "virtio-transitional", "virtio-non-transitional")
 EMULATED_VIDEO = ("cirrus", "qxl", "vga", "vmvga")
 HOST_CPU_MODES = ("host-passthrough", "host-model", "maximum")
+UNMODELLED = "a device vmiso does not model: {}; review it and allowlist its QEMU type"
 # QEMU 7.2's x86 CPU models whose definition has svm (query-cpu-model-expansion, measured); the
 # default model when the XML names none is qemu64.
 SVM_MODELS = re.compile(r"^(qemu64|phenom|Opteron_G[2-5]|EPYC|Dhyana)(-.*)?$")
@@ -42,14 +45,24 @@ QTREE_SURFACE = {
     "HV-04": re.compile(r"^(e1000|e1000e|rtl8139|pcnet|ne2k_pci|ne2k_isa|i8255.*|vmxnet3"
                         r"|ide-hd|ide-cd|nvme|usb-storage|lsi53c.*|megasas.*|mptsas1068|pvscsi"
                         r"|am53c974|dc-390|sdhci-pci|pvrdma)$"),
-    "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|vmware-svga"
-                        r"|ati-vga|virtio-vga-gl|virtio-gpu-gl-pci|vhost-user-vga"
+    "HV-05": re.compile(r"^(cirrus-vga|isa-cirrus-vga|qxl|qxl-vga|VGA|isa-vga|secondary-vga"
+                        r"|vmware-svga|ati-vga|virtio-vga-gl|virtio-gpu-gl-pci|vhost-user-vga"
                         r"|vhost-user-gpu-pci)$"),
     "HV-06": re.compile(r"^isa-parallel$"),
     "DEV-01": re.compile(r"^usb-redir$"),
     "DEV-02": re.compile(r"^(vfio-.*|pci-assign|kvm-pci-assign|usb-host)$"),
     "SHR-05": re.compile(r"^(vhost-vsock-.*|vhost-user-vsock-.*|virtio-balloon-.*|ivshmem.*)$"),
 }
+
+
+class Finding(str):
+    """A finding's text that knows the element it is about (SARIF points there); element None:
+    the domain as a whole, such as a device libvirt adds because the XML leaves it out."""
+
+    def __new__(cls, text, element=None):
+        finding = super().__new__(cls, text)
+        finding.element = element
+        return finding
 
 
 class NotApplicable(Exception):
@@ -93,10 +106,14 @@ def shares(dom):
 
 
 def clipboard(dom):
+    """Clipboard channels; SPICE's copy-paste and file transfer only with its agent's spicevmc
+    channel: without one no agent in the guest receives them."""
+    channels = [ch for ch in dom.channels
+                if ch.kind in CLIPBOARD_CHANNEL_TYPES or ch.target_name == CLIPBOARD_PORT]
     found = [f"{ch.kind} channel {ch.target_name or '(unnamed)'}"
-             + (f" with copypaste={ch.copypaste}" if ch.copypaste else "")
-             for ch in dom.channels
-             if ch.kind in CLIPBOARD_CHANNEL_TYPES or ch.target_name == CLIPBOARD_PORT]
+             + (f" with copypaste={ch.copypaste}" if ch.copypaste else "") for ch in channels]
+    if not any(ch.kind == SPICE_AGENT_CHANNEL for ch in channels):
+        return found
     found += [f"SPICE graphics with copypaste={setting or 'unset (on)'}"
               for setting in dom.spice_copypaste if setting != "no"]
     return found + [f"SPICE graphics with filetransfer={setting or 'unset (on)'}"
@@ -127,18 +144,28 @@ def emulated_nic_and_disk(dom):
                          f"(an emulated LSI)")
         elif bus not in PARAVIRTUAL_DISK_BUSES:
             found.append(f"{device} {dev} on emulated bus {bus or '(default)'}")
-    return found + [f"SCSI controller model {model or 'unset (libvirt picks an emulated LSI)'}"
-                    for model in scsi if model not in VIRTIO_SCSI]
+    found += [f"SCSI controller model {model or 'unset (libvirt picks an emulated LSI)'}"
+              for model in scsi if model not in VIRTIO_SCSI]
+    found += [f"NVMe controller {index}" for index in dom.nvme_controllers]
+    return found + _raw_arguments(dom, "HV-04")
 
 
 @emulated
 def video(dom):
-    models = dom.video_models
-    found = ["a <graphics> display and no <video>: libvirt adds a cirrus VGA"] \
-        if dom.graphics_types and not models else []
-    found += [f"video model {model or 'unset (libvirt picks cirrus)'}" for model in models
-              if model in EMULATED_VIDEO + ("",)]
-    return found + [f"video model {model} with {what}" for model, what in dom.video_accelerations]
+    models, default = dom.video_models, expansion.default_video_model(dom)
+    found = [f"a <graphics> display and no <video>: libvirt adds a {default} video card"] \
+        if dom.graphics_types and not models and default in EMULATED_VIDEO else []
+    found += [f"video model {model or f'unset (libvirt picks {default})'}" for model in models
+              if (model or default) in EMULATED_VIDEO]
+    found += [f"video model {model} with {what}" for model, what in dom.video_accelerations]
+    return found + _raw_arguments(dom, "HV-05")
+
+
+def _raw_arguments(dom, control):
+    """The raw -device arguments of a QEMU type that is `control`'s surface: the template makes
+    them as surely as an element would."""
+    return [Finding(device.source, device.element) for device in expansion.raw_devices(dom)
+            if QTREE_SURFACE[control].search(device.qemu_type)]
 
 
 @emulated
@@ -242,11 +269,16 @@ def host_devices(dom):
 
 
 def unlisted_devices(dom, allowed):
-    found = {}
-    for device in expansion.qemu_devices(dom):
-        if not is_allowed(device.qemu_type, allowed):
-            found.setdefault(device.qemu_type, device.source)
-    return [f"{qemu_type} (from {source})" for qemu_type, source in sorted(found.items())]
+    """The device types not on the allowlist, each from the first element that makes it, then
+    each device vmiso does not model."""
+    devices, first = expansion.qemu_devices(dom), {}
+    for device in devices:
+        if device.qemu_type is not None and not is_allowed(device.qemu_type, allowed):
+            first.setdefault(device.qemu_type, device)
+    found = [Finding(f"{qemu_type} (from {device.source})", device.element)
+             for qemu_type, device in sorted(first.items())]
+    return found + [Finding(UNMODELLED.format(device.source), device.element)
+                    for device in devices if device.qemu_type is None]
 
 
 def is_allowed(qemu_type, allowed):
@@ -284,10 +316,12 @@ RULE_READS = {
     "floppy": "floppy disks and i440fx machine types (built-in isa-fdc)",
     "usb": "USB controllers (explicit or libvirt's implicit one) and USB devices",
     "sound": "<sound> devices",
-    "emulated_nic_and_disk": "emulated NIC models, disk buses and SCSI host adapters (anything "
-                             "but virtio / virtio-scsi; xen under Xen)",
+    "emulated_nic_and_disk": "emulated NIC models, disk buses, SCSI host adapters and NVMe "
+                             "controllers (anything but virtio / virtio-scsi; xen under Xen), "
+                             "and raw QEMU -device arguments of those devices",
     "video": "legacy or accelerated emulated video (cirrus, qxl, vga, vmvga, virgl, vhost-user "
-             "GPU), and the cirrus libvirt adds for a display without a video model",
+             "GPU), the card libvirt adds for a display without a video model (cirrus on x86), "
+             "and raw QEMU -device arguments of such cards",
     "parallel": "<parallel> ports",
     "nested_virtualization": "host CPU models (host-passthrough, host-model, match='minimum'), CPU "
                              "models with svm left on (QEMU's default qemu64 among them) and "
@@ -297,7 +331,8 @@ RULE_READS = {
     "disks_left_to_qemu": "read-only or shareable disks libvirt relabels and never gives back (no "
                           "<source><seclabel model='dac' relabel='no'/>)",
     "shares": "<filesystem> shares (9p, virtiofs) and webdav channels",
-    "clipboard": "clipboard channels (spicevmc, qemu-vdagent) and SPICE copypaste/file transfer",
+    "clipboard": "clipboard channels (spicevmc, qemu-vdagent) and, with SPICE's agent channel, "
+                 "SPICE copypaste/file transfer",
     "guest_agent": "QEMU guest agent channels (host-to-guest exec and file access)",
     "host_identity": "SMBIOS copied from the host (<smbios mode='host'>)",
     "host_channels": "vsock devices, shared memory and memory balloons (host channels a guest "
@@ -314,7 +349,8 @@ RULE_READS = {
     "exposed_display": "VNC/SPICE displays listening on a non-loopback address (or on every "
                        "address)",
     "unlisted_devices": "QEMU devices the template makes (the chipset's and libvirt's implicit "
-                        "ones included) that are not on the policy's allowlist",
+                        "ones included) that are not on the policy's allowlist, and devices "
+                        "vmiso does not model",
 }
 
 

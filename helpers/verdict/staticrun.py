@@ -69,12 +69,14 @@ def _row(cid, control, verdict, message, entries):
 
 
 def _line(finding, template):
-    """The line of the element a finding names, else of <devices> (or <domain>); for an
-    xl.cfg, the line of the setting that made the element. None where nothing is placed."""
+    """The line of the element a finding is about (a Finding knows it; else the one its text
+    names), else of <devices> (or <domain>); for an xl.cfg, the line of the setting that made
+    the element. None where nothing is placed."""
     root = template.domain.root
     devices = root.find("devices")
     fallback = template.line_of(root if devices is None else devices)
-    element = _named_element(finding, root)
+    element = finding.element if isinstance(finding, rules.Finding) else \
+        _named_element(finding, root)
     line = None if element is None else template.line_of(element)
     return fallback if line is None else line
 

@@ -3,7 +3,7 @@ ground truth the static rules are held to in tests/selftest/test_static_agreemen
 
     argv = QemuArgv.parse(conn.domainXMLToNative("qemu-argv", xml, 0))
     argv.machine, argv.devices, argv.cpu_model, argv.cpu_flags, argv.display_addresses
-    argv.ports, argv.chardevs, argv.spice
+    argv.ports, argv.chardevs
 """
 
 import json
@@ -27,7 +27,6 @@ class QemuArgv:
     display_addresses: list = field(default_factory=list)  # where VNC/SPICE listen on TCP
     ports: list = field(default_factory=list)  # virtio-serial port names
     chardevs: list = field(default_factory=list)  # (backend, {setting: value})
-    spice: dict = None  # -spice settings, None without SPICE
 
     @classmethod
     def parse(cls, text):
@@ -68,7 +67,7 @@ class QemuArgv:
             self.display_addresses.append(where.rpartition(":")[0] or "0.0.0.0")
 
     def _spice(self, value):
-        settings = self.spice = _settings(value)
+        settings = _settings(value)
         if settings.get("port", "0") != "0" or settings.get("tls-port", "0") != "0":
             self.display_addresses.append(settings.get("addr", "0.0.0.0"))
 

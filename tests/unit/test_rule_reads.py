@@ -15,12 +15,14 @@ HARDENED = Domain.from_string((ROOT / "templates" / "hardened.xml").read_text())
 # The evidence text as reports carry it.
 PINNED = {
     "HV-01": "template: floppy disks and i440fx machine types (built-in isa-fdc)",
-    "HV-04": "template: emulated NIC models, disk buses and SCSI host adapters (anything but "
-             "virtio / virtio-scsi; xen under Xen)",
+    "HV-04": "template: emulated NIC models, disk buses, SCSI host adapters and NVMe controllers "
+             "(anything but virtio / virtio-scsi; xen under Xen), and raw QEMU -device arguments "
+             "of those devices",
     "NET-01": "template: interfaces without a traffic filter (<filterref>)",
     "NET-04": "template: interfaces without a traffic filter (<filterref>)",
     "HV-09": "template: QEMU devices the template makes (the chipset's and libvirt's implicit "
-             "ones included) that are not on the policy's allowlist",
+             "ones included) that are not on the policy's allowlist, and devices vmiso does not "
+             "model",
 }
 OPTIMIZED = """\
 from helpers.template import rules
