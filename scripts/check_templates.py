@@ -97,7 +97,7 @@ def judge_one(path, policy_file, catalog, fail_on, folder):
 
 def main(argv=None, prog="vmiso check-templates"):
     parser = argparse.ArgumentParser(prog=prog,
-                                     description=(__doc__ or "").partition("\n")[0])
+                                     description=(__doc__ or "").partition("\n\n")[0])
     parser.add_argument("templates", nargs="+", metavar="TEMPLATE",
                         help="domain XML or xl.cfg files, folders of them (their *.xml and "
                              "*.cfg), or hardened, leaky")
