@@ -23,13 +23,14 @@ def test_template_declares_none_of_the_risky_devices(control, template, allowed_
 @pytest.mark.parametrize("control", per_control(rules.QTREE_SURFACE))
 def test_qemu_instantiated_none_of_the_risky_devices(control, guest, evidence):
     pattern = rules.QTREE_SURFACE[control].pattern
-    evidence.expect_none(f"QMP info qtree: devices matching {pattern}",
+    evidence.expect_none(f"QMP info qtree and qom-list: devices matching {pattern}",
                          rules.qtree_surface(control, guest.qemu_devices))
 
 
 @pytest.mark.control("HV-09")
 @pytest.mark.outside
 def test_qemu_instantiated_only_allowlisted_devices(guest, allowed_devices, evidence):
-    evidence.expect_none("QMP info qtree: device types not on the policy's [devices] allowlist",
+    evidence.expect_none("QMP info qtree and qom-list: device types not on the policy's "
+                         "[devices] allowlist",
                          sorted(d for d in guest.qemu_devices
                                 if not rules.is_allowed(d, allowed_devices)))

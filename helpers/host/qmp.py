@@ -3,6 +3,7 @@
     qmp(domain, "query-version")["qemu"]      # {'major': 7, 'minor': 2, 'micro': 22}
     tree = hmp(domain, "info qtree")
     qtree_devices(tree)                       # {'isa-fdc', 'virtio-net-pci', ...}
+    peripheral_devices(domain)                # {'tpm-crb', ...}: -device ones, on a bus or not
 
 libvirt marks a domain queried this way as tainted (custom-monitor); throwaway guests only.
 """
@@ -41,6 +42,22 @@ def qtree_devices(tree):
     if not devices:
         raise Undecided("`info qtree` listed no devices")
     return devices
+
+
+# Where QEMU keeps the devices given on its command line (with an id, and without one)
+PERIPHERALS = ("/machine/peripheral", "/machine/peripheral-anon")
+
+
+def peripheral_devices(domain):
+    """The types of the devices QEMU was given with -device, from its object tree: `info qtree`
+    shows only devices on a bus, and a TPM (tpm-crb) sits on none."""
+    found = set()
+    for path in PERIPHERALS:
+        for entry in qmp(domain, "qom-list", path=path):
+            kind = re.fullmatch(r"child<([\w.-]+)>", entry.get("type", ""))
+            if kind:
+                found.add(kind.group(1))
+    return found
 
 
 def qtree_properties(tree, device_type, prop):

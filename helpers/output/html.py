@@ -300,6 +300,9 @@ def _header(document):
     if run.get("template_refused"):
         rows.append(("template refused", f"<span class=\"text\">"
                                          f"{esc(run['template_refused'])}</span>"))
+    if run.get("guest_stalled"):
+        rows.append(("guest did not boot", f"<span class=\"text\">"
+                                           f"{esc(run['guest_stalled'])}</span>"))
     feeds = [run.get("osv")] + [(c.get("run") or {}).get("osv") for c in document.get("cells", ())]
     feeds = list({json.dumps(f, sort_keys=True): f for f in feeds if isinstance(f, dict)}.values())
     if feeds:

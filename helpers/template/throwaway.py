@@ -38,6 +38,7 @@ class Throwaway:
     allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
     displays_on_loopback: bool = False  # a host not vmiso's own: displays serve it alone
     host_qemu: object = None  # a machines.HostQemu: the emulators and machines the host has
+    boot_memory_mib: int = 0  # the least memory the guest's image boots in (0: the template's)
 
 
 def instantiate(template: Domain, spec: Throwaway):
@@ -57,6 +58,8 @@ def instantiate(template: Domain, spec: Throwaway):
             adaptations.append(f"cpu mode {cpu.get('mode')!r} removed, topology and NUMA kept "
                                f"(host CPU models need KVM)")
             _drop_host_cpu_model(cpu)
+    if spec.direct_boot is None:
+        adaptations += memory_for_boot(root, spec.boot_memory_mib)
     memtune = root.find("memtune")
     if memtune is not None and not spec.memory_limits:
         root.remove(memtune)
@@ -76,6 +79,37 @@ def instantiate(template: Domain, spec: Throwaway):
     _add_seed(devices, spec)
     _log_console(devices, spec)
     return ET.tostring(root, encoding="unicode"), adaptations
+
+
+def memory_for_boot(root, floor_mib):
+    """Raise the guest's memory to `floor_mib` where the template gives less (and its memtune
+    limits by as much, so they bound the same overhead); [the change], or []."""
+    memory = root.find("memory")
+    have = _mib(memory)
+    if not floor_mib or have is None or have >= floor_mib or root.find("cpu/numa") is not None:
+        return []
+    raised = floor_mib - have
+    for element in [memory, root.find("currentMemory")] + root.findall("memtune/*"):
+        value = _mib(element)
+        if value is not None:
+            element.set("unit", "MiB")
+            element.text = str(min(value, have) + raised if element.tag == "currentMemory"
+                               else value + raised)
+    return [f"<memory> {have} MiB -> {floor_mib} MiB (memtune limits raised as much): the probe "
+            f"guest's UEFI boot loader cannot load its kernel in less"]
+
+
+UNITS_MIB = {"b": 2 ** -20, "bytes": 2 ** -20, "k": 2 ** -10, "kib": 2 ** -10, "kb": 1e3 / 2 ** 20,
+             "m": 1, "mib": 1, "mb": 1e6 / 2 ** 20, "g": 2 ** 10, "gib": 2 ** 10,
+             "gb": 1e9 / 2 ** 20, "t": 2 ** 20, "tib": 2 ** 20, "tb": 1e12 / 2 ** 20}
+
+
+def _mib(element):
+    """An element's size in MiB (libvirt's units, KiB by default); None where unset or unread."""
+    if element is None or not (element.text or "").strip().isdigit():
+        return None
+    scale = UNITS_MIB.get(element.get("unit", "KiB").lower())
+    return None if scale is None else int(int(element.text.strip()) * scale)
 
 
 def _add_mark(root, mark):

@@ -16,6 +16,9 @@ from typing import Optional
 from helpers.vm.directboot import DirectBoot
 
 PROBE, CLOUD = "probe", "cloud"
+# What the probe image's UEFI boot needs: shim and Debian's GRUB load its kernel, whose image
+# asks for 64 MiB to unpack, below 1 GiB; on 256 MiB GRUB says "out of memory" (measured).
+PROBE_UEFI_BOOT_MIB = 512
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,11 @@ class GuestImage:
     @classmethod
     def cloud(cls, path, user, probe_tool):
         return cls(Path(path), CLOUD, user, Path(probe_tool))
+
+    def boot_memory_mib(self, template):
+        """The least guest memory this image boots in under `template`'s firmware, from disk; 0
+        where the template's own is the image's business (a cloud image) or BIOS suffices."""
+        return PROBE_UEFI_BOOT_MIB if self.kind == PROBE and template.uses_uefi else 0
 
     @property
     def seed_name(self):

@@ -39,7 +39,7 @@ from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
 from helpers.template.unhonoured import drop as drop_unhonoured
-from helpers.vm import cloudinit, diskimage, macs, ssh
+from helpers.vm import bootstall, cloudinit, diskimage, macs, ssh
 from helpers.vm.guestroute import unanswerable_source
 from helpers.vm.image import CLOUD
 from helpers.vm.leasewatch import LeaseWatch, libvirt_serves_dhcp
@@ -47,6 +47,7 @@ from helpers.vm.readings import take as take_readings
 from helpers.vm.runmark import MARK_FILE, RunMark
 
 BOOT_TIMEOUT = 240
+STALL_S = 2  # a console that ends at a boot prompt this long is stopped there
 QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
 OVERLAY = "disk.qcow2"
 # The guest's disk and keys are its owner's alone: libvirt hands them to the guest's QEMU user,
@@ -66,6 +67,11 @@ class GuestError(Exception):
 class TemplateRefused(GuestError):
     """libvirt refused an element of the template that this host cannot run; the message
     names it and the fix."""
+
+
+class GuestStalled(GuestError):
+    """The guest stopped at a firmware or boot loader prompt (helpers/vm/bootstall.py): it runs,
+    and will never boot further."""
 
 
 @dataclass
@@ -120,8 +126,9 @@ class Guest:
 
     @property
     def qemu_devices(self):
-        """QEMU device types instantiated for this guest."""
-        return qmp.qtree_devices(self.qtree)
+        """QEMU device types instantiated for this guest: every one on a bus, and every one
+        libvirt gave QEMU (on a bus or not)."""
+        return qmp.qtree_devices(self.qtree) | qmp.peripheral_devices(self.domain)
 
     @property
     def live(self):
@@ -169,7 +176,8 @@ def launch(target, template, image, accelerator, raw_qemu=False):
             adaptations = adaptations + unhonoured
             created = time.monotonic()
             console = functools.partial(_console_tail, hypervisor, workdir)
-            address = _wait_for_lease(target, domain, spec.mac, console, watch)
+            stall = _StallWatch(hypervisor, workdir / "console.log", domain.name(), console)
+            address = _wait_for_lease(target, domain, spec.mac, stall, watch)
         leased = time.monotonic()
         if target.lab is None and (problem := unanswerable_source(target, template, address)):
             raise GuestError(problem)
@@ -350,7 +358,8 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
                      mark=RunMark.current(target.run_id), allow_raw_qemu=raw_qemu,
                      displays_on_loopback=target.lab is None,
                      host_qemu=_host_qemu(target.conn, accelerator),
-                     direct_boot=_direct_boot(target, template, image))
+                     direct_boot=_direct_boot(target, template, image),
+                     boot_memory_mib=image.boot_memory_mib(template))
 
 
 def _free_mac(target, template):
@@ -437,6 +446,35 @@ def _lease_source(target, name):
         watch.close()
 
 
+class _StallWatch:
+    """Raises GuestStalled once the guest's console has ended at a boot prompt, unchanged, for
+    STALL_S; reads the console at most once a second."""
+
+    def __init__(self, hypervisor, path, name, console):
+        self.hypervisor, self.path, self.name, self.console = hypervisor, path, name, console
+        self.text, self.since, self.next_read = None, 0.0, 0.0
+
+    def __call__(self):
+        return self.console()
+
+    def check(self):
+        now = time.monotonic()
+        if now < self.next_read:
+            return
+        self.next_read = now + 1
+        try:
+            text = self.hypervisor.read_bytes(self.path).decode(errors="replace")
+        except OSError:
+            return
+        prompt = bootstall.stalled(text)
+        if prompt is None or text != self.text:
+            self.text, self.since = text, now
+            return
+        if now - self.since >= STALL_S:
+            raise GuestStalled(f"guest {self.name} stopped at {prompt} and will boot no "
+                               f"further{self.console()}")
+
+
 def _wait_for_lease(target, domain, mac, console, watch=None):
     if watch is not None:
         watch.follow(domain)
@@ -447,6 +485,7 @@ def _wait_for_lease(target, domain, mac, console, watch=None):
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
         _require_running(domain, console)
+        console.check()
         address = leased()
         if address:
             return address

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.template import throwaway
 from helpers.template.domxml import Domain, TemplateError
 from helpers.template.rules import findings
 from helpers.template.throwaway import Throwaway, instantiate
@@ -232,3 +233,29 @@ def test_template_without_a_boot_disk_raises_template_error(devices, spec):
 def test_template_without_devices_raises_template_error(spec):
     with pytest.raises(TemplateError, match="no <devices>"):
         instantiate(Domain.from_string("<domain><name>x</name></domain>"), spec)
+
+
+@pytest.mark.parametrize("memory, memtune, raised", [
+    ("<memory unit='MiB'>256</memory><currentMemory unit='MiB'>256</currentMemory>",
+     "<memtune><hard_limit unit='MiB'>768</hard_limit></memtune>", (512, 512, 1024)),
+    ("<memory>262144</memory>", "", (512, None, None)),  # KiB, libvirt's default unit
+])
+def test_a_uefi_probe_boot_gets_the_memory_its_boot_loader_needs(memory, memtune, raised):
+    root = ET.fromstring(f"<domain>{memory}{memtune}</domain>")
+    change = throwaway.memory_for_boot(root, 512)
+    assert change == ["<memory> 256 MiB -> 512 MiB (memtune limits raised as much): the probe "
+                      "guest's UEFI boot loader cannot load its kernel in less"]
+    read = [None if e is None else (int(e.text), e.get("unit"))
+            for e in (root.find(t) for t in ("memory", "currentMemory", "memtune/hard_limit"))]
+    assert read == [None if r is None else (r, "MiB") for r in raised]
+
+
+@pytest.mark.parametrize("xml", [
+    "<domain><memory unit='GiB'>1</memory></domain>",  # enough already
+    "<domain><memory unit='MiB'>256</memory><cpu><numa><cell id='0' cpus='0' memory='256' "
+    "unit='MiB'/></numa></cpu></domain>",  # NUMA cells fix the total: left as given
+])
+def test_memory_is_left_alone_where_it_suffices_or_cannot_be_raised(xml):
+    root = ET.fromstring(xml)
+    assert throwaway.memory_for_boot(root, 512) == []
+    assert ET.tostring(root) == ET.tostring(ET.fromstring(xml))
