@@ -481,12 +481,13 @@ def _outside_devices(dom):
 def raw_devices(dom):
     """-device arguments passed to QEMU past libvirt (qemu:commandline, xen:commandline)."""
     args = dom.raw_qemu_args
-    return [Device(_device_type(value), f"raw QEMU argument -device {value}", arg)
+    return [Device(device_type(value), f"raw QEMU argument -device {value}", arg)
             for option, arg in zip(args, args[1:]) for value in [arg.get("value", "")]
             if option.get("value") in ("-device", "--device")]
 
 
-def _device_type(value):
+def device_type(value):
+    """The QEMU type of a -device value, JSON or key=value."""
     if value.startswith("{"):
         try:
             return str(json.loads(value).get("driver", value))

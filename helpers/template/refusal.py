@@ -13,6 +13,8 @@ that this host's libvirt and QEMU cannot run, named where the message lets us fi
 import re
 from dataclasses import dataclass
 
+from helpers.template import expansion
+
 # (what libvirt or QEMU says, what is wrong with the host, the fix): the first match decides.
 HOST_CAUSES = (
     (r"\(as uid:(\d+), gid:(\d+)\): Permission denied",
@@ -56,6 +58,9 @@ HOST_CAUSES = (
      "QEMU cannot use KVM on the host",
      "give QEMU's user access to /dev/kvm, or run with --accel tcg"),
 )
+# QEMU refusing one of its -device arguments: the device (JSON or key=value) and why
+QEMU_DEVICE = re.compile(r"-device (\{[^}]*\}|[^\s:]+): (.+?)(?:$|; )")
+IN_USE_BY = re.compile(r"in use by ([\w.-]+)")
 # Elements that say nothing about what was refused when a message happens to name them.
 VAGUE = {"domain", "devices", "name", "model", "source", "target", "driver", "address", "alias"}
 
@@ -76,7 +81,7 @@ class Refusal:
                 groups = found.groups()
                 return cls(template.name, message, True, what.format(*groups),
                            fix.format(*groups))
-        element = named_element(message, template.root)
+        element = device_element(message, template) or named_element(message, template.root)
         where = element or "the element libvirt names"
         return cls(template.name, message, False,
                    f"the template asks for what this host's libvirt and QEMU cannot run: "
@@ -85,6 +90,29 @@ class Refusal:
     def __str__(self):
         return (f"libvirt refused the domain from template {self.template!r}: {self.message}; "
                 f"{self.what}: {self.fix}")
+
+
+def device_element(message, template):
+    """The template element behind the device QEMU refused, found by the devices the message
+    names (the one another is "in use by" first), never by its words; None where it names
+    none the template makes."""
+    found = QEMU_DEVICE.search(message)
+    if found is None:
+        return None
+    named = IN_USE_BY.findall(found.group(2)) + [expansion.device_type(found.group(1))]
+    raw = expansion.raw_devices(template)
+    devices = raw + [d for d in expansion.qemu_devices(template) if d.element is not None]
+    for qemu_type in named:
+        device = next((d for d in devices if d.qemu_type == qemu_type), None)
+        if device is not None:
+            return device.source if device in raw else f"{_describe(device.element)} " \
+                f"({device.source})"
+    return None
+
+
+def _describe(element):
+    attributes = " ".join(f"{k}='{v}'" for k, v in element.attrib.items())
+    return f"<{element.tag}{' ' + attributes if attributes else ''}>"
 
 
 def named_element(message, root):

@@ -64,3 +64,33 @@ def test_a_template_problem_names_the_element(message, element):
     refusal = Refusal.of(message, TEMPLATE)
     assert not refusal.on_host
     assert str(refusal).endswith(f"change or remove {element} in the template")
+
+
+RAW_SLOT = Domain.from_string(
+    (ROOT / "templates" / "hardened.xml").read_text()
+    .replace("<domain type='kvm'>",
+             "<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
+    .replace("</devices>", "</devices><qemu:commandline><qemu:arg value='-device'/>"
+             "<qemu:arg value='ati-vga,bus=pcie.0,addr=0x1'/></qemu:commandline>"))
+
+
+def test_a_raw_device_in_libvirts_pci_slot_is_named_not_a_word_of_the_message():
+    """libvirt 9.0 and QEMU 7.2's words for a raw -device on the slot libvirt gives its first
+    root port; the message's JSON says "port", which once named the interface's <port>."""
+    message = ("internal error: process exited while connecting to monitor: 2026-12-07T05:39:04"
+               ".933149Z qemu-system-x86_64: -device {\"driver\":\"pcie-root-port\",\"port\":8,"
+               "\"chassis\":1,\"id\":\"pci.1\",\"bus\":\"pcie.0\",\"multifunction\":true,"
+               "\"addr\":\"0x1\"}: PCI: slot 1 function 0 not available for pcie-root-port, in "
+               "use by ati-vga,id=(null)")
+    refusal = Refusal.of(message, RAW_SLOT)
+    assert not refusal.on_host
+    assert refusal.what.endswith("raw QEMU argument -device ati-vga,bus=pcie.0,addr=0x1")
+    assert "<port>" not in str(refusal)
+
+
+def test_a_device_qemu_refuses_is_traced_to_the_element_that_makes_it():
+    message = ("internal error: qemu unexpectedly closed the monitor: qemu-system-x86_64: "
+               "-device {\"driver\":\"virtio-net-pci\",\"netdev\":\"hostnet0\",\"id\":\"net0\"}"
+               ": something QEMU does not like")
+    assert "<interface type='network'> (interface model virtio)" in \
+        Refusal.of(message, TEMPLATE).what
