@@ -62,6 +62,7 @@ static int probe(const char *proto, const char *addr, int port, const char *toke
 {
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
     int udp = strcmp(proto, "udp") == 0;
+    const char *device = getenv("VMISO_PROBE_DEVICE");
     int fd, err = 0;
     socklen_t len = sizeof err;
     struct pollfd pfd;
@@ -71,7 +72,11 @@ static int probe(const char *proto, const char *addr, int port, const char *toke
         return 2;
     }
     fd = socket(AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK, 0);
-    if (fd < 0 || (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0 && errno != EINPROGRESS))
+    /* VMISO_PROBE_DEVICE: leave by that NIC alone, whatever the default route says */
+    if (fd < 0 || (device && *device
+                   && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, strlen(device) + 1) < 0))
+        err = errno;
+    if (!err && connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0 && errno != EINPROGRESS)
         err = errno;
     if (!err && !udp) {
         pfd.fd = fd;

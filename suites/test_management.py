@@ -47,7 +47,8 @@ def test_libvirt_remote_api_requires_authentication(libvirtd_config, evidence):
 def test_guest_cannot_reach_the_libvirt_remote_api(guest, canaries, evidence):
     sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
-    found = [f"{a}:{port}" for _, a, port, _ in sweep.reached_host if port in LIBVIRT_PORTS]
+    found = list(dict.fromkeys(f"{a}:{port}" for _, a, port, _ in sweep.reached_host
+                               if port in LIBVIRT_PORTS))
     found += [f"{a}:{port} (libvirtd)" for _, a, port in sweep.connected_services
               if port in LIBVIRT_PORTS]
     evidence.expect_none(f"ports {LIBVIRT_PORTS} on {', '.join(canaries.host_addresses)} "

@@ -33,7 +33,7 @@ def test_filters_hold_before_the_guest_address_is_learned(template, target, evid
 def test_guest_cannot_reach_host_services(guest, canaries, evidence):
     sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
-    reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host]
+    reached = list(dict.fromkeys(f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_host))
     evidence.check(f"host canaries on {', '.join(canaries.host_addresses)} "
                    f"(tcp {canaries.ports['tcp']}, udp {canaries.ports['udp']})",
                    reached or "none reached", "none reached", not reached)
@@ -50,7 +50,7 @@ def test_guest_cannot_reach_the_management_network(guest, canaries, evidence):
     evidence.note(*canaries.management_twin())
     sweep = canaries.host_sweep(guest)
     sweep.record_twin(evidence)
-    reached = [f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_mgmt]
+    reached = list(dict.fromkeys(f"{p}/{a}:{port}" for p, a, port, _ in sweep.reached_mgmt))
     evidence.expect_none(f"{canaries.management_description} reached from the guest", reached)
 
 

@@ -210,14 +210,41 @@ def clipboard_agent_output(guest):
     return _run(guest, f"cat {VDAGENT_OUT} 2>/dev/null; true")
 
 
-def send_tokens(guest, token, targets, timeout_ms):
-    """Send `token` from the guest to every (proto, address, port) at once with vmiso-probe.
+# The outcomes a target can have from the guest, the one that proves most first
+REACH_ORDER = ("connected", "sent", "refused", "timeout", "unreachable")
 
-    Returns the guest's view per target: connected, sent, timeout, refused, unreachable, error.
+
+def send_tokens(guest, token, targets, timeout_ms):
+    """Send `token` from the guest to every (proto, address, port) at once with vmiso-probe,
+    out of each NIC the guest has a default route on: which NIC's route wins is the order in
+    which their leases came, and every path out of the guest counts (a user-mode NIC reaches
+    what QEMU's host can).
+
+    Returns the guest's view per target, its best over the NICs: connected, sent, timeout,
+    refused, unreachable, error.
     """
+    devices = routed_devices(_run(guest, "cat /proc/net/route"))
+    views = [_send_tokens(guest, token, targets, timeout_ms, device)
+             for device in (devices if len(devices) > 1 else [""])]
+    return {target: min((view[target] for view in views), key=_reach_rank)
+            for target in targets}
+
+
+def routed_devices(proc_net_route):
+    """The NICs a default route leaves by, from /proc/net/route, in route order."""
+    rows = [line.split() for line in proc_net_route.splitlines()[1:]]
+    return list(dict.fromkeys(row[0] for row in rows if len(row) > 1 and row[1] == "00000000"))
+
+
+def _reach_rank(outcome):
+    return REACH_ORDER.index(outcome) if outcome in REACH_ORDER else len(REACH_ORDER)
+
+
+def _send_tokens(guest, token, targets, timeout_ms, device):
     specs = [f"{proto}:{address}:{port}" for proto, address, port in targets]
-    out = _run(guest, guest.probe_binary + " %s %s" + " %s" * len(specs), str(timeout_ms), token,
-               *specs)
+    bound = ("env VMISO_PROBE_DEVICE=%s ", device) if device else ("",)
+    out = _run(guest, bound[0] + guest.probe_binary + " %s %s" + " %s" * len(specs),
+               *bound[1:], str(timeout_ms), token, *specs)
     view = {}
     for line in out.splitlines():
         parts = line.split()

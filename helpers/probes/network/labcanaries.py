@@ -70,7 +70,7 @@ class LabCanaries(Canaries):
         if METADATA_ADDRESS not in self.host_addresses:
             raise Undecided(f"the lab holds no {METADATA_ADDRESS} canary: the metadata probe "
                             f"cannot decide")
-        return [r[:3] for r in sweep.reached_host if r[1] == METADATA_ADDRESS]
+        return list(dict.fromkeys(r[:3] for r in sweep.reached_host if r[1] == METADATA_ADDRESS))
 
 
 def prove_listening(listeners, from_netns):
