@@ -160,9 +160,10 @@ class Guest:
 
 
 @contextlib.contextmanager
-def launch(target, template, image, accelerator, raw_qemu=False):
+def launch(target, template, image, accelerator, raw_qemu=False, cancelled=None):
     """Boot a guest of `template` on `image` through `target` (see fixtures/lab.py); with
-    `raw_qemu` its <qemu:commandline> and <qemu:override> run as given."""
+    `raw_qemu` its <qemu:commandline> and <qemu:override> run as given. The boot gives up
+    once `cancelled` (a threading.Event) is set."""
     hypervisor = target.hypervisor
     name, workdir = _workdir(target, template)
     domain = host = None
@@ -176,12 +177,13 @@ def launch(target, template, image, accelerator, raw_qemu=False):
             adaptations = adaptations + unhonoured
             created = time.monotonic()
             console = functools.partial(_console_tail, hypervisor, workdir)
-            stall = _StallWatch(hypervisor, workdir / "console.log", domain.name(), console)
-            address = _wait_for_lease(target, domain, spec.mac, stall, watch)
+            boot = _BootWatch(hypervisor, workdir / "console.log", domain.name(), console,
+                              cancelled or threading.Event())
+            address = _wait_for_lease(target, domain, spec.mac, boot, watch)
         leased = time.monotonic()
         if target.lab is None and (problem := unanswerable_source(target, template, address)):
             raise GuestError(problem)
-        host = _wait_for_ssh(target, domain, address, keys, image.user, console)
+        host = _wait_for_ssh(target, domain, address, keys, image.user, boot)
         ready = time.monotonic()
         guest = Guest(name, domain, template, address, host, workdir, spec.share_dirs,
                       adaptations, accelerator, "direct" if spec.direct_boot else "disk",
@@ -289,17 +291,23 @@ def _remove(target, template, name, workdir):
 @contextlib.contextmanager
 def launch_together(count, target, template, image, accelerator, raw_qemu=False):
     """`count` guests of one template, booted at once. Every guest that booted is destroyed on
-    exit, also when another failed to boot or the run was interrupted while they booted."""
-    managers = [launch(target, template, image, accelerator, raw_qemu) for _ in range(count)]
+    exit, also when another failed to boot or the run was interrupted while they booted: an
+    interrupt makes every boot still waiting for its guest give up at once."""
+    cancelled = threading.Event()
+    managers = [launch(target, template, image, accelerator, raw_qemu, cancelled)
+                for _ in range(count)]
     with contextlib.ExitStack() as stack:
         with ThreadPoolExecutor(count, thread_name_prefix="vmiso-boot") as pool:
             futures = [pool.submit(manager.__enter__) for manager in managers]
             try:
                 for future in futures:
                     future.exception()  # wait, whatever the outcome
+            except BaseException:
+                cancelled.set()
+                raise
             finally:
-                # however the wait ended (an interrupt included), let every boot finish and
-                # keep the guests that came up for cleanup
+                # however the wait ended (an interrupt included), let every boot end and keep
+                # the guests that came up for cleanup
                 pool.shutdown(wait=True)
                 for manager, future in zip(managers, futures):
                     if future.exception() is None:
@@ -446,18 +454,23 @@ def _lease_source(target, name):
         watch.close()
 
 
-class _StallWatch:
-    """Raises GuestStalled once the guest's console has ended at a boot prompt, unchanged, for
-    STALL_S; reads the console at most once a second."""
+class _BootWatch:
+    """What ends a boot before its timeout: the run interrupted (GuestError), or the guest's
+    console ended at a boot prompt, unchanged, for STALL_S (GuestStalled; the console is read
+    at most once a second). Called, the console's tail."""
 
-    def __init__(self, hypervisor, path, name, console):
+    def __init__(self, hypervisor, path, name, console, cancelled):
         self.hypervisor, self.path, self.name, self.console = hypervisor, path, name, console
+        self.cancelled = cancelled
         self.text, self.since, self.next_read = None, 0.0, 0.0
 
     def __call__(self):
         return self.console()
 
     def check(self):
+        if self.cancelled.is_set():
+            raise GuestError(f"the boot of guest {self.name} was given up: the run was "
+                             f"interrupted")
         now = time.monotonic()
         if now < self.next_read:
             return
@@ -505,6 +518,7 @@ def _wait_for_ssh(target, domain, address, keys, user, console):
     last = None
     while time.monotonic() < deadline:
         _require_running(domain, console)
+        console.check()
         # short handshakes at first: a SYN dropped while the filter waits for the lease is
         # better sent again than retransmitted a second later
         quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
