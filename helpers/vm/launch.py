@@ -488,7 +488,7 @@ class _BootWatch:
                                f"further{self.console()}")
 
 
-def _wait_for_lease(target, domain, mac, console, watch=None):
+def _wait_for_lease(target, domain, mac, boot, watch=None):
     if watch is not None:
         watch.follow(domain)
         leased = functools.partial(watch.address, mac)
@@ -497,14 +497,14 @@ def _wait_for_lease(target, domain, mac, console, watch=None):
                                    mac)
     deadline = time.monotonic() + BOOT_TIMEOUT
     while time.monotonic() < deadline:
-        _require_running(domain, console)
-        console.check()
+        _require_running(domain, boot)
+        boot.check()
         address = leased()
         if address:
             return address
         time.sleep(0.2)
     raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
-                     f"{console()}")
+                     f"{boot()}")
 
 
 def _libvirt_lease(network, mac):
@@ -512,13 +512,13 @@ def _libvirt_lease(network, mac):
                  if lease["type"] == libvirt.VIR_IP_ADDR_TYPE_IPV4), None)
 
 
-def _wait_for_ssh(target, domain, address, keys, user, console):
+def _wait_for_ssh(target, domain, address, keys, user, boot):
     started = time.monotonic()
     deadline = started + BOOT_TIMEOUT
     last = None
     while time.monotonic() < deadline:
-        _require_running(domain, console)
-        console.check()
+        _require_running(domain, boot)
+        boot.check()
         # short handshakes at first: a SYN dropped while the filter waits for the lease is
         # better sent again than retransmitted a second later
         quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
@@ -529,7 +529,7 @@ def _wait_for_ssh(target, domain, address, keys, user, console):
             last = err
             time.sleep(0.1)
     raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
-                     f"{BOOT_TIMEOUT}s ({last}){console()}")
+                     f"{BOOT_TIMEOUT}s ({last}){boot()}")
 
 
 def _require_running(domain, console):
