@@ -30,6 +30,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from helpers.local import waits
 from helpers.vm.directboot import DirectBoot
 from scripts import load, osvfeed  # load: one_guest, the lab plumbing it uses
 
@@ -52,6 +53,10 @@ int main(void)
 }
 """
 BOOTS = 5
+# Seconds at most, or the benchmark ends with an error naming the step: a tool (mcopy, gcc, cpio,
+# a static run, pytest's collection), a floor boot (seconds under KVM, a minute under TCG) and a
+# whole conformance run (tens of minutes on a slow machine)
+TOOL_TIMEOUT_S, FLOOR_BOOT_TIMEOUT_S, RUN_TIMEOUT_S = 600, 600, 4 * 3600
 # The hardened template on UEFI firmware with Secure Boot, Microsoft's keys and a TPM 2.0.
 # UEFI and the kernel's decompression under it need more than hardened's 256 MiB.
 UEFI_TEMPLATE = load.Domain.from_string(
@@ -88,15 +93,17 @@ def floor_boots(image, accelerator, count=3):
     with tempfile.TemporaryDirectory(prefix="vmiso-floor-") as tmp:
         work = Path(tmp)
         subprocess.run(["mcopy", "-i", str(image), "::vmlinuz", str(work / "vmlinuz")],
-                       check=True)
+                       check=True, timeout=TOOL_TIMEOUT_S)
         (work / "init.c").write_text(FLOOR_INIT)
         root = work / "root"
         (root / "dev").mkdir(parents=True)
         subprocess.run(["gcc", "-static", "-Os", "-o", str(root / "init"), str(work / "init.c")],
-                       check=True)
-        listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True).stdout
+                       check=True, timeout=TOOL_TIMEOUT_S)
+        listing = subprocess.run(["find", "."], cwd=root, check=True, capture_output=True,
+                                 timeout=TOOL_TIMEOUT_S).stdout
         cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], cwd=root,
-                              input=listing, check=True, capture_output=True).stdout
+                              input=listing, check=True, capture_output=True,
+                              timeout=TOOL_TIMEOUT_S).stdout
         (work / "initrd").write_bytes(cpio)
         kernels = {"bzimage": work / "vmlinuz"}
         direct = DirectBoot.beside(image)
@@ -114,16 +121,23 @@ def one_floor_boot(kernel, initrd, accelerator):
          "-initrd", str(initrd), "-append", "console=ttyS0 quiet panic=-1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
-        seen = b""
-        while FLOOR_MARK not in seen:
-            chunk = qemu.stdout.read1(4096)
-            if not chunk:
-                raise RuntimeError("the floor guest never reached its /init")
-            seen += chunk
+        with waits.deadline(FLOOR_BOOT_TIMEOUT_S, qemu.kill) as fired:  # the read ends with it
+            seen = _console_until(qemu.stdout, FLOOR_MARK)
+        if fired.is_set() or FLOOR_MARK not in seen:
+            raise RuntimeError(f"the floor guest never reached its /init (waited at most "
+                               f"{FLOOR_BOOT_TIMEOUT_S} s)")
         return time.monotonic() - started
     finally:
         qemu.kill()
-        qemu.wait()
+        qemu.wait(timeout=TOOL_TIMEOUT_S)
+
+
+def _console_until(stream, mark):
+    """What `stream` gave until `mark` came or it ended."""
+    seen = b""
+    while mark not in seen and (chunk := stream.read1(4096)):
+        seen += chunk
+    return seen
 
 
 def boots(target, image, accelerator, template=load.TEMPLATE, count=BOOTS):
@@ -162,7 +176,7 @@ def conformance_output(*options):
         started = time.monotonic()
         run = subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--tb=no",
                               "--report-dir", report_dir, *options], cwd=ROOT,
-                             capture_output=True, text=True,
+                             capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
                              env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"))
         wall = time.monotonic() - started
         report = json.loads((Path(report_dir) / "controls.json").read_text())
@@ -214,7 +228,7 @@ def shared_start(*options):
     """Wall seconds of the run's own start: pytest's start and collection (--collect-only)."""
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "pytest", "suites", "-q", "--collect-only",
-                    *options], cwd=ROOT, capture_output=True,
+                    *options], cwd=ROOT, capture_output=True, timeout=TOOL_TIMEOUT_S,
                    env=dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1"))
     return round(time.monotonic() - started, 1)
 
@@ -247,7 +261,8 @@ def osv_feed(count=OSV_RECORDS):
 
 def measured_feed(feed, cache):
     out = subprocess.run([sys.executable, "-m", "scripts.osvfeed", "measure", str(feed),
-                          str(cache)], cwd=ROOT, capture_output=True, text=True, check=True)
+                          str(cache)], cwd=ROOT, capture_output=True, text=True, check=True,
+                         timeout=TOOL_TIMEOUT_S)
     return json.loads(out.stdout)
 
 
@@ -264,7 +279,8 @@ def static_run(count=100):
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "scripts.check_templates", *paths,
                         "--report-dir", str(Path(folder) / "reports"), "--source-root",
-                        str(folder)], cwd=ROOT, capture_output=True, check=True)
+                        str(folder)], cwd=ROOT, capture_output=True, check=True,
+                       timeout=TOOL_TIMEOUT_S)
         wall = time.monotonic() - started
     # the largest child so far: run first, this is the static run's own peak
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss

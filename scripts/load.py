@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from guest import build as probe_guest
+from helpers.host import libvirtconn
 from helpers.lab.lab import Lab
 from helpers.plugin import accel
 from helpers.template.domxml import Domain
@@ -58,8 +59,7 @@ def leftovers(lab, settle_s=15):
 
 
 def lab_domains(lab):
-    import libvirt
-    conn = libvirt.open(lab.uri)
+    conn = libvirtconn.open_connection(lab.uri)
     try:
         return [d.name() for d in conn.listAllDomains()]
     finally:

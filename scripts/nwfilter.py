@@ -15,6 +15,7 @@ import sys
 
 import libvirt
 
+from helpers.host import libvirtconn
 from helpers.host.hypervisor import HypervisorError, hypervisor_for
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS, NAME, no_host_access_filter
 from helpers.hostconfig.netfilter import define_no_host_access
@@ -48,13 +49,13 @@ def main(argv=None, prog="vmiso nwfilter"):
         return
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
-        conn = libvirt.open(args.uri)
+        conn = libvirtconn.open_connection(args.uri)
         define_no_host_access(conn, addresses + [METADATA_ADDRESS])
         conn.close()
-    except libvirt.libvirtError as err:
-        sys.exit(f"vmiso: cannot define nwfilter {NAME} at {args.uri}: "
-                 f"{err.get_error_message()}; check the URI and that its user may manage "
-                 f"libvirt there")
+    except (libvirt.libvirtError, HypervisorError) as err:
+        said = err.get_error_message() if isinstance(err, libvirt.libvirtError) else err
+        sys.exit(f"vmiso: cannot define nwfilter {NAME} at {args.uri}: {said}; check the URI "
+                 f"and that its user may manage libvirt there")
     print(f"defined nwfilter {NAME} at {args.uri}: guests reach none of "
           f"{', '.join(addresses + [METADATA_ADDRESS])} but for DHCP"
           + (f"; left reachable: {', '.join(args.keep)}" if args.keep else ""))

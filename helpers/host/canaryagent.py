@@ -31,7 +31,7 @@ from pathlib import PurePosixPath
 from helpers import CHECKOUT
 from helpers.host.errors import HypervisorError
 from helpers.host.hostfolder import PASS_THROUGH, is_own_folder, own_folder
-from helpers.local import command, interrupts
+from helpers.local import command, interrupts, waits
 from helpers.local.digest import sha256
 
 SOURCE = CHECKOUT / "canary" / "vmiso-canary.c"
@@ -40,6 +40,10 @@ BINARY = "vmiso-canary"
 REMOTE_ROOT = PurePosixPath("/var/tmp/vmiso/canary")
 START_TIMEOUT = 15
 REPLY_TIMEOUT = 10
+BUILD_TIMEOUT = 300  # gcc -static of one small C file: seconds, minutes on a loaded machine
+# Waiting for another thread's exchange with the agent (a heartbeat, a booting guest's capture):
+# each ends within spawned.ANSWER_TIMEOUT and REPLY_TIMEOUT
+QUEUE_S = 120
 HEARTBEAT_S = 2  # `alive` to the agent; after 12 s of silence it exits (canary/vmiso-canary.c)
 MAX_EVENTS = 100_000  # arrivals, and frames, kept of one agent
 
@@ -51,7 +55,8 @@ def build():
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{BINARY}.{secrets.token_hex(4)}")  # workers build at once
         command.run("gcc", "-static", "-Os", "-Wall", "-o", str(partial), str(SOURCE),
-                    error=HypervisorError, purpose="building vmiso-canary")
+                    error=HypervisorError, purpose="building vmiso-canary",
+                    timeout=BUILD_TIMEOUT)
         partial.rename(out)
     return out
 
@@ -117,11 +122,12 @@ class CanaryAgent:
         while not self._closing.wait(HEARTBEAT_S):
             try:
                 self._send("alive")
-            except (OSError, ValueError):
-                return  # the channel is closed or gone: the agent hears that too
+            except (OSError, ValueError, HypervisorError):
+                return  # the channel is closed, gone or stuck: the agent hears that too
 
     def _send(self, line):
-        with self._send_lock:
+        with waits.acquired(self._send_lock, QUEUE_S, "the canary agent's input",
+                            HypervisorError):
             self.process.send(line)
 
     @classmethod
@@ -190,12 +196,18 @@ class CanaryAgent:
             self.overflowed = True
 
     def _ask(self, line):
-        with self._command_lock:
-            self._send(line)
+        with waits.acquired(self._command_lock, QUEUE_S, "the canary agent (another "
+                            "thread's question to it)", HypervisorError):
+            try:
+                self._send(line)
+            except (OSError, ValueError) as err:
+                raise HypervisorError(f"the canary agent cannot be told `{line}`: "
+                                      f"{err}") from None
             try:
                 return self._replies.get(timeout=REPLY_TIMEOUT)
             except queue.Empty:
-                raise HypervisorError(f"the canary agent did not answer `{line}`") from None
+                raise HypervisorError(f"the canary agent did not answer `{line}` within "
+                                      f"{REPLY_TIMEOUT} s") from None
 
     def watch(self, address):
         """Report what arrives from `address` (a guest of the run) from now on."""

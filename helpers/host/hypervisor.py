@@ -10,12 +10,16 @@
                                      # the host's SSH when remote, so the guest network need not
                                      # be routable from here
 
+Every command ends within COMMAND_TIMEOUT, and every SFTP request is answered within it
+(helpers/host/sshchannels.py); past it, HypervisorError names the command or the file.
+
 A remote host is reached the way libvirt's ssh transport reaches it: the URI's user, host and
 port, its `keyfile` (else the agent and the default keys), and its host key checked against the
 URI's `known_hosts` (else ~/.ssh/known_hosts); `no_verify=1` accepts any host key, as libvirt
 does.
 """
 
+import contextlib
 import functools
 import getpass
 import os
@@ -27,17 +31,21 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlparse
 
 import paramiko
-import testinfra
 import testinfra.host
+from testinfra.backend.local import LocalBackend
 from testinfra.backend.paramiko import ParamikoBackend
 
+from helpers.host import sshchannels
 from helpers.host.errors import HypervisorError
 from helpers.host.spawned import LocalProcess, SshProcess
-from helpers.local import command, diskspace
+from helpers.local import command, diskspace, waits
 from helpers.local.digest import sha256
 
 SSH_TIMEOUT = 15
-COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query: seconds at most
+COMMAND_TIMEOUT = 120  # qemu-img, df, dpkg-query, one SFTP request: seconds at most
+# Waiting for another thread's SFTP requests (a guest booting beside this one): each of them is
+# answered within COMMAND_TIMEOUT, and a copy has an SFTP session of its own (put)
+SFTP_QUEUE_S = 600
 # Where the files QEMU reads are copied (helpers/vm/imagecache.py): /var/cache here, where
 # only root makes folders; /var/tmp on a remote host, which any user of the URI can write to.
 LOCAL_IMAGE_CACHE = PurePosixPath("/var/cache/vmiso/images")
@@ -65,7 +73,7 @@ class LocalHypervisor:
     image_cache = LOCAL_IMAGE_CACHE
 
     def __init__(self):
-        self.host = testinfra.get_host("local://")
+        self.host = testinfra.host.Host(_LocalBackend())
         self.uid = os.getuid()
 
     def read_bytes(self, path):
@@ -135,6 +143,16 @@ class LocalHypervisor:
         pass
 
 
+class _LocalBackend(LocalBackend):
+    """testinfra's local backend, each command ended after COMMAND_TIMEOUT (HypervisorError)."""
+
+    def run_local(self, cmd, *args):
+        cmd = self.quote(cmd, *args)
+        done = command.run("sh", "-c", cmd, error=HypervisorError, purpose="this machine",
+                           check=False, timeout=COMMAND_TIMEOUT, own_group=True)
+        return self.result(done.returncode, self.encode(cmd), done.stdout, done.stderr)
+
+
 class _Backend(ParamikoBackend):
     """testinfra's paramiko backend on the SSH client the hypervisor already holds."""
 
@@ -143,10 +161,16 @@ class _Backend(ParamikoBackend):
     def __init__(self, client, name):
         super().__init__(name, timeout=COMMAND_TIMEOUT)
         self._client = client
+        self.name = name
 
     @property
     def client(self):
         return self._client
+
+    def _exec_command(self, cmd):
+        """Every wait of the command bounded by COMMAND_TIMEOUT (testinfra's has none)."""
+        return sshchannels.run(self._client.get_transport(), cmd, self.timeout, HypervisorError,
+                               self.name)
 
 
 class SshHypervisor:
@@ -159,7 +183,7 @@ class SshHypervisor:
         self.client = client
         self.name = name
         self.host = testinfra.host.Host(_Backend(client, name))
-        self._sftp = client.open_sftp()
+        self._sftp = self._open_sftp()
         self._sftp_lock = threading.Lock()  # one SFTP request at a time: guests boot in threads
 
     @classmethod
@@ -185,16 +209,34 @@ class SshHypervisor:
                 f"cannot open SSH to the hypervisor {name}: {str(err) or type(err).__name__}; "
                 f"check that sshd runs there, that its host key is in known_hosts and that the "
                 f"key (URI keyfile=, the agent or ~/.ssh) is authorized") from None
-        return cls(client, name)
+        try:
+            return cls(client, name)
+        except BaseException:
+            client.close()
+            raise
+
+    def _open_sftp(self):
+        return sshchannels.open_sftp(self.client.get_transport(), COMMAND_TIMEOUT,
+                                     HypervisorError, self.name)
 
     def _sftp_call(self, what, path, call, *args):
-        """An SFTP call; OSError as the file system gave it (absent, denied) naming the file,
-        HypervisorError when the SSH session itself failed."""
+        """An SFTP call on the shared session, one thread at a time."""
+        with self._sftp_errors(what, path), \
+                waits.acquired(self._sftp_lock, SFTP_QUEUE_S, f"SFTP to {self.name}",
+                               HypervisorError):
+            return call(str(path), *args)
+
+    @contextlib.contextmanager
+    def _sftp_errors(self, what, path):
+        """OSError as the file system gave it (absent, denied) naming the file; HypervisorError
+        when the SSH session failed, or SFTP gave no answer within COMMAND_TIMEOUT."""
         try:
-            with self._sftp_lock:
-                return call(str(path), *args)
+            yield
         except paramiko.SSHException as err:
             raise HypervisorError(f"{what} {path} on {self.name} failed: {err}") from None
+        except TimeoutError:
+            raise HypervisorError(f"{what} {path} on {self.name}: SFTP gave no answer within "
+                                  f"{COMMAND_TIMEOUT} s") from None
         except OSError as err:
             if err.filename or err.errno is None:
                 raise
@@ -259,7 +301,10 @@ class SshHypervisor:
         return int(self.run("id", "-u"))
 
     def put(self, local_path, path):
-        self._sftp_call("copying to", path, lambda name: self._sftp.put(str(local_path), name))
+        """A copy over an SFTP session of its own, so that a large one never holds up the other
+        threads' requests."""
+        with self._sftp_errors("copying to", path), self._open_sftp() as sftp:
+            sftp.put(str(local_path), str(path))
 
     def digest(self, path):
         return self.run("sha256sum", "--", str(path)).split()[0]
@@ -270,11 +315,13 @@ class SshHypervisor:
         transport = self.client.get_transport()
         if transport is None or not transport.is_active():
             raise OSError(f"the SSH connection to {self.name} is closed")
-        return transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
-                                      timeout=timeout)
+        channel = transport.open_channel("direct-tcpip", (address, port), ("127.0.0.1", 0),
+                                         timeout=timeout)
+        channel.settimeout(timeout)  # as create_connection's socket: each read and write bounded
+        return channel
 
     def spawn(self, *argv):
-        return SshProcess(self.client, shlex.join(argv))
+        return SshProcess(self.client, shlex.join(argv), self.name)
 
     def run(self, *argv):
         out = self.host.run(shlex.join(argv))

@@ -5,7 +5,10 @@ ordinary client (a SPICE client opens a connection per channel) connects to.
         ...   # connect to 127.0.0.1:port here; each connection is carried to the host's 5901
 
 Each accepted connection gets a connection of its own through `open_socket` (from the lab's host
-side, or a direct-tcpip channel of the remote host's sshd) and two threads copying bytes.
+side, or a direct-tcpip channel of the remote host's sshd) and two threads copying bytes. Those
+threads wait as long as the client and the service stay silent (a display may, for minutes);
+leaving the `with` block shuts every socket down, which ends their waits (closing a socket
+alone does not wake a thread blocked on it).
 """
 
 import contextlib
@@ -29,8 +32,9 @@ class Forward:
         return self._listener.getsockname()[1]
 
     def __exit__(self, *exc):
-        self._listener.close()
-        for sock in self._open:
+        for sock in [self._listener] + self._open:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 sock.close()
 
@@ -47,7 +51,8 @@ class Forward:
                 continue
             self._open += [near, far]
             for source, sink in ((near, far), (far, near)):
-                threading.Thread(target=_copy, args=(source, sink), daemon=True).start()
+                threading.Thread(target=_copy, args=(source, sink), daemon=True,
+                                 name="vmiso-forward-copy").start()
 
 
 def _copy(source, sink):

@@ -6,6 +6,8 @@
     peripheral_devices(domain)                # {'tpm-crb', ...}: -device ones, on a bus or not
 
 libvirt marks a domain queried this way as tainted (custom-monitor); throwaway guests only.
+libvirt awaits QEMU's answer without a timeout (a QEMU that hangs never gives one): a query not
+answered within MONITOR_TIMEOUT is Undecided.
 """
 
 import json
@@ -14,7 +16,12 @@ import re
 import libvirt
 import libvirt_qemu
 
+from helpers.local import waits
 from helpers.verdict.undecided import Undecided
+
+# libvirt waits up to 30 s for the domain's job lock; QEMU answers a query in well under a
+# second, under TCG on a loaded host in a few
+MONITOR_TIMEOUT = 120
 
 
 def qmp(domain, command, **arguments):
@@ -22,7 +29,7 @@ def qmp(domain, command, **arguments):
     if arguments:
         request["arguments"] = arguments
     try:
-        reply = libvirt_qemu.qemuMonitorCommand(domain, json.dumps(request), 0)
+        reply = _monitor(domain, json.dumps(request), 0, f"QMP {command}")
     except libvirt.libvirtError as err:
         raise Undecided(f"QMP {command} failed: {err}") from None
     return json.loads(reply)["return"]
@@ -30,10 +37,15 @@ def qmp(domain, command, **arguments):
 
 def hmp(domain, command):
     try:
-        return libvirt_qemu.qemuMonitorCommand(
-            domain, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP)
+        return _monitor(domain, command, libvirt_qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP,
+                        f"HMP {command!r}")
     except libvirt.libvirtError as err:
         raise Undecided(f"HMP {command!r} failed: {err}") from None
+
+
+def _monitor(domain, command, flags, said):
+    return waits.within(lambda: libvirt_qemu.qemuMonitorCommand(domain, command, flags),
+                        MONITOR_TIMEOUT, f"{said} through QEMU's monitor (libvirt)", Undecided)
 
 
 def qtree_devices(tree):

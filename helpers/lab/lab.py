@@ -225,10 +225,14 @@ class Lab:
 
     def _define_network(self):
         import libvirt
+
+        from helpers.host import libvirtconn
         try:
-            conn = libvirt.open(self.uri)
+            conn = libvirtconn.open_connection(self.uri)
         except libvirt.libvirtError as err:
             raise LabError(self._refused(err.get_error_message())) from None
+        except HypervisorError as err:
+            raise LabError(f"{err}; see {self.root / 'log/libvirt/libvirtd.log'}") from None
         route_to = MGMT_LINK if labconfig.ROUTED[self.profile] else None
         try:
             netfilter.define_no_host_access(conn, [HOST_ADDRESS, MGMT_HOST_ADDRESS,
@@ -375,7 +379,12 @@ def _hold(owner):
     the lab stops or the run's process ends."""
     partial = owner.with_name(f".{owner.name}.{secrets.token_hex(4)}")
     held = open(partial, "w")
-    fcntl.flock(held, fcntl.LOCK_EX)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a name of its own: never held
+    except BlockingIOError:
+        held.close()
+        raise LabError(f"{partial}, made just now, is locked by another process; remove it "
+                       f"and retry") from None
     held.write(f"{os.getpid()}\n")
     held.flush()
     partial.rename(owner)

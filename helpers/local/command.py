@@ -17,6 +17,7 @@ import signal
 import subprocess
 
 SAID = 300  # characters of the command's own words in an error
+KILLED_S = 10  # a killed command is gone at once, unless stuck in the kernel
 
 
 def run(*argv, error, purpose, check=True, timeout=None, cwd=None, env=None, own_group=False):
@@ -32,7 +33,7 @@ def run(*argv, error, purpose, check=True, timeout=None, cwd=None, env=None, own
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc, own_group)
-        raise error(f"`{shlex.join(argv)}` did not finish within {timeout} s") from None
+        raise error(f"`{shlex.join(argv)}` did not finish within {timeout:g} s") from None
     except BaseException:
         _stop(proc, own_group)
         raise
@@ -50,4 +51,7 @@ def _stop(proc, own_group):
             proc.kill()
     except ProcessLookupError:
         pass
-    proc.wait()
+    try:
+        proc.wait(KILLED_S)
+    except subprocess.TimeoutExpired:
+        pass  # left to the kernel; the caller raises its own error (the timeout, the Ctrl-C)

@@ -33,6 +33,7 @@ from helpers.verdict import rows, verdicts
 DEFAULT_MAX_PARALLEL = 8
 POLL_S = 0.1
 STOP_GRACE_S = 60  # a cell stopped by the run tears its guests and lab down first
+KILLED_S = 10  # a killed cell is gone at once, unless stuck in the kernel
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -158,6 +159,15 @@ class Pool:
             progress.say(self.config, f"cell {cell.name}: exit {process.returncode} in "
                                       f"{result.duration_s:.1f} s")
 
+    def _reap_killed(self, process, cell):
+        """Wait for a killed cell; one stuck in the kernel past KILLED_S is left behind, its
+        exit status unknown, rather than holding up the run's end."""
+        try:
+            process.wait(KILLED_S)
+        except subprocess.TimeoutExpired:
+            progress.say(self.config, f"cell {cell.name}: pid {process.pid} still runs "
+                                      f"{KILLED_S} s after SIGKILL; left behind")
+
     def _stop_all(self):
         """Ctrl-C or SIGTERM: each cell stops as a run does (its guests and lab torn down)."""
         for process in self.running:
@@ -168,7 +178,7 @@ class Pool:
                 process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
-                process.wait()
+                self._reap_killed(process, cell)
             self.done[cell] = CellResult(folder, process.returncode,
                                          time.monotonic() - started)
 
@@ -179,10 +189,13 @@ def _cores(uri):
     if uri is None:
         return os.cpu_count() or 1
     import libvirt
+
+    from helpers.host import libvirtconn
+    from helpers.host.errors import HypervisorError
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
-        conn = libvirt.open(uri)
-    except libvirt.libvirtError:
+        conn = libvirtconn.open_connection(uri)
+    except (libvirt.libvirtError, HypervisorError):
         return 1
     try:
         return conn.getInfo()[2]

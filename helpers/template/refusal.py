@@ -17,6 +17,12 @@ from helpers.template import expansion
 
 # (what libvirt or QEMU says, what is wrong with the host, the fix): the first match decides.
 HOST_CAUSES = (
+    (r"keepalive timeout|[Cc]onnection closed|End of file while reading data|Cannot recv data",
+     "the host's libvirtd stopped answering while the guest started",
+     "see libvirtd's log on the host, and run again"),
+    (r"cannot acquire state change lock|Timed out during operation",
+     "libvirt on the host is busy with another job on the domain",
+     "run again; restart libvirtd there if it persists"),
     (r"\(as uid:(\d+), gid:(\d+)\): Permission denied",
      "QEMU's user (uid {0}, gid {1}) cannot read a file the guest needs",
      "give that user read access to the file libvirt names and search access to every folder "

@@ -33,10 +33,14 @@ from pathlib import Path, PurePosixPath
 from helpers.host.clock import clock
 from helpers.host.errors import HypervisorError
 from helpers.host.hostfolder import PASS_THROUGH, own_folder, why_not_own
+from helpers.local import waits
 from helpers.local.digest import sha256
 
 GROUP_FOLDER, GROUP_FILE = 0o750, 0o440
 HOUR, DAY, GIB = 3600, 86400, 2**30
+# Waiting for another booting guest's copy into the cache: a 1 GiB cloud image through SSH at
+# 1 MB/s takes 17 minutes
+COPY_QUEUE_S = 1800
 
 
 class ImageCache:
@@ -52,7 +56,9 @@ class ImageCache:
         """The path on the hypervisor of a copy of this machine's file, readable by QEMU; its
         folder's mtime says it was used now (what `prune` reads)."""
         local_path = Path(local_path)
-        with self._lock:
+        with waits.acquired(self._lock, COPY_QUEUE_S, f"the image cache on the hypervisor's "
+                            f"host (another guest's copy into it), to place {local_path.name}",
+                            HypervisorError):
             if local_path not in self._provided:
                 self._provided[local_path] = self._place(local_path)
             where = self._provided[local_path]

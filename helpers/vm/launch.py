@@ -29,10 +29,10 @@ from pathlib import Path
 
 import libvirt
 
-from helpers.host import qmp
+from helpers.host import libvirtconn, qmp
 from helpers.host.errors import HypervisorError
 from helpers.hostconfig import confinement
-from helpers.local import diskspace, teardown
+from helpers.local import diskspace, teardown, waits
 from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
@@ -47,6 +47,10 @@ from helpers.vm.readings import take as take_readings
 from helpers.vm.runmark import MARK_FILE, RunMark
 
 BOOT_TIMEOUT = 240
+CREATE_TIMEOUT_S = 300  # libvirt starting QEMU, swtpm and the firmware under TCG: seconds
+# A boot's whole length, each of its waits bounded: its turn to create, the creation, the lease,
+# SSH, and the image copy it may queue behind
+BOOT_LIMIT_S = 2 * CREATE_TIMEOUT_S + 2 * BOOT_TIMEOUT + 1800 + 60
 STALL_S = 2  # a console that ends at a boot prompt this long is stopped there
 QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
 OVERLAY = "disk.qcow2"
@@ -266,8 +270,12 @@ def _create(target, template, xml, flags=0):
     dropped = []
     while True:
         try:
-            with _CREATING:
-                return target.conn.createXML(xml, flags), xml, dropped
+            with waits.acquired(_CREATING, CREATE_TIMEOUT_S, "another guest's start by "
+                                "libvirt", GuestError):
+                domain = waits.within(functools.partial(target.conn.createXML, xml, flags),
+                                      CREATE_TIMEOUT_S, f"libvirt starting a guest of "
+                                      f"{template.name}", GuestError)
+            return domain, xml, dropped
         except libvirt.libvirtError as err:
             message = err.get_error_message()
             root = ET.fromstring(xml)
@@ -301,7 +309,11 @@ def launch_together(count, target, template, image, accelerator, raw_qemu=False)
             futures = [pool.submit(manager.__enter__) for manager in managers]
             try:
                 for future in futures:
-                    future.exception()  # wait, whatever the outcome
+                    future.exception(timeout=BOOT_LIMIT_S)  # wait, whatever the outcome
+            except TimeoutError:
+                cancelled.set()
+                raise GuestError(f"a guest of {template.name} was still booting after "
+                                 f"{BOOT_LIMIT_S} s") from None
             except BaseException:
                 cancelled.set()
                 raise
@@ -477,7 +489,7 @@ class _BootWatch:
         self.next_read = now + 1
         try:
             text = self.hypervisor.read_bytes(self.path).decode(errors="replace")
-        except OSError:
+        except (OSError, HypervisorError):
             return
         prompt = bootstall.stalled(text)
         if prompt is None or text != self.text:
@@ -544,7 +556,7 @@ def _require_running(domain, console):
 def _console_tail(hypervisor, workdir, lines=8):
     try:
         text = hypervisor.read_bytes(workdir / "console.log").decode(errors="replace")
-    except OSError:
+    except (OSError, HypervisorError):
         return ""
     tail = text.strip().splitlines()[-lines:]
     return "; console: " + " | ".join(tail) if tail else ""
@@ -574,7 +586,7 @@ def _destroy(target, domain):
     except libvirt.libvirtError as err:
         if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
             return
-    conn = libvirt.open(target.uri)
+    conn = libvirtconn.open_connection(target.uri)
     try:
         conn.lookupByName(domain.name()).destroy()
     except libvirt.libvirtError as err:

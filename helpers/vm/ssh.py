@@ -11,8 +11,6 @@ client knows it in advance and rejects any other (no trust on first use).
 import base64
 import io
 import secrets
-import socket
-import subprocess
 import tarfile
 import time
 from dataclasses import dataclass
@@ -23,7 +21,11 @@ import paramiko
 import testinfra.host
 from testinfra.backend.paramiko import ParamikoBackend
 
+from helpers.host import sshchannels
+from helpers.local import command as local_command
+
 COMMAND_TIMEOUT = 30  # seconds; every probe command finishes in a few
+KEYS_TIMEOUT = 60  # seconds for dropbearkey; it takes milliseconds once the kernel's RNG is ready
 RANDOM_SEED_BYTES = 32
 
 
@@ -43,20 +45,13 @@ class GuestKeys:
         """Keys for one guest; `openssh` also gives the host key in OpenSSH format (for a
         cloud-init seed)."""
         path = Path(workdir) / "host_key"
-        try:
-            subprocess.run(["dropbearkey", "-t", "ed25519", "-f", str(path)], check=True,
-                           capture_output=True)
-        except FileNotFoundError:
-            raise GuestUnreachable("dropbearkey is required to make guest host keys: "
-                                   "run `make deps`") from None
-        public = subprocess.run(["dropbearkey", "-y", "-f", str(path)], check=True,
-                                capture_output=True, text=True).stdout
+        _keytool("dropbearkey", "-t", "ed25519", "-f", path)
+        public = _keytool("dropbearkey", "-y", "-f", path)
         line = next(k for k in public.splitlines() if k.startswith("ssh-ed25519 "))
         host_public = paramiko.Ed25519Key(data=base64.b64decode(line.split()[1]))
         private = path.read_bytes()
-        converted = subprocess.run(["dropbearconvert", "dropbear", "openssh", str(path), "-"],
-                                   check=True, capture_output=True,
-                                   text=True).stdout if openssh else None
+        converted = _keytool("dropbearconvert", "dropbear", "openssh", path, "-") \
+            if openssh else None
         path.unlink()
         return cls(paramiko.ECDSAKey.generate(), private, host_public, converted)
 
@@ -79,6 +74,12 @@ class GuestKeys:
             _add(tar, "etc/dropbear/host_key", self.host_private, 0o600)
             _add(tar, "run/random-seed", secrets.token_bytes(RANDOM_SEED_BYTES), 0o600)
         return buf.getvalue()
+
+
+def _keytool(*argv):
+    """What dropbear's key tool printed (GuestUnreachable when it is missing, failed or hung)."""
+    return local_command.run(*argv, error=GuestUnreachable, purpose="making guest host keys",
+                             timeout=KEYS_TIMEOUT).stdout
 
 
 def _add(tar, name, data, mode):
@@ -135,24 +136,9 @@ class GuestBackend(ParamikoBackend):
         return client
 
     def _exec_command(self, command):
-        transport = self.client.get_transport()
-        if transport is None or not transport.is_active():
-            raise GuestUnreachable(f"ssh session to {self.address} is closed")
-        try:
-            chan = transport.open_session(timeout=self.timeout)
-        except paramiko.SSHException as err:
-            raise GuestUnreachable(f"ssh to {self.address}: no session ({err})") from None
-        chan.settimeout(self.timeout)
-        try:
-            chan.exec_command(command)
-            stdout = chan.makefile("rb").read()
-            stderr = chan.makefile_stderr("rb").read()
-            return chan.recv_exit_status(), stdout, stderr
-        except socket.timeout:
-            raise GuestUnreachable(f"`{command.decode()[:80]}` on {self.address} did not finish "
-                                   f"within {self.timeout}s") from None
-        finally:
-            chan.close()
+        """Every wait of the command bounded by `timeout` (helpers/host/sshchannels.py)."""
+        return sshchannels.run(self.client.get_transport(), command, self.timeout,
+                               GuestUnreachable, self.address)
 
     def close(self):
         if getattr(self, "_client", None) is not None:
@@ -175,10 +161,13 @@ def connect(address, keys, open_socket, timeout=COMMAND_TIMEOUT, user="root",
 def upload(host, local, remote, mode):
     """Copy a file into the guest over SFTP (relative paths land in the login user's home);
     its absolute path there."""
+    backend = host.backend
     try:
-        with host.backend.client.open_sftp() as sftp:
+        with sshchannels.open_sftp(backend.client.get_transport(), backend.timeout,
+                                   GuestUnreachable, backend.address) as sftp:
             sftp.put(str(local), remote)
             sftp.chmod(remote, mode)
             return sftp.normalize(remote)
     except (OSError, paramiko.SSHException) as err:
-        raise GuestUnreachable(f"copying {local} into the guest over SFTP failed: {err}") from None
+        why = str(err) or f"no answer within {backend.timeout}s"  # a timeout says nothing
+        raise GuestUnreachable(f"copying {local} into the guest over SFTP failed: {why}") from None

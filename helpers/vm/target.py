@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import libvirt
 
-from helpers.host import canaryagent
+from helpers.host import canaryagent, libvirtconn
 from helpers.host.hostfolder import PASS_THROUGH, own_folder
 from helpers.host.hypervisor import HypervisorError, LocalHypervisor, hypervisor_for
 from helpers.hostconfig import confinement
@@ -166,9 +166,13 @@ def _dotted(number):
 
 
 def _open(uri):
+    """The run's connection, keepalive on (helpers/host/libvirtconn.py)."""
     libvirt.registerErrorHandler(lambda *_: None, None)
     try:
-        return libvirt.open(uri)
+        return libvirtconn.open_connection(uri)
+    except HypervisorError as err:
+        raise TargetError(f"cannot connect to libvirt at {uri}: {err}; check that libvirtd "
+                          f"runs there and answers") from None
     except libvirt.libvirtError as err:
         message = err.get_error_message()
         denied = any(w in message.lower() for w in ("permission denied", "authentication",

@@ -38,6 +38,11 @@ TEMPLATE = Domain.from_string(
     ("unsupported configuration: cgroup cpu is required for scheduler tuning",
      "the host's libvirt has no cpu cgroup controller for QEMU, which scheduler tuning needs: "
      "enable the cpu controller"),
+    # libvirt's client when the host's libvirtd stopped answering (keepalive on)
+    ("internal error: connection closed due to keepalive timeout",
+     "the host's libvirtd stopped answering while the guest started"),
+    ("Timed out during operation: cannot acquire state change lock (held by "
+     "monitor=remoteDispatchDomainCreateXML)", "libvirt on the host is busy with another job"),
     # libvirt 9.0 when its machine cgroup vanished under a starting guest
     ("Unable to write to '/sys/fs/cgroup/cpuset/machine/qemu-2-vmiso-8a7ae0-vi-win11-2.libvirt-"
      "qemu/cpuset.memory_migrate': No such file or directory",

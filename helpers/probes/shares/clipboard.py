@@ -25,6 +25,7 @@ from helpers.vm import probes
 
 AGENT_SECONDS = 30
 ARRIVAL_S = 10
+CLIENT_STOP_S = 10  # the SPICE client leaves its GLib loop at SIGTERM at once
 SYSTEM_PYTHON = "/usr/bin/python3"  # where Debian's python3-gi and SpiceClientGLib are
 
 
@@ -84,8 +85,7 @@ def _offer_over_spice(guest, local_port, token):
     try:
         out = _agent_output(guest)
     finally:
-        client.terminate()
-        said = client.communicate(timeout=10)[0]
+        said = _stopped(client)
     if said.startswith("error"):
         raise Undecided(f"the SPICE client could not run ({said.strip()}): install python3-gi "
                         f"and gir1.2-spiceclientglib-2.0 (make deps)")
@@ -94,6 +94,18 @@ def _offer_over_spice(guest, local_port, token):
                         f"SPICE client (client: {' / '.join(said.splitlines()[-4:]) or 'silent'}"
                         f"; agent: {out.strip() or 'silent'}): the clipboard probe cannot decide")
     return out
+
+
+def _stopped(client):
+    """What the SPICE client said, once it stopped (SIGTERM, then SIGKILL)."""
+    client.terminate()
+    try:
+        return client.communicate(timeout=CLIENT_STOP_S)[0]
+    except subprocess.TimeoutExpired:
+        client.kill()
+        client.communicate(timeout=CLIENT_STOP_S)
+        raise Undecided(f"the SPICE client did not stop within {CLIENT_STOP_S} s of SIGTERM: "
+                        f"the clipboard probe cannot decide") from None
 
 
 def _reachable(listen):

@@ -5,7 +5,9 @@ clipboard with ClientCutText, as a person copying text in a VNC viewer does.
         cut_text(sock, "vmiso-clip-1234")
 
 Only displays without a password (security type None) are driven; a display with one raises
-Undecided, since the canary could not be put on its clipboard.
+Undecided, since the canary could not be put on its clipboard. Each read waits as long as the
+socket's timeout (netns.connect's, or the SSH channel's of Hypervisor.open_socket); a server
+silent that long is Undecided too.
 """
 
 import struct
@@ -22,7 +24,11 @@ SETTLE_S = 0.5
 def _recv(sock, count):
     data = b""
     while len(data) < count:
-        chunk = sock.recv(count - len(data))
+        try:
+            chunk = sock.recv(count - len(data))
+        except TimeoutError:
+            raise Undecided(f"the VNC server sent nothing for {sock.gettimeout():g} s after "
+                            f"{len(data)} of {count} bytes") from None
         if not chunk:
             raise Undecided(f"the VNC server closed the connection after {len(data)} bytes")
         data += chunk
