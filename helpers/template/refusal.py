@@ -56,6 +56,10 @@ HOST_CAUSES = (
      "the host's libvirt has no {0} cgroup controller for QEMU, which {1} needs",
      "enable the {0} controller for libvirt's machine slice (cgroup v2: list it in the parent's "
      "cgroup.subtree_control), or test the template on a host that has it"),
+    (r"(CPU tuning|Block I/O tuning|Memory cgroup) is not available on this host",
+     "the host's libvirt has no cgroup controller for QEMU's {0}",
+     "enable that controller for libvirt's machine slice (cgroup v2: list it in the parent's "
+     "cgroup.subtree_control), or test the template on a host that has it"),
     (r"(/sys/fs/cgroup/[^': ]*)",
      "libvirt could not set up the guest's cgroup on the host ({0})",
      "see libvirtd's log on the host; nothing else may remove or change libvirt's machine "

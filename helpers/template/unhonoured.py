@@ -13,13 +13,20 @@ other control is decided on a guest that runs.
 
 import re
 
-CGROUP_REQUIRED = re.compile(r"cgroup (\w+) is required for ([\w ]+?)(?:$|[;,.])")
+# libvirt 9.0's refusals for a cgroup controller its host lacks (src/qemu/qemu_process.c,
+# src/hypervisor/domain_cgroup.c): what it says -> (the controller, what needs it)
+REFUSALS = (
+    (re.compile(r"cgroup (\w+) is required for ([\w ]+?)(?:$|[;,.])"), None, None),
+    (re.compile(r"CPU tuning is not available on this host"), "cpu", "CPU shares"),
+    (re.compile(r"Block I/O tuning is not available on this host"), "blkio", "block I/O tuning"),
+    (re.compile(r"Memory cgroup is not available on this host"), "memory", "memory limits"),
+)
 # controller -> the elements (paths under <domain>) libvirt applies through it
 NEEDS_CONTROLLER = {
     "cpu": ("cputune/shares", "cputune/period", "cputune/quota", "cputune/global_period",
             "cputune/global_quota", "cputune/emulator_period", "cputune/emulator_quota",
             "cputune/iothread_period", "cputune/iothread_quota"),
-    "memory": ("memtune",),
+    "memory": ("memtune/hard_limit", "memtune/soft_limit", "memtune/swap_hard_limit"),
     "blkio": ("blkiotune",),
 }
 
@@ -28,16 +35,23 @@ def drop(root, message):
     """Remove from `root` (an ElementTree element, changed in place) the elements libvirt's
     refusal `message` says the host cannot apply; one line saying so, or None when the refusal
     is not one of those (or nothing is left to remove, so trying again would change nothing)."""
-    found = CGROUP_REQUIRED.search(message)
-    if found is None or found.group(1) not in NEEDS_CONTROLLER:
+    controller, purpose = _missing_controller(message)
+    if controller not in NEEDS_CONTROLLER:
         return None
-    controller, purpose = found.groups()
     removed = [path for path in NEEDS_CONTROLLER[controller] if _remove(root, path)]
     if not removed:
         return None
     return (f"{_describe(removed)} removed: the host's libvirt has no {controller} cgroup "
             f"controller for QEMU, which {purpose} needs (libvirt: {message.strip()}); enable "
             f"the {controller} controller for libvirt's machine slice on the host")
+
+
+def _missing_controller(message):
+    for pattern, controller, purpose in REFUSALS:
+        found = pattern.search(message)
+        if found:
+            return (controller, purpose) if controller else found.groups()
+    return None, None
 
 
 def _remove(root, path):

@@ -3,6 +3,8 @@ cgroup controller drops exactly the elements that need it, says so, and leaves t
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from helpers.template.unhonoured import drop
 from tests.support.suite import ROOT
 
@@ -42,3 +44,21 @@ def test_a_refusal_of_another_kind_changes_nothing():
 def test_nothing_left_to_drop_is_no_change_so_the_refusal_stands():
     root = ET.fromstring("<domain><vcpu>1</vcpu></domain>")
     assert drop(root, NO_CPU) is None
+
+
+@pytest.mark.parametrize("message, element, gone, kept", [
+    # libvirt 9.0's words (src/hypervisor/domain_cgroup.c) for each controller a host may lack
+    ("unsupported configuration: CPU tuning is not available on this host",
+     "<cputune><shares>512</shares></cputune>", "cputune", None),
+    ("unsupported configuration: Memory cgroup is not available on this host",
+     "<memtune><hard_limit unit='MiB'>768</hard_limit><min_guarantee>1</min_guarantee>"
+     "</memtune>", "memtune/hard_limit", "memtune/min_guarantee"),
+    ("unsupported configuration: Block I/O tuning is not available on this host",
+     "<blkiotune><weight>800</weight></blkiotune>", "blkiotune", None),
+])
+def test_each_controller_the_host_lacks_drops_what_needs_it(message, element, gone, kept):
+    root = ET.fromstring(f"<domain>{element}</domain>")
+    change = drop(root, message)
+    assert change is not None and "removed: the host's libvirt has no" in change
+    assert root.find(gone) is None
+    assert kept is None or root.find(kept) is not None
