@@ -108,6 +108,8 @@ class CanaryAgent:
         self._ready = threading.Event()
         self._ended = threading.Event()
         self._replies = queue.Queue()
+        self._unanswered = None  # a question that got no answer in time: later ones can't be
+        # matched to their answers (a late one would be taken for the next question's)
         self._command_lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._closing = threading.Event()
@@ -198,6 +200,10 @@ class CanaryAgent:
     def _ask(self, line):
         with waits.acquired(self._command_lock, QUEUE_S, "the canary agent (another "
                             "thread's question to it)", HypervisorError):
+            if self._unanswered is not None:
+                raise HypervisorError(f"the canary agent cannot be asked `{line}`: it never "
+                                      f"answered `{self._unanswered}`, so no later answer can "
+                                      f"be matched to its question")
             try:
                 self._send(line)
             except (OSError, ValueError) as err:
@@ -206,6 +212,7 @@ class CanaryAgent:
             try:
                 return self._replies.get(timeout=REPLY_TIMEOUT)
             except queue.Empty:
+                self._unanswered = line
                 raise HypervisorError(f"the canary agent did not answer `{line}` within "
                                       f"{REPLY_TIMEOUT} s") from None
 

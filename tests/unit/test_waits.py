@@ -2,6 +2,7 @@
 that never returns, a read nobody answers and a command that never exits each end within their
 bound in an error that names what was waited for; nothing is left blocked behind them."""
 
+import queue
 import socket
 import threading
 import time
@@ -157,4 +158,34 @@ def test_a_question_to_the_canary_agent_stuck_behind_another_threads_line_ends(m
     assert process.sending.wait(ENDS_S)  # the heartbeat holds the agent's input
     with pytest.raises(HypervisorError, match=r"waited 0\.3 s for the canary agent's input"):
         agent.watch("10.216.0.120")
+    agent.close()
+
+
+class LateProcess:
+    """vmiso-canary answering the test's lines when the test says, not when asked."""
+
+    def __init__(self):
+        self.said = queue.Queue()
+
+    def send(self, line):
+        pass
+
+    def lines(self):
+        while (line := self.said.get(timeout=ENDS_S)) is not None:
+            yield line
+
+    def close(self):
+        self.said.put(None)
+
+
+def test_an_answer_that_came_too_late_is_never_taken_for_the_next_questions(monkeypatch):
+    monkeypatch.setattr(canaryagent, "REPLY_TIMEOUT", SHORT_S)
+    process = LateProcess()
+    agent = CanaryAgent(hypervisor=None, process=process, folder=None)
+    with pytest.raises(HypervisorError, match="did not answer `watch 10.216.0.120`"):
+        agent.watch("10.216.0.120")
+    process.said.put("watching 10.216.0.120\n")  # the first question's answer, late
+    with pytest.raises(HypervisorError, match="no later answer can be matched"):
+        agent.watch("10.216.0.121")
+    assert agent.watched == set()
     agent.close()
