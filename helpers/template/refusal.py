@@ -115,14 +115,9 @@ def device_element(message, template):
     for qemu_type in named:
         device = next((d for d in devices if d.qemu_type == qemu_type), None)
         if device is not None:
-            return device.source if device in raw else f"{_describe(device.element)} " \
-                f"({device.source})"
+            return device.source if device in raw else \
+                f"{expansion.describe(device.element)} ({device.source})"
     return None
-
-
-def _describe(element):
-    attributes = " ".join(f"{k}='{v}'" for k, v in element.attrib.items())
-    return f"<{element.tag}{' ' + attributes if attributes else ''}>"
 
 
 def named_element(message, root):

@@ -39,7 +39,7 @@ from helpers.template.machines import HostQemu
 from helpers.template.refusal import Refusal
 from helpers.template.throwaway import Throwaway, instantiate
 from helpers.template.unhonoured import drop as drop_unhonoured
-from helpers.vm import bootstall, cloudinit, diskimage, macs, ssh
+from helpers.vm import bootstall, cloudinit, diskimage, imagecache, macs, ssh
 from helpers.vm.guestroute import unanswerable_source
 from helpers.vm.image import CLOUD
 from helpers.vm.leasewatch import LeaseWatch, libvirt_serves_dhcp
@@ -50,7 +50,7 @@ BOOT_TIMEOUT = 240
 CREATE_TIMEOUT_S = 300  # libvirt starting QEMU, swtpm and the firmware under TCG: seconds
 # A boot's whole length, each of its waits bounded: its turn to create, the creation, the lease,
 # SSH, and the image copy it may queue behind
-BOOT_LIMIT_S = 2 * CREATE_TIMEOUT_S + 2 * BOOT_TIMEOUT + 1800 + 60
+BOOT_LIMIT_S = 2 * CREATE_TIMEOUT_S + 2 * BOOT_TIMEOUT + imagecache.COPY_QUEUE_S + 60
 STALL_S = 2  # a console that ends at a boot prompt this long is stopped there
 QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
 OVERLAY = "disk.qcow2"
