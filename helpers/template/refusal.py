@@ -13,7 +13,7 @@ that this host's libvirt and QEMU cannot run, named where the message lets us fi
 import re
 from dataclasses import dataclass
 
-from helpers.template import expansion
+from helpers.template import expansion, unhonoured
 
 # (what libvirt or QEMU says, what is wrong with the host, the fix): the first match decides.
 HOST_CAUSES = (
@@ -52,14 +52,6 @@ HOST_CAUSES = (
      "the traffic filter {0} the template names is not defined on the host",
      "define it there (vmiso-no-host-access, the hardened template's: vmiso nwfilter "
      "<the host's URI>)"),
-    (r"cgroup (\w+) is required for ([\w ]+?)(?:$|[;,.])",
-     "the host's libvirt has no {0} cgroup controller for QEMU, which {1} needs",
-     "enable the {0} controller for libvirt's machine slice (cgroup v2: list it in the parent's "
-     "cgroup.subtree_control), or test the template on a host that has it"),
-    (r"(CPU tuning|Block I/O tuning|Memory cgroup) is not available on this host",
-     "the host's libvirt has no cgroup controller for QEMU's {0}",
-     "enable that controller for libvirt's machine slice (cgroup v2: list it in the parent's "
-     "cgroup.subtree_control), or test the template on a host that has it"),
     (r"(/sys/fs/cgroup/[^': ]*)",
      "libvirt could not set up the guest's cgroup on the host ({0})",
      "see libvirtd's log on the host; nothing else may remove or change libvirt's machine "
@@ -68,6 +60,10 @@ HOST_CAUSES = (
      "QEMU cannot use KVM on the host",
      "give QEMU's user access to /dev/kvm, or run with --accel tcg"),
 )
+# unhonoured.REFUSALS: the host lacks a cgroup controller an element needs
+MISSING_CONTROLLER_FIX = ("enable the {} controller for libvirt's machine slice (cgroup v2: "
+                          "list it in the parent's cgroup.subtree_control), or test the "
+                          "template on a host that has it")
 # QEMU refusing one of its -device arguments: the device (JSON or key=value) and why
 QEMU_DEVICE = re.compile(r"-device (\{[^}]*\}|[^\s:]+): (.+?)(?:$|; )")
 IN_USE_BY = re.compile(r"in use by ([\w.-]+)")
@@ -85,6 +81,11 @@ class Refusal:
 
     @classmethod
     def of(cls, message, template):
+        controller, purpose = unhonoured.missing_controller(message)
+        if controller:
+            return cls(template.name, message, True,
+                       f"the host's libvirt has no {controller} cgroup controller for QEMU, "
+                       f"which {purpose} needs", MISSING_CONTROLLER_FIX.format(controller))
         for pattern, what, fix in HOST_CAUSES:
             found = re.search(pattern, message)
             if found:

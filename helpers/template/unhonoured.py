@@ -35,7 +35,7 @@ def drop(root, message):
     """Remove from `root` (an ElementTree element, changed in place) the elements libvirt's
     refusal `message` says the host cannot apply; one line saying so, or None when the refusal
     is not one of those (or nothing is left to remove, so trying again would change nothing)."""
-    controller, purpose = _missing_controller(message)
+    controller, purpose = missing_controller(message)
     if controller not in NEEDS_CONTROLLER:
         return None
     removed = [path for path in NEEDS_CONTROLLER[controller] if _remove(root, path)]
@@ -46,7 +46,9 @@ def drop(root, message):
             f"the {controller} controller for libvirt's machine slice on the host")
 
 
-def _missing_controller(message):
+def missing_controller(message):
+    """(the cgroup controller, what needs it) where libvirt's refusal says the host lacks one,
+    else (None, None)."""
     for pattern, controller, purpose in REFUSALS:
         found = pattern.search(message)
         if found:

@@ -39,7 +39,8 @@ TEMPLATE = Domain.from_string(
      "the host's libvirt has no cpu cgroup controller for QEMU, which scheduler tuning needs: "
      "enable the cpu controller"),
     ("unsupported configuration: Block I/O tuning is not available on this host",
-     "the host's libvirt has no cgroup controller for QEMU's Block I/O tuning"),
+     "the host's libvirt has no blkio cgroup controller for QEMU, which block I/O tuning "
+     "needs: enable the blkio controller"),
     # libvirt's client when the host's libvirtd stopped answering (keepalive on)
     ("internal error: connection closed due to keepalive timeout",
      "the host's libvirtd stopped answering while the guest started"),
