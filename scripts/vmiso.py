@@ -33,6 +33,8 @@ Every job but a refused report folder leaves a report that says which of these i
 
 JOBS = {
     "conformance": "test templates on hosts: guests booted, isolation proved (the suites)",
+    "preflight": "judge a host alone in seconds, no guest booted: its settings, devices, "
+                 "kernel and packages",
     "check-templates": "judge templates from their files alone: no lab, no guest, no root",
     "merge": "merge the report folders of a sharded run into one report",
     "sweep": "remove what dead runs left on a host",
@@ -55,6 +57,8 @@ examples:
   vmiso conformance --template leaky                # a template that leaks: exit 1
   vmiso conformance --template my.xml --libvirt-uri qemu+ssh://root@kvm1/system
   vmiso conformance --host-profile system --fail-on high   # gate this machine's own libvirt
+  vmiso preflight                                   # this machine's host settings, no guest
+  vmiso preflight --libvirt-uri qemu+ssh://root@kvm1/system --report-dir reports/preflight
   vmiso check-templates templates/ --report-dir reports/static   # SARIF for code scanning
   vmiso conformance --shard auto --report-dir shard && vmiso merge shard-* --report-dir all
 
@@ -71,6 +75,8 @@ def main(argv=None):
     job, rest = argv[0], argv[1:]
     if job == "conformance":
         return conformance(rest)
+    if job == "preflight":
+        return conformance(preflight_args(rest))
     if job not in SCRIPTS:
         print(f"vmiso: no job {job!r}; the jobs are {', '.join(JOBS)} (vmiso --help)",
               file=sys.stderr)
@@ -80,6 +86,15 @@ def main(argv=None):
         return module.main(rest, prog=f"vmiso {job}")
     except SystemExit as ended:  # argparse: --help (0), a bad option (2: bad input here)
         return EXIT_USAGE if ended.code == 2 else ended.code
+
+
+def preflight_args(args):
+    """A preflight is a run of the checks that need no guest (--preflight); locally it judges
+    this machine's own libvirt configuration (--host-profile system) unless told otherwise."""
+    local = given(args, "--libvirt-uri") is None and given(args, "--host-profile") is None
+    help_asked = "-h" in args or "--help" in args
+    return [*args, *(["--host-profile", "system"] if local and not help_asked else []),
+            *([] if help_asked else ["--preflight"])]
 
 
 def pytest_args(args):

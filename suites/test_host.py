@@ -14,18 +14,24 @@ from helpers.template import rules
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
 
-KVM_DEVICE = "/dev/kvm"
+# the devices through which a local user drives virtual machines beside libvirt: KVM itself and
+# the in-kernel virtio backends (network, vsock)
+GUEST_DEVICES = ("/dev/kvm", "/dev/vhost-net", "/dev/vhost-vsock")
 PRIVILEGED_GROUPS = ("kvm", "libvirt")
 
 
 @pytest.mark.control("DEV-04")
 @pytest.mark.outside
-def test_kvm_device_is_not_open_to_everyone(target, evidence):
-    mode = target.hypervisor.mode(KVM_DEVICE)
-    if mode is None:
-        pytest.skip(f"{KVM_DEVICE} does not exist on this host")
-    evidence.check(f"{KVM_DEVICE} permissions", f"{stat.filemode(mode)} ({mode & 0o777:o})",
-                   "no access for others", not mode & 0o007)
+def test_kvm_and_vhost_devices_are_not_open_to_everyone(target, evidence):
+    modes = {device: target.hypervisor.mode(device) for device in GUEST_DEVICES}
+    if all(mode is None for mode in modes.values()):
+        pytest.skip(f"none of {', '.join(GUEST_DEVICES)} exists on this host")
+    for device, mode in modes.items():
+        if mode is None:
+            evidence.note(f"{device} permissions", "absent", "no access for others")
+        else:
+            evidence.check(f"{device} permissions", f"{stat.filemode(mode)} ({mode & 0o777:o})",
+                           "no access for others", not mode & 0o007)
 
 
 @pytest.mark.control("DEV-04")

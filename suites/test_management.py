@@ -78,10 +78,9 @@ def test_running_domain_displays_are_not_exposed(guest, evidence):
 @pytest.mark.control("MGT-05")
 @pytest.mark.outside
 def test_migration_is_refused_without_tls(qemu_conf, evidence):
-    path, settings = qemu_conf
     key, default, required = MIGRATION_TLS
-    force = settings.get(key, default)
-    evidence.check(f"{key} in {path}", force, f"{required}: libvirt refuses a migration that "
+    force = qemu_conf.settings.get(key, default)
+    evidence.check(f"{key} in {qemu_conf.path}", force, f"{required}: libvirt refuses a migration that "
                    "does not run over TLS (guest memory crosses the network)", force == required)
 
 

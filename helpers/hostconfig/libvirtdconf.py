@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from helpers.hostconfig.procnet import listening
 
+COMMENT_LINE = re.compile(r"^\s*#.*$", re.M)
+LIST_SETTING = re.compile(r"^\s*(\w+)\s*=\s*\[([^\]]*)\]", re.M)
 DEFAULTS = {"tcp_port": "16509", "tls_port": "16514", "auth_tcp": "sasl", "auth_tls": "none",
             "tls_no_verify_certificate": "0"}
 
@@ -49,12 +51,16 @@ class LibvirtdConfig:
 
 
 def parse(text):
-    """key = value lines of a libvirt config file, quotes removed, comments ignored."""
+    """key = value lines of a libvirt config file, quotes removed, comments ignored; a list
+    (`namespaces = [ "mount" ]`, which may span lines) is a list of its strings."""
+    text = COMMENT_LINE.sub("", text)
     settings = {}
     for line in text.splitlines():
-        match = re.match(r'\s*(\w+)\s*=\s*"?([^"#]*?)"?\s*(#.*)?$', line)
+        match = re.match(r'\s*(\w+)\s*=\s*"?([^"#\[]*?)"?\s*(#.*)?$', line)
         if match:
             settings[match.group(1)] = match.group(2)
+    for key, items in LIST_SETTING.findall(text):
+        settings[key] = re.findall(r'"([^"]*)"', items)
     return settings
 
 

@@ -40,6 +40,7 @@ OPT_MAX_PARALLEL = "--max-parallel"
 OPT_SHARD = "--shard"
 OPT_HISTORY = "--history"
 OPT_FRAMEWORK = "--framework"
+OPT_PREFLIGHT = "--preflight"
 
 # Exit statuses beside pytest's own 0 (every control passed or was waived) and 1 (a control
 # failed or drifted at or above --fail-on, or errored).
@@ -127,6 +128,12 @@ def pytest_addoption(parser):
                          "libvirt and the kernels: a folder of records, an ecosystem's zip "
                          "(osv.dev's Debian/all.zip) or the global all.zip (default: what make "
                          "osv-update fetched into osv/feeds, else the sample osv/debian-12)")
+    group.addoption(OPT_PREFLIGHT, action="store_true",
+                    help="judge the host alone, in seconds, with no guest: only the checks that "
+                         "need no guest, of the controls the host answers for (its qemu.conf, "
+                         "security drivers, cgroups, devices, kernel and packages); the rest "
+                         "is left to a full run, and the report says which (`vmiso "
+                         "preflight`)")
     group.addoption(OPT_CONTROL, action="append", default=[], metavar="ID[,ID...]",
                     help="run only the checks of these controls (repeatable); -m and -k work "
                          "as usual beside it")

@@ -77,15 +77,35 @@ class ControlReport:
         self.items = [item for item in session.items if item_controls(item)]
 
     def _select(self, config, items):
-        """--control, --risk, --severity: keep the checks of the controls all of them admit."""
+        """--control, --risk, --severity: keep the checks of the controls all of them admit;
+        --preflight: of those, the checks that judge the host without a guest."""
         wanted = self.wanted = selection.given(config, self.catalog)
-        if not wanted:
+        preflight = config.getoption("preflight")
+        if not wanted and not preflight:
             return
         admitted = selection.admitted(self.catalog, wanted)
         dropped = [item for item in items if not admitted & set(item_controls(item))]
+        if preflight:
+            self.wanted["preflight"] = True
+            guestless = [item for item in items if item not in dropped and
+                         not selection.in_preflight(item.fixturenames, item_controls(item),
+                                                    self.catalog)]
+            kept = [item for item in items if item not in dropped and item not in guestless]
+            self._note_preflight(guestless, kept)
+            dropped += guestless
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [item for item in items if item not in dropped]
+
+    def _note_preflight(self, left, kept):
+        """The preflight's word on what it leaves to a full run: the controls whose checks all
+        need a guest or judge the template alone."""
+        judged = {cid for item in kept for cid in item_controls(item)}
+        unjudged = {cid for item in left for cid in item_controls(item)} - judged
+        self.context["preflight"] = (
+            f"the host alone, no guest: {len(left)} checks that need a guest or judge the "
+            f"template alone are left to a full run, and with them "
+            f"{', '.join(sorted(unjudged, key=list(self.catalog).index)) or 'no control'}")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item, call):

@@ -1,7 +1,9 @@
-"""--control, --risk and --severity: the controls a run checks.
+"""--control, --risk and --severity: the controls a run checks; --preflight: the checks that
+judge the host without a guest.
 
     wanted = given(config, catalog)   # {"controls": ["HV-01", "NET-02"], "risks": [4]}
     admitted(catalog, wanted)         # {"NET-02"}: the controls every option given admits
+    in_preflight(item.fixturenames, ["HV-10"], catalog)   # True: the host's KVM, no guest
 
 Each option may be repeated and takes comma-separated values; an unknown value is a usage error
 that lists what is known. The report plugin deselects the checks of no admitted control and
@@ -41,6 +43,20 @@ def admitted(catalog, wanted):
             if cid in wanted.get("controls", [cid])
             and control.risk in wanted.get("risks", [control.risk])
             and control.severity in wanted.get("severities", [control.severity])}
+
+
+# The fixtures that boot a guest of the template (or read one): a check that uses any of them,
+# directly or through another fixture, needs a guest.
+GUEST_FIXTURES = frozenset({"guest", "guests", "sibling", "qemu_process", "base_image",
+                            "canaries", "clipboard", "spoof_capture"})
+
+
+def in_preflight(fixturenames, controls, catalog):
+    """Whether a check belongs to a preflight: it needs no guest, and judges a control the host
+    answers for (alone, or with the template); a check of the template alone is the static
+    run's (vmiso check-templates)."""
+    return not GUEST_FIXTURES & set(fixturenames) and \
+        any("host" in catalog[cid].owner for cid in controls)
 
 
 def _risk(value):
