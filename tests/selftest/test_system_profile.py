@@ -6,14 +6,24 @@ group alone), but for MGT-05: Debian's qemu.conf lets a migration run in the cle
 with a careless configuration is simulated by a private mount namespace
 whose /etc/libvirt and /etc/polkit-1/rules.d are careless copies, bind-mounted for that run
 alone: the machine's own files stay as they are.
+
+`vmiso preflight` judges each of the two machines too, without a guest: every control the host
+answers for alone gets the verdict the full run gave it (PAT-05, which needs a running QEMU,
+is left to the full run), and each fact virt-host-validate also reports agrees with it.
 """
 
+import json
 import shutil
+import subprocess
 from pathlib import Path
 
+import pytest
+
 from helpers.lab.labconfig import PROFILES
+from helpers.verdict import catalog
+from tests.support import hostvalidate
 from tests.support.expected import HOST_FAILURES, VANTAGES, expected_status
-from tests.support.suite import run_suite, statuses
+from tests.support.suite import ROOT, VMISO, finished, run_suite, start, statuses
 
 # What the careless qemu.conf (the leaky profile's lines) breaks: QEMU as root with its
 # capabilities and no seccomp or namespaces, no MAC driver (so every guest is root: ESC-07, and
@@ -33,18 +43,24 @@ EVERYONE_RULE = """polkit.addRule(function(action, subject) {
 """
 
 
-def test_the_stock_configuration_gets_the_hardened_verdicts_but_migration_tls(tmp_path):
+HOST_ALONE = [cid for cid, control in catalog.load().items() if control.owner == "host"]
+NEEDS_A_RUNNING_QEMU = {"PAT-05"}
+
+
+@pytest.fixture(scope="module")
+def stock(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("stock")
     before = _files("/etc/libvirt")
-    proc, report = run_suite(tmp_path, "suites", "--template", "hardened", "--host-profile",
+    proc, report = run_suite(folder, "suites", "--template", "hardened", "--host-profile",
                              "system")
     assert _files("/etc/libvirt") == before  # read, never written
-    assert report["run"]["host_profile"] == "system"
-    assert statuses(report) == {cid: "fail" if cid in STOCK_FAILS
-                                else expected_status("hardened", cid)
-                                for cid in VANTAGES}, proc.stdout[-3000:]
+    return proc, report
 
 
-def test_a_careless_configuration_fails_its_controls(tmp_path):
+@pytest.fixture(scope="module")
+def careless_machine(tmp_path_factory):
+    """The prefix that runs a command in this machine with a careless /etc/libvirt."""
+    tmp_path = tmp_path_factory.mktemp("careless")
     etc = tmp_path / "etc-libvirt"
     shutil.copytree("/etc/libvirt", etc, symlinks=True)
     (etc / "qemu.conf").write_text((etc / "qemu.conf").read_text() + "\n" + PROFILES["leaky"])
@@ -53,17 +69,54 @@ def test_a_careless_configuration_fails_its_controls(tmp_path):
     (rules / "10-everyone-drives-vms.rules").write_text(EVERYONE_RULE)
     binds = " && ".join(f"mount --bind {source} {target}" for source, target in
                         ((etc, "/etc/libvirt"), (rules, "/etc/polkit-1/rules.d")))
-    in_careless_machine = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
-                           f'{binds} && exec "$@"', "sh"]
-    proc, report = run_suite(tmp_path / "report", "suites", "--template", "hardened",
-                             "--host-profile", "system", "--control", ",".join(HOST_LEVEL),
-                             prefix=in_careless_machine)
+    return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+            f'{binds} && exec "$@"', "sh"]
+
+
+@pytest.fixture(scope="module")
+def careless(careless_machine, tmp_path_factory):
+    return run_suite(tmp_path_factory.mktemp("careless-report"), "suites", "--template",
+                     "hardened", "--host-profile", "system", "--control", ",".join(HOST_LEVEL),
+                     prefix=careless_machine)
+
+
+def test_the_stock_configuration_gets_the_hardened_verdicts_but_migration_tls(stock):
+    proc, report = stock
+    assert report["run"]["host_profile"] == "system"
+    assert statuses(report) == {cid: "fail" if cid in STOCK_FAILS
+                                else expected_status("hardened", cid)
+                                for cid in VANTAGES}, proc.stdout[-3000:]
+
+
+def test_a_careless_configuration_fails_its_controls(careless):
+    proc, report = careless
     found = statuses(report)
     assert found == {cid: "fail" if cid in CARELESS_FAILS | STOCK_FAILS | HOST_FAILURES else "pass"
                      for cid in HOST_LEVEL}, proc.stdout[-3000:]
     assert "every local user (/etc/polkit-1/rules.d/10-everyone-drives-vms.rules)" in \
         proc.stdout
     assert "user = \"root\"" not in Path("/etc/libvirt/qemu.conf").read_text()
+
+
+@pytest.mark.parametrize("machine", ["stock", "careless"])
+def test_a_preflight_gets_the_full_runs_verdicts_for_the_host_alone(machine, request, tmp_path):
+    proc, full = request.getfixturevalue(machine)
+    prefix = request.getfixturevalue("careless_machine") if machine == "careless" else ()
+    preflight = finished(start("--report-dir", str(tmp_path), command=[str(ROOT / VMISO),
+                                                                        "preflight"],
+                               prefix=prefix), timeout=120)
+    report = json.loads((tmp_path / "controls.json").read_text())
+    judged = statuses(report)
+    assert "preflight" in report["run"] and report["selection"]["preflight"]
+    assert not {"HV-01", "NET-05", "PAT-05"} & judged.keys()  # the template's, or a guest's
+    compared = [cid for cid in HOST_ALONE if cid in statuses(full)
+                and cid not in NEEDS_A_RUNNING_QEMU]
+    assert compared and {cid: judged.get(cid) for cid in compared} == \
+        {cid: statuses(full)[cid] for cid in compared}, preflight.stdout[-3000:]
+    validated = subprocess.run([*prefix, "virt-host-validate", "qemu"], capture_output=True,
+                               text=True, timeout=60).stdout
+    ours, theirs = hostvalidate.agreement(report, validated)
+    assert len(ours) >= 7 and ours == theirs, validated
 
 
 
