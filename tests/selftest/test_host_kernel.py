@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from helpers.lab.lab import NETWORK
-from tests.support import matrix
+from tests.support import hostvalidate, matrix
 from tests.support.labs import hardened_lab
 from tests.support.sshhost import SshHost
 from tests.support.suite import ROOT, run_suite, statuses
@@ -83,3 +83,29 @@ def test_a_template_and_a_policy_that_answer_for_the_host_pass(lab, tmp_path):
     assert statuses(report) == {cid: "pass" for cid in SIMULATED}, proc.stdout[-3000:]
     dev05 = next(c for c in report["controls"] if c["id"] == "DEV-05")
     assert any("mem-merge off" in str(e["observed"]) for e in dev05["evidence"]), dev05
+
+
+def test_a_preflight_of_the_simulated_host_agrees_with_its_full_run_and_virt_host_validate(
+        lab, tmp_path):
+    """The host's own CPU (virtualization extensions), IOMMU and kernel settings, read over SSH
+    without a guest: the controls a full run fails there fail, and virt-host-validate, run on
+    the host, reports each fact both read the same way."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    with_vmx = "\n".join(line + " vmx" if line.startswith("flags") else line
+                         for line in cpuinfo.splitlines())
+    values = {path: value for settings in SIMULATED.values() for path, value in settings.items()}
+    values.update({"/proc/cpuinfo": with_vmx, "/sys/firmware/acpi/tables/DMAR": "simulated",
+                   "/sys/kernel/iommu_groups/0/type": "DMA"})
+    overlays = sysfs_overlays(tmp_path / "sys", values)
+    with SshHost.start(lab, tmp_path / "ssh", overlays=overlays) as host:
+        proc, report = run_suite(tmp_path / "report", "suites", "--preflight", "--libvirt-uri",
+                                 host.uri, "--network", NETWORK, prefix=host.runner_prefix)
+        validated = host.run("virt-host-validate", "qemu").stdout
+    judged = statuses(report)
+    guestless = {cid for cid in SIMULATED if cid != "DEV-05"}  # KSM is read on QEMU's flags
+    assert {cid: judged.get(cid) for cid in SIMULATED} == \
+        {cid: "fail" if cid in guestless else None for cid in SIMULATED}, proc.stdout[-3000:]
+    assert report["host"]["accelerator"] == "kvm"  # the host's CPU, not the controller's
+    ours, theirs = hostvalidate.agreement(report, validated)
+    assert {"hardware virtualization", "IOMMU groups"} <= ours.keys(), validated
+    assert ours == theirs and ours["IOMMU groups"], validated

@@ -76,6 +76,13 @@ class SshHost:
         return ["ip", "netns", "exec", self.lab.netns, "setpriv", f"--regid={RUNNER_GID}",
                 "--clear-groups", "--"]
 
+    def run(self, *argv, timeout=60):
+        """A command on the host over SSH, as the controller runs it: its CompletedProcess."""
+        return subprocess.run([*self.runner_prefix, str(self.home / "ssh"), "-i",
+                               str(self.home / "client_key"), f"root@{self.address}",
+                               shlex.join(argv)], capture_output=True, text=True,
+                              timeout=timeout)
+
     def log(self):
         return (self.home / "sshd.log").read_text(errors="replace")
 

@@ -91,3 +91,19 @@ def test_vmiso_preflight_judges_this_machines_libvirt_unless_told_otherwise():
     assert vmiso.preflight_args(["--host-profile=leaky"]) == ["--host-profile=leaky",
                                                               "--preflight"]
     assert vmiso.preflight_args(["--help"]) == ["--help"]
+
+
+def test_the_accelerator_is_the_given_hosts_cpus_choice():
+    from helpers.plugin import accel
+
+    with_vmx, without = "flags\t\t: fpu vme vmx sse\n", "flags\t\t: fpu vme sse\n"
+    assert accel.choose("auto", with_vmx, kvm_present=True) == "kvm"
+    assert accel.choose("auto", with_vmx, kvm_present=False) == "tcg"
+    assert accel.choose("auto", without, kvm_present=True) == "tcg"
+    assert accel.choose("tcg", with_vmx, kvm_present=True) == "tcg"
+    try:
+        accel.choose("kvm", without, True, where="on qemu+ssh://kvm1/system")
+    except accel.AcceleratorError as err:
+        assert "KVM is not usable on qemu+ssh://kvm1/system" in str(err)
+    else:
+        raise AssertionError("--accel kvm on a CPU without vmx/svm was accepted")
