@@ -35,11 +35,17 @@ SUITE_ARGS := $(foreach t,$(TEMPLATE),--template $(t)) --report-dir $(REPORTS) \
 	$(foreach t,$(MANAGEMENT_TARGET),--management-target $(t)) \
 	$(foreach t,$(ALLOWED_TARGET),--allowed-target $(t))
 
-.PHONY: conformance test test-fast unit check-templates merge osv-update load bench nwfilter sweep \
+.PHONY: conformance preflight test test-fast unit check-templates merge osv-update load bench nwfilter sweep \
 	prune deps host venv image clean
 
 conformance: deps host venv image
 	$(VENV)/bin/vmiso conformance $(SUITE_ARGS) $(SUITE_OPTS)
+
+# The host alone, no guest, in seconds: the first stage of the host-image gate (this machine's
+# own /etc/libvirt, or LIBVIRT_URI's hosts).
+preflight: deps host venv
+	$(VENV)/bin/vmiso preflight --report-dir $(REPORTS) $(if $(LIBVIRT_URI),$(foreach \
+	uri,$(LIBVIRT_URI),--libvirt-uri '$(uri)')) $(SUITE_OPTS)
 
 # The self-tests on every core (WORKERS pytest-xdist workers; tests/support/workers.py says how
 # they are shared out), then those marked `alone` by themselves; the exit status is the first that

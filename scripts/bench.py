@@ -13,7 +13,7 @@ check from the outside and from the inside (from a hardened run's report); whole
 runs on hardened and leaky; wall time for 1, 2 and 4 guests booted at once; wall time
 against the number of controls; a one-control run's setup, boot and teardown apart; 1, 2, 4 and
 8 templates in one run beside N x one template's run over the cells run at once; and the static
-run (make check-templates) over 100 templates,
+run (make check-templates) over 100 templates, and `vmiso preflight` of this machine,
 with its peak memory; loading a 60,000-record OSV feed and answering a run's PAT queries, before
 and after it is indexed, with the peak memory.
 """
@@ -183,6 +183,20 @@ def conformance_output(*options):
     return round(wall, 1), report, run.stdout
 
 
+def preflight(count=5):
+    """Wall seconds of `vmiso preflight` on this machine, as a user starts it: the host's
+    settings, devices, kernel and packages, no guest."""
+    walls = []
+    for _ in range(count):
+        with tempfile.TemporaryDirectory(prefix="vmiso-bench-preflight-") as report_dir:
+            started = time.monotonic()
+            subprocess.run([str(ROOT / ".venv" / "bin" / "vmiso"), "preflight", "--report-dir",
+                            report_dir], cwd=ROOT, capture_output=True, timeout=TOOL_TIMEOUT_S)
+            walls.append(time.monotonic() - started)
+            json.loads((Path(report_dir) / "controls.json").read_text())  # it reported
+    return spread(walls)
+
+
 def one_control_run(control="HV-01"):
     """A run of one control, its fixed cost apart: setup (lab start, guest boot), the boot
     alone, the checks, and teardown (guest and lab gone), from pytest's --durations."""
@@ -289,10 +303,10 @@ def static_run(count=100):
 
 def main():
     static = static_run()  # first: the children's peak memory is then its own
-    accelerator = load.accel.choose("auto")
+    accelerator = load.accel.choose_here("auto")
     image = load.probe_guest.build(load.probe_guest.DEFAULT_CACHE)
     figures = {"static_run": static, "accelerator": accelerator, "image_build": image_build(),
-               "osv_feed": osv_feed()}
+               "osv_feed": osv_feed(), "preflight_wall_s": preflight()}
     floors = floor_boots(image, accelerator)
     figures["floor_qemu_to_init_s"] = spread(floors["bzimage"])
     if "direct" in floors:

@@ -73,7 +73,7 @@ def main():
     parser.add_argument("--output", default=str(ROOT / "reports" / "load.json"))
     args = parser.parse_args()
     image = GuestImage.probe(probe_guest.build(probe_guest.DEFAULT_CACHE))
-    accelerator = accel.choose("auto")
+    accelerator = accel.choose_here("auto")
     lab = Lab.start(STATE_DIR, ROOT / ".cache" / "libvirt" / "hardened")
     figures = {"accelerator": accelerator, "cpus": os.cpu_count()}
     try:

@@ -76,7 +76,7 @@ def main(argv=None):
     if job == "conformance":
         return conformance(rest)
     if job == "preflight":
-        return conformance(preflight_args(rest))
+        return conformance(preflight_args(rest), job="preflight")
     if job not in SCRIPTS:
         print(f"vmiso: no job {job!r}; the jobs are {', '.join(JOBS)} (vmiso --help)",
               file=sys.stderr)
@@ -86,6 +86,15 @@ def main(argv=None):
         return module.main(rest, prog=f"vmiso {job}")
     except SystemExit as ended:  # argparse: --help (0), a bad option (2: bad input here)
         return EXIT_USAGE if ended.code == 2 else ended.code
+
+
+PREFLIGHT_HELP = """vmiso preflight judges a host without booting a guest, in seconds: the checks
+of the controls the host answers for that need no guest (the qemu.conf settings and security
+drivers libvirt starts QEMU under, cgroup controllers, /dev/kvm and the vhost devices, IOMMU,
+KSM, SMT, nested KVM, CPU vulnerabilities, libvirtd.conf, virtlogd.conf, and versions and
+packages against the policy and the OSV feed). It takes vmiso conformance's options; locally it
+judges this machine's own /etc/libvirt (--host-profile system). The report names the controls
+it leaves to a full run. It is vmiso conformance --preflight."""
 
 
 def preflight_args(args):
@@ -103,14 +112,14 @@ def pytest_args(args):
     return [*SUITES, "--tb=no", "-qq", "-rN", *args]
 
 
-def conformance(args):
+def conformance(args, job="conformance"):
     import pytest
 
     # The suites load no plugin of another package: without autoloading, pytest does not
     # rewrite the asserts of every hypothesis module at each start.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     if "-h" in args or "--help" in args:
-        return conformance_help(pytest)
+        return conformance_help(pytest, job)
     started = time.time()
     said = Said(sys.stderr)
     with contextlib.redirect_stderr(said):
@@ -171,7 +180,7 @@ def given(args, option):
     return None
 
 
-def conformance_help(pytest):
+def conformance_help(pytest, job="conformance"):
     """pytest's help with vmiso's own options first, then the exit statuses, then pytest's."""
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured):
@@ -180,7 +189,9 @@ def conformance_help(pytest):
     start = text.find("vmiso isolation conformance:")
     end = text.find("\n\n", start)
     ours = text[start:end] if start >= 0 else ""
-    print("usage: vmiso conformance [OPTIONS] [pytest options]\n")
+    print(f"usage: vmiso {job} [OPTIONS] [pytest options]\n")
+    if job == "preflight":
+        print(PREFLIGHT_HELP + "\n")
     print(ours + "\n")
     print(EXIT_STATUSES + "\n")
     print("pytest's own options (-k, -m, -x, ...) are accepted too:\n")
