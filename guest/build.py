@@ -8,7 +8,9 @@ sector for BIOS, and for UEFI Debian's signed boot chain at the removable-media 
 (EFI/BOOT/BOOTX64.EFI is shim, signed by the Microsoft UEFI CA; it verifies Debian's signed GRUB,
 which verifies Debian's signed kernel), so the guest boots under Secure Boot with the keys a
 template's firmware enrolls. Nothing is installed on the host: packages are fetched with
-`apt-get download` and unpacked into a build folder.
+`apt-get download` and unpacked into a build folder. The guest has no package database: the
+initramfs carries /usr/share/vmiso/packages, the packages it was made from as dpkg-query lists
+them (package, version, source and its version, Built-Using), which PAT-06 judges.
 
 Beside the image lie the same kernel decompressed (vmlinux) and the initramfs uncompressed, named
 in manifest.json under "direct_boot": under emulation most of a disk boot is the kernel
@@ -30,6 +32,7 @@ from pathlib import Path
 from guest import recipe
 from guest.recipe import BuildError
 from helpers.local import command
+from helpers.patches import packages
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",
@@ -40,6 +43,9 @@ IMAGE_MIB = 48
 KERNEL_NAME = "vmlinux"
 INITRD_NAME = "initrd.cpio"
 PROBE_TOOL = "vmiso-probe"  # also beside the image: copied into guests of other images
+# A line per package in the image's manifest, in the fields of packages.DPKG_FORMAT ("ii ": the
+# package is in the image as if installed); the probe guest has no package database.
+MANIFEST_FORMAT = "ii " + packages.DPKG_FORMAT.partition("}")[2]
 
 
 def recipe_hash():
@@ -70,11 +76,13 @@ def fetch_and_unpack(work):
     debs.mkdir()
     root.mkdir()
     run("apt-get", "download", *packages, cwd=debs)
-    versions = {}
+    versions, listing = {}, []
     for deb in sorted(debs.glob("*.deb")):
         fields = run("dpkg-deb", "-f", str(deb), "Package", "Version").splitlines()
         versions[fields[0].split(": ", 1)[1]] = fields[1].split(": ", 1)[1]
+        listing.append(run("dpkg-deb", "--show", f"--showformat={MANIFEST_FORMAT}", str(deb)))
         run("dpkg-deb", "-x", str(deb), str(root))
+    (work / "packages").write_text("".join(listing))
     return root, versions
 
 
@@ -134,6 +142,10 @@ def assemble_initramfs(work, root, release):
     (fs / "etc/shells").write_text("/bin/sh\n")
     # The packages come from this host's release: the guest says which (PAT-04 reads it).
     shutil.copy("/etc/os-release", fs / "etc/os-release")
+    # and which packages it was made from, as dpkg-query would list them (PAT-06 reads it)
+    manifest = fs / packages.MANIFEST.lstrip("/")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(work / "packages", manifest)
     for script in ("init", "etc/udhcpc.script"):
         (fs / script).chmod(0o755)
     listing = subprocess.run(["find", "."], cwd=fs, check=True, capture_output=True).stdout

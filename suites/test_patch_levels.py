@@ -4,13 +4,17 @@ Distribution builds (Debian and Ubuntu read with dpkg-query, the Red Hat family 
 judged by the OSV records of --osv where they cover the build, with the distribution's own triage:
 an unfixed CVE it rates unimportant or chose not to fix is reported, not failed (policy
 [patches]). The policy's floors and upstream fix versions decide otherwise, and the evidence says
-which."""
+which.
+
+Installed packages are judged the same way, by source package: the guest's whole set (PAT-06)
+and the host's virtualization packages (PAT-07, packages.VIRTUALIZATION), each against the OSV
+records of its own distribution, with the policy's [packages] floors."""
 
 import pytest
 
 from helpers.host import qmp
 from helpers.hostconfig import facts
-from helpers.patches import distro
+from helpers.patches import distro, packages
 from helpers.patches.versions import Version, judge_build
 from helpers.verdict.undecided import Undecided
 from helpers.vm import probes
@@ -105,3 +109,54 @@ def test_running_qemu_is_the_installed_binary(qemu_process, guest, evidence):
     evidence.check(f"binary of QEMU pid {qemu_process.pid} (/proc/PID/exe) against the "
                    f"domain's emulator {emulator}", exe, f"{emulator}, not deleted",
                    exe == emulator)
+
+
+LISTED_BY = {"dpkg": "dpkg-query -W", "rpm": "rpm -qa",
+             "manifest": f"the probe image's manifest {packages.MANIFEST}: the Debian packages "
+                         f"it was built from"}
+NO_OPEN_FIX = "no open CVE but unfixed ones the triage policy accepts; none below a " \
+              "policy floor"
+
+
+@pytest.mark.control("PAT-06")
+@pytest.mark.inside
+def test_guest_packages_have_no_open_cve(guest, policy, osv_records, evidence):
+    listing = probes.installed_packages(guest)
+    dist = distro.distribution(probes.os_release(guest))
+    found = packages.sources(listing.packages, listing.manager)
+    judgement = _judge(found, dist, osv_records, policy.packages.guest_floor, policy.patches,
+                       "guest's packages")
+    record(evidence, f"the guest's {len(listing.packages)} installed packages "
+           f"({LISTED_BY[listing.manager]}) on {dist}", judgement, NO_OPEN_FIX)
+
+
+@pytest.mark.control("PAT-07")
+@pytest.mark.outside
+def test_host_virtualization_packages_have_no_open_cve(target, host_distribution, policy,
+                                                       osv_records, evidence):
+    if host_distribution is None:
+        raise Undecided("the host's /etc/os-release is unreadable or names a distribution vmiso "
+                        "has no OSV records for: its packages cannot be judged")
+    try:
+        listing = packages.host_listing(target.hypervisor, host_distribution)
+    except packages.PackagesError as err:
+        raise Undecided(f"the host's packages: {err}") from None
+    chosen = packages.virtualization(listing.packages)
+    if not chosen:
+        raise Undecided(f"{LISTED_BY[listing.manager]} on the host lists none of the "
+                        f"virtualization packages ({len(listing.packages)} installed): libvirt "
+                        f"and QEMU were not installed from {host_distribution}'s packages, "
+                        f"which its feed cannot judge")
+    found = packages.sources(chosen, listing.manager)
+    judgement = _judge(found, host_distribution, osv_records, policy.packages.host_floor,
+                       policy.patches, "host's virtualization packages")
+    record(evidence, f"the host's {len(chosen)} virtualization packages "
+           f"({LISTED_BY[listing.manager]}: {', '.join(s.names[0] for s in found)}) on "
+           f"{host_distribution}", judgement, NO_OPEN_FIX)
+
+
+def _judge(found, dist, osv, floors, accepted_by, what):
+    try:
+        return packages.judge_packages(found, dist, osv, floors, accepted_by, what)
+    except packages.PackagesError as err:
+        raise Undecided(str(err)) from None

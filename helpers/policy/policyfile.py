@@ -1,6 +1,7 @@
 """The policy file, read once into every part of it: the version floors and CVE tables of QEMU
 (PAT-01), libvirt (PAT-02), the host's and the guest's kernel (PAT-03, PAT-04), the triage of
-unfixed CVEs ([patches]), whether SMT is accepted (DEV-06) and HV-09's device allowlist.
+unfixed CVEs ([patches]), the floors of installed packages (PAT-06, PAT-07: [packages]),
+whether SMT is accepted (DEV-06) and HV-09's device allowlist.
 
     policies = read(for_template("templates/hardened.xml"))  # policies/hardened.toml, else default
     policies.qemu.floor              # Version(parts=(7, 2, 0))
@@ -12,7 +13,7 @@ Whatever is wrong with the file is a PolicyError of one line:
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import CHECKOUT
@@ -39,6 +40,14 @@ class CoresidencyPolicy:
 
 
 @dataclass(frozen=True)
+class PackagePolicy:
+    """The lowest version accepted per source package, in its distribution's version order: of
+    the guest's packages (PAT-06) and of the host's virtualization packages (PAT-07)."""
+    guest_floor: dict = field(default_factory=dict)
+    host_floor: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Policies:
     """Every part of a policy file."""
     qemu: Policy
@@ -48,6 +57,7 @@ class Policies:
     patches: TriagePolicy  # triage of unfixed CVEs, the OSV feed's age
     coresidency: CoresidencyPolicy
     allowed_devices: tuple  # QEMU device types or shell-style patterns
+    packages: PackagePolicy = PackagePolicy()  # floors of installed packages
 
 
 def for_template(template, given=None):
@@ -65,7 +75,7 @@ def read(path):
     return Policies(*(_version_policy(path, raw, name) for name in COMPONENTS),
                     _patches(path, _table(path, raw, "patches")),
                     _coresidency(path, _table(path, raw, "coresidency")),
-                    _devices(path, raw))
+                    _devices(path, raw), _packages(path, _table(path, raw, "packages")))
 
 
 def _parse(path):
@@ -166,6 +176,20 @@ def _patches(path, table):
         raise PolicyError(path, f"[patches] feed_max_age_days {age!r} is not a whole number of "
                                 f"days", "give 0 or more, e.g. feed_max_age_days = 7")
     return TriagePolicy(frozenset(triage.word(a) for a in accept), age)
+
+
+def _packages(path, table):
+    """The [packages] table: guest_floor and host_floor, {source package: version} (none
+    where it is absent)."""
+    floors = {}
+    for key in ("guest_floor", "host_floor"):
+        value = table.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip()
+                                                  for v in value.values()):
+            raise PolicyError(path, f"[packages] {key} is not a table of source package "
+                                    f"versions", f'write e.g. {key} = {{ libvirt = "9.0.0-4" }}')
+        floors[key] = dict(value)
+    return PackagePolicy(**floors)
 
 
 def _coresidency(path, table):

@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from helpers.patches import packages
 from helpers.verdict.undecided import Undecided
 from helpers.vm.readings import IO_PORTS
 
@@ -308,6 +309,20 @@ def kernel_build(guest):
     if not version:
         raise Undecided("uname -v printed nothing in the guest")
     return version, guest.readings.text("os-release")
+
+
+def os_release(guest):
+    """The text of the guest's /etc/os-release (empty where it has none)."""
+    return guest.readings.text("os-release")
+
+
+def installed_packages(guest):
+    """The guest's installed packages (a packages.Listing): dpkg-query or rpm -qa, or for the
+    probe guest the manifest its image was built with."""
+    try:
+        return packages.parse_listing(guest.readings.text("packages"))
+    except packages.PackagesError as err:
+        raise Undecided(f"the guest's packages: {err}") from None
 
 
 def listen_once(guest, port, seconds):

@@ -13,6 +13,7 @@ command alone would have.
 import re
 import secrets
 
+from helpers.patches.packages import LIST_COMMAND
 from helpers.verdict.undecided import Undecided
 
 # I/O ports read ahead: the floppy controller's main status register (HV-01) and the data
@@ -36,6 +37,8 @@ COMMANDS = {
     "uname-r": "uname -r",
     "uname-v": "uname -v",
     "os-release": "cat /etc/os-release 2>/dev/null; true",
+    # the installed packages (PAT-06): dpkg-query, rpm, or the probe guest's manifest
+    "packages": LIST_COMMAND,
     # PnP ids of the devices the firmware describes (ACPI), one per line
     "pnp": "cat /sys/bus/pnp/devices/*/id 2>/dev/null; true",
     # "none [integrity] confidentiality": under Secure Boot the kernel locks /dev/port away

@@ -49,6 +49,8 @@ def test_the_guest_was_the_cloud_image_seen_from_inside(run):
     pat04 = next(c for c in report["controls"] if c["id"] == "PAT-04")
     observed = " ".join(e["observed"] for e in pat04["evidence"])
     assert "Debian" in observed, pat04["evidence"]
+    pat06 = next(c for c in report["controls"] if c["id"] == "PAT-06")
+    assert any("(dpkg-query -W)" in e["what"] for e in pat06["evidence"]), pat06["evidence"]
 
 
 def test_host_failures_are_the_machines_not_the_images(run):

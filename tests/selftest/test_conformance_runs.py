@@ -8,6 +8,7 @@ case per control, the HTML in a browser.
 
 import html
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -93,6 +94,22 @@ def test_guests_cpu_is_bounded_only_where_the_template_bounds_it(run):
     assert check and check[0]["ok"] == (template == "hardened"), check
     expected = "global_quota 150000" if template == "hardened" else "global_quota -1"
     assert expected in check[0]["observed"], check
+
+
+def test_installed_packages_are_judged_from_what_guest_and_host_list(run):
+    """PAT-06 reads the manifest the probe image was built with, PAT-07 the host's dpkg database;
+    each names how many of its source packages the feed names (never none), and the leaky
+    policy's floors are what fail them there."""
+    template, _, report, _ = run
+    texts = {cid: " ".join(f"{e['what']}: {e['observed']}" for e in by_id(report)[cid]["evidence"])
+             for cid in ("PAT-06", "PAT-07")}
+    assert "manifest /usr/share/vmiso/packages" in texts["PAT-06"], texts["PAT-06"]
+    assert "dpkg-query -W" in texts["PAT-07"] and "libvirt, " in texts["PAT-07"], texts["PAT-07"]
+    for text in texts.values():
+        assert re.search(r"judged by the Debian:12 records .*: [1-9]\d* named by a record", text)
+    if template == "leaky":
+        assert "glibc 2.36" in texts["PAT-06"] and "policy floor 2.41-1" in texts["PAT-06"]
+        assert "libvirt 9.0.0" in texts["PAT-07"] and "floor 11.0.0-1" in texts["PAT-07"]
 
 
 def test_exit_status_is_zero_only_when_every_control_passed(run):

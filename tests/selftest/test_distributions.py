@@ -5,9 +5,10 @@ A loopback HTTP server serves saved feeds shaped as osv.dev's (tests/support/dat
 <Ecosystem>/all.zip); `make osv-update` fetches the Debian, Ubuntu and Rocky Linux ones into a
 folder, beside loose records a user keeps there (a GIT-only record, an older copy of an id). Four
 labs stand for four hosts, each behind its own sshd that answers /etc/os-release, dpkg-query or
-rpm -q, and uname as its distribution would (tests/support/distributions.py): Debian 12 up to date,
-the same host one kernel update behind, Ubuntu 22.04 and Rocky Linux 9. One run checks PAT-01..03
-on all four, judged by that folder.
+rpm -q (and their listing of every package), and uname as its distribution would
+(tests/support/distributions.py): Debian 12 up to date, the same host one kernel update behind,
+Ubuntu 22.04 and Rocky Linux 9. One run checks PAT-01..03 and PAT-07 on all four, judged by that
+folder.
 """
 
 import contextlib
@@ -32,7 +33,7 @@ from tests.support.suite import ROOT, run_suite
 SAVED = ROOT / "tests" / "support" / "data" / "osv"
 FEEDS = {"Debian": "debian-12", "Ubuntu": "ubuntu-22.04", "Rocky Linux": "rocky-9"}
 HOSTS = (DEBIAN_12, DEBIAN_12_BEHIND, UBUNTU_2204, ROCKY_9)
-CONTROLS = "PAT-01,PAT-02,PAT-03"
+CONTROLS = "PAT-01,PAT-02,PAT-03,PAT-07"
 
 
 @contextlib.contextmanager
@@ -133,10 +134,11 @@ def test_each_host_is_judged_by_its_own_distribution(distribution_run):
     statuses = {name: {cid: row["status"] for cid, row in rows(report, uri).items()}
                 for name, uri in uris.items()}
     assert statuses == {
-        "debian-12": {"PAT-01": "pass", "PAT-02": "pass", "PAT-03": "pass"},
-        "debian-12-behind": {"PAT-01": "pass", "PAT-02": "pass", "PAT-03": "fail"},
-        "ubuntu-22.04": {"PAT-01": "fail", "PAT-02": "pass", "PAT-03": "pass"},
-        "rocky-9": {"PAT-01": "pass", "PAT-02": "fail", "PAT-03": "pass"},
+        "debian-12": {"PAT-01": "pass", "PAT-02": "pass", "PAT-03": "pass", "PAT-07": "pass"},
+        "debian-12-behind": {"PAT-01": "pass", "PAT-02": "pass", "PAT-03": "fail",
+                             "PAT-07": "pass"},
+        "ubuntu-22.04": {"PAT-01": "fail", "PAT-02": "pass", "PAT-03": "pass", "PAT-07": "fail"},
+        "rocky-9": {"PAT-01": "pass", "PAT-02": "fail", "PAT-03": "pass", "PAT-07": "fail"},
     }, proc.stdout[-3000:]
     names = {h["uri"]: h["distribution"] for h in report["hosts"]}
     assert [names[uris[n]] for n in ("debian-12", "ubuntu-22.04", "rocky-9")] == [
@@ -178,6 +180,20 @@ def test_rpm_and_ubuntu_builds_fail_on_the_fix_they_lack(distribution_run):
            "1:6.2+dfsg-2ubuntu6.26 (rated medium)" in evidence(ubuntu["PAT-01"])
     assert "UBUNTU-CVE-2024-26929 (CVE-2024-26929) (rated negligible, no fix)" in \
         evidence(ubuntu["PAT-03"])
+
+
+def test_the_hosts_virtualization_packages_are_judged_by_source_from_the_listing(distribution_run):
+    """PAT-07 lists every installed package (dpkg-query -W, rpm -qa) and judges the
+    virtualization set by source package: Ubuntu's qemu and Rocky's libvirt lack a fix."""
+    _, report, uris = distribution_run
+    ubuntu = evidence(rows(report, uris["ubuntu-22.04"])["PAT-07"])
+    assert "qemu 1:6.2+dfsg-2ubuntu6.22 (qemu-system-x86): 1 open: USN-7890-1 (CVE-2025-11234) " \
+           "(fixed in 1:6.2+dfsg-2ubuntu6.26, rated medium)" in ubuntu
+    rocky = evidence(rows(report, uris["rocky-9"])["PAT-07"])
+    assert "libvirt 10.0.0-6.7.el9_4 (libvirt-daemon): 1 open: RLSA-2025:9120 (CVE-2025-49797) " \
+           "(fixed in 10.0.0-6.8.el9_4, rated important)" in rocky and "(rpm -qa: " in rocky
+    debian = evidence(rows(report, uris["debian-12"])["PAT-07"])
+    assert "judged by the Debian:12 records" in debian and "2 named by a record" in debian
 
 
 def test_the_report_names_the_feed_and_warns_that_it_is_old(distribution_run):

@@ -1,7 +1,8 @@
 """Hosts of other distributions, simulated: what a host's sshd answers when vmiso reads its
-/etc/os-release, asks dpkg-query or rpm -q for a package's version, or runs uname. Files put
-over the real ones in the sshd's private mount namespace (tests/support/sshhost.py overlays);
-the machine's own files are never touched.
+/etc/os-release, asks dpkg-query or rpm -q for a package's version, lists the installed
+packages (dpkg-query -W, rpm -qa), or runs uname. Files put over the real ones in the sshd's
+private mount namespace (tests/support/sshhost.py overlays); the machine's own files are never
+touched.
 
     overlays = UBUNTU_2204.overlays(tmp_path)        # {"/etc/os-release": ..., ...}
     with SshHost.start(lab, home, overlays=overlays) as host: ...
@@ -15,6 +16,8 @@ from pathlib import Path
 from tests.support.expected import UNMITIGATED_CPU
 
 UNAME = Path("/usr/bin/uname")
+# The source package of each simulated binary package
+SOURCES = {"qemu-system-x86": "qemu", "libvirt-daemon": "libvirt", "qemu-kvm-core": "qemu-kvm"}
 
 
 @dataclass(frozen=True)
@@ -41,14 +44,27 @@ esac""")
                 f"/usr/bin/{self.manager}": folder / self.manager,
                 **_mitigated_cpu(folder / "cpu")}
 
+    def listing(self):
+        """Every installed package, as `dpkg-query -W -f FORMAT` or `rpm -qa --qf FORMAT` print
+        them in the fields vmiso asks for (helpers/patches/packages.py)."""
+        if self.manager == "rpm":
+            return "".join(f"{p}\t{v}\t{SOURCES[p]}-{v.partition(':')[2] or v}.src.rpm\n"
+                           for p, v in self.packages.items())
+        return "".join(f"ii \t{p}\t{v}\t{SOURCES[p]}\t{v}\t\n" for p, v in self.packages.items())
+
     def _manager_script(self):
         """The package's version for `dpkg-query -W -f FORMAT PKG` or `rpm -q --qf FORMAT PKG`
-        (the last argument), as the format vmiso asks for prints it."""
+        (the last argument), as the format vmiso asks for prints it; the listing for
+        `dpkg-query -W -f FORMAT` and `rpm -qa --qf FORMAT`."""
         cases = "\n".join(f"  {shlex.quote(p)}) version={shlex.quote(v)} ;;"
                           for p, v in self.packages.items())
         missing = ("echo \"dpkg-query: no packages found matching $package\" >&2" if
                    self.manager == "dpkg-query" else "echo \"package $package is not installed\"")
-        return f"""for package; do :; done
+        return f"""if [ "$1" = -qa ] || {{ [ "$1" = -W ] && [ $# -eq 3 ]; }}; then
+  printf '%s' {shlex.quote(self.listing())}
+  exit 0
+fi
+for package; do :; done
 case "$package" in
 {cases}
   *) {missing}; exit 1 ;;

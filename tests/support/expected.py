@@ -54,6 +54,8 @@ VANTAGES = {
     "PAT-03": {"outside"},
     "PAT-04": {"inside"},
     "PAT-05": {"outside"},
+    "PAT-06": {"inside"},
+    "PAT-07": {"outside"},
     "MGT-01": {"outside", "inside"},
     "MGT-02": {"outside"},
     "MGT-03": {"outside", "inside"},
