@@ -75,8 +75,15 @@ def test_host_kernel_meets_policy_with_cpu_mitigations_on(target, host_distribut
     if not states:
         raise Undecided(f"{facts.VULNERABILITIES} is missing: the host kernel does "
                         f"not report its CPU vulnerability mitigations")
+    unreported = facts.unreported(states, policy.cpu.reported)
+    evidence.record(f"CPU vulnerabilities the policy requires the host kernel to report "
+                    f"([cpu_vulnerabilities] reported: {', '.join(policy.cpu.reported) or 'none'})"
+                    f" that it does not: it predates their mitigation", unreported or "none",
+                    "none", not unreported)
     evidence.expect_none(f"CPU vulnerabilities the host kernel reports unmitigated "
-                         f"({len(states)} listed)", facts.unmitigated(states))
+                         f"({len(states)} listed) or does not report",
+                         facts.unmitigated(states) + [f"{name}: not reported"
+                                                      for name in unreported])
 
 
 @pytest.mark.control("PAT-04")

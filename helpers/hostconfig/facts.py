@@ -57,6 +57,12 @@ def cpu_vulnerabilities(hypervisor):
             for name in hypervisor.listdir(VULNERABILITIES)}
 
 
+def unreported(states, required):
+    """The required entries the kernel's report lacks: a kernel that does not know a CPU
+    vulnerability has no mitigation for it."""
+    return [name for name in required if name not in states]
+
+
 def unmitigated(states):
     """The entries the kernel reports as vulnerable (mitigated and unaffected ones excluded)."""
     return sorted(f"{name}: {state}" for name, state in states.items()

@@ -40,6 +40,13 @@ class CoresidencyPolicy:
 
 
 @dataclass(frozen=True)
+class CpuPolicy:
+    """The CPU vulnerabilities the host kernel must report (PAT-03): a kernel that does not list
+    one in /sys/devices/system/cpu/vulnerabilities predates its mitigation."""
+    reported: tuple = ()
+
+
+@dataclass(frozen=True)
 class PackagePolicy:
     """The lowest version accepted per source package, in its distribution's version order: of
     the guest's packages (PAT-06) and of the host's virtualization packages (PAT-07)."""
@@ -58,6 +65,7 @@ class Policies:
     coresidency: CoresidencyPolicy
     allowed_devices: tuple  # QEMU device types or shell-style patterns
     packages: PackagePolicy = PackagePolicy()  # floors of installed packages
+    cpu: CpuPolicy = CpuPolicy()  # the CPU vulnerabilities the host kernel must know
 
 
 def for_template(template, given=None):
@@ -75,7 +83,8 @@ def read(path):
     return Policies(*(_version_policy(path, raw, name) for name in COMPONENTS),
                     _patches(path, _table(path, raw, "patches")),
                     _coresidency(path, _table(path, raw, "coresidency")),
-                    _devices(path, raw), _packages(path, _table(path, raw, "packages")))
+                    _devices(path, raw), _packages(path, _table(path, raw, "packages")),
+                    _cpu(path, raw))
 
 
 def _parse(path):
@@ -200,6 +209,19 @@ def _coresidency(path, table):
                           "write accept_smt = true where core scheduling keeps guests apart, "
                           "else false")
     return CoresidencyPolicy(accept)
+
+
+def _cpu(path, raw):
+    """The [cpu_vulnerabilities] table; the default policy's where the file has none."""
+    if "cpu_vulnerabilities" not in raw:
+        return CpuPolicy() if Path(path).resolve() == DEFAULT.resolve() else read(DEFAULT).cpu
+    reported = _table(path, raw, "cpu_vulnerabilities").get("reported", [])
+    if not isinstance(reported, list) or not all(isinstance(r, str) and r.strip() and "/" not in r
+                                                 for r in reported):
+        raise PolicyError(path, "[cpu_vulnerabilities] reported is not a list of the names in "
+                                "/sys/devices/system/cpu/vulnerabilities",
+                          'write e.g. reported = ["vmscape", "tsa"]')
+    return CpuPolicy(tuple(reported))
 
 
 def _devices(path, raw):

@@ -20,6 +20,7 @@ from tests.support.suite import ROOT, run_suite, statuses
 SIMULATED = {cid: m.value for cid, m in matrix.load().items() if m.kind == "simulated"}
 SUITES = ("suites/test_coresidency.py", "suites/test_hypervisor_surface.py")
 HARDENED = ROOT / "templates" / "hardened.xml"
+VULNERABILITIES = Path("/sys/devices/system/cpu/vulnerabilities")
 # The same host where each setting is answered for: KSM merging but the guest opted out, SMT on
 # under core scheduling (the policy accepts it) with no CPU reported SMT vulnerable, nested off.
 ANSWERED = {"/sys/kernel/mm/ksm/run": "1",
@@ -97,6 +98,7 @@ def test_a_preflight_of_the_simulated_host_agrees_with_its_full_run_and_virt_hos
     values.update({"/proc/cpuinfo": with_vmx, "/sys/firmware/acpi/tables/DMAR": "simulated",
                    "/sys/kernel/iommu_groups/0/type": "DMA"})
     overlays = sysfs_overlays(tmp_path / "sys", values)
+    overlays[str(VULNERABILITIES)] = _without_vmscape(tmp_path / "vulnerabilities", values)
     with SshHost.start(lab, tmp_path / "ssh", overlays=overlays) as host:
         proc, report = run_suite(tmp_path / "report", "suites", "--preflight", "--libvirt-uri",
                                  host.uri, "--network", NETWORK, prefix=host.runner_prefix)
@@ -106,6 +108,20 @@ def test_a_preflight_of_the_simulated_host_agrees_with_its_full_run_and_virt_hos
     assert {cid: judged.get(cid) for cid in SIMULATED} == \
         {cid: "fail" if cid in guestless else None for cid in SIMULATED}, proc.stdout[-3000:]
     assert report["host"]["accelerator"] == "kvm"  # the host's CPU, not the controller's
+    pat03 = next(c for c in report["controls"] if c["id"] == "PAT-03")
+    assert pat03["status"] == "fail" and any("vmscape: not reported" in str(e["observed"])
+                                             for e in pat03["evidence"]), pat03
     ours, theirs = hostvalidate.agreement(report, validated)
     assert {"hardware virtualization", "IOMMU groups"} <= ours.keys(), validated
     assert ours == theirs and ours["IOMMU groups"], validated
+
+
+def _without_vmscape(folder, values):
+    """The host kernel's CPU vulnerability report as a kernel older than VMSCAPE's mitigation
+    gives it (no vmscape entry), with the simulated entries' values."""
+    folder.mkdir()
+    for entry in VULNERABILITIES.iterdir():
+        if entry.name != "vmscape":
+            (folder / entry.name).write_text(values.get(str(entry), entry.read_text().strip())
+                                             + "\n")
+    return folder

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers.hostconfig import facts
 from helpers.patches.triage import TriagePolicy
 from helpers.patches.versions import Version
 from helpers.policy import policyfile
@@ -69,6 +70,15 @@ def test_a_policy_without_devices_takes_the_default_policys_allowlist(tmp_path, 
     assert policyfile.read(path).allowed_devices == ("virtio-*-device",)
     monkeypatch.setattr(policyfile, "DEFAULT", written(tmp_path, QEMU, "default.toml"))
     assert policyfile.read(policyfile.DEFAULT).allowed_devices == ()
+
+
+def test_the_host_kernel_must_report_vmscape_unless_a_policy_says_otherwise(tmp_path):
+    assert policyfile.read(policyfile.DEFAULT).cpu.reported == ("vmscape",)
+    assert policyfile.read(written(tmp_path, QEMU)).cpu.reported == ("vmscape",)
+    path = written(tmp_path, QEMU + '[cpu_vulnerabilities]\nreported = ["tsa", "its"]\n')
+    assert policyfile.read(path).cpu.reported == ("tsa", "its")
+    states = {"tsa": "Not affected", "mds": "Vulnerable"}
+    assert facts.unreported(states, ("vmscape", "tsa")) == ["vmscape"]
 
 
 def test_the_patches_table_is_read_in_lower_case_with_defaults_where_absent(tmp_path):
@@ -159,6 +169,10 @@ def test_any_list_of_device_names_reads_back(tmp_path_factory, allowed):
     (QEMU + "[devices]\nallow = ['virtio-net-pci']\n", "[devices] allowed is not a list",
      'allowed = ["virtio-net-pci"'),
     ("devices = ['virtio-net-pci']\n" + QEMU, "[devices] is not a table", "[devices] header"),
+    (QEMU + "[cpu_vulnerabilities]\nreported = 'vmscape'\n",
+     "[cpu_vulnerabilities] reported is not a list", 'reported = ["vmscape", "tsa"]'),
+    (QEMU + "[cpu_vulnerabilities]\nreported = ['../x']\n",
+     "[cpu_vulnerabilities] reported is not a list", 'reported = ["vmscape"'),
 ])
 def test_each_problem_is_one_line_naming_the_file_what_is_wrong_and_the_fix(tmp_path, text,
                                                                               what, fix):
