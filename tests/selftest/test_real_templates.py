@@ -137,7 +137,7 @@ def test_static_verdicts_judge_the_xml_as_given(run):
     assert report["template"]["path"] == str(template)
 
 
-def test_the_static_run_gives_the_verdicts_of_the_full_runs_template_checks(run, tmp_path):
+def test_the_static_run_gives_each_real_templates_full_run_verdicts(run, tmp_path):
     _, template, _, report = run
     assert static_support.declared_verdicts(report) == \
         static_support.static_verdicts(template, tmp_path)
