@@ -80,8 +80,9 @@ def test_running_domain_displays_are_not_exposed(guest, evidence):
 def test_migration_is_refused_without_tls(qemu_conf, evidence):
     key, default, required = MIGRATION_TLS
     force = qemu_conf.settings.get(key, default)
-    evidence.check(f"{key} in {qemu_conf.path}", force, f"{required}: libvirt refuses a migration that "
-                   "does not run over TLS (guest memory crosses the network)", force == required)
+    evidence.check(f"{key} in {qemu_conf.path}", force,
+                   f"{required}: libvirt refuses a migration that does not run over TLS (guest "
+                   "memory crosses the network)", force == required)
 
 
 @pytest.mark.control("MGT-05")
