@@ -4,8 +4,10 @@ import pytest
 
 from helpers.hostconfig import confinement, facts
 from helpers.probes.escape.escapedrill import EscapeDrill
+from helpers.probes.escape.lifecyclewalk import lifecycle
 from helpers.probes.escape.stoppedguest import stopped_guest_files
 from helpers.probes.qemuproc import QemuProcess
+from helpers.verdict.undecided import Undecided
 
 SECCOMP_FILTER = 2
 SANDBOX_DENIALS = ("on", "obsolete=deny", "elevateprivileges=deny", "spawn=deny",
@@ -134,3 +136,25 @@ def test_a_stopped_guest_leaves_no_file_under_its_identity(target, template, bas
                   "noted, not judged: they are not the template's")
     evidence.expect_none("files left with the guest's owner or SELinux categories after "
                          "libvirt stopped it", [f.describe() for f in files if f.kept])
+
+
+@pytest.mark.control("ESC-10")
+@pytest.mark.outside
+def test_confinement_holds_through_the_guests_lifecycle(target, template, base_image,
+                                                        accelerator, inputs, evidence):
+    walk = lifecycle(target, template, base_image, accelerator, inputs.allow_raw_qemu)
+    evidence.note("the paused guest as it first ran (QEMU's uid:gid and labels, its files, "
+                  "the filter binding of each filtered NIC)", walk.baseline.describe(),
+                  "kept through every step")
+    for step in walk.steps:
+        evidence.note(f"lifecycle step: {step.name}", step.describe(),
+                      "while QEMU runs: its identity, the files' labels and the filter "
+                      "bindings as first; while it is stopped: every file given back")
+    evidence.note("steps or parts of steps not done on this host",
+                  [why for step in walk.steps for why in step.not_done] or "none",
+                  "every step done; one not done is listed here, and the verdict rests on "
+                  "the steps done alone (none done: error)")
+    if not any(step.done for step in walk.steps):
+        raise Undecided("no lifecycle step could be done on this host")
+    evidence.expect_none("drift from the guest's first confinement, a file left under its "
+                         "identity, or a save image others can read", walk.drifts)

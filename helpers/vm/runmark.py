@@ -118,16 +118,29 @@ def sweep_folders(hypervisor, root, prefix, live_runs):
     return swept
 
 
+# What undefining a swept domain removes with it: its managed-save image and snapshot metadata;
+# its UEFI variables and TPM state live in its guest folder, which sweep_folders removes.
+UNDEFINE = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+            libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+            libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM)
+
+
 def sweep(conn, prefix, live_runs):
-    """Destroy the domains named `prefix`... whose mark says their run is dead; their names."""
+    """Destroy the domains named `prefix`... whose mark says their run is dead, and undefine
+    those left defined (ESC-10's managed save makes its guest persistent for a few seconds);
+    their names."""
     swept = []
-    for domain in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+    for domain in conn.listAllDomains(0):
         if not domain.name().startswith(prefix):
             continue
         mark = RunMark.of(domain)
         if mark is not None and mark.is_dead(live_runs):
             try:
-                domain.destroy()
+                persistent = domain.isPersistent()  # a transient one is gone once destroyed
+                if domain.isActive():
+                    domain.destroy()
+                if persistent:
+                    domain.undefineFlags(UNDEFINE)
                 swept.append(domain.name())
             except libvirt.libvirtError:
                 continue

@@ -28,6 +28,7 @@ VANTAGES = {
     "ESC-05": {"outside"},
     "ESC-06": {"outside"},
     "ESC-09": {"outside"},
+    "ESC-10": {"outside"},
     "ESC-07": {"outside"},
     "ESC-08": {"outside"},
     "SHR-01": {"outside", "inside"},
