@@ -293,8 +293,18 @@ def build(cache):
             (work / name).chmod(0o555 if name == PROBE_TOOL else 0o444)
             (work / name).rename(staged / name)
         staged.chmod(0o755)
-        os.replace(staged, target)
+        publish(staged, target)
     return target / IMAGE_NAME
+
+
+def publish(staged, target):
+    """Move the staged image folder into place at once; where another build of the same recipe
+    (a run started beside this one) got there first, its image stands and this one is dropped."""
+    try:
+        os.replace(staged, target)
+    except OSError:
+        if not (target / IMAGE_NAME).exists():
+            raise
 
 
 def probe_tool(image):
