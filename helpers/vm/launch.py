@@ -51,8 +51,11 @@ CREATE_TIMEOUT_S = 300  # libvirt starting QEMU, swtpm and the firmware under TC
 # A boot's whole length, each of its waits bounded: its turn to create, the creation, the lease,
 # SSH, and the image copy it may queue behind
 BOOT_LIMIT_S = 2 * CREATE_TIMEOUT_S + 2 * BOOT_TIMEOUT + imagecache.COPY_QUEUE_S + 60
+LEASE_POLL_S = 0.05  # libvirt's lease list, asked this often while a guest boots
 STALL_S = 2  # a console that ends at a boot prompt this long is stopped there
-QUICK_CONNECT_S, QUICK_CONNECT_FOR_S = 0.5, 30
+# A guest's first SYNs meet its traffic filter still learning the lease: short handshakes,
+# each a little longer, then the kernel's own retransmissions
+QUICK_CONNECT_S, QUICK_CONNECT_MAX_S, QUICK_CONNECT_FOR_S = 0.15, 1.0, 30
 OVERLAY = "disk.qcow2"
 # The guest's disk and keys are its owner's alone: libvirt hands them to the guest's QEMU user,
 # and a neighbour under another uid must not read them
@@ -514,7 +517,7 @@ def _wait_for_lease(target, domain, mac, boot, watch=None):
         address = leased()
         if address:
             return address
-        time.sleep(0.2)
+        time.sleep(LEASE_POLL_S)
     raise GuestError(f"guest {domain.name()} got no DHCP lease within {BOOT_TIMEOUT}s"
                      f"{boot()}")
 
@@ -527,19 +530,20 @@ def _libvirt_lease(network, mac):
 def _wait_for_ssh(target, domain, address, keys, user, boot):
     started = time.monotonic()
     deadline = started + BOOT_TIMEOUT
-    last = None
+    last, tries = None, 0
     while time.monotonic() < deadline:
         _require_running(domain, boot)
         boot.check()
         # short handshakes at first: a SYN dropped while the filter waits for the lease is
         # better sent again than retransmitted a second later
         quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
+        attempt = min(QUICK_CONNECT_S * 1.2 ** tries, QUICK_CONNECT_MAX_S)
         try:
             return ssh.connect(address, keys, target.open_socket, user=user,
-                               connect_timeout=QUICK_CONNECT_S if quick else None)
+                               connect_timeout=attempt if quick else None)
         except ssh.GuestUnreachable as err:
-            last = err
-            time.sleep(0.1)
+            last, tries = err, tries + 1
+            time.sleep(0.05)
     raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
                      f"{BOOT_TIMEOUT}s ({last}){boot()}")
 
