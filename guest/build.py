@@ -32,7 +32,7 @@ from pathlib import Path
 from guest import recipe
 from guest.recipe import BuildError
 from helpers.local import command
-from helpers.patches import packages
+from helpers.patches.listing import DPKG_FORMAT, MANIFEST
 
 RECIPE_DIR = Path(__file__).resolve().parent
 RECIPE_FILES = ("build.py", "packages.txt", "modules.txt", "init", "udhcpc.script",
@@ -43,9 +43,9 @@ IMAGE_MIB = 48
 KERNEL_NAME = "vmlinux"
 INITRD_NAME = "initrd.cpio"
 PROBE_TOOL = "vmiso-probe"  # also beside the image: copied into guests of other images
-# A line per package in the image's manifest, in the fields of packages.DPKG_FORMAT ("ii ": the
+# A line per package in the image's manifest, in the fields of DPKG_FORMAT ("ii ": the
 # package is in the image as if installed); the probe guest has no package database.
-MANIFEST_FORMAT = "ii " + packages.DPKG_FORMAT.partition("}")[2]
+MANIFEST_FORMAT = "ii " + DPKG_FORMAT.partition("}")[2]
 
 
 def recipe_hash():
@@ -143,7 +143,7 @@ def assemble_initramfs(work, root, release):
     # The packages come from this host's release: the guest says which (PAT-04 reads it).
     shutil.copy("/etc/os-release", fs / "etc/os-release")
     # and which packages it was made from, as dpkg-query would list them (PAT-06 reads it)
-    manifest = fs / packages.MANIFEST.lstrip("/")
+    manifest = fs / MANIFEST.lstrip("/")
     manifest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(work / "packages", manifest)
     for script in ("init", "etc/udhcpc.script"):

@@ -13,7 +13,7 @@ command alone would have.
 import re
 import secrets
 
-from helpers.patches.packages import LIST_COMMAND
+from helpers.patches.listing import LIST_COMMAND
 from helpers.verdict.undecided import Undecided
 
 # I/O ports read ahead: the floppy controller's main status register (HV-01) and the data
