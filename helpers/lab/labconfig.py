@@ -16,15 +16,7 @@ from pathlib import Path
 from helpers.host.hypervisor import LocalHypervisor
 from helpers.hostconfig import libvirtdconf
 from helpers.hostconfig.socketaccess import default_auth
-
-# (folder under the lab root, path it hides inside the lab's mount namespace)
-BIND_MOUNTS = (
-    ("etc/libvirt", "/etc/libvirt"),
-    ("run/libvirt", "/run/libvirt"),
-    ("lib/libvirt", "/var/lib/libvirt"),
-    ("log", "/var/log"),  # libvirt's logs, and the TPM emulator's that libvirt never removes
-    ("cache", "/var/cache/libvirt"),
-)
+from helpers.lab.mounts import BIND_MOUNTS
 
 # libvirt's built-in traffic filters (clean-traffic and what it includes), as the package ships
 # them; the lab's own /etc/libvirt/nwfilter starts from these.

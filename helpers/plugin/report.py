@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from helpers.lab import mounts
 from helpers.local import interrupts
 from helpers.output import document as document_mod
 from helpers.output import reportdir, terminal
@@ -314,14 +315,8 @@ def _as_host_paths(check, lab_root):
     """The check's evidence and message naming the files a host owner edits: the lab's libvirt
     sees its copies under lab_root at the host's own paths (its mount namespace), so the
     evidence says /etc/libvirt/qemu.conf, not /run/vmiso/<lab>/etc/libvirt/qemu.conf."""
-    from helpers.lab import labconfig  # a lab run's: the plugin itself imports nothing heavy
-
     def host_path(value):
-        if not isinstance(value, str):
-            return value
-        for folder, hidden in labconfig.BIND_MOUNTS:
-            value = value.replace(f"{lab_root}/{folder}", hidden)
-        return value
+        return mounts.as_host_path(lab_root, value) if isinstance(value, str) else value
     return dict(check, message=host_path(check["message"]),
                 evidence=[{k: host_path(v) for k, v in e.items()} for e in check["evidence"]])
 

@@ -15,6 +15,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from helpers.host.errors import HypervisorError
+from helpers.lab.mounts import seen_from_outside
 from helpers.probes.escape.lifecycle import (
     State,
     Step,
@@ -104,14 +105,8 @@ def _scsi_disk(live, controller, path, shape):
 
 def _managed_save_path(target, name):
     """Where libvirt keeps a domain's managed-save image, as this controller reaches it."""
-    from helpers.lab.labconfig import BIND_MOUNTS
-
     path = f"/var/lib/libvirt/qemu/save/{name}.save"
-    if target.lab is not None:
-        for folder, hidden in BIND_MOUNTS:
-            if path.startswith(hidden + "/"):
-                return str(target.lab.root / folder / path.removeprefix(hidden + "/"))
-    return path
+    return seen_from_outside(target.lab.root, path) if target.lab is not None else path
 
 
 class _Walker:
