@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from helpers.lab.labconfig import PROFILES
+from helpers.output import document
 from helpers.verdict import catalog
 from tests.support import hostvalidate
 from tests.support.expected import HOST_FAILURES, VANTAGES, expected_status
@@ -106,6 +107,7 @@ def test_a_preflight_gets_the_full_runs_verdicts_for_the_host_alone(machine, req
                                                                         "preflight"],
                                prefix=prefix), timeout=120)
     report = json.loads((tmp_path / "controls.json").read_text())
+    document.validate(report)
     judged = statuses(report)
     assert "preflight" in report["run"] and report["selection"]["preflight"]
     assert not {"HV-01", "NET-05", "PAT-05"} & judged.keys()  # the template's, or a guest's
