@@ -17,8 +17,7 @@ and reads the host at each.
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from helpers.hostconfig.confinement import MCS_PAIR
-from helpers.probes.escape.stoppedguest import Label
+from helpers.probes.escape.stoppedguest import Label, kept
 from helpers.template.domxml import SEED_SERIAL
 
 # Bits of a file's mode that let anyone but its owner read or write it.
@@ -144,16 +143,6 @@ def stopped_drifts(before, state, judged):
             found.append(f"{path} is {state.files[path]}, before the start "
                          f"{before.files[path]}")
     return found
-
-
-def kept(before, after):
-    """Whether a file is left under another identity than before the step (ESC-09's rule): its
-    owner changed, or its context now carries a guest's own SELinux categories (a shared
-    context such as virt_content_t is harmless)."""
-    if None in (before, after):
-        return False
-    return after.owner != before.owner or (
-        after.context != before.context and bool(MCS_PAIR.search(after.context)))
 
 
 def image_exposed(label: Label | None, guest_identity):

@@ -59,14 +59,21 @@ class HostFile:
     def kept(self):
         """Left with another owner than before the guest started, or with the guest's own
         SELinux categories (a shared context such as virt_content_t is harmless)."""
-        if not self.judged or None in (self.before, self.after):
-            return False
-        return self.after.owner != self.before.owner or (
-            self.after.context != self.before.context and bool(MCS_PAIR.search(self.after.context)))
+        return self.judged and kept(self.before, self.after)
 
     def describe(self):
         return (f"{self.what} {self.path}: {self.before or 'absent'} before, "
                 f"{self.running or 'absent'} while running, {self.after or 'absent'} after stop")
+
+
+def kept(before, after):
+    """Whether a file is left under another identity than before (Labels, None for no file):
+    its owner changed, or its context now carries a guest's own SELinux categories (a shared
+    context such as virt_content_t is harmless)."""
+    if None in (before, after):
+        return False
+    return after.owner != before.owner or (
+        after.context != before.context and bool(MCS_PAIR.search(after.context)))
 
 
 def stopped_guest_files(target, template, image, accelerator, raw_qemu=False):
