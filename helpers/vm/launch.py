@@ -373,7 +373,8 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
         folder = workdir / f"share-{_safe(fs.tag)}"
         hypervisor.make_dir(folder)
         shares[fs.tag] = folder
-    return Throwaway(name=name, mac=_free_mac(target, template), overlay=overlay,
+    nics = len(template.root.findall("devices/interface"))
+    return Throwaway(name=name, mac=free_mac(target, nics), overlay=overlay,
                      seed=workdir / image.seed_name, network=target.network,
                      scratch_dir=workdir, accelerator=accelerator, share_dirs=shares,
                      memory_limits=confinement.can_raise_resource_limits(hypervisor,
@@ -385,9 +386,9 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
                      boot_memory_mib=image.boot_memory_mib(template))
 
 
-def _free_mac(target, template):
-    """A random MAC that, with the ones after it the template's other interfaces take, no domain
-    of the host and none of its own interfaces has (helpers/vm/macs.py)."""
+def free_mac(target, count=1):
+    """A random MAC that, with the `count` - 1 after it (a template's other interfaces), no
+    domain of the host and none of its own interfaces has (helpers/vm/macs.py)."""
     taken = macs.interface_macs(target.hypervisor.run("sh", "-c", macs.READ))
     for domain in target.conn.listAllDomains(0):
         try:
@@ -397,7 +398,7 @@ def _free_mac(target, template):
                 raise
             # gone since it was listed (another run's guest): no MAC to avoid
     try:
-        return macs.free_mac(taken, len(template.root.findall("devices/interface")))
+        return macs.free_mac(taken, count)
     except macs.NoFreeMac as err:
         raise GuestError(str(err)) from None
 

@@ -270,11 +270,10 @@ class _Walker:
     def _transient(self, domain):
         import libvirt
 
-        flags = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
-                 libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-                 libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM)
+        from helpers.vm.runmark import UNDEFINE
+
         try:
-            domain.undefineFlags(flags)
+            domain.undefineFlags(UNDEFINE)
         except libvirt.libvirtError as err:
             raise Undecided(f"libvirt could not make {self.guest.spec.name} transient again "
                             f"after its managed save: {err}") from None
@@ -343,7 +342,7 @@ class _Walker:
     def nic_hotplug(self, walk):
         import libvirt
 
-        from helpers.vm import macs
+        from helpers.vm.launch import free_mac
 
         step = Step("NIC hotplug and unplug")
         live = Domain.from_string(self.guest.domain.XMLDesc(0))
@@ -354,10 +353,7 @@ class _Walker:
         for tag in ("target", "alias", "address", "mac"):
             for child in nic.findall(tag):
                 nic.remove(child)
-        taken = set()
-        for domain in self.conn.listAllDomains(0):
-            taken |= macs.domain_macs(domain.XMLDesc(0))
-        mac = macs.free_mac(taken)
+        mac = free_mac(self.target)
         ET.SubElement(nic, "mac", address=mac)
         xml = ET.tostring(nic, encoding="unicode")
         try:
