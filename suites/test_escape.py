@@ -92,7 +92,7 @@ def test_each_guest_runs_under_an_identity_of_its_own(guest, target, qemu_proces
                        "a per-VM label, enforcing", True)
         return
     default = confinement.dac_base_label(target.conn)
-    default_uid = int(default.split(":")[0].lstrip("+")) if default else 0
+    default_uid = confinement.dac_ids(default)[0]
     uid = qemu_process.euid
     sharing = [f"pid {p.pid} ({p.guest_name})" for p in QemuProcess.every(target.hypervisor)
                if p.pid != qemu_process.pid and p.euid == uid]

@@ -17,7 +17,7 @@ BOUNDING_CONTROLLERS = ("cpu", "blkio")  # <cputune> quotas and shares, <blkiotu
 @pytest.mark.outside
 def test_libvirt_starts_qemu_as_an_unprivileged_user(target, qemu_conf, evidence):
     label = confinement.dac_base_label(target.conn)
-    uid = int(label.partition(":")[0].lstrip("+") or 0) if label else 0
+    uid = confinement.dac_ids(label)[0]
     user = facts.user_name(target.hypervisor, uid) or "no user of the host"
     evidence.check("the user libvirt starts every guest's QEMU as (capabilities: DAC "
                    f"<baselabel>; {qemu_conf.describe('user')})",
@@ -28,8 +28,7 @@ def test_libvirt_starts_qemu_as_an_unprivileged_user(target, qemu_conf, evidence
 @pytest.mark.control("ESC-02")
 @pytest.mark.outside
 def test_libvirt_clears_qemu_capabilities(target, qemu_conf, evidence):
-    label = confinement.dac_base_label(target.conn)
-    as_root = not label or label.partition(":")[0].lstrip("+") == "0"
+    as_root = confinement.dac_ids(confinement.dac_base_label(target.conn))[0] == 0
     cleared = qemu_conf.get("clear_emulator_capabilities") != "0"
     evidence.check(f"{qemu_conf.describe('clear_emulator_capabilities')}, QEMU started as "
                    f"{'root' if as_root else 'an unprivileged user'}",

@@ -54,11 +54,20 @@ def dac_base_label(conn):
     return labels[0] if labels else ""
 
 
+def dac_ids(label):
+    """(uid, gid) of a DAC label ('+64055:+64055'); (0, 0) for none: libvirt runs QEMU as root.
+
+    >>> dac_ids("+64055:+994"), dac_ids("")
+    ((64055, 994), (0, 0))
+    """
+    uid, _, gid = label.partition(":")
+    return int(uid.lstrip("+") or 0), int(gid.lstrip("+") or 0)
+
+
 def qemu_group(conn, hypervisor):
     """The group QEMU runs in on the hypervisor's host, from libvirt's DAC base label, by name
     where the host has one: 'libvirt-qemu' on Debian. Without a DAC label libvirt runs QEMU as
     root."""
-    label = dac_base_label(conn)
-    gid = label.rpartition(":")[2].lstrip("+") if label else "0"
+    gid = str(dac_ids(dac_base_label(conn))[1])
     entry = hypervisor.host.run("getent group %s", gid)
     return entry.stdout.split(":", 1)[0] if entry.rc == 0 else gid
