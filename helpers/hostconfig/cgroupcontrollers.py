@@ -52,10 +52,16 @@ def v2_controllers(text):
 
 def mounts(mountinfo):
     """(fstype, mount point, super options) of each cgroup mount in /proc/PID/mountinfo."""
+    return [(fstype, point, options.split(",")) for point, fstype, options in entries(mountinfo)
+            if fstype in ("cgroup", "cgroup2")]
+
+
+def entries(mountinfo):
+    """(mount point, fstype, super options) of every line of /proc/PID/mountinfo's text."""
     found = []
     for line in mountinfo.splitlines():
         before, _, after = line.partition(" - ")
         fields, rest = before.split(), after.split()
-        if len(fields) >= 5 and len(rest) >= 3 and rest[0] in ("cgroup", "cgroup2"):
-            found.append((rest[0], fields[4], rest[2].split(",")))
+        if len(fields) >= 5 and len(rest) >= 3:
+            found.append((fields[4], rest[0], rest[2]))
     return found

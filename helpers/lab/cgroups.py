@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.hostconfig.cgroupcontrollers import entries
+
 CGROUP_ROOT = "/sys/fs/cgroup"
 RECORD = "cgroups"  # the lab's cgroup folders, one per line, under the lab's root
 REMOVE_TIMEOUT = 5  # seconds a killed process may take to leave its cgroup
@@ -40,15 +42,10 @@ class Mount:
 
 def mounts(mountinfo="/proc/self/mountinfo"):
     """[Mount] at and under /sys/fs/cgroup, in mount order."""
-    found = []
-    for line in Path(mountinfo).read_text().splitlines():
-        fields, _, fs = line.partition(" - ")
-        point = fields.split()[4]
-        fstype, _source, options = fs.split()[:3]
-        if (point == CGROUP_ROOT or point.startswith(CGROUP_ROOT + "/")) and \
-                fstype in ("tmpfs", "cgroup", "cgroup2"):
-            found.append(Mount(point, fstype, options))
-    return found
+    return [Mount(point, fstype, options)
+            for point, fstype, options in entries(Path(mountinfo).read_text())
+            if (point == CGROUP_ROOT or point.startswith(CGROUP_ROOT + "/"))
+            and fstype in ("tmpfs", "cgroup", "cgroup2")]
 
 
 def hierarchies(mountinfo="/proc/self/mountinfo", cgroup="/proc/self/cgroup"):
