@@ -37,6 +37,9 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class CoresidencyPolicy:
     accept_smt: bool = False  # core scheduling keeps distrusting guests off each other's siblings
+    # DEV-09: the least a guest must get, with a busy neighbour, of the CPU it asks for or of what
+    # its neighbour gets where that is less
+    neighbour_share: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -208,7 +211,13 @@ def _coresidency(path, table):
         raise PolicyError(path, f"[coresidency] accept_smt {accept!r} is not true or false",
                           "write accept_smt = true where core scheduling keeps guests apart, "
                           "else false")
-    return CoresidencyPolicy(accept)
+    share = table.get("neighbour_share", CoresidencyPolicy.neighbour_share)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise PolicyError(path, f"[coresidency] neighbour_share {share!r} is not a fraction "
+                                f"above 0 and at most 1",
+                          "write e.g. neighbour_share = 0.8 (a guest gets at least 80% of its "
+                          "share of the CPU beside a busy neighbour)")
+    return CoresidencyPolicy(accept, float(share))
 
 
 def _cpu(path, raw):
