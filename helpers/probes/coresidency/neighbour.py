@@ -18,7 +18,7 @@ import shlex
 import time
 from dataclasses import dataclass
 
-ASKED_S = 0.6  # how long the guest's loop runs
+ASKED_S = 1  # how long the guest's loop runs, in whole seconds (busybox timeout takes no fraction)
 RAMP_S = 0.2  # the load's head start, so that it is running when the guest's loop starts
 LIFETIME_S = 8  # every load process ends by itself after this, whatever becomes of vmiso
 LEAST_LOAD = 0.3  # of a core: a neighbour using less ran no load, and the bout proves nothing
