@@ -18,16 +18,16 @@ import shlex
 import time
 from dataclasses import dataclass
 
-ASKED_S = 1  # how long the guest's loop runs, in whole seconds (busybox timeout takes no fraction)
-RAMP_S = 0.2  # the load's head start, so that it is running when the guest's loop starts
+ASKED_S = 0.5  # how long the guest's loop runs
+RAMP_S = 0.15  # the load's head start, so that it is running when the guest's loop starts
 LIFETIME_S = 8  # every load process ends by itself after this, whatever becomes of vmiso
 LEAST_LOAD = 0.3  # of a core: a neighbour using less ran no load, and the bout proves nothing
 USER_HZ = 100  # the unit of utime and stime in /proc/PID/stat, fixed by the kernel's ABI
 ALONE = "none (the guest alone)"
 
 SPIN = "while :; do :; done"
-# The guest's loop: it counts until timeout stops it, and says how far it got.
-LOOP = (f"timeout {ASKED_S:g} sh -c 'i=0; trap \"echo \\$i; exit 0\" TERM; "
+# The guest's loop: it counts until a timer stops it, and says how far it got.
+LOOP = (f"sh -c 'i=0; trap \"echo \\$i; exit 0\" TERM; (sleep {ASKED_S:g}; kill -TERM $$) & "
         f"while :; do i=$((i+1)); done'")
 # A writable disk of the neighbour no filesystem is mounted from (the probe image runs from
 # RAM), else a file on its root filesystem's disk; nothing where neither is.
