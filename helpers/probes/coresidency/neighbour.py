@@ -1,34 +1,41 @@
 """A busy neighbour against the guest (DEV-09): the sibling runs one load at a time (a CPU hog on
-every vCPU, a memory squeeze, a disk write flood, a console flood) while the guest runs a timed
-loop, and the host reads the CPU time each guest's QEMU got meanwhile.
+every vCPU, a memory squeeze, a disk write flood, a console flood) while the guest spins a loop,
+and the host reads the CPU time each guest's QEMU got meanwhile.
 
-    bouts = contest(guest, sibling)      # the guest alone first, then one bout per load
-    [b.describe() for b in bouts]
-    [b.load for b in bouts[1:] if b.starved(0.8, alone=bouts[0])]
+    bouts = contest(guest, sibling, guest_pid, sibling_pid)   # the guest alone, then each load
+    [b.describe(bouts[0]) for b in bouts]
+    [b.load for b in bouts[1:] if b.starved(0.8)]
 
-The guest asks for a core: its loop runs ASKED_S, and it asks, bout by bout, as large a share of
-the window as it used alone. With its neighbour busy it must get at least `share` of what it
-asked, or of what its neighbour got where that is less: a host that schedules each guest
-as a whole (a cgroup per guest) gives two busy guests the same, one that schedules threads gives
-the guest with more vCPUs more. The loop's slowdown against the guest alone is reported, not
-judged: on a shared host any other load slows it as much as its neighbour does.
+The host's window lies inside the guest's loop, so the guest asks for a core all through it.
+With its neighbour busy it must get at least `share` of the window, or of what its neighbour got
+where that is less: a host that schedules each guest as a whole (a cgroup per guest) gives two
+busy guests the same, whatever else runs there; one that schedules threads gives the guest with
+more vCPUs more. The loop's pace against the guest alone is reported, not judged: on a shared host
+any other load slows it as much as its neighbour does.
 """
 
 import shlex
 import time
 from dataclasses import dataclass
 
-ASKED_S = 0.5  # how long the guest's loop runs
-RAMP_S = 0.15  # the load's head start, so that it is running when the guest's loop starts
-LIFETIME_S = 8  # every load process ends by itself after this, whatever becomes of vmiso
+SETTLE_S = 0.1  # after its start, the guest's loop is spinning
+WINDOW_S = 0.4  # how long the host reads the two guests' CPU, inside the guest's loop
+RAMP_S = 0.15  # the load's head start, so that it is running when the window opens
+LIFETIME_S = 8  # every load process and loop ends by itself after this, whatever becomes of vmiso
 LEAST_LOAD = 0.3  # of a core: a neighbour using less ran no load, and the bout proves nothing
-USER_HZ = 100  # the unit of utime and stime in /proc/PID/stat, fixed by the kernel's ABI
 ALONE = "none (the guest alone)"
+LOOP_OUTPUT = "/tmp/vmiso-loop"
 
 SPIN = "while :; do :; done"
-# The guest's loop: it counts until a timer stops it, and says how far it got.
-LOOP = (f"sh -c 'i=0; trap \"echo \\$i; exit 0\" TERM; (sleep {ASKED_S:g}; kill -TERM $$) & "
-        f"while :; do i=$((i+1)); done'")
+# The guest's loop, in a session of its own: it counts until stopped, writes how far it got, and
+# prints its session's id for loop_stop.
+LOOP_START = ("setsid sh -c " + shlex.quote(
+    f'i=0; trap "echo \\$i > {LOOP_OUTPUT}; exit 0" TERM; (sleep {LIFETIME_S}; kill -TERM $$) & '
+    'while :; do i=$((i+1)); done') + " </dev/null >/dev/null 2>&1 & echo $!")
+# Both QEMUs' threads' run time (ns, /proc/PID/task/*/schedstat) and the host's /proc/stat.
+SAMPLE = ('for p; do echo "== $p"; cat /proc/"$p"/task/*/schedstat 2>/dev/null; done; '
+          'head -n 1 /proc/stat')
+USER_HZ = 100  # the unit of /proc/stat, fixed by the kernel's ABI
 # A writable disk of the neighbour no filesystem is mounted from (the probe image runs from
 # RAM), else a file on its root filesystem's disk; nothing where neither is.
 FLOOD_TARGET = """root=$(awk '$2 == "/" {d = $1} END {print d}' /proc/mounts)
@@ -64,23 +71,18 @@ LOADS = {
 @dataclass
 class Bout:
     load: str
-    seconds: float  # the host's window: from before the guest's loop to after it
+    seconds: float  # the host's window, all of it inside the guest's loop
     guest_cpu_s: float
     neighbour_cpu_s: float
     host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
-    loops: int  # how far the guest's loop counted
-    round_trip_s: float  # a command's SSH round trip into the guest, under the load
+    loops: int  # how far the guest's loop counted, from its start to its stop (it ran)
+    round_trip_s: float  # starting the loop over SSH, under the load
     skipped: str = ""  # why the load was not run
 
-    def asked_s(self, alone):
-        """The CPU the guest asked for in this bout: as large a share of its window as it used
-        alone (its loop, and the SSH session around it)."""
-        return min(1.0, alone.guest_cpu_s / alone.seconds) * self.seconds if alone.seconds else 0
-
-    def starved(self, share, alone):
-        """Whether the guest got less than `share` of what it asked, or of what its neighbour
-        got where that is less (`alone`: the Bout of the guest alone)."""
-        return self.guest_cpu_s < share * min(self.asked_s(alone), self.neighbour_cpu_s)
+    def starved(self, share):
+        """Whether the guest, asking for a core all through the window, got less than `share` of
+        the window, or of what its neighbour got where that is less."""
+        return self.guest_cpu_s < share * min(self.seconds, self.neighbour_cpu_s)
 
     @property
     def idle_neighbour(self):
@@ -90,33 +92,40 @@ class Bout:
     def describe(self, alone=None):
         if self.skipped:
             return f"not run: {self.skipped}"
-        pace = f"its loop counted {self.loops}"
-        if alone is not None and alone.loops and self is not alone:
-            pace += f" ({self.loops / alone.loops:.2f} of its pace alone)"
         rest = max(0.0, self.host_cpu_s - self.guest_cpu_s - self.neighbour_cpu_s)
-        return (f"guest {self.guest_cpu_s:.2f} s of CPU, neighbour {self.neighbour_cpu_s:.2f} s, "
-                f"the rest of the host {rest:.2f} s, in {self.seconds:.2f} s; {pace}; SSH "
-                f"round trip {self.round_trip_s * 1000:.0f} ms")
+        pace = f"its loop got {self.guest_cpu_s / self.seconds:.0%} of a core"
+        if alone is not None and alone.seconds and self is not alone:
+            pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
+        return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
+                f"the rest of the host {rest:.2f} s, in {self.seconds:.3f} s; {pace}; starting "
+                f"it over SSH took {self.round_trip_s * 1000:.0f} ms")
 
 
-def cpu_seconds(stat):
-    """User and system CPU seconds of a process, all its threads, from /proc/PID/stat."""
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / USER_HZ
-
-
-def host_busy_seconds(stat):
-    """Seconds all CPUs of the host spent busy (user, nice, system, irq, softirq, steal), from
-    the first line of /proc/stat."""
-    fields = [int(f) for f in stat.split("\n", 1)[0].split()[1:]]
-    return sum(fields[i] for i in (0, 1, 2, 5, 6, 7) if i < len(fields)) / USER_HZ
+def sample(text, guest_pid, neighbour_pid):
+    """(guest, neighbour, host) CPU seconds from SAMPLE's output: the run time of every thread
+    of each QEMU, and the host's busy time (user, nice, system, irq, softirq, steal)."""
+    run_ns, pid, busy = {}, None, None
+    for line in text.splitlines():
+        if line.startswith("== "):
+            pid = int(line[3:])
+            run_ns[pid] = 0
+        elif line.startswith("cpu "):
+            fields = [int(f) for f in line.split()[1:]]
+            busy = sum(fields[i] for i in (0, 1, 2, 5, 6, 7) if i < len(fields)) / USER_HZ
+        elif line.strip() and pid is not None:
+            run_ns[pid] += int(line.split()[0])
+    missing = [p for p in (guest_pid, neighbour_pid) if not run_ns.get(p)]
+    if missing or busy is None:
+        raise ValueError(f"the host showed no scheduler statistics for QEMU pid "
+                         f"{', '.join(map(str, missing)) or '?'} or no /proc/stat")
+    return run_ns[guest_pid] / 1e9, run_ns[neighbour_pid] / 1e9, busy
 
 
 def loops_counted(stdout):
-    """The count the guest's loop printed; ValueError where it printed none."""
+    """The count the guest's loop wrote; ValueError where it wrote none."""
     lines = stdout.split()
     if not lines or not lines[-1].isdigit():
-        raise ValueError(f"the guest's timed loop printed no count: {stdout.strip()[:80]!r}")
+        raise ValueError(f"the guest's loop wrote no count: {stdout.strip()[:80]!r}")
     return int(lines[-1])
 
 
@@ -132,14 +141,21 @@ def stop_command(session):
     return f"kill -KILL -{int(session)} 2>/dev/null; rm -f /var/tmp/vmiso-flood; true"
 
 
+def loop_stop(session):
+    """The guest's loop stopped, its count printed, and its session's timer killed."""
+    session = int(session)
+    return (f"kill -TERM {session}; for n in $(seq 40); do [ -s {LOOP_OUTPUT} ] && break; "
+            f"sleep 0.05; done; cat {LOOP_OUTPUT}; rm -f {LOOP_OUTPUT}; "
+            f"kill -KILL -{session} 2>/dev/null; true")
+
+
 def contest(guest, sibling, guest_pid, sibling_pid, serial=True):
     """[Bout]: the guest alone, then with its neighbour (`sibling`) running each load in turn;
     `*_pid` are their QEMU processes', on the host guest.hypervisor reaches; without a `serial`
     port the console flood is not run."""
     def cpu():
-        read = guest.hypervisor.read_text
-        return (*(cpu_seconds(read(f"/proc/{pid}/stat")) for pid in (guest_pid, sibling_pid)),
-                host_busy_seconds(read("/proc/stat")))
+        return sample(guest.hypervisor.run("sh", "-c", SAMPLE, "sh", str(guest_pid),
+                                           str(sibling_pid)), guest_pid, sibling_pid)
 
     bouts = [_bout(ALONE, guest, cpu)]
     for load in LOADS:
@@ -147,9 +163,7 @@ def contest(guest, sibling, guest_pid, sibling_pid, serial=True):
             bouts.append(Bout(load, 0, 0, 0, 0, 0, 0, skipped="the template gives its guests "
                                                               "no serial port"))
             continue
-        session = sibling.run(load_command(load)).stdout.strip()
-        if not session.isdigit():
-            raise ValueError(f"the neighbour did not start its {load}: {session[:80]!r}")
+        session = _started(sibling, load_command(load), f"its {load}")
         try:
             time.sleep(RAMP_S)
             bouts.append(_bout(load, guest, cpu))
@@ -158,12 +172,23 @@ def contest(guest, sibling, guest_pid, sibling_pid, serial=True):
     return bouts
 
 
+def _started(guest, command, what):
+    session = guest.run(command).stdout.strip()
+    if not session.isdigit():
+        raise ValueError(f"guest {guest.name} did not start {what}: {session[:80]!r}")
+    return session
+
+
 def _bout(load, guest, cpu):
     started = time.monotonic()
-    guest.run("true")
+    session = _started(guest, LOOP_START, "its loop")
     round_trip = time.monotonic() - started
-    before, started = cpu(), time.monotonic()
-    printed = guest.run(LOOP).stdout
-    seconds = time.monotonic() - started
-    used = [after - earlier for after, earlier in zip(cpu(), before)]
+    try:
+        time.sleep(SETTLE_S)
+        before, opened = cpu(), time.monotonic()
+        time.sleep(WINDOW_S)
+        after, seconds = cpu(), time.monotonic() - opened
+    finally:
+        printed = guest.run(loop_stop(session)).stdout
+    used = [later - earlier for later, earlier in zip(after, before)]
     return Bout(load, seconds, *used, loops_counted(printed), round_trip)
