@@ -60,9 +60,11 @@ def test_starved_exactly_when_below_the_share_of_the_window_or_the_neighbours_cp
         (guest < share * min(seconds, other))
 
 
-def test_a_neighbour_that_used_little_cpu_ran_no_load():
+def test_a_neighbour_that_used_little_cpu_beside_the_guest_ran_no_load():
     assert bout(0.4, 0.05).idle_neighbour
     assert not bout(0.4, 0.2).idle_neighbour
+    assert not bout(0.16, 0.18, seconds=0.63).idle_neighbour  # a host busy with other work
+    assert bout(0.0, 0.0).idle_neighbour  # nothing ran: nothing is shown
     assert not bout(0.4, 0.0, ALONE).idle_neighbour
 
 
