@@ -85,7 +85,7 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     sibling_pid = QemuProcess.of(target.hypervisor, sibling.name).pid
     serial = guest.live.root.find("devices/serial") is not None
     try:
-        bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, serial)
+        bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, share, serial)
     except ValueError as err:
         raise Undecided(str(err)) from None
     alone, loaded = bouts[0], [b for b in bouts[1:] if not b.skipped]

@@ -39,7 +39,7 @@ class CoresidencyPolicy:
     accept_smt: bool = False  # core scheduling keeps distrusting guests off each other's siblings
     # DEV-09: the least a guest must get, with a busy neighbour, of the CPU it asks for or of what
     # its neighbour gets where that is less
-    neighbour_share: float = 0.8
+    neighbour_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def _coresidency(path, table):
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
         raise PolicyError(path, f"[coresidency] neighbour_share {share!r} is not a fraction "
                                 f"above 0 and at most 1",
-                          "write e.g. neighbour_share = 0.8 (a guest gets at least 80% of its "
+                          "write e.g. neighbour_share = 0.5 (a guest gets at least half of its "
                           "share of the CPU beside a busy neighbour)")
     return CoresidencyPolicy(accept, float(share))
 

@@ -43,14 +43,21 @@ def test_the_loops_count_is_the_last_number_written():
 
 
 def test_a_guest_given_what_its_neighbour_got_is_not_starved():
-    assert not bout(0.20, 0.21).starved(0.8)  # a cgroup each, on a host busy with other work
-    assert not bout(0.40, 0.12, "disk write flood (O_DIRECT)").starved(0.8)
-    assert not bout(0.40, 3.2).starved(0.8)  # eight busy vCPUs on a host with cores to spare
+    assert not bout(0.20, 0.21).starved(0.5)  # a cgroup each, on a host busy with other work
+    assert not bout(0.41, 0.77, "console flood (its serial port)", 1.43).starved(0.5)  # busier
+    assert not bout(0.40, 0.12, "disk write flood (O_DIRECT)").starved(0.5)
+    assert not bout(0.40, 3.2).starved(0.5)  # eight busy vCPUs on a host with cores to spare
 
 
 def test_a_guest_beside_a_neighbour_with_more_threads_is_starved():
-    assert bout(0.16, 0.64).starved(0.8)  # four vCPU threads to one, no cgroup each
-    assert bout(0.22, 0.36, "console flood (its serial port)").starved(0.8)  # virtlogd's CPU
+    assert bout(0.37, 1.13, seconds=0.87).starved(0.5)  # four vCPU threads to one
+    assert bout(0.16, 0.64).starved(0.5)
+
+
+def test_the_better_of_two_windows_is_the_one_the_guest_fared_better_in():
+    assert bout(0.1, 0.4).fared == 0.25
+    assert bout(0.4, 0.0, ALONE).fared == float("inf")
+    assert max(bout(0.1, 0.4), bout(0.3, 0.4), key=lambda b: b.fared).guest_cpu_s == 0.3
 
 
 @given(st.floats(0, 4), st.floats(0, 4), st.floats(0.05, 1), st.floats(0.1, 3))
