@@ -101,8 +101,8 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
         what = f"the guest beside its neighbour (QEMU pid {sibling_pid}) running a {bout.load}"
         if bout in judged:
             evidence.record(what, bout.describe(alone),
-                            f"at least {share:.0%} of the window (it asks for a core all through "
-                            f"it), or of its neighbour's CPU where less", not bout.starved(share))
+                            f"the core it asked for all through the window, or at least "
+                            f"{share:.0%} of its neighbour's CPU", not bout.starved(share))
         else:
             evidence.note(what, bout.describe(alone) if bout.skipped else
                           f"not judged, the load never ran: {bout.describe(alone)}",

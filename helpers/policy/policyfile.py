@@ -37,8 +37,7 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class CoresidencyPolicy:
     accept_smt: bool = False  # core scheduling keeps distrusting guests off each other's siblings
-    # DEV-09: the least a guest must get, with a busy neighbour, of the CPU it asks for or of what
-    # its neighbour gets where that is less
+    # DEV-09: the least share of a busy neighbour's CPU a guest that went short of its core gets
     neighbour_share: float = 0.5
 
 
@@ -215,8 +214,8 @@ def _coresidency(path, table):
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
         raise PolicyError(path, f"[coresidency] neighbour_share {share!r} is not a fraction "
                                 f"above 0 and at most 1",
-                          "write e.g. neighbour_share = 0.5 (a guest gets at least half of its "
-                          "share of the CPU beside a busy neighbour)")
+                          "write e.g. neighbour_share = 0.5 (a guest gets at least half of what "
+                          "a busy neighbour gets)")
     return CoresidencyPolicy(accept, float(share))
 
 

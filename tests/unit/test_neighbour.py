@@ -45,26 +45,31 @@ def test_the_loops_count_is_the_last_number_written():
 def test_a_guest_given_what_its_neighbour_got_is_not_starved():
     assert not bout(0.20, 0.21).starved(0.5)  # a cgroup each, on a host busy with other work
     assert not bout(0.41, 0.77, "console flood (its serial port)", 1.43).starved(0.5)  # busier
-    assert not bout(0.40, 0.12, "disk write flood (O_DIRECT)").starved(0.5)
-    assert not bout(0.40, 3.2).starved(0.5)  # eight busy vCPUs on a host with cores to spare
+    assert not bout(0.29, 0.41, "disk write flood (O_DIRECT)").starved(0.5)
+
+
+def test_a_guest_given_its_core_is_not_starved_however_much_its_neighbour_got():
+    assert not bout(0.39, 3.2).starved(0.5)  # eight busy vCPUs on a host with cores to spare
 
 
 def test_a_guest_beside_a_neighbour_with_more_threads_is_starved():
-    assert bout(0.37, 1.13, seconds=0.87).starved(0.5)  # four vCPU threads to one
-    assert bout(0.16, 0.64).starved(0.5)
+    assert bout(0.211, 0.591, seconds=0.407).starved(0.5)  # four vCPU threads to one, 2 cores
+    assert bout(0.37, 1.13, seconds=0.87).starved(0.5)  # the same, the host busy besides
 
 
-def test_the_better_of_two_windows_is_the_one_the_guest_fared_better_in():
-    assert bout(0.1, 0.4).fared == 0.25
-    assert bout(0.4, 0.0, ALONE).fared == float("inf")
-    assert max(bout(0.1, 0.4), bout(0.3, 0.4), key=lambda b: b.fared).guest_cpu_s == 0.3
+def test_two_windows_are_judged_as_one():
+    both = bout(0.1, 0.4).joined(bout(0.3, 0.4))
+    assert (both.seconds, both.guest_cpu_s, both.neighbour_cpu_s, both.windows) == \
+        pytest.approx((0.8, 0.4, 0.8, 2))
+    assert not both.starved(0.5) and bout(0.1, 0.4).starved(0.5)
+    assert "(two windows)" in both.describe()
 
 
 @given(st.floats(0, 4), st.floats(0, 4), st.floats(0.05, 1), st.floats(0.1, 3))
-def test_starved_exactly_when_below_the_share_of_the_window_or_the_neighbours_cpu(
+def test_starved_exactly_when_short_of_its_core_and_below_the_share_of_the_neighbours(
         guest, other, share, seconds):
     assert bout(guest, other, seconds=seconds).starved(share) == \
-        (guest < share * min(seconds, other))
+        (guest < neighbour.SATISFIED * seconds and guest < share * other)
 
 
 def test_a_neighbour_that_used_little_cpu_beside_the_guest_ran_no_load():

@@ -7,10 +7,10 @@ and the host reads the CPU time each guest's QEMU got meanwhile.
     [b.load for b in bouts[1:] if b.starved(0.5)]
 
 The host's window lies inside the guest's loop, so the guest asks for a core all through it.
-With its neighbour busy it must get at least `share` of the window, or of what its neighbour got
-where that is less: a host that schedules each guest as a whole (a cgroup per guest) gives two
-busy guests the same, whatever else runs there; one that schedules threads gives the guest with
-more vCPUs more. The loop's pace against the guest alone is reported, not judged: on a shared host
+With its neighbour busy it must get that core (SATISFIED), or at least `share` of what its
+neighbour got: a host that schedules each guest as a whole (a cgroup per guest) gives two busy
+guests the same, whatever else runs there; one that schedules threads gives the guest with more
+vCPUs more. The loop's pace against the guest alone is reported, not judged: on a shared host
 any other load slows it as much as its neighbour does.
 """
 
@@ -25,6 +25,7 @@ LIFETIME_S = 8  # every load process and loop ends by itself after this, whateve
 # a neighbour that got less than this share of what the guest got (or of the window, where the
 # guest got more) ran no load, and the bout proves nothing
 LEAST_LOAD = 0.3
+SATISFIED = 0.9  # of the window: a guest that got this much of its core went short of nothing
 ALONE = "none (the guest alone)"
 LOOP_OUTPUT = "/tmp/vmiso-loop"
 
@@ -77,21 +78,23 @@ class Bout:
     guest_cpu_s: float
     neighbour_cpu_s: float
     host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
-    loops: int  # how far the guest's loop counted, from its start to its stop (it ran)
+    loops: int  # how far the guest's (last) loop counted, from its start to its stop: it ran
     round_trip_s: float  # starting the loop over SSH, under the load
     skipped: str = ""  # why the load was not run
-    windows: int = 1  # a starved guest is read in a second window, and the better one kept
+    windows: int = 1  # a guest starved in one window is read in a second, and judged on both
 
     def starved(self, share):
-        """Whether the guest, asking for a core all through the window, got less than `share` of
-        the window, or of what its neighbour got where that is less."""
-        return self.guest_cpu_s < share * min(self.seconds, self.neighbour_cpu_s)
+        """Whether the guest, asking for a core all through the window, went short of it and got
+        less than `share` of what its neighbour got."""
+        return self.guest_cpu_s < SATISFIED * self.seconds and \
+            self.guest_cpu_s < share * self.neighbour_cpu_s
 
-    @property
-    def fared(self):
-        """What the guest got, against the window or its neighbour's where less."""
-        due = min(self.seconds, self.neighbour_cpu_s)
-        return self.guest_cpu_s / due if due else float("inf")
+    def joined(self, later):
+        """This bout and a `later` window of the same load, taken as one."""
+        return Bout(self.load, self.seconds + later.seconds, self.guest_cpu_s + later.guest_cpu_s,
+                    self.neighbour_cpu_s + later.neighbour_cpu_s,
+                    self.host_cpu_s + later.host_cpu_s, later.loops,
+                    max(self.round_trip_s, later.round_trip_s), windows=self.windows + 1)
 
     @property
     def idle_neighbour(self):
@@ -107,7 +110,7 @@ class Bout:
         pace = f"its loop got {self.guest_cpu_s / self.seconds:.0%} of a core"
         if alone is not None and alone.seconds and self is not alone:
             pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
-        windows = ", the better of two windows" if self.windows > 1 else ""
+        windows = " (two windows)" if self.windows > 1 else ""
         return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
                 f"the rest of the host {rest:.2f} s, in {self.seconds:.3f} s{windows}; {pace}; "
                 f"starting "
@@ -182,8 +185,7 @@ def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
             time.sleep(RAMP_S)
             bout = _bout(load, guest, cpu)
             if bout.starved(share):
-                bout = max(bout, _bout(load, guest, cpu), key=lambda b: b.fared)
-                bout.windows = 2
+                bout = bout.joined(_bout(load, guest, cpu))
             bouts.append(bout)
         finally:
             sibling.run(stop_command(session))
