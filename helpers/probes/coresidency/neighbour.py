@@ -21,7 +21,7 @@ from dataclasses import dataclass
 SETTLE_S = 0.1  # after its start, the guest's loop is spinning
 WINDOW_S = 0.4  # how long the host reads the two guests' CPU, inside the guest's loop
 RAMP_S = 0.15  # the load's head start, so that it is running when the window opens
-LIFETIME_S = 8  # every load process and loop ends by itself after this, whatever becomes of vmiso
+LIFETIME_S = 8  # every load's session and loop ends by itself after this, whatever becomes of vmiso
 # a neighbour that got less than this share of what the guest got (or of the window, where the
 # guest got more) ran no load, and the bout proves nothing
 LEAST_LOAD = 0.3
@@ -50,25 +50,28 @@ for dev in /sys/block/vd* /sys/block/sd*; do
 done"""
 
 
-def _bounded(command):
-    return f"timeout {LIFETIME_S} sh -c {shlex.quote(command)}"
+def _sh(command):
+    return f"sh -c {shlex.quote(command)}"
 
 
+# Each load starts its processes in the background, in the session load_command gives it (no
+# `timeout`: coreutils' puts what it runs in a process group of its own, out of the session's).
 LOADS = {
     "CPU hog on every vCPU":
-        f'for i in $(seq "$(nproc)"); do {_bounded(SPIN)} & done; wait',
+        f'for i in $(seq "$(nproc)"); do {_sh(SPIN)} & done',
     "memory squeeze (70% of its free memory, touched again and again)":
         "mb=$(awk '/MemAvailable/ {print int($2 * 0.7 / 1024)}' /proc/meminfo); " +
-        _bounded('while :; do dd if=/dev/zero of=/dev/null bs="$0"M count=1 2>/dev/null; '
-                 'done') + ' "$mb"',
+        _sh('while :; do dd if=/dev/zero of=/dev/null bs="$0"M count=1 2>/dev/null; done') +
+        ' "$mb" &',
     "disk write flood (O_DIRECT)":
-        'target=$(sh -c "$FLOOD_TARGET"); [ -n "$target" ] || exit; ' +
-        _bounded('while :; do dd if=/dev/zero of="$0" bs=1M count=8 oflag=direct '
-                 '2>/dev/null; done') + ' "$target"',
+        'target=$(sh -c "$FLOOD_TARGET"); if [ -n "$target" ]; then ' +
+        _sh('while :; do dd if=/dev/zero of="$0" bs=1M count=8 oflag=direct 2>/dev/null; '
+            'done') + ' "$target" & fi',
     "console flood (its serial port)":
-        _bounded("while :; do echo vmiso-neighbour-console-flood-0123456789abcdefghijklmn; "
-                 "done > /dev/ttyS0"),
+        _sh("while :; do echo vmiso-neighbour-console-flood-0123456789abcdefghijklmn; done "
+            "> /dev/ttyS0") + " &",
 }
+LOAD_STARTED = "/tmp/vmiso-load"
 
 
 @dataclass
@@ -146,15 +149,21 @@ def loops_counted(stdout):
 
 
 def load_command(load):
-    """The shell command that starts `load` in the neighbour in a session of its own, and
-    prints that session's id (its process group) for stop_command."""
-    script = shlex.quote(f"FLOOD_TARGET={shlex.quote(FLOOD_TARGET)}; {LOADS[load]}")
-    return f"setsid sh -c {script} </dev/null >/dev/null 2>&1 & echo $!"
+    """The shell command that starts `load` in the neighbour in a session of its own, waits
+    until its processes are started (a busy host may take a while to fork them), and prints
+    that session's id (its process group) for stop_command."""
+    script = shlex.quote(f"FLOOD_TARGET={shlex.quote(FLOOD_TARGET)}; "
+                         f"(sleep {LIFETIME_S}; kill -KILL 0) & {LOADS[load]}\n"
+                         f"echo started > {LOAD_STARTED}; wait")
+    return (f"rm -f {LOAD_STARTED}; setsid sh -c {script} </dev/null >/dev/null 2>&1 & "
+            f"session=$!; for n in $(seq 40); do [ -s {LOAD_STARTED} ] && break; sleep 0.05; "
+            f"done; echo $session")
 
 
 def stop_command(session):
-    """Every process of the load's session killed, and the flood's file removed."""
-    return f"kill -KILL -{int(session)} 2>/dev/null; rm -f /var/tmp/vmiso-flood; true"
+    """Every process of the load's session killed, and the load's files removed."""
+    return (f"kill -KILL -{int(session)} 2>/dev/null; rm -f /var/tmp/vmiso-flood "
+            f"{LOAD_STARTED}; true")
 
 
 def loop_stop(session):
