@@ -9,6 +9,7 @@ from helpers.hostconfig import kernel
 from helpers.probes.coresidency import consolelog, cpulimits, neighbour
 from helpers.probes.coresidency.iolimits import io_limits
 from helpers.probes.coresidency.killedneighbour import changes, kill_a_neighbour
+from helpers.probes.coresidency.onecore import one_core
 from helpers.probes.qemuproc import QemuProcess
 from helpers.verdict.undecided import Undecided
 
@@ -85,9 +86,13 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     sibling_pid = QemuProcess.of(target.hypervisor, sibling.name).pid
     serial = guest.live.root.find("devices/serial") is not None
     try:
-        bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, share, serial)
+        with one_core(guest.domain, sibling.domain) as core:
+            bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, share,
+                                      serial)
     except ValueError as err:
         raise Undecided(str(err)) from None
+    evidence.note("where the two guests ran", f"every vCPU and emulator thread of both on host "
+                  f"CPU {core}, their own pinning given back after", "one core they share")
     alone, loaded = bouts[0], [b for b in bouts[1:] if not b.skipped]
     evidence.note(f"the guest (QEMU pid {qemu_process.pid}) alone, its loop spinning through "
                   f"the host's window", alone.describe(), "a core's worth of CPU")
