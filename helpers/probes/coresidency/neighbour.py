@@ -1,17 +1,17 @@
 """A busy neighbour against the guest (DEV-09): the sibling runs one load at a time (a CPU hog on
 every vCPU, a memory squeeze, a disk write flood, a console flood) while the guest spins a loop,
-and the host reads the CPU time each guest's QEMU got meanwhile.
+and the host reads the CPU time each guest's QEMU got meanwhile (both pinned to one core:
+onecore.py).
 
-    bouts = contest(guest, sibling, guest_pid, sibling_pid)   # the guest alone, then each load
-    [b.describe(bouts[0]) for b in bouts]
+    bouts = contest(guest, sibling, guest_pid, sibling_pid, share=0.5)
+    [b.describe(bouts[0]) for b in bouts]        # the guest alone first, then each load
     [b.load for b in bouts[1:] if b.starved(0.5)]
 
-The host's window lies inside the guest's loop, so the guest asks for a core all through it.
+The host's window lies inside the guest's loop, so the guest asks for the core all through it.
 With its neighbour busy it must get that core (SATISFIED), or at least `share` of what its
 neighbour got: a host that schedules each guest as a whole (a cgroup per guest) gives two busy
-guests the same, whatever else runs there; one that schedules threads gives the guest with more
-vCPUs more. The loop's pace against the guest alone is reported, not judged: on a shared host
-any other load slows it as much as its neighbour does.
+guests the same; one that schedules threads gives the guest with more vCPUs more. The loop's
+share of the core alone is reported beside it, not judged: any other load slows it too.
 """
 
 import shlex
