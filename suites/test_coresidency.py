@@ -96,7 +96,7 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     alone, loaded = bouts[0], [b for b in bouts[1:] if not b.skipped]
     evidence.note(f"the guest (QEMU pid {qemu_process.pid}) alone, its loop spinning through "
                   f"the host's window", alone.describe(), "a core's worth of CPU")
-    if not alone.loops or alone.guest_cpu_s < neighbour.LEAST_LOAD * alone.seconds:
+    if not alone.loops or not alone.guest_cpu_s:
         raise Undecided(f"the guest's loop never ran: {alone.describe()}")
     if loaded[0].idle_neighbour:
         raise Undecided(f"the neighbour (QEMU pid {sibling_pid}) ran no {loaded[0].load}: "
