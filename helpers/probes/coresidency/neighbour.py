@@ -19,8 +19,7 @@ import time
 from dataclasses import dataclass
 
 SETTLE_S = 0.1  # after its start, the guest's loop is spinning
-WINDOW_S = 0.4  # how long the host reads the two guests' CPU, inside the guest's loop
-RAMP_S = 0.15  # the load's head start, so that it is running when the window opens
+WINDOW_S = 0.3  # how long the host reads the two guests' CPU, inside the guest's loop
 LIFETIME_S = 8  # every load's session and loop ends by itself after this, whatever becomes of vmiso
 # a neighbour that got less than this share of what the guest got (or of the window, where the
 # guest got more) ran no load, and the bout proves nothing
@@ -189,9 +188,8 @@ def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
             bouts.append(Bout(load, 0, 0, 0, 0, 0, 0, skipped="the template gives its guests "
                                                               "no serial port"))
             continue
-        session = _started(sibling, load_command(load), f"its {load}")
+        session = _started(sibling, load_command(load), f"its {load}")  # forked: it runs
         try:
-            time.sleep(RAMP_S)
             bout = _bout(load, guest, cpu)
             if bout.starved(share):
                 bout = bout.joined(_bout(load, guest, cpu))
