@@ -4,8 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers.probes.escape.stoppedguest import HostFile
-from helpers.probes.hostfiles import Label, labels
+from helpers.probes.escape.stoppedguest import HostFile, Label, labels
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 
