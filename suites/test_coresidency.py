@@ -1,12 +1,16 @@
 """Risk 5, shared hardware: what guests on one host share without escaping, memory pages merged by
-KSM and the sibling threads of one core, either a side channel from one guest into another; and
-the host's disk, which one guest must not fill or saturate for the others."""
+KSM and the sibling threads of one core, either a side channel from one guest into another; the
+host's disk, which one guest must not fill or saturate for the others; and the host's CPUs, which
+a busy guest must not take from its neighbour, whose death must leave the neighbour running."""
 
 import pytest
 
 from helpers.hostconfig import kernel
-from helpers.probes.coresidency import consolelog, cpulimits
+from helpers.probes.coresidency import consolelog, cpulimits, neighbour
 from helpers.probes.coresidency.iolimits import io_limits
+from helpers.probes.coresidency.killedneighbour import changes, kill_a_neighbour
+from helpers.probes.coresidency.onecore import one_core
+from helpers.probes.qemuproc import QemuProcess
 from helpers.verdict.undecided import Undecided
 
 
@@ -72,3 +76,55 @@ def test_guest_cpu_use_is_bounded(guest, evidence):
                    "a quota for the whole guest (<cputune><global_quota>), quotas for its vCPUs "
                    "and emulator threads, or the share weight its <cputune><shares> sets",
                    bool(bound))
+
+
+@pytest.mark.control("DEV-09")
+@pytest.mark.outside
+def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, target, policy,
+                                                 evidence):
+    share = policy.coresidency.neighbour_share
+    sibling_pid = QemuProcess.of(target.hypervisor, sibling.name).pid
+    serial = guest.live.root.find("devices/serial") is not None
+    try:
+        with one_core(guest.domain, sibling.domain) as core:
+            bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, share,
+                                      serial)
+    except ValueError as err:
+        raise Undecided(str(err)) from None
+    evidence.note("where the two guests ran", f"every vCPU and emulator thread of both on host "
+                  f"CPU {core}, their own pinning given back after", "one core they share")
+    alone, loaded = bouts[0], [b for b in bouts[1:] if not b.skipped]
+    evidence.note(f"the guest (QEMU pid {qemu_process.pid}) alone, its loop spinning through "
+                  f"the host's window", alone.describe(), "a core's worth of CPU")
+    if not alone.loops or not alone.guest_cpu_s:
+        raise Undecided(f"the guest's loop never ran: {alone.describe()}")
+    if loaded[0].idle_neighbour:
+        raise Undecided(f"the neighbour (QEMU pid {sibling_pid}) ran no {loaded[0].load}: "
+                        f"{loaded[0].describe(alone)}")
+    judged = [b for b in loaded if not b.idle_neighbour]
+    for bout in bouts[1:]:
+        what = f"the guest beside its neighbour (QEMU pid {sibling_pid}) running a {bout.load}"
+        if bout in judged:
+            evidence.record(what, bout.describe(alone),
+                            f"the core it asked for all through the window, or at least "
+                            f"{share:.0%} of its neighbour's CPU", not bout.starved(share))
+        else:
+            evidence.note(what, bout.describe(alone) if bout.skipped else
+                          f"not judged, the load never ran: {bout.describe(alone)}",
+                          "a load that runs, or a reason it cannot")
+    evidence.expect_none("loads of the neighbour that starved the guest",
+                         [b.load for b in judged if b.starved(share)])
+
+
+@pytest.mark.control("DEV-09")
+@pytest.mark.outside
+def test_a_killed_neighbour_leaves_the_guest_untouched(guest, target, template, base_image,
+                                                      accelerator, inputs, evidence):
+    before, after, pid = kill_a_neighbour(target, guest, template, base_image, accelerator,
+                                          inputs.allow_raw_qemu)
+    evidence.note("the running guest before a paused neighbour's QEMU was killed",
+                  f"{before.process}; {len(before.files)} files; filters "
+                  f"{before.filters or 'none'}; {before.answers}", "running, answering")
+    evidence.expect_none(f"what changed in the running guest once its neighbour's QEMU (pid "
+                         f"{pid}) was killed with SIGKILL and libvirt tore it down",
+                         changes(before, after))

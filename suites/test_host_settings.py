@@ -90,8 +90,13 @@ def test_host_can_bound_guest_cpu_io_and_console(target, qemu_conf, virtlogd_con
     controllers = cgroupcontrollers.usable(target.hypervisor)
     evidence.note(f"cgroup controllers enabled and mounted ({cgroupcontrollers.CGROUPS})",
                   sorted(controllers), ", ".join(cgroupcontrollers.LIBVIRT_CONTROLLERS))
-    evidence.expect_none("cgroup controllers that bound a guest's CPU and disk I/O, missing",
-                         [c for c in BOUNDING_CONTROLLERS if c not in controllers])
+    allowed = qemu_conf.get("cgroup_controllers")
+    evidence.note(qemu_conf.describe("cgroup_controllers"), "the controllers libvirt may use",
+                  ", ".join(BOUNDING_CONTROLLERS) + " among them")
+    evidence.expect_none("cgroup controllers that bound a guest's CPU and disk I/O, missing on "
+                         "the host or left out of qemu.conf's cgroup_controllers",
+                         [c for c in BOUNDING_CONTROLLERS
+                          if c not in controllers or c not in allowed])
     handler = qemu_conf.get("stdio_handler")
     evidence.check(qemu_conf.describe("stdio_handler"), handler,
                    "logd (or unset): QEMU's outputs go through virtlogd", handler != "file")

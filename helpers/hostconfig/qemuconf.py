@@ -14,7 +14,9 @@ DEFAULT_DEVICE_ACL = ("/dev/null", "/dev/full", "/dev/zero", "/dev/random", "/de
                       "/dev/ptmx", "/dev/kvm", "/dev/userfaultfd")
 DEFAULTS = {"clear_emulator_capabilities": "1", "seccomp_sandbox": "1", "dump_guest_core": "0",
             "stdio_handler": "logd", "namespaces": ["mount"],
-            "cgroup_device_acl": list(DEFAULT_DEVICE_ACL), "security_driver": ""}
+            "cgroup_device_acl": list(DEFAULT_DEVICE_ACL), "security_driver": "",
+            # unset, libvirt uses every controller it knows that the host mounts
+            "cgroup_controllers": ["cpu", "devices", "memory", "blkio", "cpuset", "cpuacct"]}
 
 
 @dataclass(frozen=True)

@@ -189,8 +189,10 @@ class Lab:
         if labconfig.REPLACED_EMULATOR[self.profile]:
             steps.append(self._replaced_emulator())
         flags = " ".join(labconfig.DAEMON_FLAGS[self.profile])
+        nice = labconfig.DAEMON_NICE[self.profile]
         starts = cgroups.mount_steps(made) + [
-            f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
+            (f"nice -n {nice[d]} " if d in nice else "")
+            + f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
             + (f" {flags}" if d == "libvirtd" and flags else "") for d in DAEMONS]
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
            "sh", "-c", " && ".join(steps) + " && exec unshare --cgroup sh -c "

@@ -31,12 +31,15 @@ PROFILES = {
     "hardened": "migrate_tls_force = 1\n",
     # What a careless host does: QEMU as root with its capabilities, no seccomp sandbox, guest
     # memory in QEMU's core dumps, displays on every address unless the domain says otherwise,
-    # and QEMU writing the guest's console log itself, never rotated.
+    # QEMU writing the guest's console log itself, never rotated, and no CPU cgroup for a
+    # guest: the scheduler shares the CPU between QEMU threads, not between guests.
     "leaky": "\n".join(['user = "root"', 'group = "root"', "seccomp_sandbox = 0",
                          "clear_emulator_capabilities = 0", "namespaces = []",
                          'security_driver = "none"', "dump_guest_core = 1",
                          'vnc_listen = "0.0.0.0"', 'spice_listen = "0.0.0.0"',
-                         'stdio_handler = "file"', ""]),
+                         'stdio_handler = "file"',
+                         'cgroup_controllers = [ "devices", "memory", "blkio", "cpuset", '
+                         '"cpuacct" ]', ""]),
 }
 SYSTEM_LIBVIRT = Path("/etc/libvirt")
 # Settings the lab sets itself, whatever the profile.
@@ -52,6 +55,10 @@ REMOTE_API = {"hardened": [], "system": [],
                         'listen_addr = "0.0.0.0"']}
 # Flags the lab's libvirtd starts with: --listen opens the TCP/TLS listeners libvirtd.conf names.
 DAEMON_FLAGS = {"hardened": (), "leaky": ("--listen",), "system": ()}
+# The hardened host runs virtlogd at the least CPU weight (as a systemd host's CPUWeight=1 for
+# virtlogd.service): a guest flooding its serial console has virtlogd work for it outside every
+# guest's cgroup, and it must not take its neighbours' CPU so (DEV-09).
+DAEMON_NICE = {"hardened": {"virtlogd": 19}, "leaky": {}, "system": {}}
 # The leaky host "upgrades" QEMU under running guests: they run a binary that is gone (PAT-05).
 REPLACED_EMULATOR = {"hardened": False, "leaky": True, "system": False}
 # The leaky host routes guest traffic onward, into the management network (NET-02).

@@ -37,6 +37,8 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class CoresidencyPolicy:
     accept_smt: bool = False  # core scheduling keeps distrusting guests off each other's siblings
+    # DEV-09: the least share of a busy neighbour's CPU a guest that went short of its core gets
+    neighbour_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,13 @@ def _coresidency(path, table):
         raise PolicyError(path, f"[coresidency] accept_smt {accept!r} is not true or false",
                           "write accept_smt = true where core scheduling keeps guests apart, "
                           "else false")
-    return CoresidencyPolicy(accept)
+    share = table.get("neighbour_share", CoresidencyPolicy.neighbour_share)
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share <= 1:
+        raise PolicyError(path, f"[coresidency] neighbour_share {share!r} is not a fraction "
+                                f"above 0 and at most 1",
+                          "write e.g. neighbour_share = 0.5 (a guest gets at least half of what "
+                          "a busy neighbour gets)")
+    return CoresidencyPolicy(accept, float(share))
 
 
 def _cpu(path, raw):

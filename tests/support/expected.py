@@ -50,6 +50,7 @@ VANTAGES = {
     "DEV-06": {"outside"},
     "DEV-07": {"outside"},
     "DEV-08": {"outside"},
+    "DEV-09": {"outside"},
     "PAT-01": {"outside"},
     "PAT-02": {"outside"},
     "PAT-03": {"outside"},

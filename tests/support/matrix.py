@@ -60,8 +60,11 @@ def _set(root, value):
     targets = root.findall(path)
     if not targets:
         raise ValueError(f"mutation path {path!r} matches nothing in the template")
+    text = attributes.pop("text", None)
     for element in targets:
         element.attrib.update(attributes)
+        if text is not None:
+            element.text = text
 
 
 def _remove(root, path):

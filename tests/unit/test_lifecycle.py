@@ -19,7 +19,7 @@ from helpers.probes.escape.lifecycle import (
     running_drifts,
     stopped_drifts,
 )
-from helpers.probes.escape.stoppedguest import Label
+from helpers.probes.hostfiles import Label
 from helpers.template.domxml import Domain
 
 DISK = "/w/disk.qcow2"

@@ -95,6 +95,12 @@ def test_the_policy_accepts_smt_only_when_it_says_so(tmp_path):
     assert policyfile.read(path).coresidency.accept_smt is True
 
 
+def test_a_neighbours_share_is_a_half_unless_the_policy_says(tmp_path):
+    assert policyfile.read(written(tmp_path, QEMU)).coresidency.neighbour_share == 0.5
+    path = written(tmp_path, QEMU + "[coresidency]\nneighbour_share = 1\n")
+    assert policyfile.read(path).coresidency.neighbour_share == 1.0
+
+
 def test_a_cve_reads_its_fix_stable_fixes_and_devices(tmp_path):
     path = written(tmp_path, QEMU + CVE + 'stable = ["7.2.4", "8.0"]\n')
     (cve,) = policyfile.read(path).qemu.cves
@@ -164,6 +170,13 @@ def test_any_list_of_device_names_reads_back(tmp_path_factory, allowed):
     ("patches = 3\n" + QEMU, "[patches] is not a table", "under one [patches] header"),
     (QEMU + "[coresidency]\naccept_smt = 'yes'\n",
      "[coresidency] accept_smt 'yes' is not true or false", "accept_smt = true"),
+    (QEMU + "[coresidency]\nneighbour_share = 0\n",
+     "[coresidency] neighbour_share 0 is not a fraction above 0 and at most 1",
+     "neighbour_share = 0.5"),
+    (QEMU + "[coresidency]\nneighbour_share = '80%'\n", "neighbour_share '80%' is not",
+     "neighbour_share = 0.5"),
+    (QEMU + "[coresidency]\nneighbour_share = true\n", "neighbour_share True is not",
+     "neighbour_share = 0.5"),
     (QEMU + "[devices]\nallowed = 'virtio-net-pci'\n", "[devices] allowed is not a list",
      'allowed = ["virtio-net-pci"'),
     (QEMU + "[devices]\nallow = ['virtio-net-pci']\n", "[devices] allowed is not a list",

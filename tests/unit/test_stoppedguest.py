@@ -4,7 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from helpers.probes.escape.stoppedguest import HostFile, Label, labels
+from helpers.probes.escape.stoppedguest import HostFile
+from helpers.probes.hostfiles import Label, labels
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 

@@ -17,7 +17,8 @@ and reads the host at each.
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from helpers.probes.escape.stoppedguest import Label, kept
+from helpers.probes.escape.stoppedguest import kept
+from helpers.probes.hostfiles import Label
 from helpers.template.domxml import SEED_SERIAL
 
 # Bits of a file's mode that let anyone but its owner read or write it.

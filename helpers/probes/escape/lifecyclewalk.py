@@ -26,7 +26,9 @@ from helpers.probes.escape.lifecycle import (
     running_drifts,
     stopped_drifts,
 )
-from helpers.probes.escape.stoppedguest import _vmisos_own, backing_files, labels
+from helpers.probes.escape.stoppedguest import _vmisos_own
+from helpers.probes.filterbindings import filter_bindings
+from helpers.probes.hostfiles import backing_files, labels
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 
@@ -169,30 +171,8 @@ class _Walker:
         return " ".join([f"{qemu.euid}:{qemu.egid}"] + labels_)
 
     def filters(self):
-        """{MAC: the filter libvirt's binding applies on its port, '' for none} of every NIC
-        with a <filterref>, while the guest runs."""
-        import libvirt
-
-        if self.process() is None:
-            return {}
-        found = {}
-        for iface in Domain.from_string(self.guest.domain.XMLDesc(0)).interfaces:
-            mac, dev = iface.find("mac"), iface.find("target")
-            if not Domain.interface_filter(iface) or mac is None:
-                continue
-            if dev is None or not dev.get("dev"):
-                found[mac.get("address")] = ""
-                continue
-            try:
-                binding = self.conn.nwfilterBindingLookupByPortDev(dev.get("dev"))
-                ref = ET.fromstring(binding.XMLDesc(0)).find("filterref")
-                found[mac.get("address")] = "" if ref is None else ref.get("filter", "")
-            except libvirt.libvirtError as err:
-                if err.get_error_code() != libvirt.VIR_ERR_NO_NWFILTER_BINDING:
-                    raise Undecided(f"libvirt could not look up the filter binding of "
-                                    f"{dev.get('dev')}: {err}") from None
-                found[mac.get("address")] = ""
-        return found
+        running = self.process() is not None
+        return filter_bindings(self.conn, self.guest.domain) if running else {}
 
     # -- the steps --
 

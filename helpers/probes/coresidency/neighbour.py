@@ -1,0 +1,221 @@
+"""A busy neighbour against the guest (DEV-09): the sibling runs one load at a time (a CPU hog on
+every vCPU, a memory squeeze, a disk write flood, a console flood) while the guest spins a loop,
+and the host reads the CPU time each guest's QEMU got meanwhile (both pinned to one core:
+onecore.py).
+
+    bouts = contest(guest, sibling, guest_pid, sibling_pid, share=0.5)
+    [b.describe(bouts[0]) for b in bouts]        # the guest alone first, then each load
+    [b.load for b in bouts[1:] if b.starved(0.5)]
+
+The host's window lies inside the guest's loop, so the guest asks for the core all through it.
+With its neighbour busy it must get that core (SATISFIED), or at least `share` of what its
+neighbour got: a host that schedules each guest as a whole (a cgroup per guest) gives two busy
+guests the same; one that schedules threads gives the guest with more vCPUs more. The loop's
+share of the core alone is reported beside it, not judged: any other load slows it too.
+"""
+
+import shlex
+import time
+from dataclasses import dataclass
+
+SETTLE_S = 0.1  # after its start, the guest's loop is spinning
+WINDOW_S = 0.3  # how long the host reads the two guests' CPU, inside the guest's loop
+LIFETIME_S = 8  # every load's session and loop ends by itself after this, whatever becomes of vmiso
+# a neighbour that got less than this share of what the guest got (or of the window, where the
+# guest got more) ran no load, and the bout proves nothing
+LEAST_LOAD = 0.3
+SATISFIED = 0.9  # of the window: a guest that got this much of its core went short of nothing
+ALONE = "none (the guest alone)"
+LOOP_OUTPUT = "/tmp/vmiso-loop"
+
+SPIN = "while :; do :; done"
+# The guest's loop, in a session of its own: it counts until stopped, writes how far it got, and
+# prints its session's id for loop_stop.
+LOOP_START = ("setsid sh -c " + shlex.quote(
+    f'i=0; trap "echo \\$i > {LOOP_OUTPUT}; exit 0" TERM; (sleep {LIFETIME_S}; kill -TERM $$) & '
+    'while :; do i=$((i+1)); done') + " </dev/null >/dev/null 2>&1 & echo $!")
+# Both QEMUs' threads' run time (ns, /proc/PID/task/*/schedstat) and the host's /proc/stat.
+SAMPLE = ('for p; do echo "== $p"; cat /proc/"$p"/task/*/schedstat 2>/dev/null; done; '
+          'head -n 1 /proc/stat')
+USER_HZ = 100  # the unit of /proc/stat, fixed by the kernel's ABI
+# A writable disk of the neighbour no filesystem is mounted from (the probe image runs from
+# RAM), else a file on its root filesystem's disk; nothing where neither is.
+FLOOD_TARGET = """root=$(awk '$2 == "/" {d = $1} END {print d}' /proc/mounts)
+case "$root" in /dev/*) echo /var/tmp/vmiso-flood; exit;; esac
+for dev in /sys/block/vd* /sys/block/sd*; do
+  name=${dev##*/}
+  [ -e "$dev/ro" ] && [ "$(cat "$dev/ro")" = 0 ] && [ "$(cat "$dev/size")" -ge 32768 ] || continue
+  grep -q "^/dev/$name" /proc/mounts || { echo "/dev/$name"; exit; }
+done"""
+
+
+def _sh(command):
+    return f"sh -c {shlex.quote(command)}"
+
+
+# Each load starts its processes in the background, in the session load_command gives it (no
+# `timeout`: coreutils' puts what it runs in a process group of its own, out of the session's).
+LOADS = {
+    "CPU hog on every vCPU":
+        f'for i in $(seq "$(nproc)"); do {_sh(SPIN)} & done',
+    "memory squeeze (70% of its free memory, touched again and again)":
+        "mb=$(awk '/MemAvailable/ {print int($2 * 0.7 / 1024)}' /proc/meminfo); " +
+        _sh('while :; do dd if=/dev/zero of=/dev/null bs="$0"M count=1 2>/dev/null; done') +
+        ' "$mb" &',
+    "disk write flood (O_DIRECT)":
+        'target=$(sh -c "$FLOOD_TARGET"); if [ -n "$target" ]; then ' +
+        _sh('while :; do dd if=/dev/zero of="$0" bs=1M count=8 oflag=direct 2>/dev/null; '
+            'done') + ' "$target" & fi',
+    "console flood (its serial port)":
+        _sh("while :; do echo vmiso-neighbour-console-flood-0123456789abcdefghijklmn; done "
+            "> /dev/ttyS0") + " &",
+}
+LOAD_STARTED = "/tmp/vmiso-load"
+
+
+@dataclass
+class Bout:
+    load: str
+    seconds: float  # the host's window, all of it inside the guest's loop
+    guest_cpu_s: float
+    neighbour_cpu_s: float
+    host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
+    loops: int  # how far the guest's (last) loop counted, from its start to its stop: it ran
+    round_trip_s: float  # starting the loop over SSH, under the load
+    skipped: str = ""  # why the load was not run
+    windows: int = 1  # a guest starved in one window is read in a second, and judged on both
+
+    def starved(self, share):
+        """Whether the guest, asking for a core all through the window, went short of it and got
+        less than `share` of what its neighbour got."""
+        return self.guest_cpu_s < SATISFIED * self.seconds and \
+            self.guest_cpu_s < share * self.neighbour_cpu_s
+
+    def joined(self, later):
+        """This bout and a `later` window of the same load, taken as one."""
+        return Bout(self.load, self.seconds + later.seconds, self.guest_cpu_s + later.guest_cpu_s,
+                    self.neighbour_cpu_s + later.neighbour_cpu_s,
+                    self.host_cpu_s + later.host_cpu_s, later.loops,
+                    max(self.round_trip_s, later.round_trip_s), windows=self.windows + 1)
+
+    @property
+    def idle_neighbour(self):
+        """Whether the neighbour used too little CPU for a load to have run: on a host busy with
+        other work both guests get little, so what the guest got is the measure."""
+        return self.load != ALONE and \
+            self.neighbour_cpu_s <= LEAST_LOAD * min(self.seconds, self.guest_cpu_s)
+
+    def describe(self, alone=None):
+        if self.skipped:
+            return f"not run: {self.skipped}"
+        rest = max(0.0, self.host_cpu_s - self.guest_cpu_s - self.neighbour_cpu_s)
+        pace = f"its loop got {self.guest_cpu_s / self.seconds:.0%} of a core"
+        if alone is not None and alone.seconds and self is not alone:
+            pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
+        windows = " (two windows)" if self.windows > 1 else ""
+        return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
+                f"the rest of the host {rest:.2f} s, in {self.seconds:.3f} s{windows}; {pace}; "
+                f"starting "
+                f"it over SSH took {self.round_trip_s * 1000:.0f} ms")
+
+
+def sample(text, guest_pid, neighbour_pid):
+    """(guest, neighbour, host) CPU seconds from SAMPLE's output: the run time of every thread
+    of each QEMU, and the host's busy time (user, nice, system, irq, softirq, steal)."""
+    run_ns, pid, busy = {}, None, None
+    for line in text.splitlines():
+        if line.startswith("== "):
+            pid = int(line[3:])
+            run_ns[pid] = 0
+        elif line.startswith("cpu "):
+            fields = [int(f) for f in line.split()[1:]]
+            busy = sum(fields[i] for i in (0, 1, 2, 5, 6, 7) if i < len(fields)) / USER_HZ
+        elif line.strip() and pid is not None:
+            run_ns[pid] += int(line.split()[0])
+    missing = [p for p in (guest_pid, neighbour_pid) if not run_ns.get(p)]
+    if missing or busy is None:
+        raise ValueError(f"the host showed no scheduler statistics for QEMU pid "
+                         f"{', '.join(map(str, missing)) or '?'} or no /proc/stat")
+    return run_ns[guest_pid] / 1e9, run_ns[neighbour_pid] / 1e9, busy
+
+
+def loops_counted(stdout):
+    """The count the guest's loop wrote; ValueError where it wrote none."""
+    lines = stdout.split()
+    if not lines or not lines[-1].isdigit():
+        raise ValueError(f"the guest's loop wrote no count: {stdout.strip()[:80]!r}")
+    return int(lines[-1])
+
+
+def load_command(load):
+    """The shell command that starts `load` in the neighbour in a session of its own, waits
+    until its processes are started (a busy host may take a while to fork them), and prints
+    that session's id (its process group) for stop_command."""
+    script = shlex.quote(f"FLOOD_TARGET={shlex.quote(FLOOD_TARGET)}; "
+                         f"(sleep {LIFETIME_S}; kill -KILL 0) & {LOADS[load]}\n"
+                         f"echo started > {LOAD_STARTED}; wait")
+    return (f"rm -f {LOAD_STARTED}; setsid sh -c {script} </dev/null >/dev/null 2>&1 & "
+            f"session=$!; for n in $(seq 40); do [ -s {LOAD_STARTED} ] && break; sleep 0.05; "
+            f"done; echo $session")
+
+
+def stop_command(session):
+    """Every process of the load's session killed, and the load's files removed."""
+    return (f"kill -KILL -{int(session)} 2>/dev/null; rm -f /var/tmp/vmiso-flood "
+            f"{LOAD_STARTED}; true")
+
+
+def loop_stop(session):
+    """The guest's loop stopped, its count printed, and its session's timer killed."""
+    session = int(session)
+    return (f"kill -TERM {session}; for n in $(seq 40); do [ -s {LOOP_OUTPUT} ] && break; "
+            f"sleep 0.05; done; cat {LOOP_OUTPUT}; rm -f {LOOP_OUTPUT}; "
+            f"kill -KILL -{session} 2>/dev/null; true")
+
+
+def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
+    """[Bout]: the guest alone, then with its neighbour (`sibling`) running each load in turn;
+    `*_pid` are their QEMU processes', on the host guest.hypervisor reaches; without a `serial`
+    port the console flood is not run. A guest starved below `share` is read once more: a dip
+    of the host's other work passes, a host that schedules threads starves it again."""
+    def cpu():
+        return sample(guest.hypervisor.run("sh", "-c", SAMPLE, "sh", str(guest_pid),
+                                           str(sibling_pid)), guest_pid, sibling_pid)
+
+    bouts = [_bout(ALONE, guest, cpu)]
+    for load in LOADS:
+        if load.startswith("console") and not serial:
+            bouts.append(Bout(load, 0, 0, 0, 0, 0, 0, skipped="the template gives its guests "
+                                                              "no serial port"))
+            continue
+        session = _started(sibling, load_command(load), f"its {load}")  # forked: it runs
+        try:
+            bout = _bout(load, guest, cpu)
+            if bout.starved(share):
+                bout = bout.joined(_bout(load, guest, cpu))
+            bouts.append(bout)
+        finally:
+            sibling.run(stop_command(session))
+    return bouts
+
+
+def _started(guest, command, what):
+    session = guest.run(command).stdout.strip()
+    if not session.isdigit():
+        raise ValueError(f"guest {guest.name} did not start {what}: {session[:80]!r}")
+    return session
+
+
+def _bout(load, guest, cpu):
+    started = time.monotonic()
+    session = _started(guest, LOOP_START, "its loop")
+    round_trip = time.monotonic() - started
+    try:
+        time.sleep(SETTLE_S)
+        before, opened = cpu(), time.monotonic()
+        time.sleep(WINDOW_S)
+        after, seconds = cpu(), time.monotonic() - opened
+    finally:
+        printed = guest.run(loop_stop(session)).stdout
+    used = [later - earlier for later, earlier in zip(after, before)]
+    return Bout(load, seconds, *used, loops_counted(printed), round_trip)

@@ -1,0 +1,129 @@
+"""DEV-09's arithmetic and shell: what the host's /proc says a guest and its neighbour got, when
+the guest was starved, and the commands that load the neighbour and spin the guest's loop."""
+
+import subprocess
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers.probes.coresidency import neighbour
+from helpers.probes.coresidency.killedneighbour import Reading, changes
+from helpers.probes.coresidency.neighbour import ALONE, Bout
+from helpers.probes.hostfiles import Label
+
+SAMPLE = """== 4242
+250000000 10 4
+50000000 10 4
+== 4343
+1000000000 10 4
+cpu  100 10 50 9000 40 5 5 2 0 0
+"""
+
+
+def bout(guest, neighbour_cpu, load="CPU hog on every vCPU", seconds=0.4):
+    return Bout(load, seconds, guest, neighbour_cpu, guest + neighbour_cpu, 1000, 0.02)
+
+
+def test_a_sample_adds_every_threads_run_time_and_the_hosts_busy_time():
+    assert neighbour.sample(SAMPLE, 4242, 4343) == pytest.approx(
+        (0.3, 1.0, (100 + 10 + 50 + 5 + 5 + 2) / 100))
+
+
+def test_a_sample_without_a_qemus_threads_is_no_sample():
+    with pytest.raises(ValueError, match="no scheduler statistics for QEMU pid 4343"):
+        neighbour.sample("== 4242\n1 1 1\n== 4343\ncpu 1 1 1 1\n", 4242, 4343)
+
+
+def test_the_loops_count_is_the_last_number_written():
+    assert neighbour.loops_counted("113997\n") == 113997
+    with pytest.raises(ValueError, match="wrote no count"):
+        neighbour.loops_counted("Terminated\n")
+
+
+def test_a_guest_given_what_its_neighbour_got_is_not_starved():
+    assert not bout(0.20, 0.21).starved(0.5)  # a cgroup each, on a host busy with other work
+    assert not bout(0.41, 0.77, "console flood (its serial port)", 1.43).starved(0.5)  # busier
+    assert not bout(0.29, 0.41, "disk write flood (O_DIRECT)").starved(0.5)
+
+
+def test_a_guest_given_its_core_is_not_starved_however_much_its_neighbour_got():
+    assert not bout(0.39, 3.2).starved(0.5)  # eight busy vCPUs on a host with cores to spare
+
+
+def test_a_guest_beside_a_neighbour_with_more_threads_is_starved():
+    assert bout(0.211, 0.591, seconds=0.407).starved(0.5)  # four vCPU threads to one, 2 cores
+    assert bout(0.37, 1.13, seconds=0.87).starved(0.5)  # the same, the host busy besides
+
+
+def test_two_windows_are_judged_as_one():
+    both = bout(0.1, 0.4).joined(bout(0.3, 0.4))
+    assert (both.seconds, both.guest_cpu_s, both.neighbour_cpu_s, both.windows) == \
+        pytest.approx((0.8, 0.4, 0.8, 2))
+    assert not both.starved(0.5) and bout(0.1, 0.4).starved(0.5)
+    assert "(two windows)" in both.describe()
+
+
+@given(st.floats(0, 4), st.floats(0, 4), st.floats(0.05, 1), st.floats(0.1, 3))
+def test_starved_exactly_when_short_of_its_core_and_below_the_share_of_the_neighbours(
+        guest, other, share, seconds):
+    assert bout(guest, other, seconds=seconds).starved(share) == \
+        (guest < neighbour.SATISFIED * seconds and guest < share * other)
+
+
+def test_a_neighbour_that_used_little_cpu_beside_the_guest_ran_no_load():
+    assert bout(0.4, 0.05).idle_neighbour
+    assert not bout(0.4, 0.2).idle_neighbour
+    assert not bout(0.16, 0.18, seconds=0.63).idle_neighbour  # a host busy with other work
+    assert bout(0.0, 0.0).idle_neighbour  # nothing ran: nothing is shown
+    assert not bout(0.4, 0.0, ALONE).idle_neighbour
+
+
+@pytest.mark.parametrize("load", list(neighbour.LOADS))
+def test_every_load_command_is_valid_shell_and_bounded_in_time(load):
+    command = neighbour.load_command(load)
+    assert subprocess.run(["sh", "-n", "-c", command]).returncode == 0
+    assert f"(sleep {neighbour.LIFETIME_S}; kill -KILL 0) & " in command
+    assert subprocess.run(["sh", "-n", "-c", neighbour.FLOOD_TARGET]).returncode == 0
+
+
+def test_the_guests_loop_spins_until_stopped_and_writes_how_far(tmp_path):
+    output = str(tmp_path / "loop")
+    start = neighbour.LOOP_START.replace(neighbour.LOOP_OUTPUT, output)
+    session = subprocess.run(["sh", "-c", start], capture_output=True, text=True).stdout
+    time.sleep(neighbour.SETTLE_S)  # its trap is set
+    stop = neighbour.loop_stop(session.strip()).replace(neighbour.LOOP_OUTPUT, output)
+    printed = subprocess.run(["sh", "-c", stop], capture_output=True, text=True, timeout=10)
+    assert neighbour.loops_counted(printed.stdout) > 0
+    assert not (tmp_path / "loop").exists()
+
+
+def test_stopping_a_load_kills_its_whole_session_by_its_id():
+    assert neighbour.stop_command("812").startswith("kill -KILL -812 ")
+    with pytest.raises(ValueError):
+        neighbour.stop_command("812; reboot")
+    with pytest.raises(ValueError):
+        neighbour.loop_stop("812; reboot")
+
+
+def test_a_skipped_load_says_why():
+    skipped = Bout("console flood (its serial port)", 0, 0, 0, 0, 0, 0, skipped="no serial port")
+    assert skipped.describe() == "not run: no serial port"
+
+
+READING = Reading("pid 7 started at tick 10, uid 64055 gid 64055",
+                  {"/var/tmp/a.qcow2": Label("64055:64055", "600", "")},
+                  {"52:54:00:00:00:01": "vmiso-no-host-access"}, "answers")
+
+
+def test_a_neighbours_death_that_changes_nothing_leaves_no_change():
+    assert changes(READING, READING) == []
+
+
+def test_every_change_to_the_running_guest_is_named():
+    after = Reading("", {"/var/tmp/a.qcow2": Label("0:0", "600", "")}, {}, "no answer (gone)")
+    found = changes(READING, after)
+    assert len(found) == 4
+    assert found[0].startswith("its QEMU: pid 7") and found[0].endswith("gone after")
+    assert "/var/tmp/a.qcow2: 64055:64055 600 before, 0:0 600 after" in found
