@@ -87,8 +87,8 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     serial = guest.live.root.find("devices/serial") is not None
     try:
         with one_core(guest.domain, sibling.domain) as core:
-            bouts = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid, share,
-                                      serial)
+            bouts, loops = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid,
+                                             share, serial)
     except ValueError as err:
         raise Undecided(str(err)) from None
     evidence.note("where the two guests ran", f"every vCPU and emulator thread of both on host "
@@ -96,7 +96,9 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     alone, loaded = bouts[0], [b for b in bouts[1:] if not b.skipped]
     evidence.note(f"the guest (QEMU pid {qemu_process.pid}) alone, its loop spinning through "
                   f"the host's window", alone.describe(), "a core's worth of CPU")
-    if not alone.loops or not alone.guest_cpu_s:
+    evidence.note("how far the guest's loop counted, spinning through every bout", str(loops),
+                  "more than 0: it ran")
+    if not loops or not alone.guest_cpu_s:
         raise Undecided(f"the guest's loop never ran: {alone.describe()}")
     if loaded[0].idle_neighbour:
         raise Undecided(f"the neighbour (QEMU pid {sibling_pid}) ran no {loaded[0].load}: "

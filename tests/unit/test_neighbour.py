@@ -19,21 +19,46 @@ SAMPLE = """== 4242
 == 4343
 1000000000 10 4
 cpu  100 10 50 9000 40 5 5 2 0 0
+up 1200.50
+"""
+LATER = """== 4242
+550000000 10 4
+50000000 10 4
+== 4343
+1300000000 10 4
+cpu  130 10 60 9000 40 5 5 2 0 0
+up 1200.81
 """
 
 
 def bout(guest, neighbour_cpu, load="CPU hog on every vCPU", seconds=0.4):
-    return Bout(load, seconds, guest, neighbour_cpu, guest + neighbour_cpu, 1000, 0.02)
+    return Bout(load, seconds, guest, neighbour_cpu, guest + neighbour_cpu, 0.02)
 
 
 def test_a_sample_adds_every_threads_run_time_and_the_hosts_busy_time():
     assert neighbour.sample(SAMPLE, 4242, 4343) == pytest.approx(
-        (0.3, 1.0, (100 + 10 + 50 + 5 + 5 + 2) / 100))
+        (1200.5, 0.3, 1.0, (100 + 10 + 50 + 5 + 5 + 2) / 100))
 
 
-def test_a_sample_without_a_qemus_threads_is_no_sample():
+def test_a_window_is_what_each_got_between_its_two_readings():
+    assert neighbour.window(SAMPLE + "--\n" + LATER, 4242, 4343) == pytest.approx(
+        (0.31, 0.3, 0.3, 0.4))
+
+
+def test_the_window_command_reads_twice_with_the_window_between(tmp_path):
+    text = subprocess.run(["sh", "-c", neighbour.WINDOW, "sh", "1", "1"], capture_output=True,
+                          text=True, timeout=10).stdout
+    seconds, guest, other, _ = neighbour.window(text, 1, 1)
+    assert neighbour.WINDOW_S <= seconds < neighbour.WINDOW_S + 1 and guest == other >= 0
+
+
+def test_a_sample_without_a_qemus_threads_or_the_hosts_clock_is_no_sample():
     with pytest.raises(ValueError, match="no scheduler statistics for QEMU pid 4343"):
-        neighbour.sample("== 4242\n1 1 1\n== 4343\ncpu 1 1 1 1\n", 4242, 4343)
+        neighbour.sample("== 4242\n1 1 1\n== 4343\ncpu 1 1 1 1\nup 1.0\n", 4242, 4343)
+    with pytest.raises(ValueError, match="/proc/uptime"):
+        neighbour.sample("== 4242\n1 1 1\n== 4343\n1 1 1\ncpu 1 1 1 1\n", 4242, 4343)
+    with pytest.raises(ValueError, match="no second reading"):
+        neighbour.window(SAMPLE, 4242, 4343)
 
 
 def test_the_loops_count_is_the_last_number_written():
@@ -108,7 +133,7 @@ def test_stopping_a_load_kills_its_whole_session_by_its_id():
 
 
 def test_a_skipped_load_says_why():
-    skipped = Bout("console flood (its serial port)", 0, 0, 0, 0, 0, 0, skipped="no serial port")
+    skipped = Bout("console flood (its serial port)", 0, 0, 0, 0, skipped="no serial port")
     assert skipped.describe() == "not run: no serial port"
 
 

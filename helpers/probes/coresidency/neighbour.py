@@ -3,15 +3,16 @@ every vCPU, a memory squeeze, a disk write flood, a console flood) while the gue
 and the host reads the CPU time each guest's QEMU got meanwhile (both pinned to one core:
 onecore.py).
 
-    bouts = contest(guest, sibling, guest_pid, sibling_pid, share=0.5)
+    bouts, spun = contest(guest, sibling, guest_pid, sibling_pid, share=0.5)
     [b.describe(bouts[0]) for b in bouts]        # the guest alone first, then each load
     [b.load for b in bouts[1:] if b.starved(0.5)]
 
-The host's window lies inside the guest's loop, so the guest asks for the core all through it.
-With its neighbour busy it must get that core (SATISFIED), or at least `share` of what its
-neighbour got: a host that schedules each guest as a whole (a cgroup per guest) gives two busy
-guests the same; one that schedules threads gives the guest with more vCPUs more. The loop's
-share of the core alone is reported beside it, not judged: any other load slows it too.
+The guest's loop spins through every bout, and one command into the neighbour ends a load and
+starts the next; the host reads a window in one command. So a bout costs one round trip into the
+neighbour and one to the host, whatever SSH into a loaded guest costs. With its neighbour busy the
+guest must get its core (SATISFIED), or at least `share` of what its neighbour got: a host that
+schedules each guest as a whole (a cgroup per guest) gives two busy guests the same; one that
+schedules threads gives the guest with more vCPUs more.
 """
 
 import shlex
@@ -20,7 +21,8 @@ from dataclasses import dataclass
 
 SETTLE_S = 0.1  # after its start, the guest's loop is spinning
 WINDOW_S = 0.3  # how long the host reads the two guests' CPU, inside the guest's loop
-LIFETIME_S = 8  # every load's session and loop ends by itself after this, whatever becomes of vmiso
+LIFETIME_S = 30  # every load's session and the loop end by themselves after this, whatever
+# becomes of vmiso
 # a neighbour that got less than this share of what the guest got (or of the window, where the
 # guest got more) ran no load, and the bout proves nothing
 LEAST_LOAD = 0.3
@@ -34,9 +36,11 @@ SPIN = "while :; do :; done"
 LOOP_START = ("setsid sh -c " + shlex.quote(
     f'i=0; trap "echo \\$i > {LOOP_OUTPUT}; exit 0" TERM; (sleep {LIFETIME_S}; kill -TERM $$) & '
     'while :; do i=$((i+1)); done') + " </dev/null >/dev/null 2>&1 & echo $!")
-# Both QEMUs' threads' run time (ns, /proc/PID/task/*/schedstat) and the host's /proc/stat.
-SAMPLE = ('for p; do echo "== $p"; cat /proc/"$p"/task/*/schedstat 2>/dev/null; done; '
-          'head -n 1 /proc/stat')
+# One window, read on the host in one command: both QEMUs' threads' run time (ns,
+# /proc/PID/task/*/schedstat), the host's /proc/stat and its clock (/proc/uptime), WINDOW_S apart.
+WINDOW = ('snap() { for p; do echo "== $p"; cat /proc/"$p"/task/*/schedstat 2>/dev/null; done; '
+          'head -n 1 /proc/stat; echo "up $(cut -d " " -f 1 /proc/uptime)"; }; '
+          f'snap "$@"; echo "--"; sleep {WINDOW_S}; snap "$@"')
 USER_HZ = 100  # the unit of /proc/stat, fixed by the kernel's ABI
 # A writable disk of the neighbour no filesystem is mounted from (the probe image runs from
 # RAM), else a file on its root filesystem's disk; nothing where neither is.
@@ -80,8 +84,7 @@ class Bout:
     guest_cpu_s: float
     neighbour_cpu_s: float
     host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
-    loops: int  # how far the guest's (last) loop counted, from its start to its stop: it ran
-    round_trip_s: float  # starting the loop over SSH, under the load
+    switch_s: float = 0.0  # ending the last load and starting this one in the neighbour, over SSH
     skipped: str = ""  # why the load was not run
     windows: int = 1  # a guest starved in one window is read in a second, and judged on both
 
@@ -95,8 +98,8 @@ class Bout:
         """This bout and a `later` window of the same load, taken as one."""
         return Bout(self.load, self.seconds + later.seconds, self.guest_cpu_s + later.guest_cpu_s,
                     self.neighbour_cpu_s + later.neighbour_cpu_s,
-                    self.host_cpu_s + later.host_cpu_s, later.loops,
-                    max(self.round_trip_s, later.round_trip_s), windows=self.windows + 1)
+                    self.host_cpu_s + later.host_cpu_s, self.switch_s,
+                    windows=self.windows + 1)
 
     @property
     def idle_neighbour(self):
@@ -113,16 +116,29 @@ class Bout:
         if alone is not None and alone.seconds and self is not alone:
             pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
         windows = " (two windows)" if self.windows > 1 else ""
+        started = f"; starting it in the neighbour over SSH took {self.switch_s * 1000:.0f} ms" \
+            if self.load != ALONE else ""
         return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
-                f"the rest of the host {rest:.2f} s, in {self.seconds:.3f} s{windows}; {pace}; "
-                f"starting "
-                f"it over SSH took {self.round_trip_s * 1000:.0f} ms")
+                f"the rest of the host {rest:.2f} s, in {self.seconds:.2f} s{windows}; "
+                f"{pace}{started}")
+
+
+def window(text, guest_pid, neighbour_pid):
+    """(seconds, guest, neighbour, host) from WINDOW's output: the window's length on the host's
+    clock, and the CPU seconds each QEMU (every thread) and the whole host got in it."""
+    before, sep, after = text.partition("\n--\n")
+    if not sep:
+        raise ValueError(f"the host's window printed no second reading: {text.strip()[-80:]!r}")
+    first, last = sample(before, guest_pid, neighbour_pid), sample(after, guest_pid,
+                                                                     neighbour_pid)
+    return tuple(b - a for a, b in zip(first, last))
 
 
 def sample(text, guest_pid, neighbour_pid):
-    """(guest, neighbour, host) CPU seconds from SAMPLE's output: the run time of every thread
-    of each QEMU, and the host's busy time (user, nice, system, irq, softirq, steal)."""
-    run_ns, pid, busy = {}, None, None
+    """(uptime, guest, neighbour, host) seconds from one reading of WINDOW's: the host's clock,
+    the run time of every thread of each QEMU, and the host's busy time (user, nice, system,
+    irq, softirq, steal)."""
+    run_ns, pid, busy, uptime = {}, None, None, None
     for line in text.splitlines():
         if line.startswith("== "):
             pid = int(line[3:])
@@ -130,13 +146,16 @@ def sample(text, guest_pid, neighbour_pid):
         elif line.startswith("cpu "):
             fields = [int(f) for f in line.split()[1:]]
             busy = sum(fields[i] for i in (0, 1, 2, 5, 6, 7) if i < len(fields)) / USER_HZ
+        elif line.startswith("up "):
+            uptime = float(line[3:])
         elif line.strip() and pid is not None:
             run_ns[pid] += int(line.split()[0])
     missing = [p for p in (guest_pid, neighbour_pid) if not run_ns.get(p)]
-    if missing or busy is None:
+    if missing or busy is None or uptime is None:
         raise ValueError(f"the host showed no scheduler statistics for QEMU pid "
-                         f"{', '.join(map(str, missing)) or '?'} or no /proc/stat")
-    return run_ns[guest_pid] / 1e9, run_ns[neighbour_pid] / 1e9, busy
+                         f"{', '.join(map(str, missing)) or '?'}, or no /proc/stat or "
+                         f"/proc/uptime")
+    return uptime, run_ns[guest_pid] / 1e9, run_ns[neighbour_pid] / 1e9, busy
 
 
 def loops_counted(stdout):
@@ -174,48 +193,43 @@ def loop_stop(session):
 
 
 def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
-    """[Bout]: the guest alone, then with its neighbour (`sibling`) running each load in turn;
-    `*_pid` are their QEMU processes', on the host guest.hypervisor reaches; without a `serial`
-    port the console flood is not run. A guest starved below `share` is read once more: a dip
-    of the host's other work passes, a host that schedules threads starves it again."""
-    def cpu():
-        return sample(guest.hypervisor.run("sh", "-c", SAMPLE, "sh", str(guest_pid),
-                                           str(sibling_pid)), guest_pid, sibling_pid)
+    """([Bout], loops): the guest alone, then with its neighbour (`sibling`) running each load
+    in turn, and how far the guest's loop counted through them all; `*_pid` are their QEMU
+    processes', on the host guest.hypervisor reaches; without a `serial` port the console flood
+    is not run. A guest starved below `share` is read once more: a dip of the host's other work
+    passes, a host that schedules threads starves it again."""
+    def read(load, switch_s=0.0):
+        text = guest.hypervisor.run("sh", "-c", WINDOW, "sh", str(guest_pid), str(sibling_pid))
+        return Bout(load, *window(text, guest_pid, sibling_pid), switch_s)
 
-    bouts = [_bout(ALONE, guest, cpu)]
-    for load in LOADS:
-        if load.startswith("console") and not serial:
-            bouts.append(Bout(load, 0, 0, 0, 0, 0, 0, skipped="the template gives its guests "
-                                                              "no serial port"))
-            continue
-        session = _started(sibling, load_command(load), f"its {load}")  # forked: it runs
-        try:
-            bout = _bout(load, guest, cpu)
+    loop = _started(guest, LOOP_START, "its loop")
+    session, bouts = None, []
+    try:
+        time.sleep(SETTLE_S)
+        bouts.append(read(ALONE))
+        for load in LOADS:
+            if load.startswith("console") and not serial:
+                bouts.append(Bout(load, 0, 0, 0, 0, skipped="the template gives its guests no "
+                                                             "serial port"))
+                continue
+            started = time.monotonic()
+            switch = (stop_command(session) + "; ") if session else ""
+            session = _started(sibling, switch + load_command(load), f"its {load}")  # forked
+            bout = read(load, time.monotonic() - started)
             if bout.starved(share):
-                bout = bout.joined(_bout(load, guest, cpu))
+                bout = bout.joined(read(load))
             bouts.append(bout)
+    finally:
+        try:
+            printed = guest.run(loop_stop(loop)).stdout
         finally:
-            sibling.run(stop_command(session))
-    return bouts
+            if session:
+                sibling.run(stop_command(session))
+    return bouts, loops_counted(printed)
 
 
 def _started(guest, command, what):
-    session = guest.run(command).stdout.strip()
-    if not session.isdigit():
-        raise ValueError(f"guest {guest.name} did not start {what}: {session[:80]!r}")
-    return session
-
-
-def _bout(load, guest, cpu):
-    started = time.monotonic()
-    session = _started(guest, LOOP_START, "its loop")
-    round_trip = time.monotonic() - started
-    try:
-        time.sleep(SETTLE_S)
-        before, opened = cpu(), time.monotonic()
-        time.sleep(WINDOW_S)
-        after, seconds = cpu(), time.monotonic() - opened
-    finally:
-        printed = guest.run(loop_stop(session)).stdout
-    used = [later - earlier for later, earlier in zip(after, before)]
-    return Bout(load, seconds, *used, loops_counted(printed), round_trip)
+    session = guest.run(command).stdout.strip().splitlines()
+    if not session or not session[-1].isdigit():
+        raise ValueError(f"guest {guest.name} did not start {what}: {session[-1:]!r}")
+    return session[-1]
