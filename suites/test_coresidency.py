@@ -86,9 +86,10 @@ def test_a_busy_neighbour_cannot_starve_the_guest(guest, sibling, qemu_process, 
     sibling_pid = QemuProcess.of(target.hypervisor, sibling.name).pid
     serial = guest.live.root.find("devices/serial") is not None
     try:
-        with one_core(guest.domain, sibling.domain) as core:
-            bouts, loops = neighbour.contest(guest, sibling, qemu_process.pid, sibling_pid,
-                                             share, serial)
+        with guest.shell() as inside, sibling.shell() as beside, \
+                one_core(guest.domain, sibling.domain) as core:
+            bouts, loops = neighbour.contest(inside, beside, target.hypervisor,
+                                             qemu_process.pid, sibling_pid, share, serial)
     except ValueError as err:
         raise Undecided(str(err)) from None
     evidence.note("where the two guests ran", f"every vCPU and emulator thread of both on host "

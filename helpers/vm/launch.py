@@ -29,7 +29,7 @@ from pathlib import Path
 
 import libvirt
 
-from helpers.host import libvirtconn, qmp
+from helpers.host import libvirtconn, qmp, sshchannels
 from helpers.host.errors import HypervisorError
 from helpers.hostconfig import confinement
 from helpers.local import diskspace, teardown, waits
@@ -45,6 +45,7 @@ from helpers.vm.image import CLOUD
 from helpers.vm.leasewatch import LeaseWatch, libvirt_serves_dhcp
 from helpers.vm.readings import take as take_readings
 from helpers.vm.runmark import MARK_FILE, RunMark
+from helpers.vm.shell import Shell
 
 BOOT_TIMEOUT = 240
 CREATE_TIMEOUT_S = 300  # libvirt starting QEMU, swtpm and the firmware under TCG: seconds
@@ -147,15 +148,34 @@ class Guest:
 
         Once SSH broke down (a timeout, a dead session) or the domain stopped, every later
         command fails at once: nothing seen in the guest after that could be trusted anyway."""
-        if not self.broken and not self._running():
-            self.broken = "the domain is no longer running"
-        if self.broken:
-            raise GuestError(f"guest {self.name} cannot be observed: {self.broken}")
+        self._observable()
         try:
             return self.host.run(command, *args)
         except ssh.GuestUnreachable as err:
             self.broken = str(err)
             raise GuestError(f"guest {self.name}: {err}") from None
+
+    @contextlib.contextmanager
+    def shell(self):
+        """A shell kept open in the guest (helpers/vm/shell.py): `.run(command)` costs a round
+        trip, not a new SSH session; raises GuestError as run() does."""
+        self._observable()
+        backend = self.host.backend
+        try:
+            chan = sshchannels.start(backend.client.get_transport(),
+                                     backend.get_command(Shell.COMMAND), backend.timeout,
+                                     ssh.GuestUnreachable, backend.address)
+            with Shell(chan, backend.address, backend.timeout, ssh.GuestUnreachable) as sh:
+                yield sh
+        except ssh.GuestUnreachable as err:
+            self.broken = str(err)
+            raise GuestError(f"guest {self.name}: {err}") from None
+
+    def _observable(self):
+        if not self.broken and not self._running():
+            self.broken = "the domain is no longer running"
+        if self.broken:
+            raise GuestError(f"guest {self.name} cannot be observed: {self.broken}")
 
     def _running(self):
         try:

@@ -152,3 +152,53 @@ def test_every_change_to_the_running_guest_is_named():
     assert len(found) == 4
     assert found[0].startswith("its QEMU: pid 7") and found[0].endswith("gone after")
     assert "/var/tmp/a.qcow2: 64055:64055 600 before, 0:0 600 after" in found
+
+
+class FakeShell:
+    """A guest's open shell: records each command, answers a session id or the loop's count."""
+
+    def __init__(self, where):
+        self.where, self.commands = where, []
+
+    def run(self, command):
+        from helpers.vm.shell import Done
+
+        self.commands.append(command)
+        stopped = command.startswith("kill -TERM")
+        return Done(0, "5123\n" if stopped else f"{700 + len(self.commands)}\n")
+
+
+class FakeHost:
+    """The host: each window shows the guest and its neighbour each got `split` of 0.3 s."""
+
+    def __init__(self, split):
+        self.split, self.windows = split, 0
+
+    def run(self, *argv):
+        assert argv[:3] == ("sh", "-c", neighbour.WINDOW)
+        self.windows += 1
+        guest, other = self.split
+        later = (f"== 4242\n{int(guest * 1e9) + 1}\n== 4343\n{int(other * 1e9) + 1}\n"
+                 f"cpu  100 0 0 0\nup 10.30\n")
+        return "== 4242\n1\n== 4343\n1\ncpu  70 0 0 0\nup 10.00\n--\n" + later
+
+
+def test_a_contest_switches_each_load_in_one_command_and_stops_everything_it_started():
+    inside, beside, host = FakeShell("guest"), FakeShell("neighbour"), FakeHost((0.15, 0.15))
+    bouts, loops = neighbour.contest(inside, beside, host, 4242, 4343, 0.5)
+    assert [b.load for b in bouts] == [ALONE, *neighbour.LOADS] and loops == 5123
+    assert host.windows == len(neighbour.LOADS) + 1 and not any(b.starved(0.5) for b in bouts)
+    assert inside.commands[0] == neighbour.LOOP_START and inside.commands[1].startswith("kill")
+    assert len(beside.commands) == len(neighbour.LOADS) + 1  # one per load, one final stop
+    for started, switch in enumerate(beside.commands[1:-1], 701):  # the last load's session
+        assert switch.startswith(neighbour.stop_command(str(started)) + "; ")
+    assert beside.commands[-1] == neighbour.stop_command(str(700 + len(neighbour.LOADS)))
+
+
+def test_a_starved_guest_is_read_in_a_second_window_and_a_portless_guest_floods_no_console():
+    inside, beside, host = FakeShell("guest"), FakeShell("neighbour"), FakeHost((0.05, 0.25))
+    bouts, _ = neighbour.contest(inside, beside, host, 4242, 4343, 0.5, serial=False)
+    judged = [b for b in bouts[1:] if not b.skipped]
+    assert all(b.windows == 2 and b.starved(0.5) for b in judged)
+    assert bouts[-1].skipped and host.windows == 1 + 2 * len(judged)
+    assert not any("ttyS0" in c for c in beside.commands)

@@ -3,16 +3,16 @@ every vCPU, a memory squeeze, a disk write flood, a console flood) while the gue
 and the host reads the CPU time each guest's QEMU got meanwhile (both pinned to one core:
 onecore.py).
 
-    bouts, spun = contest(guest, sibling, guest_pid, sibling_pid, share=0.5)
+    bouts, loops = contest(inside, beside, hypervisor, guest_pid, sibling_pid, share=0.5)
     [b.describe(bouts[0]) for b in bouts]        # the guest alone first, then each load
     [b.load for b in bouts[1:] if b.starved(0.5)]
 
-The guest's loop spins through every bout, and one command into the neighbour ends a load and
-starts the next; the host reads a window in one command. So a bout costs one round trip into the
-neighbour and one to the host, whatever SSH into a loaded guest costs. With its neighbour busy the
-guest must get its core (SATISFIED), or at least `share` of what its neighbour got: a host that
-schedules each guest as a whole (a cgroup per guest) gives two busy guests the same; one that
-schedules threads gives the guest with more vCPUs more.
+The guest's loop spins through every bout, and one command in a shell kept open in the neighbour
+ends a load and starts the next; the host reads a window in one command. So a bout costs one
+round trip into the neighbour and one to the host, not a new SSH session into a loaded guest.
+With its neighbour busy the guest must get its core (SATISFIED), or at least `share` of what its
+neighbour got: a host that schedules each guest as a whole (a cgroup per guest) gives two busy
+guests the same; one that schedules threads gives the guest with more vCPUs more.
 """
 
 import shlex
@@ -84,7 +84,7 @@ class Bout:
     guest_cpu_s: float
     neighbour_cpu_s: float
     host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
-    switch_s: float = 0.0  # ending the last load and starting this one in the neighbour, over SSH
+    switch_s: float = 0.0  # ending the last load and starting this one, in the neighbour's shell
     skipped: str = ""  # why the load was not run
     windows: int = 1  # a guest starved in one window is read in a second, and judged on both
 
@@ -116,7 +116,7 @@ class Bout:
         if alone is not None and alone.seconds and self is not alone:
             pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
         windows = " (two windows)" if self.windows > 1 else ""
-        started = f"; starting it in the neighbour over SSH took {self.switch_s * 1000:.0f} ms" \
+        started = f"; starting it in the neighbour took {self.switch_s * 1000:.0f} ms" \
             if self.load != ALONE else ""
         return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
                 f"the rest of the host {rest:.2f} s, in {self.seconds:.2f} s{windows}; "
@@ -192,17 +192,18 @@ def loop_stop(session):
             f"kill -KILL -{session} 2>/dev/null; true")
 
 
-def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
-    """([Bout], loops): the guest alone, then with its neighbour (`sibling`) running each load
-    in turn, and how far the guest's loop counted through them all; `*_pid` are their QEMU
-    processes', on the host guest.hypervisor reaches; without a `serial` port the console flood
-    is not run. A guest starved below `share` is read once more: a dip of the host's other work
-    passes, a host that schedules threads starves it again."""
+def contest(inside, beside, hypervisor, guest_pid, sibling_pid, share, serial=True):
+    """([Bout], loops): the guest alone, then with its neighbour running each load in turn, and
+    how far the guest's loop counted through them all. `inside` and `beside` are shells kept
+    open in the guest and its neighbour (helpers/vm/shell.py), `*_pid` their QEMU processes' on
+    `hypervisor`; without a `serial` port the console flood is not run. A guest starved below
+    `share` is read once more: a dip of the host's other work passes, a host that schedules
+    threads starves it again."""
     def read(load, switch_s=0.0):
-        text = guest.hypervisor.run("sh", "-c", WINDOW, "sh", str(guest_pid), str(sibling_pid))
+        text = hypervisor.run("sh", "-c", WINDOW, "sh", str(guest_pid), str(sibling_pid))
         return Bout(load, *window(text, guest_pid, sibling_pid), switch_s)
 
-    loop = _started(guest, LOOP_START, "its loop")
+    loop = _started(inside, LOOP_START, "its loop")
     session, bouts = None, []
     try:
         time.sleep(SETTLE_S)
@@ -214,22 +215,22 @@ def contest(guest, sibling, guest_pid, sibling_pid, share, serial=True):
                 continue
             started = time.monotonic()
             switch = (stop_command(session) + "; ") if session else ""
-            session = _started(sibling, switch + load_command(load), f"its {load}")  # forked
+            session = _started(beside, switch + load_command(load), f"its {load}")  # forked
             bout = read(load, time.monotonic() - started)
             if bout.starved(share):
                 bout = bout.joined(read(load))
             bouts.append(bout)
     finally:
         try:
-            printed = guest.run(loop_stop(loop)).stdout
+            printed = inside.run(loop_stop(loop)).stdout
         finally:
             if session:
-                sibling.run(stop_command(session))
+                beside.run(stop_command(session))
     return bouts, loops_counted(printed)
 
 
-def _started(guest, command, what):
-    session = guest.run(command).stdout.strip().splitlines()
+def _started(shell, command, what):
+    session = shell.run(command).stdout.strip().splitlines()
     if not session or not session[-1].isdigit():
-        raise ValueError(f"guest {guest.name} did not start {what}: {session[-1:]!r}")
+        raise ValueError(f"the guest at {shell.where} did not start {what}: {session[-1:]!r}")
     return session[-1]
