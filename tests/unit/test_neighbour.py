@@ -169,18 +169,25 @@ class FakeShell:
 
 
 class FakeHost:
-    """The host: each window shows the guest and its neighbour each got `split` of 0.3 s."""
+    """The host: window n shows the guest and its neighbour got splits[n] (the last one again
+    after the list) of its 0.3 s."""
 
-    def __init__(self, split):
-        self.split, self.windows = split, 0
+    def __init__(self, *splits):
+        self.splits, self.windows = splits, 0
 
     def run(self, *argv):
         assert argv[:3] == ("sh", "-c", neighbour.WINDOW)
+        guest, other = self.splits[min(self.windows, len(self.splits) - 1)]
         self.windows += 1
-        guest, other = self.split
         later = (f"== 4242\n{int(guest * 1e9) + 1}\n== 4343\n{int(other * 1e9) + 1}\n"
                  f"cpu  100 0 0 0\nup 10.30\n")
         return "== 4242\n1\n== 4343\n1\ncpu  70 0 0 0\nup 10.00\n--\n" + later
+
+
+def test_a_window_where_other_work_left_the_pair_little_of_the_core_is_not_contested():
+    assert bout(0.15, 0.15, seconds=0.3).contested
+    assert not bout(0.012, 0.067, "console flood (its serial port)", 0.31).contested  # seen
+    assert bout(0.125, 0.491, seconds=0.62).contested  # four vCPUs to one: the leak is seen
 
 
 def test_a_contest_switches_each_load_in_one_command_and_stops_everything_it_started():
@@ -202,3 +209,18 @@ def test_a_starved_guest_is_read_in_a_second_window_and_a_portless_guest_floods_
     assert all(b.windows == 2 and b.starved(0.5) for b in judged)
     assert bouts[-1].skipped and host.windows == 1 + 2 * len(judged)
     assert not any("ttyS0" in c for c in beside.commands)
+
+
+def test_windows_the_pair_did_not_contest_are_set_aside_and_read_again_three_times_at_most():
+    busy, fair = (0.01, 0.05), (0.15, 0.15)
+    host = FakeHost((0.3, 0.0), busy, busy, fair)  # alone; then a busy host, then a fair one
+    bouts, _ = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), host, 4242, 4343,
+                                 0.5)
+    hog = bouts[1]
+    assert hog.set_aside == 2 and hog.contested and not hog.starved(0.5)
+    assert "2 earlier set aside" in hog.describe()
+    never = FakeHost((0.3, 0.0), busy)
+    bouts, _ = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), never, 4242, 4343,
+                                 0.5)
+    assert all(not b.contested and b.set_aside == neighbour.MORE_WINDOWS for b in bouts[1:])
+    assert never.windows == 1 + len(neighbour.LOADS) * (1 + neighbour.MORE_WINDOWS)
