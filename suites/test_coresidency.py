@@ -8,7 +8,7 @@ import pytest
 from helpers.hostconfig import kernel
 from helpers.probes.coresidency import consolelog, cpulimits, neighbour
 from helpers.probes.coresidency.iolimits import io_limits
-from helpers.probes.coresidency.killedneighbour import changes, kill_a_neighbour
+from helpers.probes.coresidency.killedneighbour import changes, kill_a_neighbour, shared_changes
 from helpers.probes.coresidency.onecore import one_core
 from helpers.probes.qemuproc import QemuProcess
 from helpers.verdict.undecided import Undecided
@@ -139,6 +139,9 @@ def test_a_killed_neighbour_leaves_the_guest_untouched(guest, target, template, 
     evidence.note("the running guest before a paused neighbour's QEMU was killed",
                   f"{before.process}; {len(before.files)} files; filters "
                   f"{before.filters or 'none'}; {before.answers}", "running, answering")
+    evidence.note(f"vmiso's image cache's copies the guest uses ({len(before.shared)}), which "
+                  f"every run on this host shares: what changed", shared_changes(before, after)
+                  or "nothing", "noted, not judged: another run's guest may change them")
     evidence.expect_none(f"what changed in the running guest once its neighbour's QEMU (pid "
                          f"{pid}) was killed with SIGKILL and libvirt tore it down",
                          changes(before, after))

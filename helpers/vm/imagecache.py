@@ -9,9 +9,15 @@ user can read them and nobody but their owner can write them, keyed by content h
 QEMU runs as a user of its own (libvirt-qemu on Debian) and cannot walk into a clone whose parent
 folders are private (/root is 0700, as is every `mktemp -d` folder), so nothing of the clone is
 handed to QEMU. The cache's top folders only let others pass through (0711); below them, a folder
-per QEMU group and per content hash is 0750 and each file 0440, group QEMU's, owned by whoever
-runs vmiso (root). Copies are written under a name of their own and renamed into place, so two
-runs at once never see half a file. libvirt's DAC driver hands a backing file to QEMU's user when
+per QEMU group and per content hash is 0750, group QEMU's, and each file in it 0444, owned by
+whoever runs vmiso (root): only QEMU's group reaches the files, and every owner can read them.
+libvirt's DAC driver hands a kernel or image to QEMU's user at a guest's start and gives it back
+at its stop, and two runs at once (two labs, two libvirtds) share the copies: one run's guest
+stopping can leave a copy root's while another run's guest starts on it (seen with 0440: QEMU
+could not open the kernel).
+
+Copies are written under a name of their own and renamed into place, so two runs at once never
+see half a file. libvirt's DAC driver hands a backing file to QEMU's user when
 a guest starts and leaves it so (a backing file may be shared), so a copy found from an earlier
 run is checked against its hash before it is used again, and replaced if it changed.
 
@@ -36,7 +42,7 @@ from helpers.host.hostfolder import PASS_THROUGH, own_folder, why_not_own
 from helpers.local import waits
 from helpers.local.digest import sha256
 
-GROUP_FOLDER, GROUP_FILE = 0o750, 0o440
+GROUP_FOLDER, GROUP_FILE = 0o750, 0o444
 HOUR, DAY, GIB = 3600, 86400, 2**30
 # Waiting for another booting guest's copy into the cache: a 1 GiB cloud image through SSH at
 # 1 MB/s takes 17 minutes
@@ -70,7 +76,10 @@ class ImageCache:
         folder = self.root / self.group / digest[:16]
         self._make_folders(folder)
         where = folder / local_path.name
-        if self.hypervisor.mode(where) is not None and self.hypervisor.digest(where) == digest:
+        mode = self.hypervisor.mode(where)
+        if mode is not None and self.hypervisor.digest(where) == digest:
+            if stat.S_IMODE(mode) != GROUP_FILE:  # a copy an earlier vmiso made 0440
+                self.hypervisor.run("chmod", f"{GROUP_FILE:o}", str(where))
             return where
         partial = folder / f".{local_path.name}.{secrets.token_hex(4)}.partial"
         try:

@@ -109,8 +109,8 @@ def test_qemu_reads_copies_its_group_alone_can_read(runs_at_once, clones, where)
         copy = cached_copy(path)
         info = copy.stat()
         # libvirt's DAC driver hands each file to QEMU's user while a guest uses it and gives a
-        # kernel back to root after; the mode stays: nobody may write, others may not read
-        assert stat.S_IMODE(info.st_mode) == 0o440, copy
+        # kernel back to root after; the mode stays: nobody may write, the folder keeps others out
+        assert stat.S_IMODE(info.st_mode) == 0o444, copy
         assert (info.st_uid, info.st_gid) in {(0, qemu_gid), (qemu_uid, qemu_gid), (0, 0)}, copy
         for folder in (copy.parent, copy.parent.parent):
             info = folder.stat()

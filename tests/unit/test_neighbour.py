@@ -1,6 +1,7 @@
 """DEV-09's arithmetic and shell: what the host's /proc says a guest and its neighbour got, when
 the guest was starved, and the commands that load the neighbour and spin the guest's loop."""
 
+import dataclasses
 import subprocess
 import time
 
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers.probes.coresidency import neighbour
-from helpers.probes.coresidency.killedneighbour import Reading, changes
+from helpers.probes.coresidency.killedneighbour import Reading, changes, shared_changes
 from helpers.probes.coresidency.neighbour import ALONE, Bout
 from helpers.probes.hostfiles import Label
 
@@ -224,3 +225,11 @@ def test_windows_the_pair_did_not_contest_are_set_aside_and_read_again_three_tim
                                  0.5)
     assert all(not b.contested and b.set_aside == neighbour.MORE_WINDOWS for b in bouts[1:])
     assert never.windows == 1 + len(neighbour.LOADS) * (1 + neighbour.MORE_WINDOWS)
+
+
+def test_the_image_caches_copies_are_noted_apart_and_never_judged():
+    kernel = "/var/cache/vmiso/images/libvirt-qemu/c371/vmlinux"
+    before = dataclasses.replace(READING, shared={kernel: Label("64055:64055", "444", "")})
+    after = dataclasses.replace(READING, shared={kernel: Label("0:0", "444", "")})  # another run
+    assert changes(before, after) == []
+    assert shared_changes(before, after) == [f"{kernel}: 64055:64055 444 before, 0:0 444 after"]

@@ -5,10 +5,11 @@ filter bindings, and whether it still answers.
 
     before, after = kill_a_neighbour(target, guest, template, image, accelerator)
     changes(before, after)          # what differs in the running guest: [] when nothing
+    shared_changes(before, after)   # the image cache's copies, which other runs use too: noted
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from helpers.host.errors import HypervisorError
 from helpers.probes.filterbindings import filter_bindings
@@ -23,9 +24,11 @@ GONE_WITHIN_S = 10  # libvirt notices a killed QEMU and tears its domain down wi
 @dataclass(frozen=True)
 class Reading:
     process: str  # QEMU's pid, start time and uid:gid, '' where it no longer runs
-    files: dict  # {path: Label}
+    files: dict  # {path: Label}: the guest's own files (its disks, seed, console log, ...)
     filters: dict  # {MAC: filter}
     answers: str  # what a command in the guest said: 'answers' or why not
+    shared: dict = field(default_factory=dict)  # {path: Label}: vmiso's image cache's copies,
+    # which every run on the host uses (another run's guest may change their owner at any time)
 
 
 def changes(before, after):
@@ -68,8 +71,18 @@ def read(target, guest):
     domain = Domain.from_string(guest.domain.XMLDesc(0))
     files = [path for _, path in domain.host_files + backing_files(target.hypervisor,
                                                                   domain.disk_files)]
-    return Reading(_process(target.hypervisor, guest.name), labels(target.hypervisor, files),
-                   filter_bindings(target.conn, guest.domain), _answers(guest))
+    found = labels(target.hypervisor, files)
+    cache = f"{target.images.root}/"
+    return Reading(_process(target.hypervisor, guest.name),
+                   {p: label for p, label in found.items() if not p.startswith(cache)},
+                   filter_bindings(target.conn, guest.domain), _answers(guest),
+                   {p: label for p, label in found.items() if p.startswith(cache)})
+
+
+def shared_changes(before, after):
+    """[what differs in the image cache's copies between two Readings]: noted, not judged."""
+    return [f"{path}: {label} before, {after.shared.get(path) or 'absent'} after"
+            for path, label in before.shared.items() if after.shared.get(path) != label]
 
 
 def _process(hypervisor, name):
