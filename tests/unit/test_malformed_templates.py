@@ -1,7 +1,6 @@
 """Malformed templates never crash the suite: reading, analysing and instantiating one either
 works or raises TemplateError, whose message is the one line the user sees."""
 
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from helpers.template.throwaway import Throwaway, instantiate
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SOURCES = [(TEMPLATES / f"{name}.xml").read_text() for name in ("hardened", "leaky")]
-SCRATCH = Path(tempfile.mkdtemp(prefix="vmiso-malformed-"))
+# instantiate() only writes these paths into the XML: nothing is made there
+SCRATCH = Path("/nonexistent/vmiso-malformed")
 SPEC = Throwaway(name="vmiso-m1", mac="52:54:00:00:00:01", overlay=SCRATCH / "o.qcow2",
                  seed=SCRATCH / "seed.tar", network="vmiso-net", scratch_dir=SCRATCH,
                  accelerator="tcg", share_dirs={})

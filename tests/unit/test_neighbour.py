@@ -88,7 +88,7 @@ def test_two_windows_are_judged_as_one():
     assert (both.seconds, both.guest_cpu_s, both.neighbour_cpu_s, both.windows) == \
         pytest.approx((0.8, 0.4, 0.8, 2))
     assert not both.starved(0.5) and bout(0.1, 0.4).starved(0.5)
-    assert "(two windows)" in both.describe()
+    assert "(2 windows)" in both.describe()
 
 
 @given(st.floats(0, 4), st.floats(0, 4), st.floats(0.05, 1), st.floats(0.1, 3))
@@ -185,10 +185,11 @@ class FakeHost:
         return "== 4242\n1\n== 4343\n1\ncpu  70 0 0 0\nup 10.00\n--\n" + later
 
 
-def test_a_window_where_other_work_left_the_pair_little_of_the_core_is_not_contested():
-    assert bout(0.15, 0.15, seconds=0.3).contested
-    assert not bout(0.012, 0.067, "console flood (its serial port)", 0.31).contested  # seen
-    assert bout(0.125, 0.491, seconds=0.62).contested  # four vCPUs to one: the leak is seen
+def test_a_bout_shows_how_the_core_is_shared_once_the_pair_got_enough_cpu_between_them():
+    assert bout(0.15, 0.15, seconds=0.3).informative
+    assert not bout(0.012, 0.067, "console flood (its serial port)", 0.31).informative  # seen
+    assert bout(0.125, 0.491, seconds=0.62).informative  # four vCPUs to one: the leak is seen
+    assert bout(0.077, 0.076, seconds=0.31).joined(bout(0.08, 0.07, seconds=0.31)).informative
 
 
 def test_a_contest_switches_each_load_in_one_command_and_stops_everything_it_started():
@@ -212,19 +213,22 @@ def test_a_starved_guest_is_read_in_a_second_window_and_a_portless_guest_floods_
     assert not any("ttyS0" in c for c in beside.commands)
 
 
-def test_windows_the_pair_did_not_contest_are_set_aside_and_read_again_three_times_at_most():
-    busy, fair = (0.01, 0.05), (0.15, 0.15)
-    host = FakeHost((0.3, 0.0), busy, busy, fair)  # alone; then a busy host, then a fair one
+def test_windows_too_scant_to_judge_are_joined_until_they_are_five_at_most():
+    busy = (0.077, 0.076)  # seen: each guest a quarter of the core, the rest the host's
+    host = FakeHost((0.3, 0.0), busy)
     bouts, _ = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), host, 4242, 4343,
                                  0.5)
-    hog = bouts[1]
-    assert hog.set_aside == 2 and hog.contested and not hog.starved(0.5)
-    assert "2 earlier set aside" in hog.describe()
-    never = FakeHost((0.3, 0.0), busy)
+    assert all(b.windows == 2 and b.informative and not b.starved(0.5) for b in bouts[1:])
+    assert "(2 windows)" in bouts[1].describe()
+    unfair = FakeHost((0.3, 0.0), (0.01, 0.05), (0.01, 0.05), (0.1, 0.1))  # then a fair window
+    hog = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), unfair, 4242, 4343,
+                            0.5)[0][1]
+    assert hog.windows == 3 and not hog.starved(0.5)
+    never = FakeHost((0.3, 0.0), (0.01, 0.02))
     bouts, _ = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), never, 4242, 4343,
                                  0.5)
-    assert all(not b.contested and b.set_aside == neighbour.MORE_WINDOWS for b in bouts[1:])
-    assert never.windows == 1 + len(neighbour.LOADS) * (1 + neighbour.MORE_WINDOWS)
+    assert all(not b.informative and b.windows == neighbour.MOST_WINDOWS for b in bouts[1:])
+    assert never.windows == 1 + len(neighbour.LOADS) * neighbour.MOST_WINDOWS
 
 
 def test_the_image_caches_copies_are_noted_apart_and_never_judged():

@@ -17,7 +17,7 @@ guests the same; one that schedules threads gives the guest with more vCPUs more
 
 import shlex
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 SETTLE_S = 0.1  # after its start, the guest's loop is spinning
 WINDOW_S = 0.3  # how long the host reads the two guests' CPU, inside the guest's loop
@@ -27,11 +27,11 @@ LIFETIME_S = 30  # every load's session and the loop end by themselves after thi
 # guest got more) ran no load, and the bout proves nothing
 LEAST_LOAD = 0.3
 SATISFIED = 0.9  # of the window: a guest that got this much of its core went short of nothing
-# of the window: where the host's other work left the two guests less of their core than this,
-# the window says nothing of how the host shares it between them; it is set aside and read again,
-# up to MORE_WINDOWS times
-CONTESTED = 0.5
-MORE_WINDOWS = 3
+# The CPU the two guests must have got between them, all windows of a bout together, before
+# the bout shows how the host shares their core: a host busy with other work leaves them less of
+# it in a window, and a bout reads windows until they have had this much (MOST_WINDOWS at most).
+EVIDENCE_S = 0.2
+MOST_WINDOWS = 5
 ALONE = "none (the guest alone)"
 LOOP_OUTPUT = "/tmp/vmiso-loop"
 
@@ -91,8 +91,7 @@ class Bout:
     host_cpu_s: float  # every CPU of the host was busy this long, both guests' included
     switch_s: float = 0.0  # ending the last load and starting this one, in the neighbour's shell
     skipped: str = ""  # why the load was not run
-    windows: int = 1  # a guest starved in one window is read in a second, and judged on both
-    set_aside: int = 0  # windows read before this one and set aside: the pair was not contested
+    windows: int = 1  # windows of this load, read one after another and judged as one
 
     def starved(self, share):
         """Whether the guest, asking for a core all through the window, went short of it and got
@@ -105,13 +104,13 @@ class Bout:
         return Bout(self.load, self.seconds + later.seconds, self.guest_cpu_s + later.guest_cpu_s,
                     self.neighbour_cpu_s + later.neighbour_cpu_s,
                     self.host_cpu_s + later.host_cpu_s, self.switch_s,
-                    windows=self.windows + 1, set_aside=self.set_aside)
+                    windows=self.windows + later.windows)
 
     @property
-    def contested(self):
-        """Whether the two guests, both asking for the core, got at least CONTESTED of it
-        between them: only then does the window show how the host shares it."""
-        return self.guest_cpu_s + self.neighbour_cpu_s >= CONTESTED * self.seconds
+    def informative(self):
+        """Whether the two guests, both asking for the core, got EVIDENCE_S of CPU between
+        them: enough of the scheduler's turns to show how the host shares the core."""
+        return self.guest_cpu_s + self.neighbour_cpu_s >= EVIDENCE_S
 
     @property
     def idle_neighbour(self):
@@ -127,10 +126,7 @@ class Bout:
         pace = f"its loop got {self.guest_cpu_s / self.seconds:.0%} of a core"
         if alone is not None and alone.seconds and self is not alone:
             pace += f" ({alone.guest_cpu_s / alone.seconds:.0%} alone)"
-        windows = " (two windows)" if self.windows > 1 else ""
-        if self.set_aside:
-            windows += (f" ({self.set_aside} earlier set aside: the host's other work left the "
-                        f"two guests less than {CONTESTED:.0%} of the core)")
+        windows = f" ({self.windows} windows)" if self.windows > 1 else ""
         started = f"; starting it in the neighbour took {self.switch_s * 1000:.0f} ms" \
             if self.load != ALONE else ""
         return (f"guest {self.guest_cpu_s:.3f} s of CPU, neighbour {self.neighbour_cpu_s:.3f} s, "
@@ -212,9 +208,9 @@ def contest(inside, beside, hypervisor, guest_pid, sibling_pid, share, serial=Tr
     how far the guest's loop counted through them all. `inside` and `beside` are shells kept
     open in the guest and its neighbour (helpers/vm/shell.py), `*_pid` their QEMU processes' on
     `hypervisor`; without a `serial` port the console flood is not run. A window in which the
-    host's other work left the two guests less than CONTESTED of the core is set aside and read
-    again (MORE_WINDOWS times at most). A guest starved below `share` is read once more: a dip
-    of the host's other work passes, a host that schedules threads starves it again."""
+    host's other work left the two guests less than EVIDENCE_S of CPU between them is joined by
+    the next (MOST_WINDOWS in all at most). A guest starved below `share` is read once more: a
+    dip of the host's other work passes, a host that schedules threads starves it again."""
     def read(load, switch_s=0.0):
         text = hypervisor.run("sh", "-c", WINDOW, "sh", str(guest_pid), str(sibling_pid))
         return Bout(load, *window(text, guest_pid, sibling_pid), switch_s)
@@ -233,11 +229,9 @@ def contest(inside, beside, hypervisor, guest_pid, sibling_pid, share, serial=Tr
             switch = (stop_command(session) + "; ") if session else ""
             session = _started(beside, switch + load_command(load), f"its {load}")  # forked
             bout = read(load, time.monotonic() - started)
-            for _ in range(MORE_WINDOWS):
-                if bout.contested or bout.idle_neighbour:
-                    break
-                bout = replace(read(load, bout.switch_s), set_aside=bout.set_aside + 1)
-            if bout.contested and bout.starved(share):
+            while not bout.informative and bout.windows < MOST_WINDOWS:
+                bout = bout.joined(read(load))
+            if bout.informative and bout.starved(share):
                 bout = bout.joined(read(load))
             bouts.append(bout)
     finally:
