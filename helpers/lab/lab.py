@@ -22,6 +22,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ MGMT_ADDRESS = "10.214.0.2"
 MGMT_LINK = "vmisomg0"
 EMULATOR = Path("/usr/bin/qemu-system-x86_64")
 DAEMONS = ("virtlogd", "libvirtd")
+# adopts the daemons and every QEMU they start, and reaps each at once
+REAPER = Path(__file__).resolve().parent / "reaper.py"
 START_TIMEOUT = 30
 OWNER = "owner"  # in a lab's folder: locked by the run that holds the lab
 OWNER_GRACE_S = 60  # a lab folder without its owner file this young is being made
@@ -195,8 +198,8 @@ class Lab:
             + f"{d} -d --pid-file {q(str(self.root / (d + '.pid')))}"
             + (f" {flags}" if d == "libvirtd" and flags else "") for d in DAEMONS]
         sh("ip", "netns", "exec", self.netns, "unshare", "--mount", "--propagation", "private",
-           "sh", "-c", " && ".join(steps) + " && exec unshare --cgroup sh -c "
-           + q(" && ".join(starts)))
+           "sh", "-c", " && ".join(steps) + f" && exec unshare --cgroup {q(sys.executable)} -I "
+           f"{q(str(REAPER))} sh -c " + q(" && ".join(starts)))
         deadline = time.monotonic() + START_TIMEOUT
         while not self.socket.exists():
             if time.monotonic() > deadline:
