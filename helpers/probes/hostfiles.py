@@ -2,6 +2,7 @@
 
     labels(hypervisor, ["/var/lib/libvirt/images/a.qcow2"])   # {path: Label, or None}
     backing_files(hypervisor, [("disk vda", "/var/lib/libvirt/images/a.qcow2")])
+    in_image_cache(target, path)          # one of vmiso's shared copies, not the guest's own
 """
 
 import json
@@ -55,3 +56,15 @@ def labels(hypervisor, paths):
     if missing:
         raise Undecided(f"stat named no label for {', '.join(map(shlex.quote, missing))}")
     return found
+
+
+def in_image_cache(target, path):
+    """Whether `path` is a copy in vmiso's image cache on the target's host (a base image, a
+    kernel, an initramfs), which every run's guests on that host share."""
+    return path.startswith(f"{target.images.root}/")
+
+
+def vmisos_own(target, seed):
+    """Whether a path is one of vmiso's own files rather than a stand-in for the template's:
+    the seed with the guest's keys, or a copy in the image cache."""
+    return lambda path: path == str(seed) or in_image_cache(target, path)

@@ -148,34 +148,34 @@ class Guest:
 
         Once SSH broke down (a timeout, a dead session) or the domain stopped, every later
         command fails at once: nothing seen in the guest after that could be trusted anyway."""
-        self._observable()
-        try:
+        with self._over_ssh():
             return self.host.run(command, *args)
-        except ssh.GuestUnreachable as err:
-            self.broken = str(err)
-            raise GuestError(f"guest {self.name}: {err}") from None
 
     @contextlib.contextmanager
     def shell(self):
         """A shell kept open in the guest (helpers/vm/shell.py): `.run(command)` costs a round
         trip, not a new SSH session; raises GuestError as run() does."""
-        self._observable()
-        backend = self.host.backend
-        try:
+        with self._over_ssh():
+            backend = self.host.backend
             chan = sshchannels.start(backend.client.get_transport(),
                                      backend.get_command(Shell.COMMAND), backend.timeout,
                                      ssh.GuestUnreachable, backend.address)
             with Shell(chan, backend.address, backend.timeout, ssh.GuestUnreachable) as sh:
                 yield sh
-        except ssh.GuestUnreachable as err:
-            self.broken = str(err)
-            raise GuestError(f"guest {self.name}: {err}") from None
 
-    def _observable(self):
+    @contextlib.contextmanager
+    def _over_ssh(self):
+        """GuestError where the guest cannot be observed, or SSH breaks down inside: the
+        guest is marked broken then."""
         if not self.broken and not self._running():
             self.broken = "the domain is no longer running"
         if self.broken:
             raise GuestError(f"guest {self.name} cannot be observed: {self.broken}")
+        try:
+            yield
+        except ssh.GuestUnreachable as err:
+            self.broken = str(err)
+            raise GuestError(f"guest {self.name}: {err}") from None
 
     def _running(self):
         try:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from helpers.host.errors import HypervisorError
 from helpers.probes.filterbindings import filter_bindings
-from helpers.probes.hostfiles import backing_files, labels
+from helpers.probes.hostfiles import backing_files, in_image_cache, labels
 from helpers.probes.qemuproc import ProcessNotFound, QemuProcess
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
@@ -72,11 +72,10 @@ def read(target, guest):
     files = [path for _, path in domain.host_files + backing_files(target.hypervisor,
                                                                   domain.disk_files)]
     found = labels(target.hypervisor, files)
-    cache = f"{target.images.root}/"
+    shared = {p: label for p, label in found.items() if in_image_cache(target, p)}
     return Reading(_process(target.hypervisor, guest.name),
-                   {p: label for p, label in found.items() if not p.startswith(cache)},
-                   filter_bindings(target.conn, guest.domain), _answers(guest),
-                   {p: label for p, label in found.items() if p.startswith(cache)})
+                   {p: label for p, label in found.items() if p not in shared},
+                   filter_bindings(target.conn, guest.domain), _answers(guest), shared)
 
 
 def shared_changes(before, after):

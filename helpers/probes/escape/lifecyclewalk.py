@@ -26,9 +26,8 @@ from helpers.probes.escape.lifecycle import (
     running_drifts,
     stopped_drifts,
 )
-from helpers.probes.escape.stoppedguest import _vmisos_own
 from helpers.probes.filterbindings import filter_bindings
-from helpers.probes.hostfiles import backing_files, labels
+from helpers.probes.hostfiles import backing_files, labels, vmisos_own
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 
@@ -118,7 +117,7 @@ class _Walker:
         self.workdir = guest.spec.scratch_dir
         domain = Domain.from_string(guest.xml)
         files = domain.host_files + backing_files(self.hypervisor, domain.disk_files)
-        ours = _vmisos_own(target, guest.spec.seed)
+        ours = vmisos_own(target, guest.spec.seed)
         self.files = [path for _, path in files]
         self.judged = tuple(p for p in self.files if not ours(p))
         self.identity = ""  # QEMU's uid:gid once it ran
@@ -148,7 +147,9 @@ class _Walker:
 
     def state(self, extra=()):
         files = labels(self.hypervisor, self.files + [str(p) for p in extra])
-        return State(files, self.process(), self.filters())
+        process = self.process()
+        filters = filter_bindings(self.conn, self.guest.domain) if process is not None else {}
+        return State(files, process, filters)
 
     def process(self):
         import libvirt
@@ -169,10 +170,6 @@ class _Walker:
         except ProcessNotFound as err:
             raise Undecided(str(err)) from None
         return " ".join([f"{qemu.euid}:{qemu.egid}"] + labels_)
-
-    def filters(self):
-        running = self.process() is not None
-        return filter_bindings(self.conn, self.guest.domain) if running else {}
 
     # -- the steps --
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from helpers.host.errors import HypervisorError
 from helpers.hostconfig.confinement import MCS_PAIR
-from helpers.probes.hostfiles import Label, backing_files, labels
+from helpers.probes.hostfiles import Label, backing_files, labels, vmisos_own
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 
@@ -76,7 +76,7 @@ def stopped_guest_files(target, template, image, accelerator, raw_qemu=False):
             running = labels(hypervisor, paths)
             guest.stop()
             after = labels(hypervisor, paths)
-            ours = _vmisos_own(target, guest.spec.seed)
+            ours = vmisos_own(target, guest.spec.seed)
     except (GuestError, HypervisorError) as err:
         raise Undecided(f"no paused guest of the template could be started and stopped: "
                         f"{err}") from None
@@ -84,8 +84,3 @@ def stopped_guest_files(target, template, image, accelerator, raw_qemu=False):
             for what, path in files]
 
 
-def _vmisos_own(target, seed):
-    """Whether a path is one of vmiso's own files rather than a stand-in for the template's:
-    the seed with the guest's keys, or the image cache's base image, kernel and initramfs."""
-    cache = f"{target.images.root}/"
-    return lambda path: path == str(seed) or path.startswith(cache)
