@@ -5,11 +5,8 @@ import pytest
 from helpers.hostconfig import netfilter
 from helpers.hostconfig.hostfilter import METADATA_ADDRESS
 from helpers.plugin.options import OPT_MANAGEMENT_TARGET
-from helpers.probes.network.sweep import SLIRP_HOST
+from helpers.probes.network.sweep import NEIGHBOUR_PORT, SLIRP_HOST
 from helpers.verdict.undecided import Undecided
-from helpers.vm import probes
-
-SIBLING_PORT = 7777
 
 
 @pytest.mark.control("NET-01")
@@ -57,13 +54,15 @@ def test_guest_cannot_reach_the_management_network(guest, canaries, evidence):
 @pytest.mark.control("NET-05")
 @pytest.mark.inside
 def test_guest_cannot_reach_a_sibling_guest(guest, sibling, canaries, evidence):
-    probes.listen_once(sibling, SIBLING_PORT, seconds=60)
-    sweep = canaries.sweep(guest, extra=[("tcp", sibling.address, SIBLING_PORT)])
+    sweep = canaries.host_sweep(guest)  # its targets include a listener in the sibling
     sweep.record_twin(evidence)
-    arrived = sweep.token in probes.listener_received(sibling, SIBLING_PORT)
+    if sweep.neighbour != sibling.name:
+        raise Undecided(f"the guest's sweep aimed no token at the sibling guest {sibling.name}: "
+                        f"{sweep.neighbour_missed}")
+    arrived = sweep.token in sweep.neighbour_received
     evidence.check(f"token from guest {guest.address} to a listener in sibling guest "
-                   f"{sibling.address}:{SIBLING_PORT}", "arrived" if arrived else "never arrived",
-                   "never arrived", not arrived)
+                   f"{sibling.address}:{NEIGHBOUR_PORT}", "arrived" if arrived else
+                   "never arrived", "never arrived", not arrived)
 
 
 @pytest.mark.control("NET-03")

@@ -99,6 +99,7 @@ class Guest:
     adapted_controls: list = field(default_factory=list)  # rules.adapted: no drift for these
     probe_binary: str = "/bin/vmiso-probe"  # vmiso-probe's path in the guest
     broken: str = ""  # why SSH to the guest broke down; later commands fail at once
+    neighbour: "Guest" = None  # the sibling booted beside it, which guest-to-guest probes aim at
 
     @property
     def overlay(self):

@@ -9,8 +9,8 @@ helpers/probes/network/hostcanaries.py on a real host.
 
 One sweep per guest serves every check: it carries the canaries, the host's real services, the
 slirp loopback targets, the guest's own display ports, the management port scan, the management
-network and the metadata address, all sent at once, so the probe's timeout is paid once and not
-once per check.
+network, the metadata address and a listener in the guest's neighbour (the sibling booted beside
+it, NET-05), all sent at once, so the probe's timeout is paid once and not once per check.
 """
 
 import secrets
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 
 from helpers.verdict.undecided import Undecided
-from helpers.vm.probes import send_tokens
+from helpers.vm.probes import listen_once, listener_received, send_tokens
 
 # Services a host commonly offers: ssh, HTTP (a metadata service), VNC/SPICE, the libvirt remote
 # API, IPMI, SNMP, mDNS.
@@ -34,6 +34,8 @@ MANAGEMENT_PORTS = (21, 22, 23, 80, 111, 443, 2049, 3260, 5000, 5900, 5901, 6080
                     8443, 9090, 9100, 10050, 16509, 16514)
 # QEMU's user-mode networking (slirp) maps this guest-side address to the host's loopback (NET-06).
 SLIRP_HOST = "10.0.2.2"
+NEIGHBOUR_PORT = 7777  # a one-connection listener in the guest's neighbour (NET-05)
+NEIGHBOUR_LISTENS_S = 60
 
 
 @dataclass
@@ -47,6 +49,9 @@ class Sweep:
     connected_services: list = field(default_factory=list)  # real host listeners handshaken
     twin: tuple = ()  # (what, observed, expected): the evidence that the probe left the guest
     frames: list = field(default_factory=list)  # frames captured at the guest's tap (real host)
+    neighbour: str = ""  # the neighbour whose listener was among the targets
+    neighbour_received: str = ""  # what that listener received
+    neighbour_missed: str = ""  # why no listener in the guest's neighbour was among the targets
 
     def record_twin(self, evidence):
         evidence.note(*self.twin)
@@ -136,20 +141,50 @@ class Canaries:
         and metadata targets, the host's real services and `extra`, all at once."""
         token = f"vmiso-canary-{secrets.token_hex(8)}"
         services = self.services()
+        neighbour, missed = _listening_neighbour(guest)
+        aimed = [("tcp", neighbour.address, NEIGHBOUR_PORT)] if neighbour else []
         targets = list(dict.fromkeys(
             self.host.endpoints + self.twin_targets() + self.management_targets()
-            + self.metadata_targets() + services + list(extra)))
+            + self.metadata_targets() + services + list(extra) + aimed))
         try:
             self.before_sweep(guest)
             guest_view = send_tokens(guest, token, targets, PROBE_TIMEOUT_MS)
             time.sleep(SETTLE_S)
             host, loopback = self.arrivals(token, guest)
-            sweep = Sweep(token, targets, guest_view, host, [], loopback)
+            sweep = Sweep(token, targets, guest_view, host, [], loopback, neighbour_missed=missed)
             sweep.connected_services = sweep.connected(services)
+            if neighbour:
+                _read_neighbour(sweep, neighbour)
             self.judge(sweep, guest)
             return sweep
         finally:
             self.after_sweep(guest)
+
+
+def _listening_neighbour(guest):
+    """(the guest's neighbour, listening on NEIGHBOUR_PORT, or None; why not): a neighbour
+    that cannot listen leaves the other targets to the sweep and NET-05 undecided."""
+    from helpers.vm.launch import GuestError  # deferred: the sweep's logic imports no libvirt
+
+    neighbour = getattr(guest, "neighbour", None)
+    if neighbour is None:
+        return None, "the guest was booted without a neighbour"
+    try:
+        listen_once(neighbour, NEIGHBOUR_PORT, NEIGHBOUR_LISTENS_S)
+    except (GuestError, Undecided) as err:
+        return None, f"no listener could be started in {neighbour.name}: {err}"
+    return neighbour, ""
+
+
+def _read_neighbour(sweep, neighbour):
+    from helpers.vm.launch import GuestError
+
+    try:
+        sweep.neighbour_received = listener_received(neighbour, NEIGHBOUR_PORT)
+        sweep.neighbour = neighbour.name
+    except (GuestError, Undecided) as err:
+        sweep.neighbour_missed = f"what the listener in {neighbour.name} received could not " \
+                                 f"be read: {err}"
 
 
 def endpoints_text(endpoints):
