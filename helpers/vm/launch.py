@@ -19,7 +19,6 @@ import contextlib
 import dataclasses
 import functools
 import itertools
-import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -32,7 +31,7 @@ import libvirt
 from helpers.host import libvirtconn, qmp, sshchannels
 from helpers.host.errors import HypervisorError
 from helpers.hostconfig import confinement
-from helpers.local import diskspace, teardown, waits
+from helpers.local import diskspace, scratch, teardown, waits
 from helpers.template import rules
 from helpers.template.domxml import Domain
 from helpers.template.machines import HostQemu
@@ -358,9 +357,9 @@ def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
         spec = _prepare(workdir, name, template, image, target, accelerator, raw_qemu)
         keys = _seed(spec, image, target.hypervisor)
         xml, adaptations = instantiate(template, spec)
-        for scratch, size in spec.scratch_files.items():
-            target.hypervisor.make_sparse(scratch, size)
-            target.hypervisor.run("chmod", f"{PRIVATE:o}", str(scratch))
+        for disk, size in spec.scratch_files.items():
+            target.hypervisor.make_sparse(disk, size)
+            target.hypervisor.run("chmod", f"{PRIVATE:o}", str(disk))
     except (HypervisorError, OSError, libvirt.libvirtError) as err:
         raise GuestError(f"the guest's files could not be made in {workdir} on "
                          f"{target.uri}'s host: {err}") from None
@@ -446,13 +445,13 @@ def _direct_boot(target, template, image):
 def _seed(spec, image, hypervisor):
     """The guest's keys, written to its seed on the hypervisor: a tar archive for the probe
     guest, a cloud-init NoCloud ISO for a cloud image."""
-    with tempfile.TemporaryDirectory(prefix="vmiso-keys-") as scratch:
+    with scratch.folder("keys") as keys_dir:  # a killed run's is swept by the next
         try:
-            keys = ssh.GuestKeys.generate(scratch, openssh=image.kind == CLOUD)
+            keys = ssh.GuestKeys.generate(keys_dir, openssh=image.kind == CLOUD)
         except ssh.GuestUnreachable as err:
             raise GuestError(str(err)) from None
         if image.kind == CLOUD:
-            seed = Path(scratch) / "seed.iso"
+            seed = Path(keys_dir) / "seed.iso"
             cloudinit.seed_iso(seed, instance_id=spec.name, hostname=spec.name,
                                user=image.user, authorized_key=keys.authorized_key.strip(),
                                host_key_private=keys.host_private_openssh,
