@@ -125,6 +125,15 @@ class Domain:
                                     or os_.find("loader[@type='pflash']") is not None)
 
     @property
+    def vcpus(self):
+        """The vCPUs the domain starts with (<vcpu current>, else <vcpu>); 1 where unset."""
+        vcpu = self.root.find("vcpu")
+        try:
+            return max(1, int(vcpu.get("current") or vcpu.text))
+        except (AttributeError, TypeError, ValueError):
+            return 1
+
+    @property
     def is_i440fx(self):
         return self.machine in I440FX_MACHINES or self.machine.startswith(I440FX_PREFIX)
 

@@ -118,3 +118,10 @@ def test_a_host_without_uefi_firmware_keeps_the_loader_for_libvirt_to_refuse():
     root = with_loader("/usr/share/edk2/ovmf/OVMF_CODE.secboot.fd", "yes")
     QEMU.fit(root)
     assert root.find("os/loader") is not None
+
+
+@pytest.mark.parametrize("vcpu, count", [("<vcpu>4</vcpu>", 4),
+                                          ("<vcpu placement='static' current='2'>8</vcpu>", 2),
+                                          ("", 1), ("<vcpu>many</vcpu>", 1), ("<vcpu>0</vcpu>", 1)])
+def test_a_domain_starts_with_its_current_vcpus(vcpu, count):
+    assert Domain.from_string(f"<domain type='kvm'><name>d</name>{vcpu}</domain>").vcpus == count
