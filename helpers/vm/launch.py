@@ -568,19 +568,19 @@ def _libvirt_lease(network, mac):
 def _wait_for_ssh(target, domain, address, keys, user, boot):
     started = time.monotonic()
     deadline = started + BOOT_TIMEOUT
-    last, tries = None, 0
+    last, attempt = None, QUICK_CONNECT_S
     while time.monotonic() < deadline:
         _require_running(domain, boot)
         boot.check()
         # short handshakes at first: a SYN dropped while the filter waits for the lease is
         # better sent again than retransmitted a second later
         quick = time.monotonic() < started + QUICK_CONNECT_FOR_S
-        attempt = min(QUICK_CONNECT_S * 1.2 ** tries, QUICK_CONNECT_MAX_S)
         try:
             return ssh.connect(address, keys, target.open_socket, user=user,
                                connect_timeout=attempt if quick else None)
         except ssh.GuestUnreachable as err:
-            last, tries = err, tries + 1
+            # each a fifth longer; a guest that refuses for minutes is tried thousands of times
+            last, attempt = err, min(attempt * 1.2, QUICK_CONNECT_MAX_S)
             time.sleep(0.05)
     raise GuestError(f"guest {domain.name()} at {address} never answered SSH within "
                      f"{BOOT_TIMEOUT}s ({last}){boot()}")

@@ -6,7 +6,7 @@ lease came first, and so did NET-02 under load; every path out of the guest is n
 import pytest
 
 from tests.support.expected import VANTAGES, expected_status
-from tests.support.suite import run_suite, statuses
+from tests.support.suite import run_suite, statuses, unlike
 
 pytestmark = pytest.mark.slow
 
@@ -44,4 +44,4 @@ def test_the_leaky_template_fails_what_it_leaks_on_a_hardened_host(leaky_alone):
     proc, report = leaky_alone
     expected = {cid: expected_status("hardened" if cid in LEAKY_PROFILE_ONLY else "leaky", cid)
                 for cid in VANTAGES}
-    assert statuses(report) == expected, proc.stdout[-3000:]
+    assert statuses(report) == expected, unlike(report, expected)

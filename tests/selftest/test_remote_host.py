@@ -27,7 +27,7 @@ from helpers.verdict import catalog
 from helpers.vm.target import REAL_HOST_WORKROOT
 from tests.support.expected import expected_status
 from tests.support.sshhost import RUNNER_GID, SshHost
-from tests.support.suite import run_suite, suite
+from tests.support.suite import run_suite, suite, unlike
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_remote_verdicts_equal_the_local_labs(remote_run):
     template, proc, report, _, _ = remote_run
     statuses = {c["id"]: c["status"] for c in report["controls"]}
     expected = {cid: expected_status(template, cid) for cid in statuses}
-    assert statuses == expected, proc.stdout[-3000:]
+    assert statuses == expected, unlike(report, expected)
     assert not any(line.startswith("not checked") for line in proc.stdout.splitlines())
 
 

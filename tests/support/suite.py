@@ -127,3 +127,25 @@ def lab_cgroups(run_id=""):
 
 def statuses(report):
     return {c["id"]: c["status"] for c in report["controls"]}
+
+
+def why(report, controls):
+    """What the checks of `controls` said where they did not pass: the report's own account,
+    which a run's last lines of output seldom hold."""
+    rows = {c["id"]: c for c in report["controls"]}
+    said = []
+    for cid in sorted(controls):
+        row = rows.get(cid)
+        unpassed = [check for check in row["checks"] if check["verdict"] != "pass"] if row else []
+        said += [f'{cid} {row["status"]}: {check["check"]}: {check["message"] or check["verdict"]}'
+                 for check in unpassed]
+        if not unpassed:
+            said.append(f'{cid}: {row["status"] + ", every check passed" if row else "no row"}')
+    return "\n".join(said)
+
+
+def unlike(report, expected):
+    """What the report said of each control whose status differs from `expected`'s."""
+    found = statuses(report)
+    return why(report, {cid for cid in found.keys() | expected.keys()
+                        if found.get(cid) != expected.get(cid)})

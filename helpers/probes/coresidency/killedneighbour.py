@@ -18,7 +18,8 @@ from helpers.probes.qemuproc import ProcessNotFound, QemuProcess
 from helpers.template.domxml import Domain
 from helpers.verdict.undecided import Undecided
 
-GONE_WITHIN_S = 10  # libvirt notices a killed QEMU and tears its domain down within this
+GONE_WITHIN_S = 30  # libvirt notices a killed QEMU and tears its domain down within this, on
+# a busy host too (a bound: the wait ends when it has)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ EVIDENCE_S = 0.2
 MOST_WINDOWS = 5
 ALONE = "none (the guest alone)"
 LOOP_OUTPUT = "/tmp/vmiso-loop"
+# How long a guest's shell waits for a load it started, or a loop it stopped, to say so: a busy
+# host forks slowly. A bound only: the wait ends as soon as they have.
+SAYS_WITHIN_S = 10
+POLLS = f"$(seq {int(SAYS_WITHIN_S / 0.05)})"
 
 SPIN = "while :; do :; done"
 # The guest's loop, in a session of its own: it counts until stopped, writes how far it got, and
@@ -185,7 +189,7 @@ def load_command(load):
                          f"(sleep {LIFETIME_S}; kill -KILL 0) & {LOADS[load]}\n"
                          f"echo started > {LOAD_STARTED}; wait")
     return (f"rm -f {LOAD_STARTED}; setsid sh -c {script} </dev/null >/dev/null 2>&1 & "
-            f"session=$!; for n in $(seq 40); do [ -s {LOAD_STARTED} ] && break; sleep 0.05; "
+            f"session=$!; for n in {POLLS}; do [ -s {LOAD_STARTED} ] && break; sleep 0.05; "
             f"done; echo $session")
 
 
@@ -198,7 +202,7 @@ def stop_command(session):
 def loop_stop(session):
     """The guest's loop stopped, its count printed, and its session's timer killed."""
     session = int(session)
-    return (f"kill -TERM {session}; for n in $(seq 40); do [ -s {LOOP_OUTPUT} ] && break; "
+    return (f"kill -TERM {session}; for n in {POLLS}; do [ -s {LOOP_OUTPUT} ] && break; "
             f"sleep 0.05; done; cat {LOOP_OUTPUT}; rm -f {LOOP_OUTPUT}; "
             f"kill -KILL -{session} 2>/dev/null; true")
 

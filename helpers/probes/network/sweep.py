@@ -166,7 +166,7 @@ def _listening_neighbour(guest):
     that cannot listen leaves the other targets to the sweep and NET-05 undecided."""
     from helpers.vm.launch import GuestError  # deferred: the sweep's logic imports no libvirt
 
-    neighbour = getattr(guest, "neighbour", None)
+    neighbour = guest.neighbour
     if neighbour is None:
         return None, "the guest was booted without a neighbour"
     try:
