@@ -313,13 +313,18 @@ def teardown(root):
     """Stop what a lab left under `root`: every process in its namespaces (libvirtd, virtlogd,
     dnsmasq, the guests' QEMU and swtpm), the namespaces and the files. Everything is killed
     at once: the lab is thrown away whole, so the daemons' orderly shutdown (seconds of
-    libvirt undoing per-guest firewall rules in a namespace about to vanish) buys nothing."""
+    libvirt undoing per-guest firewall rules in a namespace about to vanish) buys nothing. The
+    lab's reaper goes last, so that it reaps the rest at once: this host's init may take
+    seconds to reap what it adopts."""
     run_id = root.name
     namespaces = [ns for ns in namespaces_of(run_id) if Path(f"/run/netns/{ns}").exists()]
     pids = {pid for ns in namespaces for pid in _pids_in_netns(ns)}
     pids |= {pid for d in DAEMONS if (pid := _pid_in(root / f"{d}.pid")) is not None}
-    pids |= cgroups.pids(root)
-    _kill_and_wait(pids - {os.getpid()})
+    pids = (pids | cgroups.pids(root)) - {os.getpid()}
+    reapers = {pid for pid in pids if _runs_reaper(pid)}
+    _kill_and_wait(pids - reapers)
+    _wait_reaped(pids - reapers)  # by the lab's reaper, still alive
+    _kill_and_wait(reapers)
     stayed = cgroups.remove(root)
     for ns in namespaces:
         sh("ip", "netns", "delete", ns, check=False)
@@ -327,6 +332,14 @@ def teardown(root):
         raise LabError(f"the lab's cgroups {', '.join(stayed)} still hold a process after its "
                        f"teardown; end that process, and the next run removes them")
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _runs_reaper(pid):
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return str(REAPER).encode() in argv
 
 
 def _pids_in_netns(ns):
@@ -354,6 +367,14 @@ def _kill_and_wait(pids, timeout=10):
         waiting = {pid for pid in waiting if _alive(pid)}
         if waiting:
             time.sleep(0.01)
+
+
+def _wait_reaped(pids, timeout=1):
+    """Wait until no process of `pids` is left, not even a zombie (a bound: one the lab's
+    reaper did not adopt waits for this host's init)."""
+    deadline = time.monotonic() + timeout
+    while any(Path(f"/proc/{pid}").exists() for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _alive(pid):

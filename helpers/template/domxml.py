@@ -69,6 +69,7 @@ class Domain:
     cpu_shares = Text("cputune/shares", strip=True)  # the CPU weight against neighbours
     memory_hard_limit = Text("memtune/hard_limit")
     dump_core = Attribute("memory", "dumpCore")  # '': qemu.conf's dump_guest_core decides
+    dac_label = Text("seclabel[@model='dac']/label", strip=True)  # QEMU's uid:gid ('': the host's)
     floppy_disks = Each("devices/disk[@device='floppy']/target", "dev")
     usb_controller_models = Each("devices/controller[@type='usb']", "model")  # '': default
     scsi_controller_models = Each("devices/controller[@type='scsi']", "model")

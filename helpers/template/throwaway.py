@@ -35,6 +35,10 @@ class Throwaway:
     direct_boot: object = None  # a directboot.DirectBoot, for the probe image on BIOS templates
     # path -> size of the blank disks instantiate() points at; the caller creates them
     scratch_files: dict = field(default_factory=dict)
+    # those whose disk tells libvirt to leave the file's owner as it is (<source><seclabel
+    # model='dac' relabel='no'/>): the caller gives them QEMU's user, as the host's operator
+    # gives theirs
+    unrelabelled: set = field(default_factory=set)
     allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
     displays_on_loopback: bool = False  # a host not vmiso's own: displays serve it alone
     host_qemu: object = None  # a machines.HostQemu: the emulators and machines the host has
@@ -165,16 +169,31 @@ def _substitute_disks(devices, spec):
         else:
             scratch = spec.scratch_dir / f"scratch{index}.img"
             spec.scratch_files[scratch] = 1474560 if disk.get("device") == "floppy" else 1 << 20
-            _point_disk(disk, scratch, "raw")
+            labels = _dac_labels(disk)
+            _point_disk(disk, scratch, "raw", labels)
+            if any(label.get("relabel") == "no" for label in labels):
+                spec.unrelabelled.add(scratch)
 
 
-def _point_disk(disk, path, fmt):
-    """Point a disk at a file of format `fmt`; a <driver type> the template left unset stays
-    unset (DEV-03 judges it), except on the boot disk, which must be read as the qcow2 overlay."""
+def _dac_labels(disk):
+    """The DAC labels of a disk's <source>: how libvirt hands its file to QEMU's user, which a
+    scratch copy keeps (ESC-09 and ESC-10 judge it). Other models' labels are dropped with the
+    template's file: a host without that security driver would refuse the guest."""
+    source = disk.find("source")
+    return [] if source is None else [label for label in source.findall("seclabel")
+                                      if label.get("model", "dac") == "dac"]
+
+
+def _point_disk(disk, path, fmt, labels=()):
+    """Point a disk at a file of format `fmt`, with the source's `labels`; a <driver type> the
+    template left unset stays unset (DEV-03 judges it), except on the boot disk, which must be
+    read as the qcow2 overlay."""
     disk.set("type", "file")
     for old in disk.findall("source") + disk.findall("backingStore"):
         disk.remove(old)
-    disk.insert(1, ET.Element("source", file=str(path)))
+    source = ET.Element("source", file=str(path))
+    source.extend(labels)
+    disk.insert(1, source)
     driver = disk.find("driver")
     if driver is None:
         driver = ET.SubElement(disk, "driver", name="qemu")

@@ -377,10 +377,21 @@ def _stage(workdir, name, template, image, target, accelerator, raw_qemu):
         for disk, size in spec.scratch_files.items():
             target.hypervisor.make_sparse(disk, size)
             target.hypervisor.run("chmod", f"{PRIVATE:o}", str(disk))
+        _give_to_qemu(target, template, spec.unrelabelled)
     except (HypervisorError, OSError, libvirt.libvirtError) as err:
         raise GuestError(f"the guest's files could not be made in {workdir} on "
                          f"{target.uri}'s host: {err}") from None
     return spec, keys, xml, adaptations
+
+
+def _give_to_qemu(target, template, files):
+    """`files` owned by the uid:gid QEMU runs under (the template's DAC label, else the
+    host's), as an operator gives a disk libvirt is told to leave as it is."""
+    if files:
+        label = template.dac_label or confinement.dac_base_label(target.conn)
+        uid, gid = confinement.dac_ids(label)
+        for path in sorted(files):
+            target.hypervisor.run("chown", f"{uid}:{gid}", str(path))
 
 
 def _require_space(hypervisor, workroot):

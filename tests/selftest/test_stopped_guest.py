@@ -1,8 +1,10 @@
 """Self-tests: ESC-09 fails on a template with a read-only data disk. At the guest's start
 libvirt hands the disk to QEMU's user (libvirt-qemu on the hardened host) and by design never
-gives a read-only disk back; the boot disk, writable, it does give back. The hardened template
-passes in the conformance runs (test_conformance_runs.py). The leaky host runs QEMU as root,
-where nothing is relabelled, so this runs on the hardened host."""
+gives a read-only disk back; the boot disk, writable, it does give back, and so it leaves a
+read-only disk the template tells it not to relabel (<seclabel model='dac' relabel='no'/>),
+which its operator gave QEMU's user. The hardened template passes in the conformance runs
+(test_conformance_runs.py). The leaky host runs QEMU as root, where nothing is relabelled, so
+this runs on the hardened host."""
 
 import grp
 import pwd
@@ -14,12 +16,15 @@ HARDENED = ROOT / "templates" / "hardened.xml"
 READ_ONLY_DISK = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
                   "<source file='/srv/images/shared-data.img'/>"
                   "<target dev='vdb' bus='virtio'/><readonly/></disk>")
+LEFT_AS_IS = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+              "<source file='/srv/images/iso.img'><seclabel model='dac' relabel='no'/></source>"
+              "<target dev='vdc' bus='virtio'/><readonly/></disk>")
 
 
 def test_a_read_only_disk_is_left_under_qemus_user(tmp_path):
     template = tmp_path / "read-only-disk.xml"
-    template.write_text(HARDENED.read_text().replace("</devices>",
-                                                     f"  {READ_ONLY_DISK}\n  </devices>", 1))
+    template.write_text(HARDENED.read_text().replace(
+        "</devices>", f"  {READ_ONLY_DISK}\n  {LEFT_AS_IS}\n  </devices>", 1))
     proc, report = run_suite(tmp_path / "report", "suites", "--template", str(template),
                              "--control", "ESC-09")
     assert statuses(report) == {"ESC-09": "fail"}, proc.stdout[-3000:]
@@ -30,3 +35,4 @@ def test_a_read_only_disk_is_left_under_qemus_user(tmp_path):
     assert "disk vda" not in kept, kept  # the writable boot disk is given back
     labelled = next(v for k, v in evidence.items() if k.startswith("files libvirt labelled"))
     assert "disk vda" in labelled and "0:0 600 after stop" in labelled, labelled
+    assert "disk vdc" not in kept and "disk vdc" not in labelled, labelled  # left as it is

@@ -121,6 +121,42 @@ def test_floppy_disk_gets_a_blank_floppy_sized_scratch_file(spec):
     assert floppy.find("driver").get("type") is None  # as leaky gives it: DEV-03 judges that
 
 
+LEFT_AS_IS = ("<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
+              "<source file='/srv/images/shared-data.img'><seclabel model='dac' relabel='no'/>"
+              "<seclabel model='selinux' relabel='yes'><label>system_u:object_r:svirt_image_t:"
+              "s0</label></seclabel></source><target dev='vdy' bus='virtio'/><readonly/></disk>")
+
+
+def disk_at(root, dev):
+    return next(d for d in root.findall("devices/disk") if d.find("target").get("dev") == dev)
+
+
+def test_a_scratch_disk_keeps_its_dac_labels_and_leaves_other_models_with_the_file(spec):
+    dom = template("hardened")
+    dom.root.find("devices").append(ET.fromstring(LEFT_AS_IS))
+    root, _ = guest_of(dom, spec)
+    source = disk_at(root, "vdy").find("source")
+    assert [label.attrib for label in source] == [{"model": "dac", "relabel": "no"}]
+    assert spec.unrelabelled == {Path(source.get("file"))}  # the caller gives it QEMU's user
+    assert Domain(root).disks_never_given_back == dom.disks_never_given_back == []
+
+
+def test_the_templates_own_dac_label_names_qemus_user():
+    dom = template("hardened")
+    assert dom.dac_label == ""  # the host's base label, which libvirt's capabilities give
+    dom.root.append(ET.fromstring("<seclabel type='static' model='dac' relabel='yes'>"
+                                  "<label> +107:+107 </label></seclabel>"))
+    assert dom.dac_label == "+107:+107"
+
+
+def test_a_scratch_disk_handed_to_a_uid_of_its_own_keeps_that_label(spec):
+    root, _ = guest("leaky", spec)  # its shareable disk vdc, labelled +64055:+64055
+    labels = disk_at(root, "vdc").findall("source/seclabel")
+    assert [(label.get("relabel"), label.findtext("label")) for label in labels] == \
+        [("yes", "+64055:+64055")]
+    assert not spec.unrelabelled
+
+
 def test_9p_share_source_becomes_the_given_folder(spec):
     root, _ = guest("leaky", spec)
     share = root.find("devices/filesystem")
