@@ -130,6 +130,9 @@ def test_a_stopped_guest_leaves_no_file_under_its_identity(target, template, bas
                   [f.describe() for f in files if f.relabelled and f.judged]
                   or "none: QEMU runs under the files' own owner and context",
                   "each given back at stop")
+    evidence.note("the template's files libvirt left as they were",
+                  [f.describe() for f in files if f.judged and not f.relabelled] or "none",
+                  "their owner kept")
     evidence.note("vmiso's own files (its seed, its image cache's base image and kernel), "
                   "which libvirt labelled", [f.describe() for f in files
                                              if f.relabelled and not f.judged] or "none",
