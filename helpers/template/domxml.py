@@ -264,13 +264,13 @@ class Domain:
     @property
     def writable_disks(self):
         """Target devs of the disks a guest writes (device 'disk' without <readonly/>)."""
-        return [_target_dev(d) for d in self._writable_disks()]
+        return [target_dev(d) for d in self._writable_disks()]
 
     @property
     def writable_disks_without_iotune(self):
         """Writable disks with no I/O limit in <iotune> (a guest may use all of the host's
         disk bandwidth)."""
-        return [_target_dev(d) for d in self._writable_disks()
+        return [target_dev(d) for d in self._writable_disks()
                 if not any((e.text or "").strip() not in ("", "0") for e in d.findall("iotune/*"))]
 
     def _writable_disks(self):
@@ -311,7 +311,7 @@ class Domain:
             path = _disk_path(disk)
             kind = "read-only " if disk.find("readonly") is not None else ""
             if path:
-                found.append((f"{kind}{disk.get('device', 'disk')} {_target_dev(disk)}", path))
+                found.append((f"{kind}{disk.get('device', 'disk')} {target_dev(disk)}", path))
         return found
 
     @property
@@ -329,7 +329,7 @@ class Domain:
                 label.get("relabel") == "no" and label.get("model", "dac") == "dac"
                 for label in source.findall("seclabel"))
             if path and shared and not kept_as_is:
-                found.append((f"{disk.get('device', 'disk')} {_target_dev(disk)}", path))
+                found.append((f"{disk.get('device', 'disk')} {target_dev(disk)}", path))
         return found
 
     @property
@@ -398,6 +398,7 @@ def _disk_path(disk):
     return "" if source is None else source.get("file") or source.get("dev") or ""
 
 
-def _target_dev(disk):
+def target_dev(disk):
+    """A <disk>'s target device ('vdb'), '?' where it names none."""
     target = disk.find("target")
     return target.get("dev", "?") if target is not None else "?"

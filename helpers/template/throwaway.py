@@ -17,7 +17,7 @@ from pathlib import Path
 
 from helpers.template.confine import confine
 from helpers.template.exposure import displays_on_loopback
-from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError
+from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError, target_dev
 
 
 @dataclass
@@ -39,6 +39,7 @@ class Throwaway:
     # model='dac' relabel='no'/>): the caller gives them QEMU's user, as the host's operator
     # gives theirs
     unrelabelled: set = field(default_factory=set)
+    security_models: tuple = ("dac",)  # libvirt's security drivers on the host (capabilities)
     allow_raw_qemu: bool = False  # boot <qemu:commandline> and <qemu:override> as given
     displays_on_loopback: bool = False  # a host not vmiso's own: displays serve it alone
     host_qemu: object = None  # a machines.HostQemu: the emulators and machines the host has
@@ -77,7 +78,7 @@ def instantiate(template: Domain, spec: Throwaway):
         adaptations += displays_on_loopback(root)
     if spec.direct_boot is not None:
         _boot_directly(root, spec.direct_boot)
-    _substitute_disks(devices, spec)
+    adaptations += _substitute_disks(devices, spec)
     adaptations += _substitute_interfaces(devices, spec)
     adaptations += _substitute_shares(devices, spec)
     _add_seed(devices, spec)
@@ -155,9 +156,13 @@ def _set_text(root, tag, text):
 
 
 def _substitute_disks(devices, spec):
+    """The first disk boots the probe image's overlay, a CD-ROM is emptied, every other disk
+    gets a scratch file; the labels of a model the host lacks are dropped (what is returned
+    says so)."""
     disks = [d for d in devices.findall("disk") if d.get("device", "disk") == "disk"]
     if not disks:
         raise TemplateError("the template has no <disk device='disk'> to boot the guest image from")
+    changes = []
     for index, disk in enumerate(devices.findall("disk")):
         if disk is disks[0]:
             _point_disk(disk, spec.overlay, "qcow2")
@@ -169,19 +174,26 @@ def _substitute_disks(devices, spec):
         else:
             scratch = spec.scratch_dir / f"scratch{index}.img"
             spec.scratch_files[scratch] = 1474560 if disk.get("device") == "floppy" else 1 << 20
-            labels = _dac_labels(disk)
+            labels, lacking = _scratch_labels(disk, spec.security_models)
             _point_disk(disk, scratch, "raw", labels)
-            if any(label.get("relabel") == "no" for label in labels):
+            if any(label.get("relabel") == "no" and label.get("model", "dac") == "dac"
+                   for label in labels):
                 spec.unrelabelled.add(scratch)
+            changes += [f"disk {target_dev(disk)}: its "
+                        f"<source><seclabel model='{model}'> dropped: the host's libvirt has no "
+                        f"{model} security driver, and would refuse the guest"
+                        for model in lacking]
+    return changes
 
 
-def _dac_labels(disk):
-    """The DAC labels of a disk's <source>: how libvirt hands its file to QEMU's user, which a
-    scratch copy keeps (ESC-09 and ESC-10 judge it). Other models' labels are dropped with the
-    template's file: a host without that security driver would refuse the guest."""
+def _scratch_labels(disk, models):
+    """([the <source> labels a disk's scratch copy keeps], [models the host lacks]): how
+    libvirt hands the file to QEMU (ESC-09 and ESC-10 judge it), for the security drivers the
+    host has (a label without a model is DAC's)."""
     source = disk.find("source")
-    return [] if source is None else [label for label in source.findall("seclabel")
-                                      if label.get("model", "dac") == "dac"]
+    labels = [] if source is None else source.findall("seclabel")
+    kept = [label for label in labels if label.get("model", "dac") in models]
+    return kept, sorted({label.get("model", "dac") for label in labels if label not in kept})
 
 
 def _point_disk(disk, path, fmt, labels=()):

@@ -430,6 +430,7 @@ def _prepare(workdir, name, template, image, target, accelerator, raw_qemu):
                      mark=RunMark.current(target.run_id), allow_raw_qemu=raw_qemu,
                      displays_on_loopback=target.lab is None,
                      host_qemu=_host_qemu(target.conn, accelerator),
+                     security_models=tuple(confinement.security_models(target.conn)),
                      direct_boot=_direct_boot(target, template, image),
                      boot_memory_mib=image.boot_memory_mib(template))
 

@@ -131,14 +131,31 @@ def disk_at(root, dev):
     return next(d for d in root.findall("devices/disk") if d.find("target").get("dev") == dev)
 
 
-def test_a_scratch_disk_keeps_its_dac_labels_and_leaves_other_models_with_the_file(spec):
-    dom = template("hardened")
+def with_left_as_is(name="hardened"):
+    dom = template(name)
     dom.root.find("devices").append(ET.fromstring(LEFT_AS_IS))
-    root, _ = guest_of(dom, spec)
+    return dom
+
+
+def test_a_scratch_disk_keeps_its_dac_labels_and_says_which_the_host_cannot_apply(spec):
+    dom = with_left_as_is()
+    root, adaptations = guest_of(dom, spec)  # a host with DAC alone
     source = disk_at(root, "vdy").find("source")
     assert [label.attrib for label in source] == [{"model": "dac", "relabel": "no"}]
     assert spec.unrelabelled == {Path(source.get("file"))}  # the caller gives it QEMU's user
     assert Domain(root).disks_never_given_back == dom.disks_never_given_back == []
+    assert [a for a in adaptations if "seclabel" in a] == [
+        "disk vdy: its <source><seclabel model='selinux'> dropped: the host's libvirt has no "
+        "selinux security driver, and would refuse the guest"]
+
+
+def test_a_host_with_the_labels_security_driver_keeps_them_all(spec):
+    spec.security_models = ("selinux", "dac")
+    root, adaptations = guest_of(with_left_as_is(), spec)
+    labels = disk_at(root, "vdy").findall("source/seclabel")
+    assert [label.get("model") for label in labels] == ["dac", "selinux"]
+    assert labels[1].findtext("label") == "system_u:object_r:svirt_image_t:s0"
+    assert not [a for a in adaptations if "seclabel" in a]
 
 
 def test_the_templates_own_dac_label_names_qemus_user():
