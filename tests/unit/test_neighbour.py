@@ -232,6 +232,18 @@ def test_windows_too_scant_to_judge_are_joined_until_they_are_five_at_most():
     assert never.windows == 1 + len(neighbour.LOADS) * neighbour.MOST_WINDOWS
 
 
+def test_the_guest_alone_is_read_until_it_got_enough_cpu_as_each_load_is():
+    # seen in CI: the host's other work left both QEMUs nothing in the first window alone
+    host = FakeHost((0.0, 0.0), (0.3, 0.0), (0.15, 0.15))
+    bouts, _ = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), host, 4242, 4343,
+                                 0.5)
+    assert bouts[0].load == ALONE and bouts[0].windows == 2 and bouts[0].guest_cpu_s >= 0.3
+    never = FakeHost((0.0, 0.0))
+    alone = neighbour.contest(FakeShell("guest"), FakeShell("neighbour"), never, 4242, 4343,
+                              0.5)[0][0]
+    assert alone.windows == neighbour.MOST_WINDOWS and not alone.guest_cpu_s  # an error, then
+
+
 def test_the_image_caches_copies_are_noted_apart_and_never_judged():
     kernel = "/var/cache/vmiso/images/libvirt-qemu/c371/vmlinux"
     before = dataclasses.replace(READING, shared={kernel: Label("64055:64055", "444", "")})

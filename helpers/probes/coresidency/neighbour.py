@@ -213,17 +213,23 @@ def contest(inside, beside, hypervisor, guest_pid, sibling_pid, share, serial=Tr
     open in the guest and its neighbour (helpers/vm/shell.py), `*_pid` their QEMU processes' on
     `hypervisor`; without a `serial` port the console flood is not run. A window in which the
     host's other work left the two guests less than EVIDENCE_S of CPU between them is joined by
-    the next (MOST_WINDOWS in all at most). A guest starved below `share` is read once more: a
-    dip of the host's other work passes, a host that schedules threads starves it again."""
+    the next (MOST_WINDOWS in all at most), the guest's alone as each load's. A guest starved
+    below `share` is read once more: a dip of the host's other work passes, a host that
+    schedules threads starves it again."""
     def read(load, switch_s=0.0):
         text = hypervisor.run("sh", "-c", WINDOW, "sh", str(guest_pid), str(sibling_pid))
         return Bout(load, *window(text, guest_pid, sibling_pid), switch_s)
+
+    def enough(bout):
+        while not bout.informative and bout.windows < MOST_WINDOWS:
+            bout = bout.joined(read(bout.load))
+        return bout
 
     loop = _started(inside, LOOP_START, "its loop")
     session, bouts = None, []
     try:
         time.sleep(SETTLE_S)
-        bouts.append(read(ALONE))
+        bouts.append(enough(read(ALONE)))
         for load in LOADS:
             if load.startswith("console") and not serial:
                 bouts.append(Bout(load, 0, 0, 0, 0, skipped="the template gives its guests no "
@@ -232,9 +238,7 @@ def contest(inside, beside, hypervisor, guest_pid, sibling_pid, share, serial=Tr
             started = time.monotonic()
             switch = (stop_command(session) + "; ") if session else ""
             session = _started(beside, switch + load_command(load), f"its {load}")  # forked
-            bout = read(load, time.monotonic() - started)
-            while not bout.informative and bout.windows < MOST_WINDOWS:
-                bout = bout.joined(read(load))
+            bout = enough(read(load, time.monotonic() - started))
             if bout.informative and bout.starved(share):
                 bout = bout.joined(read(load))
             bouts.append(bout)
