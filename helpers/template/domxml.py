@@ -323,12 +323,9 @@ class Domain:
         for disk in self._all("devices/disk"):
             if disk.findtext("serial") == SEED_SERIAL:
                 continue
-            source, path = disk.find("source"), _disk_path(disk)
+            path = _disk_path(disk)
             shared = disk.find("readonly") is not None or disk.find("shareable") is not None
-            kept_as_is = source is not None and any(
-                label.get("relabel") == "no" and label.get("model", "dac") == "dac"
-                for label in source.findall("seclabel"))
-            if path and shared and not kept_as_is:
+            if path and shared and not left_as_is(disk):
                 found.append((f"{disk.get('device', 'disk')} {target_dev(disk)}", path))
         return found
 
@@ -396,6 +393,15 @@ def _disk_path(disk):
     """The host file or block device a disk reads; '' where it names none."""
     source = disk.find("source")
     return "" if source is None else source.get("file") or source.get("dev") or ""
+
+
+def left_as_is(disk):
+    """Whether a <disk>'s source tells libvirt to leave its file's owner as it is (<source>
+    <seclabel model='dac' relabel='no'/>, the model DAC's where it names none)."""
+    source = disk.find("source")
+    return source is not None and any(
+        label.get("relabel") == "no" and label.get("model", "dac") == "dac"
+        for label in source.findall("seclabel"))
 
 
 def target_dev(disk):

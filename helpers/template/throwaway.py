@@ -17,7 +17,7 @@ from pathlib import Path
 
 from helpers.template.confine import confine
 from helpers.template.exposure import displays_on_loopback
-from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError, target_dev
+from helpers.template.domxml import SEED_SERIAL, Domain, TemplateError, left_as_is, target_dev
 
 
 @dataclass
@@ -176,8 +176,7 @@ def _substitute_disks(devices, spec):
             spec.scratch_files[scratch] = 1474560 if disk.get("device") == "floppy" else 1 << 20
             labels, lacking = _scratch_labels(disk, spec.security_models)
             _point_disk(disk, scratch, "raw", labels)
-            if any(label.get("relabel") == "no" and label.get("model", "dac") == "dac"
-                   for label in labels):
+            if left_as_is(disk):
                 spec.unrelabelled.add(scratch)
             changes += [f"disk {target_dev(disk)}: its "
                         f"<source><seclabel model='{model}'> dropped: the host's libvirt has no "
